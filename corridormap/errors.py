@@ -1,0 +1,123 @@
+"""The one home of corridormap's exceptions and warnings.
+
+Every exception derives from :class:`CorridormapError` *and* from the built-in a caller would
+naturally catch (``ValueError``, ``FileNotFoundError``, ...), so ``except ValueError`` keeps working.
+Messages name the file, the feature or row, the problem and the fix.
+
+Validation collects every :class:`Problem` first and raises once (see :func:`raise_if_problems`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "CorridormapError",
+    "LayerValidationError",
+    "CatalogError",
+    "DataSourceNotFoundError",
+    "CRSError",
+    "OutputExistsError",
+    "ExportError",
+    "NetworkError",
+    "MissingDependencyError",
+    "CorridormapWarning",
+    "DataLossWarning",
+    "RepairWarning",
+    "Problem",
+    "raise_if_problems",
+]
+
+
+class CorridormapError(Exception):
+    """Root of every error corridormap raises on purpose."""
+
+
+class LayerValidationError(CorridormapError, ValueError):
+    """A layer or file failed validation; ``problems`` lists every finding."""
+
+    def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = list(problems)
+
+
+class CatalogError(CorridormapError, ValueError):
+    """A layer catalog entry (``layers/*.toml``) is malformed or names something unknown."""
+
+
+class DataSourceNotFoundError(CorridormapError, FileNotFoundError):
+    """A file, folder or layer that was asked for does not exist."""
+
+
+class CRSError(CorridormapError, ValueError):
+    """A coordinate reference system is missing, wrong or unusable for the task."""
+
+
+class OutputExistsError(CorridormapError, FileExistsError):
+    """An output exists and overwriting it was not asked for."""
+
+
+class ExportError(CorridormapError, RuntimeError):
+    """Writing an output failed; nothing partial was left behind."""
+
+
+class NetworkError(CorridormapError, ConnectionError):
+    """An online source could not be reached or refused the request."""
+
+
+class MissingDependencyError(CorridormapError, ImportError):
+    """An optional dependency is not installed; the message says which extra installs it."""
+
+
+class CorridormapWarning(UserWarning):
+    """Root of corridormap's warnings."""
+
+
+class DataLossWarning(CorridormapWarning):
+    """A format cannot hold a value or a name; an explicit mapping was applied and recorded."""
+
+
+class RepairWarning(CorridormapWarning):
+    """Input was repaired (geometry fixed, value coerced); the repair is counted and logged."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a validation: where it is, what is wrong, and how to fix it."""
+
+    source: str
+    problem: str
+    fix: str
+    feature: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.feature is not None:
+            where += f", feature {self.feature}"
+        if self.field is not None:
+            where += f", field {self.field!r}"
+        return f"{where}: {self.problem}. Fix: {self.fix}"
+
+
+def raise_if_problems(problems: Iterable[Problem], what: str) -> None:
+    """Raise one :class:`LayerValidationError` listing every problem, or return if there are none."""
+    found = list(problems)
+    if not found:
+        return
+    lines = "\n".join(f"  - {p}" for p in found)
+    noun = "problem" if len(found) == 1 else "problems"
+    raise LayerValidationError(f"{what}: {len(found)} {noun}\n{lines}", found)
+
+
+def require(module: str, extra: str) -> object:
+    """Import an optional dependency or raise :class:`MissingDependencyError` naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise MissingDependencyError(
+            f"{module} is needed for this; install it with: pip install 'corridormap[{extra}]'"
+        ) from exc

@@ -1,0 +1,18 @@
+"""Shared fixtures: paths to the shipped data and to the third-party validation data beside the repo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: real third-party datasets for validation (never read by the product)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"{SHARED_DATA} is missing: the tests need ../shared/data beside the repository")
+    return SHARED_DATA
