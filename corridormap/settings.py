@@ -53,6 +53,8 @@ class Settings:
         A local folder or internal server that replaces every online source's base address.
     overpass_url : str
         Overpass API endpoint used by :mod:`corridormap.osm`.
+    nominatim_url : str
+        Nominatim base address for place names (``corridormap osm fetch --area PLACE``).
     timeout_s : float
         Network timeout per request, seconds.
     """
@@ -65,6 +67,7 @@ class Settings:
     offline: bool = False
     mirror: str | None = None
     overpass_url: str = "https://overpass-api.de/api/interpreter"
+    nominatim_url: str = "https://nominatim.openstreetmap.org"
     timeout_s: float = 180.0
 
 
