@@ -42,6 +42,17 @@ def corridor_line(lines: gpd.GeoDataFrame, *, corridor: str = "Western DFC") -> 
     return merged
 
 
+def chosen_as_of(lines: gpd.GeoDataFrame, corridor: str) -> list[str]:
+    """The ``as_of`` dates of one corridor's sections (empty when the layer has none)."""
+    if "as_of" not in lines.columns or "corridor" not in lines.columns:
+        return []
+    return [str(v) for v in lines.loc[lines["corridor"] == corridor, "as_of"].dropna()]
+
+
+def _latest_as_of(dates: list[str]) -> str | None:
+    return max(dates) if dates else None
+
+
 def corridor_belt(
     lines: gpd.GeoDataFrame, *, corridor: str = "Western DFC", buffer_km: float = 150.0
 ) -> gpd.GeoDataFrame:
@@ -73,6 +84,7 @@ def corridor_belt(
             "length_km": [float(line.length) / 1000.0],
             "area_km2": [float(belt.area) / 1e6],
             "status": ["computed"],
+            "as_of": [_latest_as_of(chosen_as_of(lines, corridor))],
             "source": [f"computed by corridormap: {buffer_km:g} km either side of the {corridor} line"],
             "geometry_quality": ["schematic"],
         },

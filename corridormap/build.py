@@ -1,0 +1,92 @@
+"""The default build: every catalog layer, offline, into a map, a GeoPackage and a manifest.
+
+``build_outputs()`` is what ``corridormap build`` runs. Nothing is written until every output is
+known to be writable (existing files are refused without ``overwrite=True``); each file is written
+beside its target and moved into place, so an interrupted build leaves no half-written output.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+from . import settings
+from .atomic import refuse_existing, write_bytes_atomic, write_json_atomic
+from .catalog import LayerSpec, load_catalog, load_layers
+from .export import export_layers
+from .manifest import build_manifest
+from .render import build_map
+
+__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME"]
+
+log = logging.getLogger(__name__)
+
+MAP_NAME = "corridor.html"
+GPKG_NAME = "corridor.gpkg"
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass
+class BuildResult:
+    """Where the build wrote its outputs, and what it built them from."""
+
+    map: Path
+    gpkg: Path
+    manifest: Path
+    extra: list[Path] = field(default_factory=list)
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.map, self.gpkg, self.manifest, *self.extra]
+
+
+def analysis_layers(
+    layers: dict[str, gpd.GeoDataFrame], specs: dict[str, LayerSpec], out_dir: Path
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LayerSpec], dict[str, bytes]]:
+    """HOOK for the analysis room: add analysis results to the default build.
+
+    Returns the layers and specs to draw and export (possibly with extra layers, or extra columns on
+    existing ones) and extra files to write beside the map (name -> content). Inputs are not mutated.
+    """
+    return layers, specs, {}
+
+
+def build_outputs(
+    out_dir: str | Path | None = None,
+    *,
+    overwrite: bool = False,
+    catalog: Mapping[str, LayerSpec] | None = None,
+) -> BuildResult:
+    """Build the corridor map, GeoPackage and manifest into ``out_dir`` (default ``build/``).
+
+    Parameters
+    ----------
+    out_dir : output folder (created if missing); default ``settings.out_dir``.
+    overwrite : replace existing outputs; without it an existing output raises
+        :class:`~corridormap.errors.OutputExistsError` before anything is written.
+    catalog : catalog to build from (default: the shipped one plus ``settings.extra_layers_dirs``).
+    """
+    out = Path(out_dir) if out_dir is not None else settings.out_dir
+    specs = dict(catalog) if catalog is not None else load_catalog()
+    layers = load_layers(catalog=specs)
+    layers, specs, extra_files = analysis_layers(layers, specs, out)
+    result = BuildResult(out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME,
+                         [out / name for name in extra_files], layers)
+    refuse_existing(result.paths, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    m = build_map(layers, specs)
+    write_bytes_atomic(m.get_root().render().encode("utf-8"), result.map, overwrite=overwrite)
+    for name, content in extra_files.items():
+        write_bytes_atomic(content, out / name, overwrite=overwrite)
+    export_layers(layers, result.gpkg, overwrite=overwrite, specs=specs, manifest=False)
+    sources = sorted({str(s.source) for s in specs.values() if s.source is not None})
+    manifest = build_manifest(layers, specs=specs, outputs=[result.map, result.gpkg, *result.extra],
+                              inputs=sources, options={"command": "build"})
+    write_json_atomic(manifest, result.manifest, overwrite=overwrite)
+    log.info("built %s", ", ".join(map(str, result.paths)))
+    return result

@@ -1,0 +1,39 @@
+"""``corridormap build`` and ``corridormap layers``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import overwrite_option
+
+
+@click.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: build/).")
+@overwrite_option
+def build(out_dir: Path | None, overwrite: bool) -> None:
+    """Build the corridor map, GeoPackage and manifest from the shipped data (no network)."""
+    from ..build import build_outputs
+
+    result = build_outputs(out_dir, overwrite=overwrite)
+    click.echo("Built:")
+    for path in result.paths:
+        click.echo(f"  {path.resolve()}")
+
+
+@click.command()
+def layers() -> None:
+    """List the layer catalog: name, group, geometry, features, source."""
+    from ..catalog import load_catalog, load_layers
+
+    specs = load_catalog()
+    loaded = load_layers(catalog=specs)
+    rows = [("name", "group", "geometry", "features", "source")]
+    for name, spec in specs.items():
+        source = spec.source.name if spec.source else f"derived from {', '.join(spec.depends_on)}"
+        rows.append((name, spec.group, "/".join(spec.geometry), str(len(loaded[name])), source))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
