@@ -1,0 +1,151 @@
+"""The default build: map, GeoPackage and manifest from the shipped data, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+from geopandas.testing import assert_geodataframe_equal
+
+import corridormap
+from corridormap.build import build_outputs
+from corridormap.catalog import GROUPS, load_catalog
+from corridormap.cli import cli
+from corridormap.errors import OutputExistsError
+from corridormap.render.legend import legend_entries
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("build")
+    return build_outputs(out)
+
+
+@pytest.fixture(scope="module")
+def html(built) -> str:
+    return built.map.read_text(encoding="utf-8")
+
+
+def test_outputs_written(built) -> None:
+    for path in (built.map, built.gpkg, built.manifest):
+        assert path.is_file() and path.stat().st_size > 0
+    assert not [p for p in built.map.parent.iterdir() if p.name.startswith(".")], "no stray temp files"
+
+
+def test_map_has_every_layer_group_and_legend_entry(built, html: str) -> None:
+    specs = load_catalog()
+    for name, spec in specs.items():
+        if name not in built.layers:
+            continue
+        assert json.dumps(spec.title)[1:-1] in html, f"layer {name} missing from the layer control"
+        assert f"cm-{name}" in html, f"layer {name} has no pane"
+    groups_used = {specs[n].group for n in built.layers if n in specs}
+    assert groups_used >= {g for g in GROUPS if g not in ("Analysis",)}
+    for group in groups_used:
+        assert json.dumps(group) in html
+    rows = legend_entries({n: built.layers[n] for n in built.layers if n in specs}, specs)
+    labels = [r["label"] for r in rows]
+    assert {"Operational", "Under construction", "Proposed"} <= set(labels)
+    for label in labels:
+        assert label.replace("&", "&amp;") in html.replace("\\u0026", "&") or label in html
+
+
+def test_panes_stack_in_draw_order(built, html: str) -> None:
+    specs = load_catalog()
+    z = {}
+    for name in built.layers:
+        if name in specs:
+            marker = f'"cm-{name}"'
+            start = html.index(marker)
+            z[name] = int(html[html.index("zIndex = ", start) + 9: html.index(";", html.index("zIndex = ", start))])
+    assert z["corridor_belt"] < z["freight_rail"] < z["industrial_nodes"]
+    assert z["renewable_footprints"] < z["expressways"] < z["freight_stations"]
+
+
+def test_popups_are_formatted_tables_with_units(html: str) -> None:
+    assert 'class=\\"cm-popup\\"' in html or 'class="cm-popup"' in html
+    assert " ha</td>" in html.replace("\\u003c", "<").replace("\\u003e", ">")
+    assert " MW</td>" in html.replace("\\u003c", "<").replace("\\u003e", ">")
+
+
+def test_map_fitted_to_belt(built, html: str) -> None:
+    west, south, east, north = built.layers["corridor_belt"].total_bounds
+    assert f"[[{south}, {west}], [{north}, {east}]]" in html
+
+
+def test_hostile_names_are_escaped() -> None:
+    layers = corridormap.load_layers(["industrial_nodes"])
+    nodes = layers["industrial_nodes"].copy()
+    nodes.loc[nodes.index[0], "name"] = "<img src=x onerror=alert(1)>"
+    nodes.loc[nodes.index[1], "sectors"] = "<script>alert('x')</script>"
+    html = corridormap.build_map({"industrial_nodes": nodes}).get_root().render()
+    assert "<img src=x" not in html
+    assert "<script>alert" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html.replace("\\u0026", "&")
+
+
+def test_geopackage_round_trip(built) -> None:
+    listed = {name for name, _ in pyogrio.list_layers(built.gpkg)}
+    assert listed == set(built.layers)
+    for name, gdf in built.layers.items():
+        back = gpd.read_file(built.gpkg, layer=name)
+        assert back.crs == gdf.crs
+        assert len(back) == len(gdf)
+        expected = gdf.reset_index(drop=True)
+        for col in expected.columns:
+            if col == expected.geometry.name:
+                continue
+            got, want = back[col], expected[col]
+            assert [None if v is None or v != v else v for v in got.astype(object)] == \
+                   [None if v is None or v != v else v for v in want.astype(object)], f"{name}.{col}"
+        assert_geodataframe_equal(back[["geometry"]], expected[["geometry"]], check_less_precise=True)
+
+
+def test_manifest(built) -> None:
+    manifest = json.loads(built.manifest.read_text(encoding="utf-8"))
+    assert manifest["corridormap_version"] == corridormap.__version__
+    for name, gdf in built.layers.items():
+        entry = manifest["layers"][name]
+        assert entry["features"] == len(gdf) if "features" in entry else entry["count"] == len(gdf)
+        assert "4326" in json.dumps(entry)
+        text = json.dumps(entry)
+        assert "licence" in text and "source" in text
+
+
+def test_refuses_to_overwrite(built) -> None:
+    before = {p: p.read_bytes() for p in (built.map, built.gpkg, built.manifest)}
+    with pytest.raises(OutputExistsError):
+        build_outputs(built.map.parent)
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_belt_is_150_km_either_side_of_the_western_dfc(built) -> None:
+    belt = built.layers["corridor_belt"]
+    rail = built.layers["freight_rail"]
+    assert len(belt) == 1 and belt.crs.to_epsg() == 4326
+    line = shapely.line_merge(shapely.union_all(rail[rail["corridor"] == "Western DFC"].to_crs(7755).geometry.values))
+    poly = belt.to_crs(7755).geometry.iloc[0]
+    expected = line.buffer(150_000, quad_segs=16).area
+    assert poly.area == pytest.approx(expected, rel=1e-3)
+    # every Western DFC vertex lies inside, a point 160 km from the line does not
+    assert poly.contains(line)
+    far = shapely.Point(line.interpolate(0.5, normalized=True).x + 160_000, line.interpolate(0.5, normalized=True).y)
+    assert line.distance(far) > 150_000 and not poly.contains(far)
+
+
+def test_cli_build_and_layers(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert str((tmp_path / "out" / "corridor.html").resolve()) in result.output
+    again = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
+    assert again.exit_code != 0 and "--overwrite" in again.output and "Traceback" not in again.output
+    listing = runner.invoke(cli, ["layers"])
+    assert listing.exit_code == 0, listing.output
+    for name in load_catalog():
+        assert name in listing.output
