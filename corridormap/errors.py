@@ -22,6 +22,8 @@ __all__ = [
     "ExportError",
     "NetworkError",
     "MissingDependencyError",
+    "FileFormatError",
+    "EncodingError",
     "CorridormapWarning",
     "DataLossWarning",
     "RepairWarning",
@@ -68,6 +70,14 @@ class NetworkError(CorridormapError, ConnectionError):
 
 class MissingDependencyError(CorridormapError, ImportError):
     """An optional dependency is not installed; the message says which extra installs it."""
+
+
+class FileFormatError(CorridormapError, ValueError):
+    """A file is empty, truncated, corrupt, mislabelled, incomplete or ambiguous (several layers)."""
+
+
+class EncodingError(CorridormapError, UnicodeError):
+    """A file's text is not in the encoding it declares (or UTF-8); pass the real one."""
 
 
 class CorridormapWarning(UserWarning):

@@ -1,0 +1,406 @@
+"""Reading the files users bring: any common vector format, checked and repaired with a report.
+
+:func:`read_file` is the loader every command uses. It recognises the format by content (not only by
+the name), reads it with pyogrio (GeoJSON, GeoPackage, Shapefile as folder/``.shp``/``.zip``,
+FlatGeobuf, KML/KMZ), pyarrow (GeoParquet) or pandas (CSV with coordinates), hands OSM extracts to
+:mod:`corridormap.osm`, then runs every check of :mod:`corridormap.validate`. A file with any
+refusal raises one typed error listing every problem; repairs raise a
+:class:`~corridormap.errors.RepairWarning` and are written to a log when ``log_dir`` is given.
+
+Examples
+--------
+>>> import corridormap
+>>> gdf = corridormap.read_file("plots.csv", x="lon_dms", y="lat_dms")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyogrio
+import pyogrio.errors
+
+from . import _csvcoords as csvc
+from ._fieldchecks import check_fields, check_ids, fix_names, parse_datetimes
+from ._geomchecks import Context, check_crs, check_geometry, check_location, parse_wkb
+from ._report import ValidationReport
+from ._shapefile import resolve_shapefile
+from .errors import DataSourceNotFoundError, EncodingError, FileFormatError
+
+__all__ = ["read_file", "load_file", "ReadOptions", "detect_format", "list_layers"]
+
+log = logging.getLogger(__name__)
+
+_BY_SUFFIX = {
+    ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shapefile", ".zip": "zip",
+    ".fgb": "flatgeobuf", ".parquet": "geoparquet", ".geoparquet": "geoparquet", ".kml": "kml",
+    ".kmz": "kmz", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".osm": "osm", ".pbf": "osm",
+    ".tif": "raster", ".tiff": "raster",
+}
+_MAGIC = [
+    (b"SQLite format 3\x00", "gpkg"), (b"PK\x03\x04", "zip"), (b"fgb\x03", "flatgeobuf"),
+    (b"PAR1", "geoparquet"), (b"\x00\x00\x27\x0a", "shapefile"), (b"II*\x00", "raster"),
+    (b"MM\x00*", "raster"),
+]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """The user's explicit opt-ins where guessing would be unsafe."""
+
+    layer: str | None = None
+    crs: str | None = None
+    encoding: str | None = None
+    swap_xy: bool = False
+    salvage: bool = False
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+    decimal: str | None = None
+
+
+@dataclass
+class _Raw:
+    attrs: pd.DataFrame
+    wkb: np.ndarray | None = None
+    geoms: np.ndarray | None = None
+    crs: object = None
+    datetimes: list[str] = field(default_factory=list)
+    json_fields: list[str] = field(default_factory=list)
+    nonfinite_rows: list[int] = field(default_factory=list)
+
+
+def read_file(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    encoding: str | None = None,
+    swap_xy: bool = False,
+    salvage: bool = False,
+    x: str | None = None,
+    y: str | None = None,
+    wkt: str | None = None,
+    decimal: str | None = None,
+    log_dir: str | Path | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a user's vector file, check it, repair what is safe, refuse what is not.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoJSON, GeoPackage, Shapefile (folder, ``.shp`` or ``.zip``), FlatGeobuf, GeoParquet, KML/KMZ,
+        CSV with coordinates, or an OSM extract (``.osm``/``.pbf``).
+    layer : str, optional
+        Layer to read from a multi-layer source (required when there are several).
+    crs : str, optional
+        CRS of the coordinates when the file has none or a wrong one (``"EPSG:32643"``).
+    encoding : str, optional
+        Text encoding when the file is not UTF-8 or its ``.cpg`` is missing or wrong.
+    swap_xy : bool
+        Exchange x and y (files written as latitude, longitude).
+    salvage : bool
+        Drop (or, for ids, suffix) the features that would otherwise refuse the file; logged.
+    x, y, wkt : str, optional
+        CSV columns holding the coordinates or WKT (found by name when not given).
+    decimal : str, optional
+        Decimal separator of CSV coordinates (a comma is detected when unambiguous).
+    log_dir : str or Path, optional
+        Folder to write ``<file>.repairs.csv`` and ``<file>.validation.json`` into.
+
+    Returns
+    -------
+    GeoDataFrame
+        In the file's own CRS, with a fresh RangeIndex.
+
+    Raises
+    ------
+    LayerValidationError
+        The file has problems that refuse it; ``.problems`` lists each one.
+    FileFormatError, EncodingError, DataSourceNotFoundError
+        The file cannot be read at all; the message names the fix.
+    """
+    opts = ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal)
+    frame, report = load_file(path, opts)
+    if log_dir is not None:
+        report.write_log(log_dir)
+    report.raise_if_refused()
+    report.emit_warnings()
+    assert frame is not None
+    return frame
+
+
+def detect_format(path: Path) -> tuple[str, str | None]:
+    """``(format by content, format by name)``; raises for missing, empty or unreadable paths."""
+    if not path.exists():
+        raise DataSourceNotFoundError(f"{path}: no such file or folder. Fix: check the path")
+    by_name = _BY_SUFFIX.get(path.suffix.lower())
+    if path.is_dir():
+        if any(p.suffix.lower() == ".shp" for p in path.iterdir()):
+            return "shapefile", by_name
+        raise FileFormatError(f"{path}: is a folder, not a file, and holds no shapefile. Fix: pass a "
+                              "file inside it")
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if not head:
+        raise FileFormatError(f"{path}: the file is empty (0 bytes). Fix: export it again")
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            if fmt == "zip" and by_name == "kmz":
+                return "kmz", by_name
+            return fmt, by_name
+    if b"OSMHeader" in head[:64]:
+        return "osm", by_name
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text[:1] in (b"{", b"["):
+        return "geojson", by_name
+    if text[:1] == b"<":
+        return ("osm" if b"<osm" in text else "kml" if b"<kml" in text else "xml"), by_name
+    if b"\x00" in head:
+        return "binary", by_name
+    return "csv", by_name
+
+
+def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
+    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...)."""
+    try:
+        return [(str(n), None if t is None else str(t)) for n, t in pyogrio.list_layers(str(path))]
+    except pyogrio.errors.DataSourceError as exc:
+        raise FileFormatError(f"{path}: cannot be opened ({exc}). Fix: check the file is complete") from exc
+
+
+def _choose_layer(path: Path, target: str, layer: str | None) -> str | None:
+    layers = list_layers(target)
+    names = [n for n, _ in layers]
+    if layer is not None:
+        if layer not in names:
+            raise DataSourceNotFoundError(f"{path}: no layer {layer!r}; layers are: {', '.join(names)}. "
+                                          "Fix: --layer one of those")
+        return layer
+    if len(names) > 1:
+        listing = ", ".join(f"{n} ({t or 'no geometry'})" for n, t in layers)
+        raise FileFormatError(f"{path}: holds {len(names)} layers: {listing}. Fix: choose one with "
+                              "--layer NAME (layer=...)")
+    return names[0] if names else None
+
+
+def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> _Raw:
+    """Read through GDAL: Arrow for UTF-8 (exact 64-bit integers), the raw reader otherwise."""
+    try:
+        if encoding is None:
+            with warnings.catch_warnings():  # unclosed rings are found and logged by parse_wkb
+                warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+                meta, table = pyogrio.read_arrow(target, layer=layer, datetime_as_string=True)
+            table.validate(full=True)  # invalid UTF-8 in text columns raises here, not later
+            geom_col = meta.get("geometry_name") or "wkb_geometry"
+            wkb = table[geom_col].to_numpy(zero_copy_only=False) if geom_col in table.column_names else None
+            names = [c for c in table.column_names if c != geom_col]
+            attrs = table.select(names).to_pandas(types_mapper=_types_mapper)
+        else:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+                meta, _, wkb, values = pyogrio.raw.read(target, layer=layer, encoding=encoding,
+                                                        datetime_as_string=True)
+            attrs = pd.DataFrame(dict(zip(meta["fields"], values, strict=True)))
+    except UnicodeDecodeError as exc:
+        raise EncodingError(f"{path}: text is not UTF-8 ({exc.reason} at byte {exc.start}). Fix: pass the "
+                            "file's encoding, e.g. --encoding cp1252, or re-save it as UTF-8") from exc
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
+            pyogrio.errors.GeometryError, pyogrio.errors.CRSError) as exc:
+        raise FileFormatError(f"{path}: cannot be read ({exc}). Fix: the file is truncated, corrupt or "
+                              "not what its name says; export it again") from exc
+    except pa.ArrowInvalid as exc:  # text columns holding bytes that are not UTF-8
+        raise EncodingError(f"{path}: text is not UTF-8 ({exc}). Fix: pass the file's encoding, e.g. "
+                            "--encoding cp1252, or re-save it as UTF-8") from exc
+    kinds = dict(zip(meta["fields"], meta["ogr_types"], strict=True))
+    subtypes = dict(zip(meta["fields"], meta["ogr_subtypes"], strict=True))
+    return _Raw(attrs, wkb=np.asarray(wkb, dtype=object) if wkb is not None else None, crs=meta["crs"],
+                datetimes=[n for n, k in kinds.items() if k in ("OFTDateTime", "OFTDate")],
+                json_fields=[n for n, s in subtypes.items() if s == "OFSTJSON"])
+
+
+def _types_mapper(dtype: object) -> object:
+    ints = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype(), pa.int16(): pd.Int16Dtype()}
+    return ints.get(dtype)  # type: ignore[call-overload]
+
+
+def _read_parquet(path: Path) -> _Raw:
+    try:
+        gdf = gpd.read_parquet(path)
+    except (ValueError, OSError) as exc:
+        raise FileFormatError(f"{path}: cannot be read as GeoParquet ({exc}). Fix: write it with "
+                              "GeoParquet metadata (geopandas to_parquet)") from exc
+    geom = gdf.geometry.name
+    return _Raw(pd.DataFrame(gdf.drop(columns=[geom])), geoms=np.asarray(gdf.geometry.values, dtype=object),
+                crs=gdf.crs)
+
+
+def _read_osm(path: Path, opts: ReadOptions) -> _Raw:
+    try:
+        osm = importlib.import_module(".osm", __package__)
+        reader = osm.read_extract
+    except (ImportError, AttributeError) as exc:
+        raise FileFormatError(f"{path}: OSM extracts are read by corridormap.osm.read_extract, which "
+                              "is not available in this installation. Fix: convert the extract to "
+                              "GeoPackage (ogr2ogr out.gpkg extract.pbf) and read that") from exc
+    gdf = reader(path) if opts.layer is None else reader(path, layer=opts.layer)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise FileFormatError(f"{path}: the OSM reader returned several layers. Fix: pass --layer")
+    geom = gdf.geometry.name
+    return _Raw(pd.DataFrame(gdf.drop(columns=[geom])), geoms=np.asarray(gdf.geometry.values, dtype=object),
+                crs=gdf.crs)
+
+
+def _read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationReport) -> _Raw:
+    if fmt == "geoparquet":
+        return _read_parquet(path)
+    if fmt == "osm":
+        return _read_osm(path, opts)
+    encoding = opts.encoding
+    if fmt == "shapefile" or (fmt == "zip" and path.suffix.lower() != ".kmz"):
+        shp = resolve_shapefile(path, layer=opts.layer, encoding=opts.encoding, salvage=opts.salvage,
+                                report=report)
+        with pyogrio_config(SHAPE_RESTORE_SHX="YES" if shp.restore_shx else None):
+            return _ogr(path, shp.target, None, shp.encoding)
+    target = f"/vsizip/{path}" if fmt == "kmz" else str(path)
+    if fmt in ("kmz",):
+        target = str(path)
+    layer = _choose_layer(path, target, opts.layer)
+    report.layer = layer if fmt in ("gpkg", "kml", "kmz") else None
+    raw = _ogr(path, target, layer, encoding)
+    if fmt == "geojson":
+        raw.nonfinite_rows = _geojson_nonfinite(path)
+    return raw
+
+
+def _geojson_nonfinite(path: Path) -> list[int]:
+    """Features whose coordinates hold NaN or Infinity (GDAL reads them as empty points)."""
+    data = path.read_bytes()
+    if not re.search(rb"\bNaN\b|Infinity", data):
+        return []
+    try:
+        features = json.loads(data.decode("utf-8", "replace")).get("features", [])
+    except (ValueError, AttributeError):
+        return []
+    return [i for i, f in enumerate(features) if not _finite((f or {}).get("geometry"))]
+
+
+def _finite(obj: object) -> bool:
+    if isinstance(obj, float):
+        return math.isfinite(obj)
+    if isinstance(obj, dict):
+        return all(_finite(v) for k, v in obj.items() if k in ("coordinates", "geometries"))
+    if isinstance(obj, list):
+        return all(_finite(v) for v in obj)
+    return True
+
+
+class pyogrio_config:  # noqa: N801 - reads like the context manager it is
+    """Set GDAL config options for one read, restoring them after."""
+
+    def __init__(self, **options: str | None) -> None:
+        self.options = {k: v for k, v in options.items() if v is not None}
+
+    def __enter__(self) -> None:
+        if self.options:
+            pyogrio.set_gdal_config_options(self.options)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.options:
+            pyogrio.set_gdal_config_options({k: None for k in self.options})
+
+
+def _labels(attrs: pd.DataFrame) -> list[str]:
+    name = next((c for c in attrs.columns if str(c).lower() == "id"), None)
+    if name is None:
+        return [f"#{i}" for i in range(len(attrs))]
+    return [f"#{i} (id {v})" for i, v in enumerate(attrs[name].tolist())]
+
+
+def load_file(path: str | Path, opts: ReadOptions | None = None) -> tuple[gpd.GeoDataFrame | None, ValidationReport]:
+    """Read, check and repair one file; return the frame (``None`` when refused) and the report.
+
+    Errors that stop reading altogether (missing file, unknown format, wrong encoding, a layer to
+    choose) are raised as typed exceptions; everything else is a finding in the report.
+    """
+    opts = opts or ReadOptions()
+    path = Path(path)
+    report = ValidationReport(str(path))
+    fmt, by_name = detect_format(path)
+    report.format = fmt
+    _check_label(path, fmt, by_name, report)
+    if fmt in ("raster", "binary", "xml"):
+        what = "a raster (use corridormap.validate.validate_raster)" if fmt == "raster" else "not a vector format"
+        raise FileFormatError(f"{path}: is {what}. Fix: pass GeoJSON, GeoPackage, Shapefile, FlatGeobuf, "
+                              "GeoParquet, KML, CSV with coordinates or an OSM extract")
+    if fmt == "csv":
+        ctx, attrs, geoms, crs = _csv(path, opts, report)
+    else:
+        raw = _read_vector(path, fmt, opts, report)
+        attrs, crs = raw.attrs, raw.crs
+        ctx = Context(report, _labels(attrs), salvage=opts.salvage, swap_xy=opts.swap_xy, crs=opts.crs)
+        ctx.nonfinite.update(ctx.labels[i] for i in raw.nonfinite_rows if i < len(ctx.labels))
+        geoms = raw.geoms if raw.geoms is not None else (
+            parse_wkb(raw.wkb, ctx) if raw.wkb is not None else np.full(len(attrs), None, dtype=object))
+        for name in raw.json_fields:
+            report.add("warn", "mixed-types", "values of several types (numbers, text, lists); kept as "
+                       "text", "make the property one type in every feature", field=name)
+        attrs = parse_datetimes(attrs, [n for n in raw.datetimes if n in attrs.columns], ctx)
+    attrs = attrs.set_axis(fix_names([str(c) for c in attrs.columns], ctx), axis=1)
+    gdf = gpd.GeoDataFrame(attrs.reset_index(drop=True),
+                           geometry=gpd.GeoSeries(geoms, crs=crs if crs else None))
+    gdf = _check(gdf, ctx)
+    _summarise(gdf, report)
+    return (None if report.refused else gdf.reset_index(drop=True)), report
+
+
+def _check_label(path: Path, fmt: str, by_name: str | None, report: ValidationReport) -> None:
+    same = {("zip", "shapefile"), ("shapefile", "shapefile"), ("kmz", "kmz")}
+    if by_name is None or by_name == fmt or (fmt, by_name) in same or (by_name == "kmz" and fmt == "zip"):
+        return
+    if fmt == "csv" and by_name != "csv":
+        return  # plain text under another name: let the reader say what is wrong
+    report.add("warn", "mislabelled", f"named like {by_name} but the content is {fmt}; read as {fmt}",
+               f"rename the file with the extension of a {fmt} file")
+
+
+def _csv(path: Path, opts: ReadOptions, report: ValidationReport) -> tuple[Context, pd.DataFrame, np.ndarray, object]:
+    df = csvc.read_csv_text(path, opts.encoding)
+    ctx = Context(report, [f"line {i + 2}" for i in range(len(df))], salvage=opts.salvage,
+                  swap_xy=opts.swap_xy, crs=opts.crs)
+    built = csvc.csv_geometry(df, ctx, path=path, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal)
+    ctx.degrees_assumed = built.degrees_assumed
+    return ctx, csvc.infer_types(built.attrs), built.geoms, None
+
+
+def _check(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
+    gdf = check_crs(gdf, ctx)
+    if gdf.crs is not None and not ctx.report.refused:
+        gdf = check_geometry(gdf, ctx)
+        gdf = check_location(gdf, ctx)
+    gdf = check_ids(gdf, ctx)
+    check_fields(gdf, ctx)
+    return gdf
+
+
+def _summarise(gdf: gpd.GeoDataFrame, report: ValidationReport) -> None:
+    report.n_features = len(gdf)
+    report.geometry_types = {str(k): int(v) for k, v in gdf.geometry.geom_type.value_counts().items()}
+    if gdf.crs is not None and report.crs is None:
+        report.crs = gdf.crs.to_string()
+    present = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if len(present):
+        b = present.total_bounds
+        if np.isfinite(b).all():
+            report.bounds = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
