@@ -104,8 +104,8 @@ class ValidationReport:
         """Record a finding (and log it)."""
         finding = Finding(severity, check, problem, fix, tuple(features), field)
         self.findings.append(finding)
-        level = {"refuse": logging.ERROR, "repair": logging.INFO, "warn": logging.WARNING}
-        log.log(level.get(severity, logging.DEBUG), "%s: %s", self.source, problem)
+        log.log(logging.DEBUG if severity == "info" else logging.INFO, "%s: [%s] %s", self.source,
+                severity, problem)
 
     def repair(self, **record: Any) -> None:
         """Record one repair of one feature or value."""

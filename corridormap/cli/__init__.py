@@ -19,6 +19,7 @@ from ..errors import CorridormapError
 COMMANDS: dict[str, str] = {
     "build": "build:build",
     "layers": "build:layers",
+    "validate": "validate:validate",
 }
 
 
