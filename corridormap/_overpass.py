@@ -68,7 +68,8 @@ def _send(method: str, url: str, *, data: bytes | None, timeout_s: float) -> byt
     except urllib.error.HTTPError as exc:
         retry_after = exc.headers.get("Retry-After") if exc.headers else None
         wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-        raise HTTPStatusError(exc.code, url, wait) from exc
+        exc.close()
+        raise HTTPStatusError(exc.code, url, wait) from None
 
 
 def _request(method: str, url: str, *, data: bytes | None = None, what: str, retries: int = 4) -> bytes:
@@ -76,8 +77,9 @@ def _request(method: str, url: str, *, data: bytes | None = None, what: str, ret
     for attempt in range(retries + 1):
         try:
             body = _send(method, url, data=data, timeout_s=settings.timeout_s)
-            if b"<remark>" in body[:4000] and b"runtime error" in body[:4000]:
-                raise TimeoutError(body[:4000].decode("utf-8", "replace").split("<remark>")[1][:200])
+            head = body[:4000].decode("utf-8", "replace")
+            if "<remark>" in head and "runtime error" in head:
+                raise TimeoutError("Overpass: " + head.split("<remark>")[1].split("</remark>")[0].strip())
             return body
         except HTTPStatusError as exc:
             if exc.status not in RETRY_STATUSES:
@@ -156,7 +158,8 @@ def tile_bounds(area: Any, *, tile_deg: float = 1.0) -> list[BBox]:
         for j in range(math.floor(south / tile_deg), math.ceil(north / tile_deg)):
             box = (round(i * tile_deg, 9), round(j * tile_deg, 9),
                    round((i + 1) * tile_deg, 9), round((j + 1) * tile_deg, 9))
-            if area.intersects(shapely.box(*box)):
+            cell = shapely.box(*box)
+            if area.intersects(cell) and not area.touches(cell):  # a shared edge or corner is not enough
                 out.append(box)
     return out
 

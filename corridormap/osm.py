@@ -67,6 +67,7 @@ class FeatureSpec:
     constants: Mapping[str, Any] = field(default_factory=dict)
     corridor: Mapping[str, list[str]] = field(default_factory=dict)
     min_area_km2: float = 0.0
+    integers: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -108,6 +109,7 @@ def feature_specs() -> dict[str, FeatureSpec]:
         raw["elements"] = tuple(raw.get("elements", ("way",)))
         raw["match"] = tuple(raw["match"])
         raw["status_keys"] = tuple(raw.get("status_keys", ()))
+        raw["integers"] = tuple(raw.get("integers", ()))
         out[what] = FeatureSpec(what=what, **raw)
     return out
 
@@ -203,7 +205,8 @@ def _first_present(raw: pd.DataFrame, tags: str | list[str]) -> pd.Series:
     for tag in [tags] if isinstance(tags, str) else tags:
         if tag in raw.columns:
             out = out.where(out.notna(), raw[tag])
-    return out.astype(object).where(out.notna(), None)
+    return pd.Series([v if isinstance(v, str | list) or pd.notna(v) else None for v in out],
+                     index=raw.index, dtype=object)
 
 
 def _status(raw: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.Series, pd.Series]:
@@ -258,7 +261,10 @@ def normalise(raw: gpd.GeoDataFrame, spec: FeatureSpec, *, as_of: pd.Series | st
         "position_tolerance_km": float(spec.position_tolerance_km), "osm_id": osm_id,
     }
     for column, tags in spec.columns.items():
-        data[column] = _first_present(raw, tags).to_numpy()
+        values = _first_present(raw, tags)
+        if column in spec.integers:
+            values = pd.to_numeric(values, errors="coerce").astype("Float64").round().astype("Int64")
+        data[column] = values.array
     data.update(spec.constants)
     if spec.corridor:
         data["corridor"] = _corridor(raw, spec.corridor).to_numpy()
