@@ -37,6 +37,10 @@ Target = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str]
 _NEAREST_COLUMNS = ["point", "rank", "target", "distance_m", "x", "y"]
 
 
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=np.intp if i < 3 else float) for i, c in enumerate(_NEAREST_COLUMNS)})
+
+
 # --- metric to true distance ----------------------------------------------------------------------
 @functools.cache
 def _scale_by_radius() -> tuple[tuple[float, float], NDArray[np.float64], NDArray[np.float64]]:
@@ -170,7 +174,7 @@ def nearest_table(
     geoms = raw[valid]
     max_m = np.inf if max_distance_m is None else float(max_distance_m)
     if len(xy) == 0 or len(geoms) == 0:
-        table = pd.DataFrame({c: pd.Series(dtype=float) for c in _NEAREST_COLUMNS})
+        table = _empty_table()
     elif (shapely.get_type_id(geoms) == 0).all():
         table = _nearest_points(xy, geoms, k=k, max_m=max_m)
     else:
@@ -232,7 +236,7 @@ def _nearest_segments(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, m
 def _first(pp: Any, pf: Any, d: Any, qx: Any, qy: Any) -> pd.DataFrame:
     """k = 1 over pairs grouped by point: the smallest distance, ties to the lowest target position."""
     if len(pp) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in _NEAREST_COLUMNS})
+        return _empty_table()
     starts = np.flatnonzero(np.r_[True, pp[1:] != pp[:-1]])
     group = np.cumsum(np.r_[True, pp[1:] != pp[:-1]]) - 1
     best = np.minimum.reduceat(d, starts)
