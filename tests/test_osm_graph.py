@@ -1,0 +1,94 @@
+"""Road and rail graphs from the OSM fixture: topology, lengths, speeds and travel times by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from corridormap import osm
+from corridormap.errors import LayerValidationError
+from corridormap.osm_graph import parse_speed_kph
+
+XML = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
+R = 6_371_009  # osmnx's mean earth radius, metres
+
+
+def east_m(dlon: float, lat: float) -> float:
+    """Great-circle length of a short due-east run."""
+    return R * math.radians(dlon) * math.cos(math.radians(lat))
+
+
+@pytest.fixture(scope="module")
+def roads() -> nx.MultiDiGraph:
+    return osm.road_graph(XML, area=None)
+
+
+@pytest.fixture(scope="module")
+def rail() -> nx.MultiDiGraph:
+    return osm.rail_graph(XML, area=None)
+
+
+def test_road_graph_is_osmnx_shaped(roads: nx.MultiDiGraph) -> None:
+    assert isinstance(roads, nx.MultiDiGraph)
+    assert roads.graph["crs"].lower() == "epsg:4326"
+    assert all({"x", "y"} <= set(d) for _, d in roads.nodes(data=True))
+    assert all({"length", "speed_kph", "travel_time"} <= set(d) for *_, d in roads.edges(data=True))
+
+
+def test_road_topology_follows_oneway(roads: nx.MultiDiGraph) -> None:
+    # the motorway is one-way 201 -> 203; the trunk road is two-way; primary and construction are left out
+    assert sorted(roads.edges()) == [(201, 203), (203, 206), (206, 203)]
+
+
+def test_road_lengths_speeds_and_times(roads: nx.MultiDiGraph) -> None:
+    motorway = roads.edges[201, 203, 0]
+    assert motorway["length"] == pytest.approx(east_m(0.04, 28.25), rel=1e-4)
+    assert motorway["speed_kph"] == 120.0  # tagged maxspeed wins
+    trunk = roads.edges[203, 206, 0]
+    assert trunk["speed_kph"] == 70.0  # layers/osm/speeds.toml, [road] trunk
+    for *_, d in roads.edges(data=True):
+        assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
+
+
+def test_road_classes_can_be_chosen() -> None:
+    only_motorways = osm.road_graph(XML, area=None, classes=("motorway",))
+    assert list(only_motorways.edges()) == [(201, 203)]
+
+
+def test_rail_graph_is_bidirectional_and_skips_construction(rail: nx.MultiDiGraph) -> None:
+    assert sorted(rail.nodes) == [101, 103, 108, 110]  # 111 is on the line under construction
+    assert sorted(rail.edges()) == [(101, 103), (103, 101), (103, 108), (103, 110), (108, 103), (110, 103)]
+
+
+def test_rail_speeds(rail: nx.MultiDiGraph) -> None:
+    branch = rail.edges[103, 110, 0]
+    assert branch["usage"] == "branch" and branch["speed_kph"] == 50.0  # speeds.toml [rail] branch
+    assert branch["length"] == pytest.approx(R * math.radians(0.02), rel=1e-4)  # due south 0.02 degrees
+    merged = rail.edges[103, 108, 0]  # two tagged ways merged by simplification: the lower maxspeed
+    assert merged["speed_kph"] == 100.0
+    assert merged["travel_time"] == pytest.approx(merged["length"] / (100 / 3.6))
+
+
+def test_area_keeps_ways_with_a_node_inside() -> None:
+    rail = osm.rail_graph(XML, area=(76.59, 28.19, 76.625, 28.21))
+    assert sorted(rail.nodes) == [101, 103, 106, 110]  # way 1002 (106-108) has no node inside
+    roads = osm.road_graph(XML, area=(76.655, 28.265, 76.7, 28.3))
+    assert sorted(roads.edges()) == [(203, 206), (206, 203)]
+
+
+def test_no_ways_is_a_clear_error() -> None:
+    with pytest.raises(LayerValidationError, match="no motorway\\+trunk ways found"):
+        osm.road_graph(XML, area=(70.0, 20.0, 70.1, 20.1))
+
+
+@pytest.mark.parametrize(("tag", "kph"), [
+    ("100", 100.0), ("60 mph", 96.56064), ("80 km/h", 80.0), (["100", "110"], 100.0), ("signals", np.nan),
+    (None, np.nan),
+])
+def test_parse_speed(tag: object, kph: float) -> None:
+    got = parse_speed_kph(tag)
+    assert (np.isnan(got) and np.isnan(kph)) or got == pytest.approx(kph)
