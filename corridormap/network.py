@@ -98,7 +98,7 @@ def graph_from_lines(
     for n in np.unique(node):
         graph.add_node(int(n), x=float(coords[n, 0]), y=float(coords[n, 1]))
     seg = np.flatnonzero((part[1:] == part[:-1]) & (node[1:] != node[:-1]))
-    a, b = coords[seg], coords[seg + 1]
+    a, b = coords[node[seg]], coords[node[seg + 1]]  # snapped ends
     mid = (a + b) / 2
     length = true_km(np.hypot(*(b - a).T), mid[:, 0], mid[:, 1]) * 1000.0
     feature = owner[part[seg]]
