@@ -35,7 +35,8 @@ import pyogrio
 
 from .atomic import refuse_existing, replace_into, staging_dir, write_json_atomic
 from .errors import ExportError, OutputExistsError
-from .export_formats import FORMATS, Format, Loss, adapt_layer, resolve_format, target_crs
+from .export_adapt import Loss
+from .export_formats import FORMATS, Format, adapt_layer, resolve_format, target_crs
 from .manifest import build_manifest
 
 __all__ = ["export_layers", "manifest_path", "FORMATS", "read_back"]
@@ -134,7 +135,7 @@ def _prepare(
         raise ExportError("no layers to export. Fix: pass at least one layer (check --layers)")
     frames: dict[str, gpd.GeoDataFrame] = {}
     losses: list[Loss] = []
-    out_crs = target_crs(fmt, crs, layers)
+    out_crs = target_crs(fmt, crs)
     for name, gdf in layers.items():
         frame, found = adapt_layer(name, gdf, fmt, out_crs)
         frames[name] = frame
@@ -196,27 +197,32 @@ def _write_files(
     *, overwrite: bool,
 ) -> None:
     single = all(p == target for p in outputs.values())
-    refuse_existing([target] if single else list(outputs.values()), overwrite)
     if not single and target.exists() and not target.is_dir():
         raise OutputExistsError(
             f"{target} is a file, but {fmt.key} writes one file per layer into a folder. Fix: give a "
             f"folder path, or export one layer with --layers"
         )
-    with staging_dir(target if single else target / "x") as stage:
+    finals = [f for p in outputs.values() for f in fmt.files(p)]
+    refuse_existing(finals, overwrite)
+    with staging_dir(finals[0]) as stage:
         staged = {name: stage / p.name for name, p in outputs.items()}
         for name, frame in frames.items():
             fmt.write(frame, staged[name], name)
         for name, frame in frames.items():
             verify_written(staged[name], {name: frame}, fmt=fmt)
         for name in frames:
-            replace_into(staged[name], outputs[name])
+            for staged_file, final in zip(fmt.files(staged[name]), fmt.files(outputs[name]), strict=True):
+                if staged_file.exists():
+                    replace_into(staged_file, final)
 
 
-def read_back(path: Path, layer: str, fmt: Format | None = None) -> gpd.GeoDataFrame:
-    """Read one exported layer back as corridormap wrote it (undoing only the container)."""
-    if fmt is not None and fmt.reader is not None:
-        return fmt.reader(path, layer)
-    return pyogrio.read_dataframe(path, layer=layer if fmt is None or fmt.key == "gpkg" else None)
+def read_back(path: str | os.PathLike[str], layer: str, *, driver: str = "GPKG") -> gpd.GeoDataFrame:
+    """Read one exported layer back exactly as written: NaN apart from null, offsets kept as text.
+
+    Columns the format adds by itself (KML's ``timestamp``, ``tessellate``, ...) are included; the
+    values of the layer's own columns are what :func:`export_layers` wrote (see its fieldmap).
+    """
+    return resolve_format(driver).read(Path(path), layer)
 
 
 def verify_written(
@@ -228,7 +234,7 @@ def verify_written(
 
     for name, expected in frames.items():
         try:
-            got = read_back(path, name, fmt)
+            got = (fmt or FORMATS["gpkg"]).read(path, name)
         except Exception as exc:
             raise ExportError(f"{path}: layer {name!r} could not be read back ({exc}); nothing was "
                               f"written. Fix: report this with the input that caused it") from exc
@@ -249,11 +255,12 @@ def _write_records(
     frames: dict[str, gpd.GeoDataFrame], target: Path, outputs: dict[str, Path], fmt: Format,
     losses: list[Loss], meta: Mapping[str, Any], inputs: list[Any] | None, crs: object,
 ) -> None:
-    files = sorted(set(outputs.values()))
+    files = sorted({f for p in outputs.values() for f in fmt.files(p) if f.exists()})
     record = build_manifest(
         frames, specs=meta, outputs=files, inputs=inputs,
         losses=[loss.as_dict() for loss in losses],
-        options={"format": fmt.key, "crs": None if crs is None else str(crs)},
+        options={"format": fmt.key, "crs": None if crs is None else str(crs),
+                 "geometry_precision": fmt.precision},
     )
     write_json_atomic(record, manifest_path(target))
     fieldmap = fieldmap_path(target)
