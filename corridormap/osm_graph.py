@@ -192,20 +192,31 @@ def rail_graph(
 
 def graph_from_layers(
     layers: Mapping[str, gpd.GeoDataFrame] | Sequence[gpd.GeoDataFrame] | gpd.GeoDataFrame,
-    *, speeds_kph: Any = None,
+    *, speeds_kph: float | Mapping[str, float] | None = None, snap_m: float = 50.0,
 ) -> nx.MultiDiGraph:
-    """A graph from curated line layers (e.g. ``freight_rail`` and ``expressways``).
+    """A graph from curated line layers (e.g. ``{"freight_rail": ..., "expressways": ...}``).
 
     Delegates to :func:`corridormap.network.graph_from_lines`, so the curated and the OSM graphs share
-    one shape (osmnx's) and one place that decides how lines become edges.
+    osmnx's shape and one place decides how lines become edges. Given a mapping, each line's ``kind``
+    is its layer name, which picks its speed (``layers/rules/network.toml`` unless ``speeds_kph``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> rail = gpd.GeoDataFrame(geometry=[shapely.LineString([(75.0, 24.0), (75.0, 24.5)])], crs=4326)
+    >>> g = graph_from_layers({"freight_rail": rail})
+    >>> g.number_of_edges(), round(g.edges[0, 1, 0]["length"] / 1000, 1)
+    (2, 55.4)
     """
     from .network import graph_from_lines
 
-    frames = list(layers.values()) if isinstance(layers, Mapping) else (
-        [layers] if isinstance(layers, gpd.GeoDataFrame) else list(layers))
+    if isinstance(layers, gpd.GeoDataFrame):
+        layers = [layers]
+    named = layers.items() if isinstance(layers, Mapping) else ((None, f) for f in layers)
+    frames = [frame if name is None else frame.assign(kind=name) for name, frame in named]
     if not frames:
         raise ValueError("graph_from_layers needs at least one line layer")
     crs = frames[0].crs
     lines = gpd.GeoDataFrame(pd.concat([f.to_crs(crs) for f in frames], ignore_index=True), crs=crs)
-    graph: nx.MultiDiGraph = graph_from_lines(lines, speeds_kph=speeds_kph)
+    graph: nx.MultiDiGraph = graph_from_lines(lines, speeds_kph=speeds_kph, snap_m=snap_m)
     return graph

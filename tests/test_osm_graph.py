@@ -92,3 +92,35 @@ def test_no_ways_is_a_clear_error() -> None:
 def test_parse_speed(tag: object, kph: float) -> None:
     got = parse_speed_kph(tag)
     assert (np.isnan(got) and np.isnan(kph)) or got == pytest.approx(kph)
+
+
+def test_graph_from_layers_uses_the_layer_names_for_speeds() -> None:
+    import geopandas as gpd
+    import shapely
+
+    rail = gpd.GeoDataFrame({"name": ["r"]}, geometry=[shapely.LineString([(75.0, 24.0), (75.0, 24.5)])], crs=4326)
+    road = gpd.GeoDataFrame({"name": ["e"]}, geometry=[shapely.LineString([(75.0, 24.5), (75.5, 24.5)])], crs=4326)
+    graph = osm.graph_from_layers({"freight_rail": rail, "expressways": road}, speeds_kph={
+        "freight_rail": 60.0, "expressways": 90.0})
+    assert graph.number_of_nodes() == 3 and graph.number_of_edges() == 4  # the lines meet at (75, 24.5)
+    assert sorted({d["speed_kph"] for *_, d in graph.edges(data=True)}) == [60.0, 90.0]
+    assert "kind" not in rail.columns  # inputs untouched
+    single = osm.graph_from_layers(rail, speeds_kph=50.0)
+    assert single.number_of_edges() == 2
+    with pytest.raises(ValueError, match="at least one"):
+        osm.graph_from_layers({})
+
+
+def test_access_card_measures_along_the_osm_rail_graph(rail: nx.MultiDiGraph) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from corridormap import access_card
+
+    node = gpd.GeoDataFrame({"name": ["n"]}, geometry=[shapely.Point(76.60, 28.199)], crs=4326)
+    station = gpd.GeoDataFrame({"name": ["s"]}, geometry=[shapely.Point(76.67, 28.221)], crs=4326)
+    card = access_card(node, {"station": station}, network=rail)
+    along_m = rail.edges[101, 103, 0]["length"] + rail.edges[103, 108, 0]["length"]
+    legs_m = 2 * R * math.radians(0.001)  # 0.001 degree of latitude at each end
+    assert card.loc[0, "station_network_km"] == pytest.approx((along_m + legs_m) / 1000, rel=0.01)
+    assert card.loc[0, "station_network_km"] > card.loc[0, "station_km"]
