@@ -1,0 +1,305 @@
+"""The offline inliner: every CDN ``<script src>`` / ``<link href>`` of a map becomes inline content.
+
+After a map is rendered (``m.get_root().render()``), :func:`inline_assets` replaces each external
+script and stylesheet with the content of the same file as installed on this machine, and turns the
+images and fonts those stylesheets use into ``data:`` URIs. The result is one HTML file that makes
+no network request. Where each URL's file lives is listed in ``assets.toml`` beside this module:
+files of PyPI packages (XStatic-Leaflet, XStatic-jQuery, XStatic-Font-Awesome,
+XStatic-Leaflet-MarkerCluster, folium's own templates) and npm packages that installing corridormap
+vendors into ``corridormap/_vendor/npm/`` (``hatch_build.py``). Nothing is fetched at view time. An
+asset that cannot be found raises :class:`~corridormap.errors.DataSourceNotFoundError` naming the URL.
+
+Registering your own assets (for other parts of the renderer)
+-------------------------------------------------------------
+Two ways, both honoured by :func:`inline_assets` in online *and* offline mode for local files:
+
+* ``register_asset(url_or_name, path)``: map any URL or bare name to a local file. In your folium
+  element use it as usual (``default_js = [("big", "corridormap/big-layers.js")]``). A bare name
+  (no ``http(s)://``) is always inlined, because a file on the build machine cannot be served to the
+  person the map is sent to; an ``http(s)`` URL keeps its CDN address online and is inlined offline.
+* Reference a file inside the corridormap package directly by absolute path or ``file://`` URI;
+  it is always inlined (no registration needed).
+
+CSS files have their relative ``url(...)`` references (images, fonts) resolved beside the file and
+inlined as ``data:`` URIs; in ``@font-face`` rules only the WOFF2 source is kept (every browser
+that runs Leaflet 1.9 reads WOFF2), which keeps icon fonts small.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib.util
+import logging
+import mimetypes
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ..errors import DataSourceNotFoundError
+
+__all__ = [
+    "register_asset",
+    "registered_assets",
+    "asset_table",
+    "asset_files",
+    "asset_bytes",
+    "inline_assets",
+    "external_references",
+    "vendor_dir",
+]
+
+log = logging.getLogger(__name__)
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+_TABLE = Path(__file__).with_name("assets.toml")
+_REGISTRY: dict[str, Path] = {}
+
+_SCRIPT = re.compile(r"""<script\b([^>]*?)\bsrc=(["'])(?P<url>.*?)\2([^>]*)>\s*</script>""", re.I | re.S)
+_LINK = re.compile(r"""<link\b(?P<attrs>[^>]*?)/?>""", re.I | re.S)
+_HREF = re.compile(r"""\bhref=(["'])(?P<url>.*?)\1""", re.I | re.S)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)(?P<url>[^"')]+?)\1\s*\)""", re.I)
+_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.I)
+_FONT_SRC = re.compile(r"(?P<head>\bsrc\s*:)(?P<body>[^;}]+)", re.I)
+_MIME = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".svg": "image/svg+xml",
+         ".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".eot": "application/vnd.ms-fontobject"}
+
+# Leaflet finds its default marker icon through a CSS file path; once the CSS is inlined that path
+# is gone, so the inlined page points the default icon at data: URIs instead.
+_LEAFLET_ICON_FIX = (
+    "L.Icon.Default.imagePath = '';\n"
+    "L.Icon.Default.mergeOptions({{iconUrl: '{icon}', iconRetinaUrl: '{retina}', shadowUrl: '{shadow}'}});"
+)
+
+
+def vendor_dir() -> Path:
+    """Where the install step puts vendored npm files (``corridormap/_vendor``)."""
+    return _PACKAGE / "_vendor"
+
+
+def register_asset(url_or_name: str, path: str | Path) -> None:
+    """Serve ``url_or_name`` from the local file ``path`` when a map is inlined.
+
+    A bare name (no ``http(s)://``) is inlined in every map; an ``http(s)`` URL only in offline maps.
+    Registering the same name again replaces the earlier file.
+    """
+    _REGISTRY[url_or_name] = Path(path)
+
+
+def registered_assets() -> dict[str, Path]:
+    """A copy of the registry (name -> file)."""
+    return dict(_REGISTRY)
+
+
+@functools.lru_cache(maxsize=1)
+def asset_table() -> dict[str, tuple[str, ...]]:
+    """URL -> local sources (``py:``, ``npm:`` or ``empty:``), from ``assets.toml``."""
+    data = tomllib.loads(_TABLE.read_text(encoding="utf-8"))
+    return {url: tuple(sources) for url, sources in data["urls"].items()}
+
+
+def _python_file(spec: str, url: str) -> Path:
+    module, _, rel = spec.partition("/")
+    found = importlib.util.find_spec(module)
+    if found is None or not found.submodule_search_locations:
+        raise DataSourceNotFoundError(
+            f"asset {url}: the Python package {module!r} that carries it is not installed; "
+            "reinstall corridormap (pip install corridormap) to get its dependencies"
+        )
+    return Path(list(found.submodule_search_locations)[0]) / rel
+
+
+def _resolve(source: str, url: str) -> Path | None:
+    kind, _, spec = source.partition(":")
+    if kind == "empty":
+        return None
+    if kind == "py":
+        return _python_file(spec, url)
+    if kind == "npm":
+        name, _, rel = spec.partition("/") if not spec.startswith("@") else _scoped(spec)
+        return vendor_dir() / "npm" / name / rel
+    raise DataSourceNotFoundError(f"asset {url}: unknown source kind {source!r} in {_TABLE}")
+
+
+def _scoped(spec: str) -> tuple[str, str, str]:
+    scope, _, rest = spec.partition("/")
+    name, _, rel = rest.partition("/")
+    return f"{scope}/{name}", "/", rel
+
+
+def _local_path(url: str) -> Path | None:
+    """A package-local file referenced by absolute path or ``file://`` URI, else None."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        candidate = Path(unquote(parsed.path))
+    elif parsed.scheme == "" and url.startswith("/"):
+        candidate = Path(url)
+    else:
+        return None
+    candidate = candidate.resolve()
+    return candidate if candidate.is_relative_to(_PACKAGE) else None
+
+
+def asset_files(url: str) -> list[Path | None]:
+    """The local files that stand in for ``url`` (``None`` = an empty stand-in).
+
+    Raises
+    ------
+    DataSourceNotFoundError
+        The URL is not known, or a file it maps to is missing, naming the URL and the fix.
+    """
+    if url in _REGISTRY:
+        files: list[Path | None] = [_REGISTRY[url]]
+    elif (local := _local_path(url)) is not None:
+        files = [local]
+    elif url in asset_table():
+        files = [_resolve(s, url) for s in asset_table()[url]]
+    else:
+        raise DataSourceNotFoundError(
+            f"asset {url} has no local copy, so an offline map cannot inline it: add it to {_TABLE} "
+            "or call corridormap.render.assets.register_asset(url, path)"
+        )
+    for path in files:
+        if path is not None and not path.is_file():
+            raise DataSourceNotFoundError(
+                f"asset {url}: the local file {path} is missing; reinstall corridormap "
+                "(pip install . vendors npm assets into corridormap/_vendor and needs npm or the npm registry)"
+            )
+    return files
+
+
+def _data_uri(path: Path) -> str:
+    mime = _MIME.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _woff2_only(css: str) -> str:
+    def trim_src(match: re.Match[str]) -> str:
+        parts = [p.strip() for p in match.group("body").split(",")]
+        woff2 = [p for p in parts if ".woff2" in p]
+        return match.group("head") + ",".join(woff2 or parts)
+
+    return _FONT_FACE.sub(lambda face: _FONT_SRC.sub(trim_src, face.group(0)), css)
+
+
+def inline_css(css: str, base: Path, url: str) -> str:
+    """Resolve the stylesheet's relative ``url(...)`` references beside ``base`` into data: URIs."""
+
+    def replace(match: re.Match[str]) -> str:
+        ref = match.group("url").strip()
+        if ref.startswith(("data:", "#")):
+            return match.group(0)
+        if urlparse(ref).scheme:
+            raise DataSourceNotFoundError(f"asset {url}: its stylesheet loads {ref} from the network")
+        target = (base.parent / unquote(ref.split("?")[0].split("#")[0])).resolve()
+        if not target.is_file():
+            raise DataSourceNotFoundError(f"asset {url}: {ref} (used by the stylesheet) is missing at {target}")
+        return f'url("{_data_uri(target)}")'
+
+    return _CSS_URL.sub(replace, _woff2_only(css))
+
+
+def asset_bytes(url: str) -> bytes:
+    """The content served for ``url``: the local files concatenated, stylesheets self-contained."""
+    chunks = []
+    for path in asset_files(url):
+        if path is None:
+            continue
+        if path.suffix == ".css":
+            chunks.append(inline_css(path.read_text(encoding="utf-8"), path, url).encode("utf-8"))
+        else:
+            chunks.append(path.read_bytes())
+    return b"\n".join(chunks)
+
+
+def _is_remote(url: str) -> bool:
+    return urlparse(url).scheme in ("http", "https") or url.startswith("//")
+
+
+def _wanted(url: str, offline: bool) -> bool:
+    if url.startswith("data:"):
+        return False
+    return offline or not _is_remote(url)
+
+
+def _script_tag(url: str) -> str:
+    text = asset_bytes(url).decode("utf-8")
+    text = re.sub(r"</(script)", r"<\\/\1", text, flags=re.I)
+    tag = f"<script>/* {url} */\n{text}\n</script>"
+    if url.endswith("/leaflet.js") and "L.Icon.Default" in text:
+        tag += f"\n<script>{_leaflet_icon_fix(url)}</script>"
+    return tag
+
+
+def _leaflet_icon_fix(url: str) -> str:
+    js_path = next(p for p in asset_files(url) if p is not None)
+    images = js_path.parent / "images"
+    uris = {key: _data_uri(images / name) if (images / name).is_file() else ""
+            for key, name in (("icon", "marker-icon.png"), ("retina", "marker-icon-2x.png"),
+                              ("shadow", "marker-shadow.png"))}
+    return _LEAFLET_ICON_FIX.format(**uris)
+
+
+def _style_tag(url: str) -> str:
+    text = asset_bytes(url).decode("utf-8")
+    text = re.sub(r"</(style)", r"<\\/\1", text, flags=re.I)
+    return f"<style>/* {url} */\n{text}\n</style>"
+
+
+def inline_assets(html: str, *, offline: bool = True) -> str:
+    """Inline the map's scripts and stylesheets.
+
+    Parameters
+    ----------
+    html : a rendered map page.
+    offline : inline every external asset and check that nothing external remains; with ``False``
+        CDN URLs stay (the page needs the network) and only package-local assets are inlined.
+
+    Raises
+    ------
+    DataSourceNotFoundError
+        An asset has no local copy (the message names the URL).
+    """
+    sub_script: Callable[[re.Match[str]], str] = (
+        lambda m: _script_tag(m.group("url")) if _wanted(m.group("url"), offline) else m.group(0)
+    )
+    out = _SCRIPT.sub(sub_script, html)
+
+    def sub_link(match: re.Match[str]) -> str:
+        attrs = match.group("attrs")
+        href = _HREF.search(attrs)
+        if href is None or "stylesheet" not in attrs.lower() or not _wanted(href.group("url"), offline):
+            return match.group(0)
+        return _style_tag(href.group("url"))
+
+    out = _LINK.sub(sub_link, out)
+    if offline:
+        remaining = external_references(out)
+        if remaining:
+            raise DataSourceNotFoundError(
+                "the offline map still references the network: " + ", ".join(sorted(remaining)[:10])
+                + " (tile layers cannot be inlined: build offline maps with the vector basemap)"
+            )
+    log.info("inlined assets (%s): %d bytes", "offline" if offline else "online", len(out))
+    return out
+
+
+_EXTERNAL = re.compile(
+    r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["'](?P<url>(?:https?:)?//[^"']+)["']"""
+    r"""|url\(\s*["']?(?P<css>(?:https?:)?//[^"')]+)"""
+    r"""|L\.tileLayer(?:\.wms)?\(\s*["'](?P<tiles>[^"']+)["']""",
+    re.I,
+)
+
+
+def external_references(html: str) -> set[str]:
+    """Addresses a page would load from the network (scripts, stylesheets, images, CSS, tiles).
+
+    Links a reader may click (``<a href>``) are not loads and are not reported.
+    """
+    found = set()
+    for match in _EXTERNAL.finditer(html):
+        found.add(match.group("url") or match.group("css") or match.group("tiles"))
+    return found
