@@ -69,6 +69,7 @@ class CsvGeometry:
     geoms: np.ndarray
     attrs: pd.DataFrame
     degrees_assumed: bool
+    decimal: str | None = None
 
 
 def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -93,15 +94,15 @@ def csv_geometry(df: pd.DataFrame, ctx: Context, *, path: Path, x: str | None, y
         x, y = xs, ys
     if wkt is not None:
         geoms = _wkt_geoms(df[wkt], ctx, wkt)
-        return CsvGeometry(geoms, df.drop(columns=[wkt]), False)
+        return CsvGeometry(geoms, df.drop(columns=[wkt]), False, decimal)
     assert x is not None and y is not None
-    xv = _coordinates(df[x], ctx, x, decimal, "EW")
-    yv = _coordinates(df[y], ctx, y, decimal, "NS")
+    xv, decimal = _coordinates(df[x], ctx, x, decimal, "EW")
+    yv, decimal = _coordinates(df[y], ctx, y, decimal, "NS")
     geoms = shapely.points(xv, yv)
     bad = np.isnan(xv) | np.isnan(yv)
     geoms[bad] = None
     degrees = x.lower() in LON_NAMES[:4] and y.lower() in LAT_NAMES[:2]
-    return CsvGeometry(np.asarray(geoms, dtype=object), df.drop(columns=[x, y]), degrees)
+    return CsvGeometry(np.asarray(geoms, dtype=object), df.drop(columns=[x, y]), degrees, decimal)
 
 
 def _wkt_geoms(col: pd.Series, ctx: Context, name: str) -> np.ndarray:
@@ -122,7 +123,9 @@ def _bad_rows(ctx: Context, bad: np.ndarray, name: str, problem: str, fix: str) 
                        features=ids, field=name)
 
 
-def _coordinates(col: pd.Series, ctx: Context, name: str, decimal: str | None, hemis: str) -> np.ndarray:
+def _coordinates(
+    col: pd.Series, ctx: Context, name: str, decimal: str | None, hemis: str
+) -> tuple[np.ndarray, str | None]:
     text = col.fillna("").astype(str).str.strip()
     if decimal is None and _all_decimal_comma(text):
         decimal = ","
@@ -145,7 +148,7 @@ def _coordinates(col: pd.Series, ctx: Context, name: str, decimal: str | None, h
     if bad.any():
         _bad_rows(ctx, bad, name, "coordinates cannot be read as numbers or DMS",
                   "correct these cells (e.g. 28.61 or 28°36'36\"N)")
-    return values
+    return values, decimal
 
 
 def _all_decimal_comma(text: pd.Series) -> bool:
@@ -181,11 +184,17 @@ def parse_coordinate(raw: str, *, decimal: str | None = None, hemispheres: str =
     return round(-value if hemi in ("S", "W") else value, 10), True
 
 
-def infer_types(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns whose every value is a number become numbers; codes with leading zeros stay text."""
+def infer_types(df: pd.DataFrame, *, decimal: str | None = None) -> pd.DataFrame:
+    """Columns whose every value is a number become numbers; codes with leading zeros stay text.
+
+    With ``decimal=","`` a column written entirely with decimal commas (``12,5``) is numeric too.
+    """
     out = df.copy()
     for name in out.columns:
         col = out[name]
+        if decimal == "," and col.dropna().str.fullmatch(r"[-+]?\d+(,\d+)?").all():
+            col = col.str.replace(",", ".", regex=False)
+            out[name] = col
         values = col.dropna()
         if values.empty or values.map(lambda v: bool(_LEADING_ZERO.match(v.lstrip("+-")))).any():
             continue

@@ -80,6 +80,7 @@ def resolve_shapefile(path: Path, *, layer: str | None, encoding: str | None, sa
         restore = True
         report.add("repair", "missing-part", ".shx index missing; rebuilt from the .shp (--salvage)",
                    "ship the .shx with the shapefile")
+        report.repair(feature="*", check="missing-part", reason=".shx missing", method="rebuilt (--salvage)")
     if stem + ".prj" not in members:
         report.add("info", "missing-part", ".prj is missing, so the file declares no CRS",
                    "ship the .prj, or pass --crs")

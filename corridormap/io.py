@@ -175,7 +175,10 @@ def detect_format(path: Path) -> tuple[str, str | None]:
 def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
     """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...)."""
     try:
-        return [(str(n), None if t is None else str(t)) for n, t in pyogrio.list_layers(str(path))]
+        with warnings.catch_warnings():  # a mislabelled file is reported by load_file itself
+            warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
+            found = pyogrio.list_layers(str(path))
+        return [(str(n), None if t is None else str(t)) for n, t in found]
     except pyogrio.errors.DataSourceError as exc:
         raise FileFormatError(f"{path}: cannot be opened ({exc}). Fix: check the file is complete") from exc
 
@@ -201,6 +204,7 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> _R
         if encoding is None:
             with warnings.catch_warnings():  # unclosed rings are found and logged by parse_wkb
                 warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+                warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
                 meta, table = pyogrio.read_arrow(target, layer=layer, datetime_as_string=True)
             table.validate(full=True)  # invalid UTF-8 in text columns raises here, not later
             geom_col = meta.get("geometry_name") or "wkb_geometry"
@@ -210,6 +214,7 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> _R
         else:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+                warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
                 meta, _, wkb, values = pyogrio.raw.read(target, layer=layer, encoding=encoding,
                                                         datetime_as_string=True)
             attrs = pd.DataFrame(dict(zip(meta["fields"], values, strict=True)))
@@ -381,7 +386,7 @@ def _csv(path: Path, opts: ReadOptions, report: ValidationReport) -> tuple[Conte
                   swap_xy=opts.swap_xy, crs=opts.crs)
     built = csvc.csv_geometry(df, ctx, path=path, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal)
     ctx.degrees_assumed = built.degrees_assumed
-    return ctx, csvc.infer_types(built.attrs), built.geoms, None
+    return ctx, csvc.infer_types(built.attrs, decimal=built.decimal), built.geoms, None
 
 
 def _check(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
