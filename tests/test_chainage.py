@@ -1,0 +1,119 @@
+"""Chainage (km along a line, side, offset), the main line through sections, and belt/state membership."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Geod
+
+from corridormap.access import scale_factor
+from corridormap.corridor import chainage, main_line, membership
+from corridormap.crs import BELT_CRS
+
+X0, Y0 = 4_000_000.0, 4_000_000.0
+CRSES = ["EPSG:4326", "EPSG:32643", BELT_CRS]
+
+
+def _k() -> float:
+    return float(scale_factor(np.array([X0]), np.array([Y0]))[0])
+
+
+def _gdf(geoms: list[shapely.Geometry], crs: str = BELT_CRS, **cols: list[object]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=geoms, crs=BELT_CRS).to_crs(crs)
+
+
+def _km(x: float, y: float) -> shapely.Point:
+    return shapely.Point(X0 + x * 1000, Y0 + y * 1000)
+
+
+# an L: 10 km east, then 10 km north
+L_LINE = shapely.LineString([(X0, Y0), (X0 + 10_000, Y0), (X0 + 10_000, Y0 + 10_000)])
+
+
+@pytest.mark.parametrize("crs", CRSES)
+def test_chainage_side_and_offset_by_hand_in_every_crs(crs):
+    features = _gdf([_km(5, 2), _km(12, 5), _km(-3, -1), _km(4, -1)], crs, name=["a", "b", "c", "d"])
+    line = _gdf([L_LINE], crs, corridor=["x"])
+    out = chainage(features, line, start="west")
+    k = _k()
+    np.testing.assert_allclose(out["chainage_km"], np.array([5, 15, 0, 4]) / k, rtol=2e-4, atol=1e-6)
+    np.testing.assert_allclose(out["offset_km"], np.array([2, 2, np.sqrt(10), 1]) / k, rtol=2e-4)
+    assert list(out["side"]) == ["left", "right", "right", "right"]
+    assert list(out["beyond_end"]) == [False, False, True, False]
+
+
+def test_prefix_names_the_columns_and_input_is_untouched():
+    features = _gdf([_km(5, 2)], name=["a"])
+    features.index = pd.Index(["n1"])
+    before = features.copy()
+    out = chainage(features, L_LINE, prefix="wdfc_")
+    pd.testing.assert_frame_equal(features, before)
+    assert {"wdfc_chainage_km", "wdfc_side", "wdfc_offset_km", "wdfc_beyond_end"} <= set(out.columns)
+    assert out.index.equals(features.index) and out.loc["n1", "wdfc_side"] == "left"
+
+
+def test_a_point_on_the_line_is_on_line_with_zero_offset():
+    out = chainage(_gdf([_km(10, 4)], name=["on"]), L_LINE)
+    assert out.loc[0, "side"] == "on line" and out.loc[0, "offset_km"] == 0.0
+    assert out.loc[0, "chainage_km"] == pytest.approx(14 / _k(), rel=2e-4)
+
+
+def test_chainage_along_a_meridian_agrees_with_the_geodesic():
+    line = gpd.GeoDataFrame({"c": ["m"]}, geometry=[shapely.LineString([(75, 20), (75, 28)])], crs="EPSG:4326")
+    line = line.set_geometry(line.geometry.segmentize(0.05))
+    node = gpd.GeoDataFrame({"name": ["n"]}, geometry=[shapely.Point(75.05, 24)], crs="EPSG:4326")
+    out = chainage(node, line, start="south")
+    geod = Geod(ellps="WGS84")
+    assert out.loc[0, "chainage_km"] == pytest.approx(geod.inv(75, 20, 75, 24)[2] / 1000, rel=5e-3)
+    assert out.loc[0, "offset_km"] == pytest.approx(geod.inv(75, 24, 75.05, 24)[2] / 1000, rel=5e-3)
+    assert out.loc[0, "side"] == "right"  # east of a line running north
+
+
+def test_main_line_drops_spurs_and_starts_at_the_chosen_end():
+    sections = _gdf(
+        [shapely.LineString([_km(0, 0), _km(0, 50)]), shapely.LineString([_km(0, 50), _km(0, 100)]),
+         shapely.LineString([_km(0, 50), _km(10, 55)])],  # an 11 km spur at km 50
+        name=["s1", "s2", "spur"],
+    )
+    north = main_line(sections, start="north")
+    assert north.length == pytest.approx(100_000) and north.coords[0] == (X0, Y0 + 100_000)
+    south = main_line(sections, start="south")
+    assert south.coords[0] == (X0, Y0)
+
+
+def test_main_line_rejects_bad_start_and_empty_layers():
+    from corridormap.errors import LayerValidationError
+
+    with pytest.raises(ValueError, match="start must be one of"):
+        main_line(_gdf([L_LINE]), start="up")
+    with pytest.raises(LayerValidationError, match="empty"):
+        main_line(_gdf([L_LINE]).iloc[0:0])
+
+
+@pytest.mark.parametrize("crs", CRSES)
+def test_membership_belt_and_states(crs):
+    belt = _gdf([shapely.box(X0, Y0, X0 + 100_000, Y0 + 100_000)], crs, name=["belt"])
+    states = _gdf(
+        [shapely.box(X0 - 1e6, Y0 - 1e6, X0 + 50_000, Y0 + 1e6), shapely.box(X0 + 50_000, Y0 - 1e6, X0 + 1e6, Y0 + 1e6)],
+        crs, name=["Gujarat", "Rajasthan"],
+    )
+    features = _gdf(
+        [_km(10, 10), _km(60, 10), _km(200, 10), shapely.LineString([_km(-20, 5), _km(5, 5)])],
+        crs, name=["in", "in-east", "out", "crossing line"],
+    )
+    out = membership(features, belt, states=states)
+    assert list(out["in_belt"]) == [True, True, False, True]
+    assert list(out["state_from_layer"]) == ["Gujarat", "Rajasthan", "Rajasthan", "Gujarat"]
+
+
+def test_membership_without_states_and_with_a_wrong_state_column():
+    from corridormap.errors import LayerValidationError
+
+    belt = _gdf([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    out = membership(_gdf([_km(0.5, 0.5)], name=["a"]), belt)
+    assert "state_from_layer" not in out.columns and bool(out.loc[0, "in_belt"])
+    with pytest.raises(LayerValidationError, match="state_column"):
+        membership(_gdf([_km(0.5, 0.5)]), belt, states=_gdf([shapely.box(X0, Y0, X0 + 9, Y0 + 9)], st=["x"]))
