@@ -131,6 +131,16 @@ def test_node_vocabularies(layers: dict[str, gpd.GeoDataFrame]) -> None:
     assert (nodes["area_ha"].dropna() > 0).all()
 
 
+def test_added_nodes_carry_provenance(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    nodes = layers["industrial_nodes"]
+    added = nodes[~nodes["id"].isin(REFERENCE_NODE_IDS)]
+    assert len(added) >= 10
+    for _, row in added.iterrows():
+        assert row["confidence"].startswith("coords from-memory"), row["id"]
+        assert row["position_tolerance_km"] >= 6.0, row["id"]
+        assert all(s.startswith("https://") for s in row["source"].split(" ; ")), row["id"]
+
+
 def test_vocabularies(layers: dict[str, gpd.GeoDataFrame]) -> None:
     assert set(layers["freight_rail"]["corridor"]) == {"Western DFC", "Eastern DFC"}
     assert set(layers["freight_stations"]["role"]) <= {
