@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,13 @@ import geopandas as gpd
 import pyogrio
 
 from .atomic import refuse_existing, replace_into, staging_dir, write_json_atomic
-from .errors import ExportError, OutputExistsError
+from .errors import DataSourceNotFoundError, ExportError, OutputExistsError
 from .export_adapt import Loss
 from .export_formats import FORMATS, Format, adapt_layer, resolve_format, target_crs
 from .manifest import build_manifest
 
-__all__ = ["export_layers", "manifest_path", "FORMATS", "read_back"]
+__all__ = ["export_layers", "collect_layers", "analysis_tables", "manifest_path", "fieldmap_path", "FORMATS",
+           "read_back"]
 
 log = logging.getLogger(__name__)
 
@@ -269,3 +270,66 @@ def _write_records(
     elif fieldmap.exists():
         fieldmap.unlink()
 
+
+
+def collect_layers(
+    files: Sequence[str | os.PathLike[str]] = (),
+    *,
+    names: Sequence[str] = (),
+    with_analysis: bool = False,
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any], list[Path]]:
+    """The layers an export command works on: the catalog's, or every layer of the given files.
+
+    Returns ``(layers, specs, inputs)``: layers by name, catalog specs (empty for files), and the
+    input files (hashed into the manifest). ``names`` keeps only those layers (unknown names are
+    refused, listing the known ones); ``with_analysis`` adds the analysis tables.
+    """
+    inputs = [Path(f) for f in files]
+    specs: dict[str, Any] = {}
+    if inputs:
+        layers = _read_user_files(inputs)
+    else:
+        from .catalog import load_catalog, load_layers
+
+        specs = dict(load_catalog())
+        layers = dict(load_layers(catalog=specs))
+        inputs = sorted({Path(s.source) for s in specs.values() if getattr(s, "source", None)})
+    if with_analysis:
+        layers.update(analysis_tables(layers))
+    if names:
+        unknown = [n for n in names if n not in layers]
+        if unknown:
+            raise DataSourceNotFoundError(
+                f"no layer named {', '.join(unknown)}. Fix: choose from {', '.join(sorted(layers))}"
+            )
+        layers = {n: layers[n] for n in names}
+    return layers, specs, inputs
+
+
+def _read_user_files(paths: Sequence[Path]) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer of every file, by layer name (a one-layer file is named after the file)."""
+    from . import io
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for path in paths:
+        found = io.list_layers(path) if path.suffix.lower() in (".gpkg", ".kml", ".kmz") else []
+        if len(found) > 1:
+            read = {name: io.read_file(path, layer=name) for name, _ in found}
+        else:
+            read = {path.name.split(".")[0]: io.read_file(path)}
+        for name, gdf in read.items():
+            if name in layers:
+                raise ExportError(f"{path}: layer name {name!r} is already taken by another input. Fix: "
+                                  f"rename one of the files")
+            layers[name] = gdf
+    return layers
+
+
+def analysis_tables(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+    """The analysis results as layers (today: the industrial nodes' access card)."""
+    from . import access
+
+    tables: dict[str, gpd.GeoDataFrame] = {}
+    if "industrial_nodes" in layers:
+        tables["access_card"] = access.access_card(layers["industrial_nodes"], access.default_targets(layers))
+    return tables

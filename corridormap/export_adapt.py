@@ -125,13 +125,16 @@ def _text_column(values: list[Any], kind: Kind) -> pd.Series:
 ColumnFit = Callable[[str, str, list[Any], Kind, Caps], tuple[list[Any] | None, list[Loss], Kind]]
 
 
-def _fit_floats(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
+def _fit_floats(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps,
+                numpy_nan_is_null: bool = False):
     losses: list[Loss] = []
     if kind != "float":
         return None, losses, kind
-    nans = sum(1 for v in values if isinstance(v, float) and math.isnan(v))
-    infs = sum(1 for v in values if isinstance(v, float) and math.isinf(v))
     out = list(values)
+    if numpy_nan_is_null:  # a plain numpy float column: NaN is pandas' missing value, i.e. null
+        out = [None if isinstance(v, float) and math.isnan(v) else v for v in out]
+    nans = sum(1 for v in out if isinstance(v, float) and math.isnan(v))
+    infs = sum(1 for v in out if isinstance(v, float) and math.isinf(v))
     if nans and not caps.nan:
         out = [None if isinstance(v, float) and math.isnan(v) else v for v in out]
         losses.append(Loss(layer, col, nans, f"{caps.label} cannot tell NaN from null; NaN written as null",
@@ -152,7 +155,7 @@ def _fit_floats(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps)
         losses.append(Loss(layer, col, count, f"{caps.label} cannot hold every float exactly; written as "
                            f"exact decimal text (Python repr)", "float_to_text", {"type": "float->text"}))
         return [None if v is None else as_text(v) for v in out], losses, "text"
-    return (out if losses else None), losses, kind
+    return (out if losses or numpy_nan_is_null else None), losses, kind
 
 
 def _fits_fixed(value: float) -> bool:
@@ -239,8 +242,12 @@ def fit(name: str, frame: gpd.GeoDataFrame, caps: Caps) -> tuple[gpd.GeoDataFram
         kind = column_kind(out[col])
         values, changed = None, False
         current = _values(out[col])
+        plain = isinstance(out[col].dtype, np.dtype) and out[col].dtype.kind == "f"
         for step in _COLUMN_FITS:
-            new, found, kind = step(name, str(col), current, kind, caps)
+            if step is _fit_floats:
+                new, found, kind = _fit_floats(name, str(col), current, kind, caps, plain)
+            else:
+                new, found, kind = step(name, str(col), current, kind, caps)
             losses.extend(found)
             if new is not None:
                 current, changed = new, True

@@ -9,7 +9,6 @@ types from the ``.csvt``. CSV cannot tell a null text from an empty one (declare
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .export_adapt import column_kind
+from .export_adapt import as_text, column_kind
 
 __all__ = ["write_csv_layer", "read_csv_layer", "CSVT_TYPES"]
 
@@ -38,11 +37,7 @@ def _cell(value: Any, kind: str) -> str:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.isoformat()
-    return str(value)
+    return as_text(value)
 
 
 def _geometry_columns(frame: gpd.GeoDataFrame) -> tuple[list[str], list[list[str]]]:

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "build": "build:build",
     "layers": "build:layers",
     "validate": "validate:validate",
+    "export": "export:export",
 }
 
 

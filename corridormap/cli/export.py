@@ -1,0 +1,77 @@
+"""``corridormap export``: the catalog's layers, or your own files, to GIS formats or PostGIS."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+from . import overwrite_option
+
+FORMAT_KEYS = ("gpkg", "geojson", "fgb", "parquet", "shp", "kml", "kmz", "csv")
+
+
+def _crs(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.lower() in ("belt", "metric"):
+        from ..crs import BELT_CRS
+
+        return BELT_CRS
+    return f"EPSG:{value}" if value.isdigit() else value
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMAT_KEYS), default="gpkg", show_default=True,
+              help="Output format.")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Output file (gpkg, or one layer) or folder (one file per layer). "
+                   "Default: build/corridor.<format>.")
+@click.option("--to", "url", default=None, metavar="postgresql://USER@HOST:PORT/DB",
+              help="Write into PostGIS instead of a file (password from PGPASSWORD or ~/.pgpass).")
+@click.option("--schema", default="corridormap", show_default=True, help="PostGIS schema.")
+@click.option("--layers", "layer_names", multiple=True, metavar="NAME[,NAME...]",
+              help="Only these layers (repeat or comma-separate).")
+@click.option("--crs", default=None, metavar="EPSG",
+              help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.")
+@click.option("--with-analysis", is_flag=True,
+              help="Add the analysis tables (access card, catchments, gaps) as layers.")
+@overwrite_option
+def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None, schema: str,
+           layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, overwrite: bool) -> None:
+    """Export layers to GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, Shapefile, KML or CSV, or PostGIS.
+
+    Without FILEs, the catalog's layers are exported; with FILEs, the layers of those files (a
+    GeoPackage's every layer). Every export is atomic, verified and has a PATH.manifest.json; what
+    a format cannot hold is changed explicitly, warned about and recorded in PATH.fieldmap.json.
+    """
+    from .. import settings
+    from ..export import collect_layers, export_layers
+
+    layers, specs, inputs = collect_layers(files, names=_names(layer_names), with_analysis=with_analysis)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if url is not None:
+            from ..postgis import redact, write_postgis
+
+            written = write_postgis(layers, url, schema=schema, overwrite=overwrite, crs=_crs(crs))
+            target = f"{redact(url)} schema {schema}: tables {', '.join(written)}"
+        else:
+            from ..export_formats import resolve_format
+
+            path = out if out is not None else settings.out_dir / f"corridor{resolve_format(fmt).suffixes[0]}"
+            if out is None and fmt != "gpkg" and len(layers) > 1:
+                path = settings.out_dir / fmt
+            target = str(export_layers(layers, path, driver=fmt, overwrite=overwrite, crs=_crs(crs),
+                                       specs=specs, inputs=inputs).resolve())
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    click.echo(f"Exported {len(layers)} layer(s) to {target}")
+    if caught and url is None:
+        click.echo(f"{len(caught)} declared change(s) are listed in {target}.fieldmap.json")
