@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "layers": "build:layers",
     "validate": "validate:validate",
     "export": "export:export",
+    "osm": "osm:osm",
 }
 
 
