@@ -27,10 +27,10 @@ LON_NAMES = ("longitude", "lon", "lng", "long", "x", "easting")
 LAT_NAMES = ("latitude", "lat", "y", "northing")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape")
 _DMS = re.compile(
-    r"""^\s*(?P<h1>[NSEW])?\s*(?P<d>\d+(?:[.,]\d+)?)\s*(?:°|º|d|deg|\s)\s*
+    r"""^\s*(?P<h1>[NSEWnew])?\s*(?P<d>\d+(?:[.,]\d+)?)\s*(?:°|º|d|deg|\s)\s*
     (?:(?P<m>\d+(?:[.,]\d+)?)\s*(?:'|′|m|min|\s)?\s*)?
-    (?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:"|″|''|s|sec)?\s*)?(?P<h2>[NSEW])?\s*$""",
-    re.X | re.I,
+    (?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:"|″|''|s|sec)?\s*)?(?P<h2>[NSEWnew])?\s*$""",
+    re.X,
 )
 _LEADING_ZERO = re.compile(r"^0\d")
 

@@ -309,40 +309,49 @@ def _keep_family(before: shapely.Geometry, after: shapely.Geometry) -> shapely.G
 
 
 def _remove_slivers(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
-    """Drop polygon parts and holes smaller than SLIVER_M2 (logged with areas)."""
+    """Drop polygon parts and holes smaller than SLIVER_M2 (logged with areas).
+
+    Ring areas are measured in the metric CRS; the rings kept are the original ones, untouched.
+    """
     if gdf.crs is None:
         return gdf
     geoms = gdf.geometry.values
     polys = np.isin(np.asarray(gdf.geometry.geom_type, dtype=object), ["Polygon", "MultiPolygon"])
-    metric = gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(BELT_CRS).values if polys.any() else geoms
+    if not polys.any():
+        return gdf
+    metric = gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(BELT_CRS).values
     new, hit = geoms.copy(), []
     for i in np.flatnonzero(polys):
-        cleaned = _clean_polygon(metric[i])
+        cleaned = _clean_polygon(geoms[i], metric[i])
         if cleaned is None:
             continue
-        back = gpd.GeoSeries([cleaned], crs=BELT_CRS).to_crs(gdf.crs).values[0]
-        new[i] = back
+        new[i] = cleaned
         hit.append(ctx.labels[i])
+        after = _areas_m2(np.array([cleaned], dtype=object), gdf.crs)[0]
         ctx.report.repair(feature=ctx.labels[i], check="sliver", reason=f"ring(s) under {SLIVER_M2} m2",
                           method="sliver rings removed", area_before_m2=round(metric[i].area, 3),
-                          area_after_m2=round(cleaned.area, 3))
+                          area_after_m2=round(float(after), 3))
     if hit:
         ctx.report.add("repair", "sliver", f"sliver rings (< {SLIVER_M2} m2) removed from {len(hit)} "
                        "feature(s)", "none needed; the repairs log lists areas", features=hit)
     return _set(gdf, new) if hit else gdf
 
 
-def _clean_polygon(g: shapely.Geometry) -> shapely.Geometry | None:
-    """The polygon without sliver parts or holes, or None when nothing is a sliver."""
-    parts = list(g.geoms) if g.geom_type == "MultiPolygon" else [g]
+def _parts(g: shapely.Geometry) -> list[shapely.Geometry]:
+    return list(g.geoms) if g.geom_type == "MultiPolygon" else [g]
+
+
+def _clean_polygon(g: shapely.Geometry, metric: shapely.Geometry) -> shapely.Geometry | None:
+    """``g`` without the parts or holes whose metric area is a sliver, or None when there are none."""
     kept, changed = [], False
-    for p in parts:
-        if shapely.Polygon(p.exterior).area < SLIVER_M2:
+    for part, mpart in zip(_parts(g), _parts(metric), strict=True):
+        if shapely.Polygon(mpart.exterior).area < SLIVER_M2:
             changed = True
             continue
-        holes = [h for h in p.interiors if shapely.Polygon(h).area >= SLIVER_M2]
-        changed |= len(holes) != len(p.interiors)
-        kept.append(shapely.Polygon(p.exterior, holes))
+        holes = [h for h, mh in zip(part.interiors, mpart.interiors, strict=True)
+                 if shapely.Polygon(mh).area >= SLIVER_M2]
+        changed |= len(holes) != len(part.interiors)
+        kept.append(shapely.Polygon(part.exterior, holes))
     if not changed or not kept:
         return None
     return kept[0] if len(kept) == 1 and g.geom_type == "Polygon" else shapely.MultiPolygon(kept)

@@ -108,9 +108,8 @@ def join_attributes(
 
 def _note_padding(raw_left: pd.Series, raw_right: pd.Series, rep: ValidationReport, on: str, table_on: str) -> None:
     for raw, name in ((raw_left, on), (raw_right, table_on)):
-        text = raw.dropna().map(str)
-        padded = text[text != text.str.strip()]
-        if len(padded):
+        padded = [str(v) for v in raw.dropna() if str(v) != str(v).strip()]
+        if padded:
             rep.add("repair", "join-padding", f"{len(padded)} key(s) have leading/trailing spaces; "
                     "trimmed to match", "trim the keys in the source", field=name)
             for value in padded:
