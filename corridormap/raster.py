@@ -42,6 +42,7 @@ __all__ = [
     "read_raster",
     "write_raster",
     "reproject_raster",
+    "bounds_in",
     "clip_raster",
     "sample_values",
     "sample_raster",
@@ -198,19 +199,27 @@ def reproject_raster(
     dst_crs: str,
     *,
     resolution: float | None = None,
+    bounds: Sequence[float] | None = None,
+    shape: tuple[int, int] | None = None,
     resampling: str = "bilinear",
 ) -> Raster:
-    """Warp ``raster`` to ``dst_crs`` (cell size ``resolution`` in the target's units, else GDAL's choice).
+    """Warp ``raster`` to ``dst_crs``.
 
+    The target grid is ``shape`` (rows, columns) over ``bounds`` (in ``dst_crs``) when both are given,
+    else GDAL's choice around the raster's extent, with cells of ``resolution`` (target units) if given.
     ``resampling`` is a :class:`rasterio.enums.Resampling` name: ``nearest`` for classes, ``bilinear``
     for continuous values.
     """
     method = rasterio.enums.Resampling[resampling]
     left, bottom, right, top = raster.bounds
-    kwargs: dict[str, Any] = {"resolution": resolution} if resolution else {}
-    transform, width, height = rasterio.warp.calculate_default_transform(
-        raster.crs, dst_crs, raster.shape[1], raster.shape[0], left, bottom, right, top, **kwargs
-    )
+    if bounds is not None and shape is not None:
+        height, width = shape
+        transform = rasterio.transform.from_bounds(*bounds, width, height)
+    else:
+        kwargs: dict[str, Any] = {"resolution": resolution} if resolution else {}
+        transform, width, height = rasterio.warp.calculate_default_transform(
+            raster.crs, dst_crs, raster.shape[1], raster.shape[0], left, bottom, right, top, **kwargs
+        )
     out = np.full((height, width), np.nan)
     rasterio.warp.reproject(
         raster.data.astype("float64"),
@@ -224,6 +233,12 @@ def reproject_raster(
         resampling=method,
     )
     return replace(raster, data=out, transform=transform, crs=CRS.from_user_input(dst_crs).to_wkt())
+
+
+def bounds_in(raster: Raster, crs: str) -> tuple[float, float, float, float]:
+    """The raster's extent as (left, bottom, right, top) in ``crs`` (edges densified, so it encloses)."""
+    b = rasterio.warp.transform_bounds(raster.crs, crs, *raster.bounds, densify_pts=21)
+    return float(b[0]), float(b[1]), float(b[2]), float(b[3])
 
 
 def _geometries_in(area: gpd.GeoDataFrame | gpd.GeoSeries, crs: str, what: str) -> np.ndarray:

@@ -216,3 +216,25 @@ def test_suitability_with_client_equals_single_machine(client, layers, area, ras
     on_dask = suitability(layers, area=area, rasters=rasters, weights=model_path, cell_km=1, client=client)
     assert_geodataframe_equal(on_dask.grid, single.grid)
     assert_geodataframe_equal(on_dask.sites, single.sites)
+
+
+def test_result_writes_geotiff_and_sites_and_draws_on_a_map(layers, area, rasters, model_path, tmp_path) -> None:
+    import folium
+
+    from corridormap.errors import OutputExistsError
+    from corridormap.raster import read_raster
+    from corridormap.render.raster_overlay import add_suitability
+
+    result = suitability(layers, area=area, rasters=rasters, weights=model_path)
+    paths = result.write(tmp_path / "out")
+    back = read_raster(paths["score"])
+    np.testing.assert_allclose(back.data, result.score.data, rtol=1e-6)
+    sites = gpd.read_file(paths["sites"])
+    assert sites["rank"].tolist() == [1, 2, 3] and sites.crs == "EPSG:4326"
+    with pytest.raises(OutputExistsError):
+        result.write(tmp_path / "out")
+    m = folium.Map(tiles=None)
+    add_suitability(m, result)
+    page = m.get_root().render()
+    assert "Candidate site #1" in page and "data:image/png;base64" in page
+    assert page.count("L.circleMarker") == 3
