@@ -15,6 +15,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import logging
+import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
@@ -30,10 +31,10 @@ import pandas as pd
 import shapely
 
 from . import _overpass
-from .errors import LayerValidationError
+from .errors import LayerValidationError, OutputExistsError
 from .osm import AreaLike, FeatureSpec, _matches, _osmnx, _spec, _xml_of, read_config, resolve_area
 
-__all__ = ["road_graph", "rail_graph", "graph_from_layers", "parse_speed_kph"]
+__all__ = ["road_graph", "rail_graph", "graph_from_layers", "parse_speed_kph", "save_graph", "graph_to_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -220,3 +221,37 @@ def graph_from_layers(
     lines = gpd.GeoDataFrame(pd.concat([f.to_crs(crs) for f in frames], ignore_index=True), crs=crs)
     graph: nx.MultiDiGraph = graph_from_lines(lines, speeds_kph=speeds_kph, snap_m=snap_m)
     return graph
+
+
+def _flat(value: object) -> object:
+    return "; ".join(map(str, value)) if isinstance(value, list | set | tuple) else value
+
+
+def graph_to_frames(graph: nx.MultiDiGraph) -> dict[str, gpd.GeoDataFrame]:
+    """The graph's ``nodes`` and ``edges`` as GeoDataFrames; list values (merged ways) joined by "; "."""
+    with _osmnx() as ox:
+        nodes, edges = ox.graph_to_gdfs(graph)
+    frames = {"nodes": nodes.reset_index(), "edges": edges.reset_index()}
+    for frame in frames.values():
+        for column in frame.columns.drop(frame.geometry.name):
+            if frame[column].dtype == object:
+                frame[column] = frame[column].map(_flat)
+    return frames
+
+
+def save_graph(graph: nx.MultiDiGraph, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a graph as GraphML (``.graphml``, osmnx reads it back) or GeoPackage (``nodes``, ``edges``)."""
+    path = Path(path)
+    if path.suffix.lower() == ".gpkg":
+        from .export import export_layers
+
+        return export_layers(graph_to_frames(graph), path, overwrite=overwrite)
+    if path.suffix.lower() != ".graphml":
+        raise ValueError(f"{path}: write a graph as .graphml or .gpkg")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists. Fix: choose another name or pass overwrite=True (--overwrite)")
+    partial = path.with_name(path.name + ".part")
+    with _osmnx() as ox:
+        ox.io.save_graphml(graph, partial)
+    os.replace(partial, path)
+    return path
