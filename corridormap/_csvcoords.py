@@ -43,9 +43,11 @@ def read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
         text = data.decode(enc)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise EncodingError(f"{path}: line {line} is not {enc} (byte 0x{data[exc.start]:02x} at offset "
-                            f"{exc.start}). Fix: pass the file's encoding, e.g. --encoding cp1252, or "
-                            "re-save it as UTF-8") from exc
+        raise EncodingError(
+            f"{path}: line {line} is not {enc} (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}). Fix: pass the file's encoding, e.g. --encoding cp1252, or "
+            "re-save it as UTF-8"
+        ) from exc
     except LookupError as exc:
         raise EncodingError(f"{path}: unknown encoding {enc!r}. Fix: use utf-8, cp1252, latin-1") from exc
     if not text.strip():
@@ -55,11 +57,19 @@ def read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
     except csv.Error:
         sep = ","
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                           na_values=[""], skipinitialspace=True)
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+        )
     except (pd.errors.ParserError, ValueError) as exc:
-        raise FileFormatError(f"{path}: cannot be read as CSV ({exc}). Fix: check the quoting and "
-                              "that every row has the same number of fields") from exc
+        raise FileFormatError(
+            f"{path}: cannot be read as CSV ({exc}). Fix: check the quoting and "
+            "that every row has the same number of fields"
+        ) from exc
 
 
 @dataclass
@@ -77,8 +87,16 @@ def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lower[n] for n in names if n in lower), None)
 
 
-def csv_geometry(df: pd.DataFrame, ctx: Context, *, path: Path, x: str | None, y: str | None,
-                 wkt: str | None, decimal: str | None) -> CsvGeometry:
+def csv_geometry(
+    df: pd.DataFrame,
+    ctx: Context,
+    *,
+    path: Path,
+    x: str | None,
+    y: str | None,
+    wkt: str | None,
+    decimal: str | None,
+) -> CsvGeometry:
     """Build point (x/y) or WKT geometries, refusing (or with salvage, leaving empty) bad rows."""
     cols = list(df.columns)
     for given in (x, y, wkt):
@@ -89,8 +107,10 @@ def csv_geometry(df: pd.DataFrame, ctx: Context, *, path: Path, x: str | None, y
         if xs is None or ys is None:
             wkt = _pick(cols, WKT_NAMES)
             if wkt is None:
-                raise FileFormatError(f"{path}: no coordinate columns found among {cols}. Fix: name them "
-                                      "with x=/y= (--x/--y) or a WKT column with wkt= (--wkt)")
+                raise FileFormatError(
+                    f"{path}: no coordinate columns found among {cols}. Fix: name them "
+                    "with x=/y= (--x/--y) or a WKT column with wkt= (--wkt)"
+                )
         x, y = xs, ys
     if wkt is not None:
         geoms = _wkt_geoms(df[wkt], ctx, wkt)
@@ -116,11 +136,18 @@ def _wkt_geoms(col: pd.Series, ctx: Context, name: str) -> np.ndarray:
 def _bad_rows(ctx: Context, bad: np.ndarray, name: str, problem: str, fix: str) -> None:
     ids = ctx.ids(bad)
     if ctx.salvage:
-        ctx.report.add("warn", "bad-coordinates", f"{problem}; the rows are dropped (--salvage)",
-                       fix, features=ids, field=name)
+        ctx.report.add(
+            "warn",
+            "bad-coordinates",
+            f"{problem}; the rows are dropped (--salvage)",
+            fix,
+            features=ids,
+            field=name,
+        )
     else:
-        ctx.report.add("refuse", "bad-coordinates", problem, fix + "; or pass --salvage",
-                       features=ids, field=name)
+        ctx.report.add(
+            "refuse", "bad-coordinates", problem, fix + "; or pass --salvage", features=ids, field=name
+        )
 
 
 def _coordinates(
@@ -129,10 +156,20 @@ def _coordinates(
     text = col.fillna("").astype(str).str.strip()
     if decimal is None and _all_decimal_comma(text):
         decimal = ","
-        ctx.report.add("repair", "decimal-comma", "coordinates written with a decimal comma; read as "
-                       "decimals", "none needed (or pass decimal=',' / --decimal ,)", field=name)
-        ctx.report.repair(feature="*", check="decimal-comma", reason="decimal comma",
-                          method="comma read as decimal point", field=name)
+        ctx.report.add(
+            "repair",
+            "decimal-comma",
+            "coordinates written with a decimal comma; read as decimals",
+            "none needed (or pass decimal=',' / --decimal ,)",
+            field=name,
+        )
+        ctx.report.repair(
+            feature="*",
+            check="decimal-comma",
+            reason="decimal comma",
+            method="comma read as decimal point",
+            field=name,
+        )
     values = np.full(len(text), np.nan)
     dms = 0
     for i, raw in enumerate(text):
@@ -140,14 +177,29 @@ def _coordinates(
         values[i] = value
         dms += was_dms
     if dms:
-        ctx.report.add("repair", "dms", f"{dms} coordinate(s) in degrees-minutes-seconds converted to "
-                       "decimal degrees", "none needed", field=name)
-        ctx.report.repair(feature="*", check="dms", reason=f"{dms} DMS values", method="converted to "
-                          "decimal degrees", field=name)
+        ctx.report.add(
+            "repair",
+            "dms",
+            f"{dms} coordinate(s) in degrees-minutes-seconds converted to decimal degrees",
+            "none needed",
+            field=name,
+        )
+        ctx.report.repair(
+            feature="*",
+            check="dms",
+            reason=f"{dms} DMS values",
+            method="converted to decimal degrees",
+            field=name,
+        )
     bad = np.isnan(values) & (text != "").to_numpy()
     if bad.any():
-        _bad_rows(ctx, bad, name, "coordinates cannot be read as numbers or DMS",
-                  "correct these cells (e.g. 28.61 or 28°36'36\"N)")
+        _bad_rows(
+            ctx,
+            bad,
+            name,
+            "coordinates cannot be read as numbers or DMS",
+            "correct these cells (e.g. 28.61 or 28°36'36\"N)",
+        )
     return values, decimal
 
 
@@ -156,7 +208,9 @@ def _all_decimal_comma(text: pd.Series) -> bool:
     return bool(len(filled)) and bool(filled.str.fullmatch(r"[-+]?\d+,\d+").all())
 
 
-def parse_coordinate(raw: str, *, decimal: str | None = None, hemispheres: str = "NSEW") -> tuple[float, bool]:
+def parse_coordinate(
+    raw: str, *, decimal: str | None = None, hemispheres: str = "NSEW"
+) -> tuple[float, bool]:
     """One coordinate cell to a float; returns ``(value, was_dms)``, ``nan`` when unreadable.
 
     >>> parse_coordinate("28°36'36\\"N")

@@ -41,10 +41,22 @@ def fix_names(columns: list[str], ctx: Context) -> list[str]:
         seen.add(new.lower())
         if new != name:
             why = "reserved" if name.lower() in RESERVED else "collides by case with another field"
-            ctx.report.add("repair", "field-name", f"field {name!r} renamed {new!r} ({why})",
-                           "rename the field in the source", field=name)
-            ctx.report.repair(feature="*", check="field-name", reason=why, method="renamed",
-                              field=name, before=name, after=new)
+            ctx.report.add(
+                "repair",
+                "field-name",
+                f"field {name!r} renamed {new!r} ({why})",
+                "rename the field in the source",
+                field=name,
+            )
+            ctx.report.repair(
+                feature="*",
+                check="field-name",
+                reason=why,
+                method="renamed",
+                field=name,
+                before=name,
+                after=new,
+            )
         out.append(new)
     _note_names(out, ctx)
     return out
@@ -53,20 +65,32 @@ def fix_names(columns: list[str], ctx: Context) -> list[str]:
 def _note_names(names: list[str], ctx: Context) -> None:
     for name in names:
         if len(name) > PG_NAME_MAX:
-            ctx.report.add("warn", "field-name", f"field name is {len(name)} characters long (PostGIS "
-                           f"keeps {PG_NAME_MAX})", "shorten it", field=name)
+            ctx.report.add(
+                "warn",
+                "field-name",
+                f"field name is {len(name)} characters long (PostGIS keeps {PG_NAME_MAX})",
+                "shorten it",
+                field=name,
+            )
         if not name.isascii():
-            ctx.report.add("info", "field-name", "field name is not ASCII (fine in GeoPackage, "
-                           "garbled in some shapefile tools)", "use ASCII if you export to shapefile",
-                           field=name)
+            ctx.report.add(
+                "info",
+                "field-name",
+                "field name is not ASCII (fine in GeoPackage, garbled in some shapefile tools)",
+                "use ASCII if you export to shapefile",
+                field=name,
+            )
     short: dict[str, list[str]] = {}
     for name in names:
         short.setdefault(name[:SHP_NAME_MAX].lower(), []).append(name)
     for group in short.values():
         if len(group) > 1:
-            ctx.report.add("info", "field-name", f"fields {group} collide when truncated to "
-                           f"{SHP_NAME_MAX} characters (shapefile export)", "rename them to differ "
-                           "in the first 10 characters, or export to GeoPackage")
+            ctx.report.add(
+                "info",
+                "field-name",
+                f"fields {group} collide when truncated to {SHP_NAME_MAX} characters (shapefile export)",
+                "rename them to differ in the first 10 characters, or export to GeoPackage",
+            )
 
 
 def check_fields(gdf: gpd.GeoDataFrame, ctx: Context) -> None:
@@ -78,9 +102,14 @@ def check_fields(gdf: gpd.GeoDataFrame, ctx: Context) -> None:
         if pd.api.types.is_integer_dtype(col.dtype):
             big = col.abs() > JS_SAFE_INT
             if big.fillna(False).any():
-                ctx.report.add("warn", "int64", "integers beyond 2**53: kept exactly, but web maps "
-                               "show them rounded", "store such codes as text",
-                               features=_ids(big, ctx), field=name)
+                ctx.report.add(
+                    "warn",
+                    "int64",
+                    "integers beyond 2**53: kept exactly, but web maps show them rounded",
+                    "store such codes as text",
+                    features=_ids(big, ctx),
+                    field=name,
+                )
         elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
             _check_strings(col, name, ctx)
 
@@ -95,15 +124,25 @@ def _check_strings(col: pd.Series, name: str, ctx: Context) -> None:
         return
     mask = col.map(lambda v: isinstance(v, str))
     tests = [
-        ("hostile-text", _HOSTILE.search, "HTML or script in text: stored as text and escaped when "
-         "drawn on a map", "none needed; remove it if it is not meant to be there"),
-        ("control-chars", _CONTROL.search, "control characters in text (kept)",
-         "remove them in the source"),
-        ("formula", lambda v: _FORMULA.match(v) and not _NUMBER.match(v), "text starts like a "
-         "spreadsheet formula (=, +, -, @); flagged so CSV exports neutralise it",
-         "none needed; prefix with ' in the source if it is meant as text"),
-        ("huge-text", lambda v: len(v) > EXCEL_CELL_MAX, f"text longer than {EXCEL_CELL_MAX} "
-         "characters (kept whole; spreadsheets cut it)", "shorten it or move it to a document"),
+        (
+            "hostile-text",
+            _HOSTILE.search,
+            "HTML or script in text: stored as text and escaped when drawn on a map",
+            "none needed; remove it if it is not meant to be there",
+        ),
+        ("control-chars", _CONTROL.search, "control characters in text (kept)", "remove them in the source"),
+        (
+            "formula",
+            lambda v: _FORMULA.match(v) and not _NUMBER.match(v),
+            "text starts like a spreadsheet formula (=, +, -, @); flagged so CSV exports neutralise it",
+            "none needed; prefix with ' in the source if it is meant as text",
+        ),
+        (
+            "huge-text",
+            lambda v: len(v) > EXCEL_CELL_MAX,
+            f"text longer than {EXCEL_CELL_MAX} characters (kept whole; spreadsheets cut it)",
+            "shorten it or move it to a document",
+        ),
     ]
     for check, test, problem, fix in tests:
         hit = pd.Series(False, index=col.index)
@@ -114,9 +153,14 @@ def _check_strings(col: pd.Series, name: str, ctx: Context) -> None:
     if 0 < numeric.sum() < len(text) and numeric.mean() >= 0.5:
         odd = pd.Series(False, index=col.index)
         odd[mask] = ~numeric
-        ctx.report.add("warn", "mixed-types", "column mixes numbers and text; kept as text",
-                       "make the column one type (the odd rows are listed)",
-                       features=_ids(odd, ctx), field=name)
+        ctx.report.add(
+            "warn",
+            "mixed-types",
+            "column mixes numbers and text; kept as text",
+            "make the column one type (the odd rows are listed)",
+            features=_ids(odd, ctx),
+            field=name,
+        )
 
 
 def check_ids(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
@@ -130,9 +174,14 @@ def check_ids(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
         return gdf
     values = sorted(map(str, ids[dup].unique()))
     if not ctx.salvage:
-        ctx.report.add("refuse", "duplicate-id", f"duplicate ids: {', '.join(values[:20])}",
-                       "make ids unique, or pass --salvage to suffix duplicates (~2, ~3; logged)",
-                       features=_ids(dup, ctx), field=name)
+        ctx.report.add(
+            "refuse",
+            "duplicate-id",
+            f"duplicate ids: {', '.join(values[:20])}",
+            "make ids unique, or pass --salvage to suffix duplicates (~2, ~3; logged)",
+            features=_ids(dup, ctx),
+            field=name,
+        )
         return gdf
     out = gdf.copy()
     counter = ids.groupby(ids).cumcount() + 1
@@ -142,10 +191,22 @@ def check_ids(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
         old = ids.iloc[pos]
         new = f"{old}~{counter.iloc[pos]}"
         out.iloc[pos, out.columns.get_loc(name)] = new
-        ctx.report.repair(feature=ctx.labels[pos], check="duplicate-id", reason="duplicate id",
-                          method="suffixed (--salvage)", field=name, before=str(old), after=new)
-    ctx.report.add("repair", "duplicate-id", f"duplicate ids suffixed: {', '.join(values[:20])}",
-                   "make ids unique in the source", field=name)
+        ctx.report.repair(
+            feature=ctx.labels[pos],
+            check="duplicate-id",
+            reason="duplicate id",
+            method="suffixed (--salvage)",
+            field=name,
+            before=str(old),
+            after=new,
+        )
+    ctx.report.add(
+        "repair",
+        "duplicate-id",
+        f"duplicate ids suffixed: {', '.join(values[:20])}",
+        "make ids unique in the source",
+        field=name,
+    )
     return out
 
 
@@ -159,20 +220,32 @@ def parse_datetimes(df: pd.DataFrame, names: list[str], ctx: Context) -> pd.Data
             continue
         zones = values.map(_offset)
         try:
-            if zones.isna().all():
-                out[name] = pd.to_datetime(raw, format="ISO8601")
-            elif zones.nunique(dropna=False) == 1:
+            if zones.isna().all() or zones.nunique(dropna=False) == 1:
                 out[name] = pd.to_datetime(raw, format="ISO8601")
             else:
                 out[name] = pd.to_datetime(raw, format="ISO8601", utc=True)
-                ctx.report.add("repair", "time-zone", "date-times carry different time zones (or "
-                               "some none); all converted to UTC", "use one time zone in the source",
-                               field=name)
-                ctx.report.repair(feature="*", check="time-zone", reason="mixed offsets",
-                                  method="converted to UTC", field=name)
+                ctx.report.add(
+                    "repair",
+                    "time-zone",
+                    "date-times carry different time zones (or some none); all converted to UTC",
+                    "use one time zone in the source",
+                    field=name,
+                )
+                ctx.report.repair(
+                    feature="*",
+                    check="time-zone",
+                    reason="mixed offsets",
+                    method="converted to UTC",
+                    field=name,
+                )
         except (ValueError, TypeError):
-            ctx.report.add("warn", "datetime", "date-times could not be parsed; kept as text",
-                           "write them as ISO 8601", field=name)
+            ctx.report.add(
+                "warn",
+                "datetime",
+                "date-times could not be parsed; kept as text",
+                "write them as ISO 8601",
+                field=name,
+            )
     return out
 
 

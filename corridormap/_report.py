@@ -104,8 +104,13 @@ class ValidationReport:
         """Record a finding (and log it)."""
         finding = Finding(severity, check, problem, fix, tuple(features), field)
         self.findings.append(finding)
-        log.log(logging.DEBUG if severity == "info" else logging.INFO, "%s: [%s] %s", self.source,
-                severity, problem)
+        log.log(
+            logging.DEBUG if severity == "info" else logging.INFO,
+            "%s: [%s] %s",
+            self.source,
+            severity,
+            problem,
+        )
 
     def repair(self, **record: Any) -> None:
         """Record one repair of one feature or value."""

@@ -36,34 +36,44 @@ def _members(path: Path) -> dict[str, bytes | Path]:
         with zipfile.ZipFile(path) as zf:
             return {n.lower(): n.encode() for n in zf.namelist() if not n.endswith("/")}
     except zipfile.BadZipFile as exc:
-        raise FileFormatError(f"{path}: the zip archive is damaged ({exc}). Fix: zip the shapefile's "
-                              "files (.shp, .shx, .dbf, .prj, .cpg) again") from exc
+        raise FileFormatError(
+            f"{path}: the zip archive is damaged ({exc}). Fix: zip the shapefile's "
+            "files (.shp, .shx, .dbf, .prj, .cpg) again"
+        ) from exc
 
 
 def _choose(path: Path, shps: list[str], layer: str | None) -> str:
     if not shps:
-        raise FileFormatError(f"{path}: no .shp file inside. Fix: pass the folder or zip that holds "
-                              "the shapefile, or the .shp itself")
+        raise FileFormatError(
+            f"{path}: no .shp file inside. Fix: pass the folder or zip that holds "
+            "the shapefile, or the .shp itself"
+        )
     if layer is not None:
         match = [s for s in shps if Path(s).stem.lower() == layer.lower()]
         if not match:
-            raise DataSourceNotFoundError(f"{path}: no shapefile named {layer!r}; found: "
-                                          f"{', '.join(Path(s).stem for s in shps)}. Fix: --layer one of those")
+            raise DataSourceNotFoundError(
+                f"{path}: no shapefile named {layer!r}; found: "
+                f"{', '.join(Path(s).stem for s in shps)}. Fix: --layer one of those"
+            )
         return match[0]
     if len(shps) > 1:
-        raise FileFormatError(f"{path}: holds {len(shps)} shapefiles ({', '.join(Path(s).stem for s in shps)}). "
-                              "Fix: choose one with --layer NAME (layer=...)")
+        raise FileFormatError(
+            f"{path}: holds {len(shps)} shapefiles ({', '.join(Path(s).stem for s in shps)}). "
+            "Fix: choose one with --layer NAME (layer=...)"
+        )
     return shps[0]
 
 
-def resolve_shapefile(path: Path, *, layer: str | None, encoding: str | None, salvage: bool,
-                      report: ValidationReport) -> ShapefileTarget:
+def resolve_shapefile(
+    path: Path, *, layer: str | None, encoding: str | None, salvage: bool, report: ValidationReport
+) -> ShapefileTarget:
     """Find the ``.shp``, check its parts and settle the encoding (refusing where guessing is unsafe)."""
     if path.suffix.lower() == ".shp":
         folder_members = {p.name.lower(): p for p in path.parent.iterdir() if p.is_file()}
         shp = path.name.lower()
-        members: dict[str, bytes | Path] = {k: v for k, v in folder_members.items()
-                                            if Path(k).stem == Path(shp).stem}
+        members: dict[str, bytes | Path] = {
+            k: v for k, v in folder_members.items() if Path(k).stem == Path(shp).stem
+        }
     else:
         members = _members(path)
         shp = _choose(path, [m for m in members if m.endswith(".shp")], layer)
@@ -71,19 +81,31 @@ def resolve_shapefile(path: Path, *, layer: str | None, encoding: str | None, sa
     missing = [ext for ext in (".shx", ".dbf") if stem + ext not in members]
     restore = False
     if ".dbf" in missing:
-        raise FileFormatError(f"{path}: shapefile part {Path(stem).name}.dbf (the attribute table) is "
-                              "missing. Fix: copy it beside the .shp; a shapefile is several files")
+        raise FileFormatError(
+            f"{path}: shapefile part {Path(stem).name}.dbf (the attribute table) is "
+            "missing. Fix: copy it beside the .shp; a shapefile is several files"
+        )
     if missing:
         if not salvage:
-            raise FileFormatError(f"{path}: shapefile part {Path(stem).name}.shx (the index) is missing. "
-                                  "Fix: copy it beside the .shp, or pass --salvage to rebuild it")
+            raise FileFormatError(
+                f"{path}: shapefile part {Path(stem).name}.shx (the index) is missing. "
+                "Fix: copy it beside the .shp, or pass --salvage to rebuild it"
+            )
         restore = True
-        report.add("repair", "missing-part", ".shx index missing; rebuilt from the .shp (--salvage)",
-                   "ship the .shx with the shapefile")
+        report.add(
+            "repair",
+            "missing-part",
+            ".shx index missing; rebuilt from the .shp (--salvage)",
+            "ship the .shx with the shapefile",
+        )
         report.repair(feature="*", check="missing-part", reason=".shx missing", method="rebuilt (--salvage)")
     if stem + ".prj" not in members:
-        report.add("info", "missing-part", ".prj is missing, so the file declares no CRS",
-                   "ship the .prj, or pass --crs")
+        report.add(
+            "info",
+            "missing-part",
+            ".prj is missing, so the file declares no CRS",
+            "ship the .prj, or pass --crs",
+        )
     enc = _settle_encoding(path, members, stem, encoding, report)
     if path.suffix.lower() == ".shp":
         target = str(path)
@@ -101,8 +123,9 @@ def _read_member(path: Path, member: bytes | Path) -> bytes:
         return zf.read(member.decode())
 
 
-def _settle_encoding(path: Path, members: dict[str, bytes | Path], stem: str, encoding: str | None,
-                     report: ValidationReport) -> str | None:
+def _settle_encoding(
+    path: Path, members: dict[str, bytes | Path], stem: str, encoding: str | None, report: ValidationReport
+) -> str | None:
     text = dbf_text(_read_member(path, members[stem + ".dbf"]))
     if encoding is not None:
         _decode_or_refuse(path, text, encoding, "--encoding")
@@ -114,18 +137,28 @@ def _settle_encoding(path: Path, members: dict[str, bytes | Path], stem: str, en
     utf8 = _is(text, "utf-8")
     if cpg is None:
         if not utf8:
-            raise EncodingError(f"{path}: the shapefile has no .cpg and its text is not UTF-8. Fix: pass "
-                                "the encoding it was written in, e.g. --encoding cp1252 (or latin-1)")
-        report.add("warn", "encoding", "no .cpg: text read as UTF-8 (it decodes cleanly as UTF-8)",
-                   "add a .cpg containing UTF-8, or pass --encoding if names look wrong")
+            raise EncodingError(
+                f"{path}: the shapefile has no .cpg and its text is not UTF-8. Fix: pass "
+                "the encoding it was written in, e.g. --encoding cp1252 (or latin-1)"
+            )
+        report.add(
+            "warn",
+            "encoding",
+            "no .cpg: text read as UTF-8 (it decodes cleanly as UTF-8)",
+            "add a .cpg containing UTF-8, or pass --encoding if names look wrong",
+        )
         return "UTF-8"
     named = _codec(cpg)
     if named == "utf-8" and not utf8:
-        raise EncodingError(f"{path}: the .cpg says {cpg} but the text is not valid UTF-8. Fix: pass the "
-                            "real encoding, e.g. --encoding cp1252, and correct the .cpg")
+        raise EncodingError(
+            f"{path}: the .cpg says {cpg} but the text is not valid UTF-8. Fix: pass the "
+            "real encoding, e.g. --encoding cp1252, and correct the .cpg"
+        )
     if named not in (None, "utf-8") and utf8:
-        raise EncodingError(f"{path}: the .cpg says {cpg} but the text is UTF-8 (reading it as {cpg} "
-                            "would garble every accented name). Fix: --encoding utf-8, and correct the .cpg")
+        raise EncodingError(
+            f"{path}: the .cpg says {cpg} but the text is UTF-8 (reading it as {cpg} "
+            "would garble every accented name). Fix: --encoding utf-8, and correct the .cpg"
+        )
     return cpg
 
 
@@ -150,11 +183,15 @@ def _decode_or_refuse(path: Path, data: bytes, encoding: str, how: str) -> None:
     try:
         data.decode(encoding)
     except LookupError as exc:
-        raise EncodingError(f"{path}: {encoding!r} is not an encoding Python knows. Fix: {how} with "
-                            "a name like utf-8, cp1252, latin-1") from exc
+        raise EncodingError(
+            f"{path}: {encoding!r} is not an encoding Python knows. Fix: {how} with "
+            "a name like utf-8, cp1252, latin-1"
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise EncodingError(f"{path}: the text is not {encoding} ({exc.reason} at byte {exc.start}). "
-                            f"Fix: {how} with the file's real encoding") from exc
+        raise EncodingError(
+            f"{path}: the text is not {encoding} ({exc.reason} at byte {exc.start}). "
+            f"Fix: {how} with the file's real encoding"
+        ) from exc
 
 
 def dbf_text(dbf: bytes) -> bytes:

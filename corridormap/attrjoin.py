@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 def _keys(series: pd.Series) -> pd.Series:
     """Keys as trimmed text (numbers written 27 and 27.0 agree); missing stays missing."""
+
     def one(v: object) -> object:
         if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
             return None
@@ -73,8 +74,11 @@ def join_attributes(
     """
     table_on = table_on or on
     rep = report or ValidationReport("attribute join")
-    missing = [Problem(rep.source, f"no column {c!r}", f"choose one of {list(cols)}", field=c)
-               for c, cols in ((on, gdf.columns), (table_on, table.columns)) if c not in cols]
+    missing = [
+        Problem(rep.source, f"no column {c!r}", f"choose one of {list(cols)}", field=c)
+        for c, cols in ((on, gdf.columns), (table_on, table.columns))
+        if c not in cols
+    ]
     raise_if_problems(missing, "attribute join")
     left, right = _keys(gdf[on]), _keys(table[table_on])
     dup = right[right.duplicated(keep=False) & right.notna()]
@@ -90,8 +94,12 @@ def join_attributes(
     clash = [c for c in extra.columns if c in gdf.columns]
     if clash:
         extra = extra.rename(columns={c: f"{c}_table" for c in clash})
-        rep.add("repair", "join-columns", f"table columns {clash} exist in the layer; added with suffix "
-                "_table", "rename them before joining")
+        rep.add(
+            "repair",
+            "join-columns",
+            f"table columns {clash} exist in the layer; added with suffix _table",
+            "rename them before joining",
+        )
     lookup = extra.set_axis(right.to_numpy(), axis=0)
     lookup = lookup[lookup.index.notna()]
     joined = lookup.reindex(left.to_numpy())
@@ -101,20 +109,35 @@ def join_attributes(
         out[c] = joined[c]
     _note_unmatched(left, right, rep, on)
     if warn and any(f.severity == "repair" for f in rep.findings):
-        warnings.warn(f"{rep.source}: keys or columns adjusted to join; see the report", RepairWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"{rep.source}: keys or columns adjusted to join; see the report", RepairWarning, stacklevel=2
+        )
     return out
 
 
-def _note_padding(raw_left: pd.Series, raw_right: pd.Series, rep: ValidationReport, on: str, table_on: str) -> None:
+def _note_padding(
+    raw_left: pd.Series, raw_right: pd.Series, rep: ValidationReport, on: str, table_on: str
+) -> None:
     for raw, name in ((raw_left, on), (raw_right, table_on)):
         padded = [str(v) for v in raw.dropna() if str(v) != str(v).strip()]
         if padded:
-            rep.add("repair", "join-padding", f"{len(padded)} key(s) have leading/trailing spaces; "
-                    "trimmed to match", "trim the keys in the source", field=name)
+            rep.add(
+                "repair",
+                "join-padding",
+                f"{len(padded)} key(s) have leading/trailing spaces; trimmed to match",
+                "trim the keys in the source",
+                field=name,
+            )
             for value in padded:
-                rep.repair(feature="*", check="join-padding", reason="padded key", method="trimmed",
-                           field=name, before=value, after=value.strip())
+                rep.repair(
+                    feature="*",
+                    check="join-padding",
+                    reason="padded key",
+                    method="trimmed",
+                    field=name,
+                    before=value,
+                    after=value.strip(),
+                )
 
 
 def _note_unmatched(left: pd.Series, right: pd.Series, rep: ValidationReport, on: str) -> None:
@@ -123,14 +146,32 @@ def _note_unmatched(left: pd.Series, right: pd.Series, rep: ValidationReport, on
     unused = sorted(rset - lset)
     if no_match:
         zeros = {k.lstrip("0") for k in rset}
-        hint = " (some match if leading zeros are ignored: check key formats)" if any(
-            k.lstrip("0") in zeros for k in no_match) else ""
-        rep.add("warn", "join-no-match", f"{len(no_match)} layer key(s) have no row in the table: "
-                f"{no_match[:20]}{hint}; their new columns are empty", "add them to the table",
-                field=on)
+        hint = (
+            " (some match if leading zeros are ignored: check key formats)"
+            if any(k.lstrip("0") in zeros for k in no_match)
+            else ""
+        )
+        rep.add(
+            "warn",
+            "join-no-match",
+            f"{len(no_match)} layer key(s) have no row in the table: "
+            f"{no_match[:20]}{hint}; their new columns are empty",
+            "add them to the table",
+            field=on,
+        )
     if unused:
-        rep.add("warn", "join-unused", f"{len(unused)} table key(s) match no feature: {unused[:20]}",
-                "check the keys; these rows were not joined", field=on)
+        rep.add(
+            "warn",
+            "join-unused",
+            f"{len(unused)} table key(s) match no feature: {unused[:20]}",
+            "check the keys; these rows were not joined",
+            field=on,
+        )
     if left.isna().any():
-        rep.add("warn", "join-no-match", f"{int(left.isna().sum())} feature(s) have no key", "fill the keys",
-                field=on)
+        rep.add(
+            "warn",
+            "join-no-match",
+            f"{int(left.isna().sum())} feature(s) have no key",
+            "fill the keys",
+            field=on,
+        )

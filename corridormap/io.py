@@ -43,14 +43,31 @@ __all__ = ["read_file", "load_file", "ReadOptions", "detect_format", "list_layer
 log = logging.getLogger(__name__)
 
 _BY_SUFFIX = {
-    ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shapefile", ".zip": "zip",
-    ".fgb": "flatgeobuf", ".parquet": "geoparquet", ".geoparquet": "geoparquet", ".kml": "kml",
-    ".kmz": "kmz", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".osm": "osm", ".pbf": "osm",
-    ".tif": "raster", ".tiff": "raster",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".shp": "shapefile",
+    ".zip": "zip",
+    ".fgb": "flatgeobuf",
+    ".parquet": "geoparquet",
+    ".geoparquet": "geoparquet",
+    ".kml": "kml",
+    ".kmz": "kmz",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".osm": "osm",
+    ".pbf": "osm",
+    ".tif": "raster",
+    ".tiff": "raster",
 }
 _MAGIC = [
-    (b"SQLite format 3\x00", "gpkg"), (b"PK\x03\x04", "zip"), (b"fgb\x03", "flatgeobuf"),
-    (b"PAR1", "geoparquet"), (b"\x00\x00\x27\x0a", "shapefile"), (b"II*\x00", "raster"),
+    (b"SQLite format 3\x00", "gpkg"),
+    (b"PK\x03\x04", "zip"),
+    (b"fgb\x03", "flatgeobuf"),
+    (b"PAR1", "geoparquet"),
+    (b"\x00\x00\x27\x0a", "shapefile"),
+    (b"II*\x00", "raster"),
     (b"MM\x00*", "raster"),
 ]
 
@@ -149,8 +166,9 @@ def detect_format(path: Path) -> tuple[str, str | None]:
     if path.is_dir():
         if any(p.suffix.lower() == ".shp" for p in path.iterdir()):
             return "shapefile", by_name
-        raise FileFormatError(f"{path}: is a folder, not a file, and holds no shapefile. Fix: pass a "
-                              "file inside it")
+        raise FileFormatError(
+            f"{path}: is a folder, not a file, and holds no shapefile. Fix: pass a file inside it"
+        )
     with path.open("rb") as fh:
         head = fh.read(4096)
     if not head:
@@ -188,13 +206,15 @@ def _choose_layer(path: Path, target: str, layer: str | None) -> str | None:
     names = [n for n, _ in layers]
     if layer is not None:
         if layer not in names:
-            raise DataSourceNotFoundError(f"{path}: no layer {layer!r}; layers are: {', '.join(names)}. "
-                                          "Fix: --layer one of those")
+            raise DataSourceNotFoundError(
+                f"{path}: no layer {layer!r}; layers are: {', '.join(names)}. Fix: --layer one of those"
+            )
         return layer
     if len(names) > 1:
         listing = ", ".join(f"{n} ({t or 'no geometry'})" for n, t in layers)
-        raise FileFormatError(f"{path}: holds {len(names)} layers: {listing}. Fix: choose one with "
-                              "--layer NAME (layer=...)")
+        raise FileFormatError(
+            f"{path}: holds {len(names)} layers: {listing}. Fix: choose one with --layer NAME (layer=...)"
+        )
     return names[0] if names else None
 
 
@@ -215,24 +235,40 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> _R
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
                 warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
-                meta, _, wkb, values = pyogrio.raw.read(target, layer=layer, encoding=encoding,
-                                                        datetime_as_string=True)
+                meta, _, wkb, values = pyogrio.raw.read(
+                    target, layer=layer, encoding=encoding, datetime_as_string=True
+                )
             attrs = pd.DataFrame(dict(zip(meta["fields"], values, strict=True)))
     except UnicodeDecodeError as exc:
-        raise EncodingError(f"{path}: text is not UTF-8 ({exc.reason} at byte {exc.start}). Fix: pass the "
-                            "file's encoding, e.g. --encoding cp1252, or re-save it as UTF-8") from exc
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
-            pyogrio.errors.GeometryError, pyogrio.errors.CRSError) as exc:
-        raise FileFormatError(f"{path}: cannot be read ({exc}). Fix: the file is truncated, corrupt or "
-                              "not what its name says; export it again") from exc
+        raise EncodingError(
+            f"{path}: text is not UTF-8 ({exc.reason} at byte {exc.start}). Fix: pass the "
+            "file's encoding, e.g. --encoding cp1252, or re-save it as UTF-8"
+        ) from exc
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.CRSError,
+    ) as exc:
+        raise FileFormatError(
+            f"{path}: cannot be read ({exc}). Fix: the file is truncated, corrupt or "
+            "not what its name says; export it again"
+        ) from exc
     except pa.ArrowInvalid as exc:  # text columns holding bytes that are not UTF-8
-        raise EncodingError(f"{path}: text is not UTF-8 ({exc}). Fix: pass the file's encoding, e.g. "
-                            "--encoding cp1252, or re-save it as UTF-8") from exc
+        raise EncodingError(
+            f"{path}: text is not UTF-8 ({exc}). Fix: pass the file's encoding, e.g. "
+            "--encoding cp1252, or re-save it as UTF-8"
+        ) from exc
     kinds = dict(zip(meta["fields"], meta["ogr_types"], strict=True))
     subtypes = dict(zip(meta["fields"], meta["ogr_subtypes"], strict=True))
-    return _Raw(attrs, wkb=np.asarray(wkb, dtype=object) if wkb is not None else None, crs=meta["crs"],
-                datetimes=[n for n, k in kinds.items() if k in ("OFTDateTime", "OFTDate")],
-                json_fields=[n for n, s in subtypes.items() if s == "OFSTJSON"])
+    return _Raw(
+        attrs,
+        wkb=np.asarray(wkb, dtype=object) if wkb is not None else None,
+        crs=meta["crs"],
+        datetimes=[n for n, k in kinds.items() if k in ("OFTDateTime", "OFTDate")],
+        json_fields=[n for n, s in subtypes.items() if s == "OFSTJSON"],
+    )
 
 
 def _types_mapper(dtype: object) -> object:
@@ -244,11 +280,16 @@ def _read_parquet(path: Path) -> _Raw:
     try:
         gdf = gpd.read_parquet(path)
     except (ValueError, OSError) as exc:
-        raise FileFormatError(f"{path}: cannot be read as GeoParquet ({exc}). Fix: write it with "
-                              "GeoParquet metadata (geopandas to_parquet)") from exc
+        raise FileFormatError(
+            f"{path}: cannot be read as GeoParquet ({exc}). Fix: write it with "
+            "GeoParquet metadata (geopandas to_parquet)"
+        ) from exc
     geom = gdf.geometry.name
-    return _Raw(pd.DataFrame(gdf.drop(columns=[geom])), geoms=np.asarray(gdf.geometry.values, dtype=object),
-                crs=gdf.crs)
+    return _Raw(
+        pd.DataFrame(gdf.drop(columns=[geom])),
+        geoms=np.asarray(gdf.geometry.values, dtype=object),
+        crs=gdf.crs,
+    )
 
 
 def _read_osm(path: Path, opts: ReadOptions) -> _Raw:
@@ -256,15 +297,20 @@ def _read_osm(path: Path, opts: ReadOptions) -> _Raw:
         osm = importlib.import_module(".osm", __package__)
         reader = osm.read_extract
     except (ImportError, AttributeError) as exc:
-        raise FileFormatError(f"{path}: OSM extracts are read by corridormap.osm.read_extract, which "
-                              "is not available in this installation. Fix: convert the extract to "
-                              "GeoPackage (ogr2ogr out.gpkg extract.pbf) and read that") from exc
+        raise FileFormatError(
+            f"{path}: OSM extracts are read by corridormap.osm.read_extract, which "
+            "is not available in this installation. Fix: convert the extract to "
+            "GeoPackage (ogr2ogr out.gpkg extract.pbf) and read that"
+        ) from exc
     gdf = reader(path) if opts.layer is None else reader(path, layer=opts.layer)
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise FileFormatError(f"{path}: the OSM reader returned several layers. Fix: pass --layer")
     geom = gdf.geometry.name
-    return _Raw(pd.DataFrame(gdf.drop(columns=[geom])), geoms=np.asarray(gdf.geometry.values, dtype=object),
-                crs=gdf.crs)
+    return _Raw(
+        pd.DataFrame(gdf.drop(columns=[geom])),
+        geoms=np.asarray(gdf.geometry.values, dtype=object),
+        crs=gdf.crs,
+    )
 
 
 def _read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationReport) -> _Raw:
@@ -274,8 +320,9 @@ def _read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationRepo
         return _read_osm(path, opts)
     encoding = opts.encoding
     if fmt == "shapefile" or (fmt == "zip" and path.suffix.lower() != ".kmz"):
-        shp = resolve_shapefile(path, layer=opts.layer, encoding=opts.encoding, salvage=opts.salvage,
-                                report=report)
+        shp = resolve_shapefile(
+            path, layer=opts.layer, encoding=opts.encoding, salvage=opts.salvage, report=report
+        )
         with pyogrio_config(SHAPE_RESTORE_SHX="YES" if shp.restore_shx else None):
             return _ogr(path, shp.target, None, shp.encoding)
     target = f"/vsizip/{path}" if fmt == "kmz" else str(path)
@@ -333,7 +380,9 @@ def _labels(attrs: pd.DataFrame) -> list[str]:
     return [f"#{i} (id {v})" for i, v in enumerate(attrs[name].tolist())]
 
 
-def load_file(path: str | Path, opts: ReadOptions | None = None) -> tuple[gpd.GeoDataFrame | None, ValidationReport]:
+def load_file(
+    path: str | Path, opts: ReadOptions | None = None
+) -> tuple[gpd.GeoDataFrame | None, ValidationReport]:
     """Read, check and repair one file; return the frame (``None`` when refused) and the report.
 
     Errors that stop reading altogether (missing file, unknown format, wrong encoding, a layer to
@@ -346,9 +395,15 @@ def load_file(path: str | Path, opts: ReadOptions | None = None) -> tuple[gpd.Ge
     report.format = fmt
     _check_label(path, fmt, by_name, report)
     if fmt in ("raster", "binary", "xml"):
-        what = "a raster (use corridormap.validate.validate_raster)" if fmt == "raster" else "not a vector format"
-        raise FileFormatError(f"{path}: is {what}. Fix: pass GeoJSON, GeoPackage, Shapefile, FlatGeobuf, "
-                              "GeoParquet, KML, CSV with coordinates or an OSM extract")
+        what = (
+            "a raster (use corridormap.validate.validate_raster)"
+            if fmt == "raster"
+            else "not a vector format"
+        )
+        raise FileFormatError(
+            f"{path}: is {what}. Fix: pass GeoJSON, GeoPackage, Shapefile, FlatGeobuf, "
+            "GeoParquet, KML, CSV with coordinates or an OSM extract"
+        )
     if fmt == "csv":
         ctx, attrs, geoms, crs = _csv(path, opts, report)
     else:
@@ -356,15 +411,24 @@ def load_file(path: str | Path, opts: ReadOptions | None = None) -> tuple[gpd.Ge
         attrs, crs = raw.attrs, raw.crs
         ctx = Context(report, _labels(attrs), salvage=opts.salvage, swap_xy=opts.swap_xy, crs=opts.crs)
         ctx.nonfinite.update(ctx.labels[i] for i in raw.nonfinite_rows if i < len(ctx.labels))
-        geoms = raw.geoms if raw.geoms is not None else (
-            parse_wkb(raw.wkb, ctx) if raw.wkb is not None else np.full(len(attrs), None, dtype=object))
+        geoms = (
+            raw.geoms
+            if raw.geoms is not None
+            else (parse_wkb(raw.wkb, ctx) if raw.wkb is not None else np.full(len(attrs), None, dtype=object))
+        )
         for name in raw.json_fields:
-            report.add("warn", "mixed-types", "values of several types (numbers, text, lists); kept as "
-                       "text", "make the property one type in every feature", field=name)
+            report.add(
+                "warn",
+                "mixed-types",
+                "values of several types (numbers, text, lists); kept as text",
+                "make the property one type in every feature",
+                field=name,
+            )
         attrs = parse_datetimes(attrs, [n for n in raw.datetimes if n in attrs.columns], ctx)
     attrs = attrs.set_axis(fix_names([str(c) for c in attrs.columns], ctx), axis=1)
-    gdf = gpd.GeoDataFrame(attrs.reset_index(drop=True),
-                           geometry=gpd.GeoSeries(geoms, crs=crs if crs else None))
+    gdf = gpd.GeoDataFrame(
+        attrs.reset_index(drop=True), geometry=gpd.GeoSeries(geoms, crs=crs if crs else None)
+    )
     gdf = _check(gdf, ctx)
     _summarise(gdf, report)
     return (None if report.refused else gdf.reset_index(drop=True)), report
@@ -376,14 +440,25 @@ def _check_label(path: Path, fmt: str, by_name: str | None, report: ValidationRe
         return
     if fmt == "csv" and by_name != "csv":
         return  # plain text under another name: let the reader say what is wrong
-    report.add("warn", "mislabelled", f"named like {by_name} but the content is {fmt}; read as {fmt}",
-               f"rename the file with the extension of a {fmt} file")
+    report.add(
+        "warn",
+        "mislabelled",
+        f"named like {by_name} but the content is {fmt}; read as {fmt}",
+        f"rename the file with the extension of a {fmt} file",
+    )
 
 
-def _csv(path: Path, opts: ReadOptions, report: ValidationReport) -> tuple[Context, pd.DataFrame, np.ndarray, object]:
+def _csv(
+    path: Path, opts: ReadOptions, report: ValidationReport
+) -> tuple[Context, pd.DataFrame, np.ndarray, object]:
     df = csvc.read_csv_text(path, opts.encoding)
-    ctx = Context(report, [f"line {i + 2}" for i in range(len(df))], salvage=opts.salvage,
-                  swap_xy=opts.swap_xy, crs=opts.crs)
+    ctx = Context(
+        report,
+        [f"line {i + 2}" for i in range(len(df))],
+        salvage=opts.salvage,
+        swap_xy=opts.swap_xy,
+        crs=opts.crs,
+    )
     built = csvc.csv_geometry(df, ctx, path=path, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal)
     ctx.degrees_assumed = built.degrees_assumed
     return ctx, csvc.infer_types(built.attrs, decimal=built.decimal), built.geoms, None

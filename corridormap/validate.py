@@ -76,23 +76,37 @@ def validate_raster(path: str | Path, *, crs: str | None = None) -> ValidationRe
             data = src.read(1, masked=True, out_shape=(min(src.height, _SAMPLE), min(src.width, _SAMPLE)))
             bounds = tuple(src.bounds)
     except RasterioIOError as exc:
-        report.add("refuse", "unreadable", f"cannot be read as a raster ({exc})", "export it again as GeoTIFF")
+        report.add(
+            "refuse", "unreadable", f"cannot be read as a raster ({exc})", "export it again as GeoTIFF"
+        )
         return report
     if src_crs is None:
-        report.add("refuse", "crs-missing", "the raster has no CRS", "pass --crs, or assign one with "
-                   "gdal_edit.py -a_srs EPSG:4326")
+        report.add(
+            "refuse",
+            "crs-missing",
+            "the raster has no CRS",
+            "pass --crs, or assign one with gdal_edit.py -a_srs EPSG:4326",
+        )
     else:
         report.crs = src_crs.to_string()
         box = rasterio.warp.transform_bounds(src_crs, "EPSG:4326", *bounds)
         report.bounds = tuple(float(b) for b in box)  # type: ignore[assignment]
         if not _overlaps(box, _BELT_WINDOW):
-            report.add("refuse", "outside-belt", f"the raster covers lon {box[0]:.2f}..{box[2]:.2f}, lat "
-                       f"{box[1]:.2f}..{box[3]:.2f}, nowhere near the corridor", "check its CRS (--crs) "
-                       "or use a raster that covers the corridor")
+            report.add(
+                "refuse",
+                "outside-belt",
+                f"the raster covers lon {box[0]:.2f}..{box[2]:.2f}, lat "
+                f"{box[1]:.2f}..{box[3]:.2f}, nowhere near the corridor",
+                "check its CRS (--crs) or use a raster that covers the corridor",
+            )
     values = np.ma.masked_invalid(data)
     if values.count() == 0:
-        report.add("refuse", "all-nodata", "every cell is nodata (or NaN)", "check the nodata value "
-                   "(gdal_edit.py -a_nodata) or export the raster again")
+        report.add(
+            "refuse",
+            "all-nodata",
+            "every cell is nodata (or NaN)",
+            "check the nodata value (gdal_edit.py -a_nodata) or export the raster again",
+        )
     return report
 
 

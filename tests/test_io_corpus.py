@@ -35,7 +35,9 @@ def test_table_covers_every_generated_file() -> None:
 def test_validate_file(case: dict, tmp_path: Path) -> None:
     path = generate.write(case["file"], tmp_path)
     report = validate_file(path, **case.get("options", {}))
-    by = {s: {f.check for f in report.findings if f.severity == s} for s in ("refuse", "repair", "warn", "info")}
+    by = {
+        s: {f.check for f in report.findings if f.severity == s} for s in ("refuse", "repair", "warn", "info")
+    }
     outcome, checks = case["outcome"], set(case.get("checks", []))
     text = report.to_text()
     assert report.refused == (outcome in ("refuse", "error")), text

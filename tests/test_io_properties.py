@@ -30,8 +30,11 @@ points = st.lists(st.tuples(lon, lat), min_size=1, max_size=7)
 
 
 @FAST
-@given(value=st.floats(0, 89.9999, allow_nan=False), hemi=st.sampled_from("NS"),
-       style=st.sampled_from(["{d}°{m}'{s}\"{h}", "{d} {m} {s} {h}", "{h}{d}d{m}m{s}s"]))
+@given(
+    value=st.floats(0, 89.9999, allow_nan=False),
+    hemi=st.sampled_from("NS"),
+    style=st.sampled_from(["{d}°{m}'{s}\"{h}", "{d} {m} {s} {h}", "{h}{d}d{m}m{s}s"]),
+)
 def test_dms_round_trip(value: float, hemi: str, style: str) -> None:
     d = int(value)
     m = int((value - d) * 60)
@@ -51,9 +54,15 @@ def test_decimal_comma_round_trip(value: float) -> None:
     assert parse_coordinate(text, decimal=",")[0] == pytest.approx(round(value, 6))
 
 
-def _read_polygon(ring: list[tuple[float, float]], close: bool) -> tuple[gpd.GeoDataFrame | None, Exception | None]:
+def _read_polygon(
+    ring: list[tuple[float, float]], close: bool
+) -> tuple[gpd.GeoDataFrame | None, Exception | None]:
     coords = [list(p) for p in ring] + ([list(ring[0])] if close else [])
-    feature = {"type": "Feature", "properties": {"id": "r"}, "geometry": {"type": "Polygon", "coordinates": [coords]}}
+    feature = {
+        "type": "Feature",
+        "properties": {"id": "r"},
+        "geometry": {"type": "Polygon", "coordinates": [coords]},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ring.geojson"
         path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
@@ -67,7 +76,9 @@ def _read_polygon(ring: list[tuple[float, float]], close: bool) -> tuple[gpd.Geo
 
 @FAST
 @given(ring=points, close=st.booleans())
-def test_loader_never_crashes_and_returns_valid_geometry(ring: list[tuple[float, float]], close: bool) -> None:
+def test_loader_never_crashes_and_returns_valid_geometry(
+    ring: list[tuple[float, float]], close: bool
+) -> None:
     gdf, exc = _read_polygon(ring, close)
     if gdf is None:
         assert isinstance(exc, errors.LayerValidationError | errors.FileFormatError), exc

@@ -12,9 +12,13 @@ from corridormap import errors
 from corridormap.validate import validate_file
 
 NATURAL_EARTH = [
-    "ne_10m_admin_0_boundary_lines_land_belt.geojson", "ne_10m_airports_belt.geojson",
-    "ne_10m_lakes_belt.geojson", "ne_10m_land_belt.geojson", "ne_10m_populated_places_belt.geojson",
-    "ne_10m_ports_belt.geojson", "ne_10m_rivers_lake_centerlines_belt.geojson",
+    "ne_10m_admin_0_boundary_lines_land_belt.geojson",
+    "ne_10m_airports_belt.geojson",
+    "ne_10m_lakes_belt.geojson",
+    "ne_10m_land_belt.geojson",
+    "ne_10m_populated_places_belt.geojson",
+    "ne_10m_ports_belt.geojson",
+    "ne_10m_rivers_lake_centerlines_belt.geojson",
     "ne_50m_urban_areas_belt.geojson",
 ]
 

@@ -38,7 +38,9 @@ def test_refused_file_exits_nonzero_and_names_the_fix(tmp_path: Path) -> None:
 
 def test_opt_in_option_loads_it(tmp_path: Path) -> None:
     swapped = _geojson(tmp_path / "swapped.geojson", [28.6, 77.2])
-    result = CliRunner().invoke(cli, ["validate", "--swap-xy", "--log-dir", str(tmp_path / "logs"), str(swapped)])
+    result = CliRunner().invoke(
+        cli, ["validate", "--swap-xy", "--log-dir", str(tmp_path / "logs"), str(swapped)]
+    )
     assert result.exit_code == 0, result.output
     log = (tmp_path / "logs" / "swapped.geojson.repairs.csv").read_text(encoding="utf-8")
     assert "swap-xy" in log

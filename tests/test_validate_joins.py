@@ -15,9 +15,12 @@ from corridormap.attrjoin import join_attributes
 
 @pytest.fixture
 def plots() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"code": ["A1", "B2", "C3"], "area": [1.0, 2.0, 3.0]},
-                            geometry=[shapely.Point(77 + i / 10, 28) for i in range(3)],
-                            index=[10, 20, 30], crs=4326)
+    return gpd.GeoDataFrame(
+        {"code": ["A1", "B2", "C3"], "area": [1.0, 2.0, 3.0]},
+        geometry=[shapely.Point(77 + i / 10, 28) for i in range(3)],
+        index=[10, 20, 30],
+        crs=4326,
+    )
 
 
 def test_clean_join_keeps_index_and_input(plots: gpd.GeoDataFrame) -> None:

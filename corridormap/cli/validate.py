@@ -19,8 +19,12 @@ import click
 @click.option("--y", "y", default=None, help="CSV column of latitudes / y.")
 @click.option("--wkt", default=None, help="CSV column of WKT geometries.")
 @click.option("--decimal", default=None, help="Decimal separator of CSV coordinates (',' or '.').")
-@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write <file>.repairs.csv and <file>.validation.json here.")
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write <file>.repairs.csv and <file>.validation.json here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 def validate(paths: tuple[Path, ...], log_dir: Path | None, as_json: bool, **options: object) -> None:
     """Check users' files (vector or raster) and print what was found, repaired or refused."""

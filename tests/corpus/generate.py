@@ -61,10 +61,14 @@ def frame(n: int = 3, **columns: object) -> gpd.GeoDataFrame:
 
 # ---- good files in every format ------------------------------------------------------------------
 
+
 @case("good.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "good.geojson", [feature(pt(77.2, 28.6), id="A", name="Delhi"),
-                                       feature(pt(72.9, 19.1), id="B", name="Mumbai")])
+    return geojson(
+        d,
+        "good.geojson",
+        [feature(pt(77.2, 28.6), id="A", name="Delhi"), feature(pt(72.9, 19.1), id="B", name="Mumbai")],
+    )
 
 
 @case("good.gpkg")
@@ -121,7 +125,9 @@ def _csv(d: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
 
 @case("good.csv")
 def _(d: Path) -> Path:
-    return _csv(d, "good.csv", "id,name,latitude,longitude,code\n1,Rewari,28.19,76.62,007\n2,Dadri,28.55,77.55,012\n")
+    return _csv(
+        d, "good.csv", "id,name,latitude,longitude,code\n1,Rewari,28.19,76.62,007\n2,Dadri,28.55,77.55,012\n"
+    )
 
 
 @case("dms.csv")
@@ -156,6 +162,7 @@ def _(d: Path) -> Path:
 
 # ---- geometry -----------------------------------------------------------------------------------
 
+
 @case("bowtie.geojson")
 def _(d: Path) -> Path:
     ring = [[77.0, 28.0], [77.1, 28.1], [77.1, 28.0], [77.0, 28.1], [77.0, 28.0]]
@@ -176,7 +183,9 @@ def _(d: Path) -> Path:
 @case("collapsed_ring.geojson")
 def _(d: Path) -> Path:
     flat = [[77.0, 28.0], [77.1, 28.0], [77.2, 28.0], [77.0, 28.0]]
-    return geojson(d, "collapsed_ring.geojson", [feature(poly(flat), id="flat"), feature(poly(SQUARE), id="ok")])
+    return geojson(
+        d, "collapsed_ring.geojson", [feature(poly(flat), id="flat"), feature(poly(SQUARE), id="ok")]
+    )
 
 
 @case("sliver_hole.geojson")
@@ -187,9 +196,15 @@ def _(d: Path) -> Path:
 
 @case("empty_geometries.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "empty_geometries.geojson", [
-        feature(pt(77, 28), id="a"), feature(None, id="null"),
-        feature({"type": "Polygon", "coordinates": []}, id="empty")])
+    return geojson(
+        d,
+        "empty_geometries.geojson",
+        [
+            feature(pt(77, 28), id="a"),
+            feature(None, id="null"),
+            feature({"type": "Polygon", "coordinates": []}, id="empty"),
+        ],
+    )
 
 
 @case("mixed_types.geojson")
@@ -217,10 +232,14 @@ def _(d: Path) -> Path:
 
 # ---- coordinates and CRS ------------------------------------------------------------------------
 
+
 @case("projected_as_degrees.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "projected_as_degrees.geojson", [feature(pt(724000, 3167000), id="a"),
-                                                        feature(pt(300000, 2110000), id="b")])
+    return geojson(
+        d,
+        "projected_as_degrees.geojson",
+        [feature(pt(724000, 3167000), id="a"), feature(pt(300000, 2110000), id="b")],
+    )
 
 
 @case("swapped.geojson")
@@ -230,16 +249,23 @@ def _(d: Path) -> Path:
 
 @case("out_of_range.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "out_of_range.geojson", [feature(pt(77.2, 28.6), id="a"), feature(pt(77.2, 95.0), id="b"),
-                                                feature(pt(72.9, 19.1), id="c")])
+    return geojson(
+        d,
+        "out_of_range.geojson",
+        [feature(pt(77.2, 28.6), id="a"), feature(pt(77.2, 95.0), id="b"), feature(pt(72.9, 19.1), id="c")],
+    )
 
 
 @case("nan_coords.geojson")
 def _(d: Path) -> Path:
-    text = ('{"type":"FeatureCollection","features":[' + json.dumps(feature(pt(77.2, 28.6), id="a")) +
-            ',{"type":"Feature","properties":{"id":"nan"},"geometry":{"type":"Point","coordinates":[NaN,28.6]}},'
-            '{"type":"Feature","properties":{"id":"inf"},"geometry":{"type":"LineString","coordinates":'
-            '[[77,28],[Infinity,28.5]]}}]}')
+    text = (
+        '{"type":"FeatureCollection","features":['
+        + json.dumps(feature(pt(77.2, 28.6), id="a"))
+        + ',{"type":"Feature","properties":{"id":"nan"},'
+        '"geometry":{"type":"Point","coordinates":[NaN,28.6]}},'
+        '{"type":"Feature","properties":{"id":"inf"},"geometry":{"type":"LineString","coordinates":'
+        "[[77,28],[Infinity,28.5]]}}]}"
+    )
     return geojson(d, "nan_coords.geojson", [], text)
 
 
@@ -256,8 +282,11 @@ def _(d: Path) -> Path:
 
 @case("duplicate_ids.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "duplicate_ids.geojson", [feature(pt(77, 28), id="A"), feature(pt(77.1, 28), id="A"),
-                                                 feature(pt(77.2, 28), id="B")])
+    return geojson(
+        d,
+        "duplicate_ids.geojson",
+        [feature(pt(77, 28), id="A"), feature(pt(77.1, 28), id="A"), feature(pt(77.2, 28), id="B")],
+    )
 
 
 @case("no_prj.shp")
@@ -269,10 +298,13 @@ def _(d: Path) -> Path:
 
 # ---- encodings ----------------------------------------------------------------------------------
 
+
 @case("cp1252.geojson")
 def _(d: Path) -> Path:
-    text = json.dumps({"type": "FeatureCollection", "features": [feature(pt(77, 28), id="a", name="Bhiwadi café")]},
-                      ensure_ascii=False)
+    text = json.dumps(
+        {"type": "FeatureCollection", "features": [feature(pt(77, 28), id="a", name="Bhiwadi café")]},
+        ensure_ascii=False,
+    )
     (d / "cp1252.geojson").write_bytes(text.encode("cp1252"))
     return d / "cp1252.geojson"
 
@@ -283,8 +315,9 @@ def _(d: Path) -> Path:
 
 
 def _shp_with_text(d: Path, encoding: str, cpg: str | None) -> Path:
-    frame(name=["Sānand café", "Dholera", "Vikram"] if encoding == "UTF-8" else ["café", "Dholera", "naïve"]
-          ).to_file(d / "t.shp", encoding=encoding)
+    frame(
+        name=["Sānand café", "Dholera", "Vikram"] if encoding == "UTF-8" else ["café", "Dholera", "naïve"]
+    ).to_file(d / "t.shp", encoding=encoding)
     cpg_path = d / "t.cpg"
     if cpg is None:
         cpg_path.unlink(missing_ok=True)
@@ -315,6 +348,7 @@ def _(d: Path) -> Path:
 
 # ---- fields and values --------------------------------------------------------------------------
 
+
 @case("reserved_names.geojson")
 def _(d: Path) -> Path:
     return geojson(d, "reserved_names.geojson", [feature(pt(77, 28), id="a", fid=7, geometry="text")])
@@ -332,8 +366,11 @@ def _(d: Path) -> Path:
 
 @case("truncation_collision.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "truncation_collision.geojson",
-                   [feature(pt(77, 28), id="a", capacity_mw_2020=1, capacity_mw_2030=2)])
+    return geojson(
+        d,
+        "truncation_collision.geojson",
+        [feature(pt(77, 28), id="a", capacity_mw_2020=1, capacity_mw_2030=2)],
+    )
 
 
 @case("non_ascii_names.geojson")
@@ -343,10 +380,15 @@ def _(d: Path) -> Path:
 
 @case("hostile.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "hostile.geojson", [
-        feature(pt(77, 28), id="a", name="<script>alert(1)</script>"),
-        feature(pt(77.1, 28), id="b", name='<img src=x onerror="alert(2)">'),
-        feature(pt(77.2, 28), id="c", name="plain")])
+    return geojson(
+        d,
+        "hostile.geojson",
+        [
+            feature(pt(77, 28), id="a", name="<script>alert(1)</script>"),
+            feature(pt(77.1, 28), id="b", name='<img src=x onerror="alert(2)">'),
+            feature(pt(77.2, 28), id="c", name="plain"),
+        ],
+    )
 
 
 @case("control_chars.geojson")
@@ -356,8 +398,14 @@ def _(d: Path) -> Path:
 
 @case("formulas.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "formulas.geojson", [feature(pt(77, 28), id="a", note="=HYPERLINK(\"http://x\")"),
-                                           feature(pt(77.1, 28), id="b", note="-12.5")])
+    return geojson(
+        d,
+        "formulas.geojson",
+        [
+            feature(pt(77, 28), id="a", note='=HYPERLINK("http://x")'),
+            feature(pt(77.1, 28), id="b", note="-12.5"),
+        ],
+    )
 
 
 @case("huge_text.geojson")
@@ -367,28 +415,41 @@ def _(d: Path) -> Path:
 
 @case("mixed_column.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "mixed_column.geojson", [feature(pt(77, 28), id="a", v=1), feature(pt(77.1, 28), id="b", v="two")])
+    return geojson(
+        d, "mixed_column.geojson", [feature(pt(77, 28), id="a", v=1), feature(pt(77.1, 28), id="b", v="two")]
+    )
 
 
 @case("big_ints.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "big_ints.geojson", [feature(pt(77, 28), id="a", big=9007199254740993),
-                                           feature(pt(77.1, 28), id="b", big=None)])
+    return geojson(
+        d,
+        "big_ints.geojson",
+        [feature(pt(77, 28), id="a", big=9007199254740993), feature(pt(77.1, 28), id="b", big=None)],
+    )
 
 
 @case("time_zones.geojson")
 def _(d: Path) -> Path:
-    return geojson(d, "time_zones.geojson", [
-        feature(pt(77, 28), id="a", t="2024-01-01T10:00:00+05:30"),
-        feature(pt(77.1, 28), id="b", t="2024-01-01T10:00:00Z")])
+    return geojson(
+        d,
+        "time_zones.geojson",
+        [
+            feature(pt(77, 28), id="a", t="2024-01-01T10:00:00+05:30"),
+            feature(pt(77.1, 28), id="b", t="2024-01-01T10:00:00Z"),
+        ],
+    )
 
 
 @case("mixed_csv_column.csv")
 def _(d: Path) -> Path:
-    return _csv(d, "mixed_csv_column.csv", "id,latitude,longitude,mw\n1,28.6,77.2,10\n2,19.1,72.9,12\n3,21,73,n/a\n")
+    return _csv(
+        d, "mixed_csv_column.csv", "id,latitude,longitude,mw\n1,28.6,77.2,10\n2,19.1,72.9,12\n3,21,73,n/a\n"
+    )
 
 
 # ---- whole files --------------------------------------------------------------------------------
+
 
 @case("truncated.geojson")
 def _(d: Path) -> Path:
@@ -400,7 +461,9 @@ def _(d: Path) -> Path:
 def _(d: Path) -> Path:
     frame().to_file(d / "corrupt.gpkg", driver="GPKG")
     data = (d / "corrupt.gpkg").read_bytes()
-    (d / "corrupt.gpkg").write_bytes(data[:100] + bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8)))
+    (d / "corrupt.gpkg").write_bytes(
+        data[:100] + bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8))
+    )
     return d / "corrupt.gpkg"
 
 
@@ -472,13 +535,24 @@ def _(d: Path) -> Path:
 
 # ---- rasters ------------------------------------------------------------------------------------
 
+
 def _raster(d: Path, name: str, *, crs: str | None, fill: float, west: float, north: float) -> Path:
     import rasterio
     from rasterio.transform import from_origin
 
     data = np.full((8, 8), fill, dtype="float32")
-    with rasterio.open(d / name, "w", driver="GTiff", width=8, height=8, count=1, dtype="float32",
-                       crs=crs, transform=from_origin(west, north, 0.1, 0.1), nodata=-9999) as dst:
+    with rasterio.open(
+        d / name,
+        "w",
+        driver="GTiff",
+        width=8,
+        height=8,
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=from_origin(west, north, 0.1, 0.1),
+        nodata=-9999,
+    ) as dst:
         dst.write(data, 1)
     return d / name
 
