@@ -184,6 +184,28 @@ def test_dfc_published_section_lengths(layers: dict[str, gpd.GeoDataFrame]) -> N
         assert computed == pytest.approx(row["length_km"], rel=0.25), row["id"]
 
 
+def test_expressway_sections_connect(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    roads = layers["expressways"]
+    for name, group in roads.groupby("expressway"):
+        if len(group) == 1:
+            continue
+        vertices = [set(g.coords) for g in group.geometry]
+        for i, own in enumerate(vertices):
+            others = set().union(*(v for j, v in enumerate(vertices) if j != i))
+            assert own & others, f"{name}: section {group['id'].iloc[i]} touches no other section"
+
+
+@pytest.mark.parametrize("name", ["freight_rail", "expressways"])
+def test_opened_is_a_date_not_after_as_of(layers: dict[str, gpd.GeoDataFrame], name: str) -> None:
+    gdf = layers[name]
+    opened = gdf.dropna(subset=["opened"])
+    assert len(opened) > 0
+    when = pd.to_datetime(opened["opened"].astype(str), format="%Y-%m-%d")
+    as_of = pd.to_datetime(opened["as_of"].astype(str), format="%Y-%m-%d")
+    assert (when <= as_of).all(), opened.loc[(when > as_of).values, "id"].tolist()
+    assert (opened["status"] == "operational").all()
+
+
 def test_expressway_lengths_match_published(layers: dict[str, gpd.GeoDataFrame]) -> None:
     roads = layers["expressways"]
     roads = roads[roads["status"] != "proposed"]
