@@ -169,3 +169,10 @@ def test_feature_specs_come_from_the_toml() -> None:
     assert set(specs) == set(EXPECTED)
     assert specs["rail"].layer == "freight_rail" and specs["power"].layer == "renewable_zones"
     assert specs["rail"].operational_rules() == ({"railway": "rail"},)
+
+
+def test_the_belt_area_comes_from_the_catalog() -> None:
+    belt = osm.resolve_area("belt")
+    assert belt.contains(shapely.Point(76.62, 28.2))  # Rewari, on the Western DFC
+    assert not belt.contains(shapely.Point(88.36, 22.57))  # Kolkata
+    assert sorted(osm.read_extract(XML, "rail", area="belt")["id"]) == EXPECTED["rail"]
