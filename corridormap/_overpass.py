@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import os
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -86,7 +85,7 @@ def _request(method: str, url: str, *, data: bytes | None = None, what: str, ret
                 raise NetworkError(f"{what}: {exc}. Fix: check the query or the server address "
                                    f"(settings.overpass_url / settings.mirror)") from exc
             reason, wait = f"HTTP {exc.status}", exc.retry_after
-        except (TimeoutError, socket.timeout, urllib.error.URLError, ConnectionError) as exc:
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
             reason, wait = f"{type(exc).__name__}: {exc}", None
         if attempt == retries:
             raise NetworkError(
@@ -95,7 +94,8 @@ def _request(method: str, url: str, *, data: bytes | None = None, what: str, ret
                 f"settings.timeout_s, or point settings.mirror at a reachable server"
             )
         delay = wait if wait is not None else 2.0 * 2**attempt
-        log.warning("%s: %s; retrying in %.0f s (attempt %d of %d)", what, reason, delay, attempt + 2, retries + 1)
+        log.warning("%s: %s; retrying in %.0f s (attempt %d of %d)",
+                    what, reason, delay, attempt + 2, retries + 1)
         _sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -174,7 +174,9 @@ def _tag_filter(key: str, value: str | Sequence[str] | bool) -> str:
     return f'["{key}"~"^({"|".join(value)})$"]'
 
 
-def overpass_query(rules: Sequence[Rule], elements: Sequence[str], bbox: BBox, *, timeout_s: int = 180) -> str:
+def overpass_query(
+    rules: Sequence[Rule], elements: Sequence[str], bbox: BBox, *, timeout_s: int = 180
+) -> str:
     """The Overpass QL asking for every element matching any rule inside ``bbox``, as OSM XML."""
     west, south, east, north = bbox
     where = f"({south},{west},{north},{east})"

@@ -69,8 +69,8 @@ def _read(path: Path, spec: Mapping[str, Any]) -> gpd.GeoDataFrame:
         x, y = spec.get("x", "longitude"), spec.get("y", "latitude")
         absent = [c for c in (x, y) if c not in table.columns]
         if absent:
-            raise LayerValidationError(f"{path}: no column {', '.join(map(repr, absent))}. Fix: set x/y in the "
-                                       f"dataset's TOML to the coordinate columns of this file")
+            raise LayerValidationError(f"{path}: no column {', '.join(map(repr, absent))}. Fix: set x/y in "
+                                       f"the dataset's TOML to the coordinate columns of this file")
         return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table[x], table[y]), crs=spec.get("crs"))
     gdf = gpd.read_file(path)
     return gdf if gdf.crs is not None else gdf.set_crs(spec.get("crs", "EPSG:4326"))

@@ -40,7 +40,8 @@ from .crs import DISPLAY_CRS, to_display, to_metric
 from .errors import CatalogError, DataSourceNotFoundError
 
 __all__ = ["OSM_SOURCE", "FeatureSpec", "feature_specs", "fetch_layer", "fetch_layers", "read_extract",
-           "resolve_area", "road_graph", "rail_graph", "graph_from_layers"]
+           "resolve_area", "parse_capacity_mw", "normalise", "read_config", "pbf_to_xml"]
+_GRAPHS = ("road_graph", "rail_graph", "graph_from_layers", "save_graph")  # from corridormap.osm_graph
 
 log = logging.getLogger(__name__)
 
@@ -248,12 +249,13 @@ def normalise(raw: gpd.GeoDataFrame, spec: FeatureSpec, *, as_of: pd.Series | st
     """OSM features (as osmnx returns them) in the schema of the catalog layer ``spec.layer``."""
     elements = raw.index.get_level_values("element").astype(str)
     numbers = raw.index.get_level_values("id").astype(str)
-    osm_id = [f"{e}/{n}" for e, n in zip(elements, numbers)]
+    osm_id = [f"{e}/{n}" for e, n in zip(elements, numbers, strict=True)]
     name = _first_present(raw, ["name:en", "name", "ref"])
-    name = name.where(name.notna(), pd.Series([f"unnamed {spec.what} ({i})" for i in osm_id], index=raw.index))
+    unnamed = pd.Series([f"unnamed {spec.what} ({i})" for i in osm_id], index=raw.index)
+    name = name.where(name.notna(), unnamed)
     status, detail = _status(raw, spec)
     data: dict[str, Any] = {
-        "id": [f"osm-{e}-{n}" for e, n in zip(elements, numbers)],
+        "id": [f"osm-{e}-{n}" for e, n in zip(elements, numbers, strict=True)],
         "name": name.to_numpy(), "state": None, "status": status.to_numpy(),
         "status_detail": detail.str.strip("; ").to_numpy(),
         "as_of": as_of.to_numpy() if isinstance(as_of, pd.Series) else as_of,
@@ -401,8 +403,12 @@ def read_extract(path: str | Path, what: str, *, area: AreaLike | None = None) -
 
 def __getattr__(name: str) -> Any:
     """The graph builders live in :mod:`corridormap.osm_graph`; ``osm.road_graph`` still works."""
-    if name in ("road_graph", "rail_graph", "graph_from_layers"):
+    if name in _GRAPHS:
         from . import osm_graph
 
         return getattr(osm_graph, name)
     raise AttributeError(f"module 'corridormap.osm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_GRAPHS))

@@ -21,7 +21,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
@@ -34,7 +34,8 @@ from . import _overpass
 from .errors import LayerValidationError, OutputExistsError
 from .osm import AreaLike, FeatureSpec, _matches, _osmnx, _spec, _xml_of, read_config, resolve_area
 
-__all__ = ["road_graph", "rail_graph", "graph_from_layers", "parse_speed_kph", "save_graph", "graph_to_frames"]
+__all__ = ["road_graph", "rail_graph", "graph_from_layers", "parse_speed_kph", "save_graph",
+           "graph_to_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,18 @@ def _open(path: Path) -> IO[bytes]:
     if name.endswith(".bz2"):
         return bz2.open(path, "rb")
     if name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return path.open("rb")
 
 
-def _scan(paths: Iterable[Path]) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[list[int], dict[str, str]]]]:
+Nodes = dict[int, tuple[str, str]]  # id -> (lat, lon) as written
+Ways = dict[int, tuple[list[int], dict[str, str]]]  # id -> (node refs, tags)
+
+
+def _scan(paths: Iterable[Path]) -> tuple[Nodes, Ways]:
     """All node positions and all ways (node refs, tags) of some OSM XML files; later files add."""
-    nodes: dict[int, tuple[str, str]] = {}
-    ways: dict[int, tuple[list[int], dict[str, str]]] = {}
+    nodes: Nodes = {}
+    ways: Ways = {}
     for path in paths:
         with _open(path) as fh:
             for _, elem in ET.iterparse(fh, events=("end",)):  # noqa: S314 - local OSM files
@@ -77,7 +82,7 @@ def _keep_ways(
     tags = pd.DataFrame([ways[i][1] for i in ids])
     keep = _matches(tags, rules) if len(ids) else np.zeros(0, dtype=bool)
     out = []
-    for way_id, ok in zip(ids, keep):
+    for way_id, ok in zip(ids, keep, strict=True):
         refs = [r for r in ways[way_id][0] if r in nodes]
         if not ok or len(refs) < 2:
             continue
@@ -121,7 +126,8 @@ def _graph(specs: Sequence[FeatureSpec], source: str | Path | None, area: AreaLi
             if polygon is None:
                 raise ValueError("give a source extract or an area to fetch")
             tiles = _overpass.tile_bounds(polygon, tile_deg=tile_deg)
-            paths = [t.path for s in specs for t in _overpass.fetch_tiles(s.match, s.elements, tiles, label=s.what)]
+            paths = [t.path for s in specs
+                     for t in _overpass.fetch_tiles(s.match, s.elements, tiles, label=s.what)]
         merged = Path(tmp) / "ways.osm"
         if _write_ways(paths, rules, polygon, merged) == 0:
             raise LayerValidationError(f"no {what} ways found in {source or 'the area'}. Fix: check the "
@@ -168,7 +174,8 @@ def road_graph(
     fallback = float(speeds.pop("fallback"))
     graph = _graph(specs, source, area, tile_deg, bidirectional=False)
     with _osmnx() as ox:
-        graph = ox.add_edge_speeds(graph, hwy_speeds={k: float(v) for k, v in speeds.items()}, fallback=fallback)
+        hwy_speeds = {k: float(v) for k, v in speeds.items()}
+        graph = ox.add_edge_speeds(graph, hwy_speeds=hwy_speeds, fallback=fallback)
         return ox.add_edge_travel_times(graph)
 
 
@@ -249,7 +256,8 @@ def save_graph(graph: nx.MultiDiGraph, path: str | Path, *, overwrite: bool = Fa
     if path.suffix.lower() != ".graphml":
         raise ValueError(f"{path}: write a graph as .graphml or .gpkg")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists. Fix: choose another name or pass overwrite=True (--overwrite)")
+        raise OutputExistsError(f"{path} exists. Fix: choose another name or pass overwrite=True "
+                                f"(--overwrite)")
     partial = path.with_name(path.name + ".part")
     with _osmnx() as ox:
         ox.io.save_graphml(graph, partial)

@@ -27,7 +27,9 @@ def gppd_csv(shared_data: Path) -> Path:
     return shared_data / "power_plants_india_wri_gppd.csv"
 
 
-def test_gppd_solar_and_wind_become_a_renewable_layer(gppd_csv: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_gppd_solar_and_wind_become_a_renewable_layer(
+    gppd_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     plants = datasets.gppd_renewables(gppd_csv)
     # 127 solar + 123 wind rows in the file; 19 of them have no coordinates
     assert len(plants) == 231

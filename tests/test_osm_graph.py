@@ -98,8 +98,8 @@ def test_graph_from_layers_uses_the_layer_names_for_speeds() -> None:
     import geopandas as gpd
     import shapely
 
-    rail = gpd.GeoDataFrame({"name": ["r"]}, geometry=[shapely.LineString([(75.0, 24.0), (75.0, 24.5)])], crs=4326)
-    road = gpd.GeoDataFrame({"name": ["e"]}, geometry=[shapely.LineString([(75.0, 24.5), (75.5, 24.5)])], crs=4326)
+    rail = gpd.GeoDataFrame(geometry=[shapely.LineString([(75.0, 24.0), (75.0, 24.5)])], crs=4326)
+    road = gpd.GeoDataFrame(geometry=[shapely.LineString([(75.0, 24.5), (75.5, 24.5)])], crs=4326)
     graph = osm.graph_from_layers({"freight_rail": rail, "expressways": road}, speeds_kph={
         "freight_rail": 60.0, "expressways": 90.0})
     assert graph.number_of_nodes() == 3 and graph.number_of_edges() == 4  # the lines meet at (75, 24.5)

@@ -1,4 +1,4 @@
-"""Live calls to Overpass and Nominatim: marked ``network`` and deselected by default (``-m network`` runs them)."""
+"""Live calls to Overpass and Nominatim: marked ``network``, deselected by default (``-m network``)."""
 
 from __future__ import annotations
 

@@ -41,8 +41,8 @@ class FakeServer:
                 return failure
             raise failure
         if "nominatim" in url or "search?" in url:
-            return json.dumps({"type": "FeatureCollection", "features": [
-                {"type": "Feature", "geometry": shapely.geometry.mapping(DATA_BOX), "properties": {}}]}).encode()
+            feature = {"type": "Feature", "geometry": shapely.geometry.mapping(DATA_BOX), "properties": {}}
+            return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
         if data is None:
             return b"downloaded bytes"
         query = urllib.parse.parse_qs(data.decode())["data"][0]
