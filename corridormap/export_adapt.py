@@ -59,7 +59,7 @@ class Caps:
     infinity: bool = True
     negative_zero: bool = True       # -0.0 distinct from 0.0
     int_bits: int = 64               # 53: integers beyond +/-2**53 are written as text
-    datetime: str = "offset"         # "offset" keeps per-value offsets; "zone": one zone per column; "text"
+    datetime: str = "offset"  # "offset": per-value offsets; "zone": one per column; "instant": UTC; "text"
     booleans: bool = True
     floats: str = "exact"            # "exact"; "text": repr text; "fixed": text where fixed-point loses
     all_text: bool = False           # every attribute is text (KML)
@@ -182,6 +182,16 @@ def _fit_datetimes(layer: str, col: str, values: list[Any], kind: Kind, caps: Ca
     if kind != "datetime" or caps.datetime == "offset":
         return None, [], kind
     present = [v for v in values if not _isnull(v, kind)]
+    if caps.datetime == "instant":
+        aware = [v for v in present if v.utcoffset() is not None]
+        moved = sum(1 for v in aware if v.utcoffset() != dt.timedelta(0))
+        if not moved:
+            return None, [], kind
+        loss = Loss(layer, col, moved, f"{caps.label} keeps the instant of a datetime, not its offset; "
+                    f"written and read back in UTC (same instants)", "datetime_to_utc",
+                    {"offsets": sorted({str(v.utcoffset()) for v in aware})})
+        return [None if _isnull(v, kind) else (pd.Timestamp(v).tz_convert("UTC") if v.utcoffset() is not None
+                                               else v) for v in values], [loss], kind
     if caps.datetime == "zone":
         offsets = {v.utcoffset() for v in present}
         if len(offsets) <= 1:
