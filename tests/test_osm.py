@@ -176,3 +176,26 @@ def test_the_belt_area_comes_from_the_catalog() -> None:
     assert belt.contains(shapely.Point(76.62, 28.2))  # Rewari, on the Western DFC
     assert not belt.contains(shapely.Point(88.36, 22.57))  # Kolkata
     assert sorted(osm.read_extract(XML, "rail", area="belt")["id"]) == EXPECTED["rail"]
+
+
+@pytest.mark.parametrize(("what", "geometry"), [("rail", "LineString"), ("motorway", "LineString"),
+                                                 ("power", "Point"), ("ports", "Point")])
+def test_osm_layers_pass_the_catalog_schema(tmp_path: Path, what: str, geometry: str) -> None:
+    import corridormap
+    from corridormap import settings
+
+    common = (Path(settings.layers_dir) / "_common.toml").as_posix()
+    (tmp_path / f"osm_{what}.toml").write_text(f'''
+extends = "{common}"
+name = "osm_{what}"
+title = "OSM {what}"
+group = "OpenStreetMap"
+geometry = "{geometry}"
+draw_order = 50
+[derive]
+function = "corridormap.osm:read_extract"
+params = {{ path = "{XML.as_posix()}", what = "{what}" }}
+''', encoding="utf-8")
+    with settings.override(extra_layers_dirs=[tmp_path]):
+        layer = corridormap.read_layer(f"osm_{what}")
+    assert sorted(layer["id"]) == EXPECTED[what]
