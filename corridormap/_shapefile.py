@@ -206,7 +206,7 @@ def dbf_text(dbf: bytes) -> bytes:
             fields.append((offset, size))
         offset += size
         pos += 32
-    chunks = []
+    chunks: list[bytes] = []
     for r in range(n_records):
         start = header_len + r * record_len
         record = dbf[start : start + record_len]

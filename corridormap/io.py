@@ -15,28 +15,20 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
-import math
-import re
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyogrio
-import pyogrio.errors
 
 from . import _csvcoords as csvc
+from ._crschecks import check_crs, check_location
 from ._fieldchecks import check_fields, check_ids, fix_names, parse_datetimes
-from ._geomchecks import Context, check_crs, check_geometry, check_location, parse_wkb
+from ._geomchecks import Context, check_geometry, parse_wkb
+from ._readers import ReadOptions, list_layers, read_vector
 from ._report import ValidationReport
-from ._shapefile import resolve_shapefile
-from .errors import DataSourceNotFoundError, EncodingError, FileFormatError
+from .errors import DataSourceNotFoundError, FileFormatError
 
 __all__ = ["read_file", "load_file", "ReadOptions", "detect_format", "list_layers"]
 
@@ -70,32 +62,6 @@ _MAGIC = [
     (b"II*\x00", "raster"),
     (b"MM\x00*", "raster"),
 ]
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """The user's explicit opt-ins where guessing would be unsafe."""
-
-    layer: str | None = None
-    crs: str | None = None
-    encoding: str | None = None
-    swap_xy: bool = False
-    salvage: bool = False
-    x: str | None = None
-    y: str | None = None
-    wkt: str | None = None
-    decimal: str | None = None
-
-
-@dataclass
-class _Raw:
-    attrs: pd.DataFrame
-    wkb: np.ndarray | None = None
-    geoms: np.ndarray | None = None
-    crs: object = None
-    datetimes: list[str] = field(default_factory=list)
-    json_fields: list[str] = field(default_factory=list)
-    nonfinite_rows: list[int] = field(default_factory=list)
 
 
 def read_file(
@@ -190,189 +156,6 @@ def detect_format(path: Path) -> tuple[str, str | None]:
     return "csv", by_name
 
 
-def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
-    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...)."""
-    try:
-        with warnings.catch_warnings():  # a mislabelled file is reported by load_file itself
-            warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
-            found = pyogrio.list_layers(str(path))
-        return [(str(n), None if t is None else str(t)) for n, t in found]
-    except pyogrio.errors.DataSourceError as exc:
-        raise FileFormatError(f"{path}: cannot be opened ({exc}). Fix: check the file is complete") from exc
-
-
-def _choose_layer(path: Path, target: str, layer: str | None) -> str | None:
-    layers = list_layers(target)
-    names = [n for n, _ in layers]
-    if layer is not None:
-        if layer not in names:
-            raise DataSourceNotFoundError(
-                f"{path}: no layer {layer!r}; layers are: {', '.join(names)}. Fix: --layer one of those"
-            )
-        return layer
-    if len(names) > 1:
-        listing = ", ".join(f"{n} ({t or 'no geometry'})" for n, t in layers)
-        raise FileFormatError(
-            f"{path}: holds {len(names)} layers: {listing}. Fix: choose one with --layer NAME (layer=...)"
-        )
-    return names[0] if names else None
-
-
-def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> _Raw:
-    """Read through GDAL: Arrow for UTF-8 (exact 64-bit integers), the raw reader otherwise."""
-    try:
-        if encoding is None:
-            with warnings.catch_warnings():  # unclosed rings are found and logged by parse_wkb
-                warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
-                warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
-                meta, table = pyogrio.read_arrow(target, layer=layer, datetime_as_string=True)
-            table.validate(full=True)  # invalid UTF-8 in text columns raises here, not later
-            geom_col = meta.get("geometry_name") or "wkb_geometry"
-            wkb = table[geom_col].to_numpy(zero_copy_only=False) if geom_col in table.column_names else None
-            names = [c for c in table.column_names if c != geom_col]
-            attrs = table.select(names).to_pandas(types_mapper=_types_mapper)
-        else:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
-                warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
-                meta, _, wkb, values = pyogrio.raw.read(
-                    target, layer=layer, encoding=encoding, datetime_as_string=True
-                )
-            attrs = pd.DataFrame(dict(zip(meta["fields"], values, strict=True)))
-    except UnicodeDecodeError as exc:
-        raise EncodingError(
-            f"{path}: text is not UTF-8 ({exc.reason} at byte {exc.start}). Fix: pass the "
-            "file's encoding, e.g. --encoding cp1252, or re-save it as UTF-8"
-        ) from exc
-    except (
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        pyogrio.errors.FieldError,
-        pyogrio.errors.GeometryError,
-        pyogrio.errors.CRSError,
-    ) as exc:
-        raise FileFormatError(
-            f"{path}: cannot be read ({exc}). Fix: the file is truncated, corrupt or "
-            "not what its name says; export it again"
-        ) from exc
-    except pa.ArrowInvalid as exc:  # text columns holding bytes that are not UTF-8
-        raise EncodingError(
-            f"{path}: text is not UTF-8 ({exc}). Fix: pass the file's encoding, e.g. "
-            "--encoding cp1252, or re-save it as UTF-8"
-        ) from exc
-    kinds = dict(zip(meta["fields"], meta["ogr_types"], strict=True))
-    subtypes = dict(zip(meta["fields"], meta["ogr_subtypes"], strict=True))
-    return _Raw(
-        attrs,
-        wkb=np.asarray(wkb, dtype=object) if wkb is not None else None,
-        crs=meta["crs"],
-        datetimes=[n for n, k in kinds.items() if k in ("OFTDateTime", "OFTDate")],
-        json_fields=[n for n, s in subtypes.items() if s == "OFSTJSON"],
-    )
-
-
-def _types_mapper(dtype: object) -> object:
-    ints = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype(), pa.int16(): pd.Int16Dtype()}
-    return ints.get(dtype)  # type: ignore[call-overload]
-
-
-def _read_parquet(path: Path) -> _Raw:
-    try:
-        gdf = gpd.read_parquet(path)
-    except (ValueError, OSError) as exc:
-        raise FileFormatError(
-            f"{path}: cannot be read as GeoParquet ({exc}). Fix: write it with "
-            "GeoParquet metadata (geopandas to_parquet)"
-        ) from exc
-    geom = gdf.geometry.name
-    return _Raw(
-        pd.DataFrame(gdf.drop(columns=[geom])),
-        geoms=np.asarray(gdf.geometry.values, dtype=object),
-        crs=gdf.crs,
-    )
-
-
-def _read_osm(path: Path, opts: ReadOptions) -> _Raw:
-    try:
-        osm = importlib.import_module(".osm", __package__)
-        reader = osm.read_extract
-    except (ImportError, AttributeError) as exc:
-        raise FileFormatError(
-            f"{path}: OSM extracts are read by corridormap.osm.read_extract, which "
-            "is not available in this installation. Fix: convert the extract to "
-            "GeoPackage (ogr2ogr out.gpkg extract.pbf) and read that"
-        ) from exc
-    gdf = reader(path) if opts.layer is None else reader(path, layer=opts.layer)
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise FileFormatError(f"{path}: the OSM reader returned several layers. Fix: pass --layer")
-    geom = gdf.geometry.name
-    return _Raw(
-        pd.DataFrame(gdf.drop(columns=[geom])),
-        geoms=np.asarray(gdf.geometry.values, dtype=object),
-        crs=gdf.crs,
-    )
-
-
-def _read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationReport) -> _Raw:
-    if fmt == "geoparquet":
-        return _read_parquet(path)
-    if fmt == "osm":
-        return _read_osm(path, opts)
-    encoding = opts.encoding
-    if fmt == "shapefile" or (fmt == "zip" and path.suffix.lower() != ".kmz"):
-        shp = resolve_shapefile(
-            path, layer=opts.layer, encoding=opts.encoding, salvage=opts.salvage, report=report
-        )
-        with pyogrio_config(SHAPE_RESTORE_SHX="YES" if shp.restore_shx else None):
-            return _ogr(path, shp.target, None, shp.encoding)
-    target = f"/vsizip/{path}" if fmt == "kmz" else str(path)
-    if fmt in ("kmz",):
-        target = str(path)
-    layer = _choose_layer(path, target, opts.layer)
-    report.layer = layer if fmt in ("gpkg", "kml", "kmz") else None
-    raw = _ogr(path, target, layer, encoding)
-    if fmt == "geojson":
-        raw.nonfinite_rows = _geojson_nonfinite(path)
-    return raw
-
-
-def _geojson_nonfinite(path: Path) -> list[int]:
-    """Features whose coordinates hold NaN or Infinity (GDAL reads them as empty points)."""
-    data = path.read_bytes()
-    if not re.search(rb"\bNaN\b|Infinity", data):
-        return []
-    try:
-        features = json.loads(data.decode("utf-8", "replace")).get("features", [])
-    except (ValueError, AttributeError):
-        return []
-    return [i for i, f in enumerate(features) if not _finite((f or {}).get("geometry"))]
-
-
-def _finite(obj: object) -> bool:
-    if isinstance(obj, float):
-        return math.isfinite(obj)
-    if isinstance(obj, dict):
-        return all(_finite(v) for k, v in obj.items() if k in ("coordinates", "geometries"))
-    if isinstance(obj, list):
-        return all(_finite(v) for v in obj)
-    return True
-
-
-class pyogrio_config:  # noqa: N801 - reads like the context manager it is
-    """Set GDAL config options for one read, restoring them after."""
-
-    def __init__(self, **options: str | None) -> None:
-        self.options = {k: v for k, v in options.items() if v is not None}
-
-    def __enter__(self) -> None:
-        if self.options:
-            pyogrio.set_gdal_config_options(self.options)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.options:
-            pyogrio.set_gdal_config_options({k: None for k in self.options})
-
-
 def _labels(attrs: pd.DataFrame) -> list[str]:
     name = next((c for c in attrs.columns if str(c).lower() == "id"), None)
     if name is None:
@@ -407,7 +190,7 @@ def load_file(
     if fmt == "csv":
         ctx, attrs, geoms, crs = _csv(path, opts, report)
     else:
-        raw = _read_vector(path, fmt, opts, report)
+        raw = read_vector(path, fmt, opts, report)
         attrs, crs = raw.attrs, raw.crs
         ctx = Context(report, _labels(attrs), salvage=opts.salvage, swap_xy=opts.swap_xy, crs=opts.crs)
         ctx.nonfinite.update(ctx.labels[i] for i in raw.nonfinite_rows if i < len(ctx.labels))
