@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,6 +25,23 @@ def _crs(value: str | None) -> str | None:
 
         return BELT_CRS
     return f"EPSG:{value}" if value.isdigit() else value
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit for the export, so staged files are removed before exiting."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _names(values: tuple[str, ...]) -> list[str]:
@@ -55,7 +77,7 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
     from ..export import collect_layers, export_layers
 
     layers, specs, inputs = collect_layers(files, names=_names(layer_names), with_analysis=with_analysis)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _terminate_cleanly():
         warnings.simplefilter("always")
         if url is not None:
             from ..postgis import redact, write_postgis
