@@ -20,6 +20,7 @@ from .catalog import LayerSpec, load_catalog, load_layers
 from .export import export_layers
 from .manifest import build_manifest
 from .render import build_map
+from .render.assets import map_html
 
 __all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME"]
 
@@ -61,6 +62,7 @@ def build_outputs(
     *,
     overwrite: bool = False,
     catalog: Mapping[str, LayerSpec] | None = None,
+    offline: bool = False,
 ) -> BuildResult:
     """Build the corridor map, GeoPackage and manifest into ``out_dir`` (default ``build/``).
 
@@ -70,6 +72,8 @@ def build_outputs(
     overwrite : replace existing outputs; without it an existing output raises
         :class:`~corridormap.errors.OutputExistsError` before anything is written.
     catalog : catalog to build from (default: the shipped one plus ``settings.extra_layers_dirs``).
+    offline : write a map that makes no network request: every script, stylesheet, font and icon
+        inlined from installed packages, and the vector basemap instead of tiles.
     """
     out = Path(out_dir) if out_dir is not None else settings.out_dir
     specs = dict(catalog) if catalog is not None else load_catalog()
@@ -79,14 +83,14 @@ def build_outputs(
                          [out / name for name in extra_files], layers)
     refuse_existing(result.paths, overwrite)
     out.mkdir(parents=True, exist_ok=True)
-    m = build_map(layers, specs)
-    write_bytes_atomic(m.get_root().render().encode("utf-8"), result.map, overwrite=overwrite)
+    m = build_map(layers, specs, offline=offline)
+    write_bytes_atomic(map_html(m, offline=offline).encode("utf-8"), result.map, overwrite=overwrite)
     for name, content in extra_files.items():
         write_bytes_atomic(content, out / name, overwrite=overwrite)
     export_layers(layers, result.gpkg, overwrite=overwrite, specs=specs, manifest=False)
     sources = sorted({str(s.source) for s in specs.values() if s.source is not None})
     manifest = build_manifest(layers, specs=specs, outputs=[result.map, result.gpkg, *result.extra],
-                              inputs=sources, options={"command": "build"})
+                              inputs=sources, options={"command": "build", "offline": offline})
     write_json_atomic(manifest, result.manifest, overwrite=overwrite)
     log.info("built %s", ", ".join(map(str, result.paths)))
     return result

@@ -12,15 +12,19 @@ from . import overwrite_option
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: build/).")
+@click.option("--offline", is_flag=True, default=False,
+              help="Write a single-file map that opens with no network (assets inlined, vector basemap).")
 @overwrite_option
-def build(out_dir: Path | None, overwrite: bool) -> None:
+def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
     """Build the corridor map, GeoPackage and manifest from the shipped data (no network)."""
     from ..build import build_outputs
+    from ..render.assets import size_report
 
-    result = build_outputs(out_dir, overwrite=overwrite)
+    result = build_outputs(out_dir, overwrite=overwrite, offline=offline)
     click.echo("Built:")
     for path in result.paths:
         click.echo(f"  {path.resolve()}")
+    click.echo(f"Map size: {size_report(result.map.stat().st_size, offline=offline)}")
 
 
 @click.command()

@@ -49,6 +49,9 @@ __all__ = [
     "inline_assets",
     "external_references",
     "vendor_dir",
+    "map_html",
+    "size_report",
+    "MAP_BUDGET_BYTES",
 ]
 
 log = logging.getLogger(__name__)
@@ -303,3 +306,22 @@ def external_references(html: str) -> set[str]:
     for match in _EXTERNAL.finditer(html):
         found.add(match.group("url") or match.group("css") or match.group("tiles"))
     return found
+
+
+# Size budget of a built map file, documented in the README: an offline map must stay small enough
+# to send by e-mail (most mail systems refuse attachments over 10 MB; 3 MB leaves room for several).
+MAP_BUDGET_BYTES = {"offline": 3_000_000, "online": 1_000_000}
+
+
+def map_html(m: object, *, offline: bool) -> str:
+    """Render a folium map to one HTML page; with ``offline`` every asset is inlined."""
+    rendered: str = m.get_root().render()  # type: ignore[attr-defined]
+    return inline_assets(rendered, offline=offline)
+
+
+def size_report(size_bytes: int, *, offline: bool) -> str:
+    """``"1.42 MB (budget 3.00 MB for an offline map)"``, with ``OVER BUDGET`` when it is."""
+    kind = "offline" if offline else "online"
+    budget = MAP_BUDGET_BYTES[kind]
+    text = f"{size_bytes / 1e6:.2f} MB (budget {budget / 1e6:.2f} MB for an {kind} map)"
+    return text + (" OVER BUDGET" if size_bytes > budget else "")

@@ -15,6 +15,8 @@ from folium.plugins import GroupedLayerControl
 
 from ..catalog import GROUPS, LayerSpec, load_catalog
 from ..crs import to_display
+from .basemap import add_basemaps
+from .controls import add_controls
 from .layers import add_panes, layer_group
 from .legend import Legend, legend_entries
 
@@ -61,6 +63,7 @@ def build_map(
     title: str = DEFAULT_TITLE,
     fit_to: str | None = "corridor_belt",
     hidden: tuple[str, ...] = (),
+    offline: bool = False,
 ) -> folium.Map:
     """Draw layers on an interactive map.
 
@@ -72,6 +75,7 @@ def build_map(
     title : map title.
     fit_to : layer whose extent the map opens on (default the corridor belt; all layers if absent).
     hidden : layers present in the control but switched off at start.
+    offline : draw the vector basemap only (no tile layers), for maps that must open with no network.
 
     Returns
     -------
@@ -90,14 +94,17 @@ def build_map(
     shown = {name: to_display(layers[name], name) for name in order}
     m = folium.Map(location=[23.5, 76.0], zoom_start=5, tiles=None, control_scale=True)
     m.get_root().title = title
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=True).add_to(m)
-    folium.TileLayer("Esri.WorldGrayCanvas", name="Light (Esri grey)", show=False).add_to(m)
+    add_basemaps(m, offline=offline)
     add_panes(m, [resolved[n] for n in order])
     groups: dict[str, list[folium.FeatureGroup]] = {}
+    by_layer: dict[str, folium.FeatureGroup] = {}
     for name in order:
         group = layer_group(shown[name], resolved[name], show=name not in hidden)
         group.add_to(m)
+        by_layer[name] = group
         groups.setdefault(resolved[name].group, []).append(group)
+    for control_group, extra in add_controls(m, shown, resolved, by_layer, title=title).items():
+        groups.setdefault(control_group, []).extend(extra)
     ordered_groups = {g: groups[g] for g in [*GROUPS, *sorted(set(groups) - set(GROUPS))] if g in groups}
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     GroupedLayerControl(ordered_groups, exclusive_groups=False, collapsed=False, position="topright").add_to(m)
