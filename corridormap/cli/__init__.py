@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "validate": "validate:validate",
     "export": "export:export",
     "osm": "osm:osm",
+    "raster": "raster:raster",
+    "sites": "sites:sites",
 }
 
 
