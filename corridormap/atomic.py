@@ -41,7 +41,7 @@ def _pid_alive(pid: int) -> bool:
 
 def sweep_stale(folder: Path) -> list[Path]:
     """Remove staging folders in ``folder`` left by killed writers; return what was removed."""
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     for entry in folder.iterdir():

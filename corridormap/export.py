@@ -80,7 +80,7 @@ def export_layers(
     crs: object = None,
     specs: Mapping[str, Any] | None = None,
     layers_meta: Mapping[str, Any] | None = None,
-    inputs: list[str | os.PathLike[str]] | None = None,
+    inputs: Sequence[str | os.PathLike[str]] | None = None,
     manifest: bool = True,
 ) -> Path:
     """Write ``layers`` to ``path`` in one format, atomically, verified, with a manifest.
@@ -254,7 +254,7 @@ def verify_written(
 
 def _write_records(
     frames: dict[str, gpd.GeoDataFrame], target: Path, outputs: dict[str, Path], fmt: Format,
-    losses: list[Loss], meta: Mapping[str, Any], inputs: list[Any] | None, crs: object,
+    losses: list[Loss], meta: Mapping[str, Any], inputs: Sequence[Any] | None, crs: object,
 ) -> None:
     files = sorted({f for p in outputs.values() for f in fmt.files(p) if f.exists()})
     record = build_manifest(

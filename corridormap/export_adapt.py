@@ -221,12 +221,12 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
     out, losses = list(values), []
     if not caps.empty_text and (n := sum(1 for v in out if v == "")):
         out = [None if v == "" else v for v in out]
-        losses.append(Loss(layer, col, n, f"{caps.label} cannot tell empty text from null; '' written as null",
-                           "empty_to_null", {"": None}))
+        losses.append(Loss(layer, col, n, f"{caps.label} cannot tell empty text from null; '' written as "
+                           f"null", "empty_to_null", {"": None}))
     if not caps.null_text and (n := sum(1 for v in out if _isnull(v, kind))):
         out = ["" if _isnull(v, kind) else v for v in out]
-        losses.append(Loss(layer, col, n, f"{caps.label} cannot tell null from empty text; null written as ''",
-                           "null_to_empty", {"null": ""}))
+        losses.append(Loss(layer, col, n, f"{caps.label} cannot tell null from empty text; null written as "
+                           f"''", "null_to_empty", {"null": ""}))
     if caps.max_text_bytes and (n := sum(1 for v in out if isinstance(v, str)
                                          and len(v.encode("utf-8")) > caps.max_text_bytes)):
         limit = caps.max_text_bytes
@@ -250,7 +250,7 @@ def fit(name: str, frame: gpd.GeoDataFrame, caps: Caps) -> tuple[gpd.GeoDataFram
     out = frame.rename(columns=renamed)
     for col in [c for c in out.columns if c != geometry]:
         kind = column_kind(out[col])
-        values, changed = None, False
+        changed = False
         current = _values(out[col])
         plain = isinstance(out[col].dtype, np.dtype) and out[col].dtype.kind == "f"
         for step in _COLUMN_FITS:

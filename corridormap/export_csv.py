@@ -67,7 +67,8 @@ def write_csv_layer(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
         out = csv.writer(fh, lineterminator="\r\n")
         out.writerow(geo_names + [str(c) for c in attrs])
         for i, geo in enumerate(geo_rows):
-            out.writerow(geo + [_cell(col[i], col_kinds[str(c)]) for c, col in zip(attrs, values, strict=True)])
+            cells = [_cell(col[i], col_kinds[str(c)]) for c, col in zip(attrs, values, strict=True)]
+            out.writerow(geo + cells)
     geo_types = ["WKT"] if geo_names == ["WKT"] else ["Real"] * len(geo_names)
     types = geo_types + [CSVT_TYPES[col_kinds[str(c)]] for c in attrs]
     path.with_suffix(".csvt").write_text(",".join(f'"{t}"' for t in types) + "\r\n", encoding="ascii")

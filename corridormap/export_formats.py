@@ -81,11 +81,14 @@ def _masked(values: list[Any], kind: str) -> Any:
     from pandas.arrays import BooleanArray, FloatingArray, IntegerArray
 
     mask = np.array([_is_null(v) for v in values], dtype=bool)
+    def data(fill: Any, cast: Callable[[Any], Any]) -> list[Any]:
+        return [fill if m else cast(v) for v, m in zip(values, mask, strict=True)]
+
     if kind == "float":
-        return FloatingArray(np.array([np.nan if m else float(v) for v, m in zip(values, mask)]), mask)
+        return FloatingArray(np.array(data(np.nan, float)), mask)
     if kind == "int":
-        return IntegerArray(np.array([0 if m else int(v) for v, m in zip(values, mask)], dtype="int64"), mask)
-    return BooleanArray(np.array([False if m else bool(v) for v, m in zip(values, mask)]), mask)
+        return IntegerArray(np.array(data(0, int), dtype="int64"), mask)
+    return BooleanArray(np.array(data(False, bool)), mask)
 
 
 def gdal_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -137,7 +140,8 @@ def _fgb_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
                            "geometry types without Z; Z values dropped (export to gpkg or parquet to keep "
                            "them)", "z_dropped", {"z": None}))
     if _fgb_indexed(frame):
-        return losses + [Loss(name, None, len(frame), "FlatGeobuf's spatial index stores features in index order, "
+        return losses + [Loss(name, None, len(frame), "FlatGeobuf's spatial index stores features in index "
+                              "order, "
                      "not input order; match rows by key", "row_order", {"order": "spatial index"})]
     nulls = int(frame.geometry.isna().sum())
     return losses + [Loss(name, None, nulls, "FlatGeobuf cannot index null geometries; written without a "

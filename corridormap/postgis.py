@@ -128,7 +128,8 @@ def _create(cur: Any, schema: str, table: str, frame: gpd.GeoDataFrame, srid: in
     wkb = shapely.to_wkb(frame.geometry.values, include_srid=False, flavor="extended")
     values = [frame[c].astype(object).tolist() for c, _ in cols]
     floats = [t == "double precision" for _, t in cols]
-    rows = [[_python(col[i], f) for col, f in zip(values, floats, strict=True)] + [None if w is None else bytes(w)] for i, w in enumerate(wkb)]
+    rows = [[_python(col[i], f) for col, f in zip(values, floats, strict=True)]
+            + [None if w is None else bytes(w)] for i, w in enumerate(wkb)]
     cur.executemany(sql, rows)
     cur.execute(f"CREATE INDEX {_ident(table + '_geom_gist')} ON {qualified} USING GIST (geom)")
     if note:

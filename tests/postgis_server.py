@@ -1,6 +1,7 @@
 """A throw-away PostgreSQL + PostGIS cluster for the export tests (Debian's packages, a free port).
 
-The fixture ``postgis_url`` starts one cluster per test session in a temporary folder: ``initdb``
+The fixture ``postgis_server`` (import ``postgis_server_fixture`` to register it)
+starts one cluster per test session in a temporary folder: ``initdb``
 (as the ``postgres`` user when the tests run as root: initdb refuses root), a private socket folder,
 TCP on 127.0.0.1 with password authentication, a password-protected role that owns a database with
 PostGIS. It never skips: if the server cannot start, the test fails and says why.
@@ -112,8 +113,8 @@ def _stop(root: Path) -> None:
                                     "-w", "stop"]), capture_output=True, timeout=60)
 
 
-@pytest.fixture(scope="session")
-def postgis_server() -> Iterator[PostGIS]:
+@pytest.fixture(scope="session", name="postgis_server")
+def postgis_server_fixture() -> Iterator[PostGIS]:
     """A PostgreSQL + PostGIS server for this session (started here, stopped and removed after)."""
     root = Path(tempfile.mkdtemp(prefix="corridormap-pg-"))
     os.chmod(root, 0o755)

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import shapely
 from export_hostile import canon, hostile_layer
-from postgis_server import postgis_server  # noqa: F401  (the session fixture)
+from postgis_server import postgis_server_fixture  # noqa: F401  (registers fixture postgis_server)
 from shapely.geometry import Point
 
 from corridormap.errors import DataLossWarning, ExportError, OutputExistsError
@@ -48,8 +48,8 @@ def test_round_trip_keys_indexes_srid(postgis_server):
         for col in layer.columns.drop("geometry"):
             is_float = col in ("exact_float", "nan_or_null")
             for ident, value in zip(expected["id"], expected[col].astype(object), strict=True):
-                assert canon(rows[ident][col], float_column=is_float) == canon(value, float_column=is_float), (
-                    col, ident)
+                got = canon(rows[ident][col], float_column=is_float)
+                assert got == canon(value, float_column=is_float), (col, ident)
         for ident, geom in zip(layer["id"], layer.geometry, strict=True):
             back = rows[ident]["wkb"]
             assert (back is None) == (geom is None)
@@ -63,7 +63,8 @@ def test_round_trip_keys_indexes_srid(postgis_server):
                             "AND indexdef LIKE '%gist%'").fetchall()
         assert len(gist) == 1
         assert conn.execute("SELECT Find_SRID('rt', 'nodes', 'geom')").fetchone() == (7755,)
-        manifest = conn.execute("SELECT manifest FROM rt.corridormap_manifest WHERE layer = 'nodes'").fetchone()[0]
+        manifest = conn.execute("SELECT manifest FROM rt.corridormap_manifest "
+                                "WHERE layer = 'nodes'").fetchone()[0]
     assert manifest["layer"]["features"] == 3
     assert postgis_server.password not in json.dumps(manifest)
 
