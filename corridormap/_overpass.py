@@ -4,9 +4,10 @@ Every HTTP request corridormap makes goes through :func:`_send`, so tests replac
 to count requests, simulate an interruption or a rate limit. Around it:
 
 - a **cache** (``settings.cache_dir``): each Overpass answer is stored as ``overpass/<key>.osm`` where
-  ``<key>`` is the SHA-256 of the query text, each download as ``downloads/<name>``, each place look-up
-  as ``nominatim/<key>.json``. A second run asks nothing; a run that was interrupted asks only for the
-  tiles it has not stored yet (files are written atomically, so a half-written answer never counts).
+  ``<key>`` is the SHA-256 of the query (without its timeout line), each download as
+  ``downloads/<name>``, each place look-up as ``nominatim/<key>.json``. A second run asks nothing; a
+  run that was interrupted asks only for the tiles it has not stored yet (files are written
+  atomically, so a half-written answer never counts).
 - a **mirror** (``settings.mirror``): a local folder with the same layout as the cache (so a cache
   folder copied from a connected machine is a mirror), or a server: ``<mirror>/overpass/interpreter``
   takes the Overpass queries, ``<mirror>/downloads/<name>`` serves the files and
@@ -71,11 +72,17 @@ def _send(method: str, url: str, *, data: bytes | None, timeout_s: float) -> byt
         raise HTTPStatusError(exc.code, url, wait) from None
 
 
-def _request(method: str, url: str, *, data: bytes | None = None, what: str, retries: int = 4) -> bytes:
-    """:func:`_send` with retries and exponential back-off (2, 4, 8, ... s) on timeouts and rate limits."""
+def _request(
+    method: str, url: str, *, data: bytes | None = None, what: str, retries: int = 4, grace_s: float = 0.0
+) -> bytes:
+    """:func:`_send` with retries and exponential back-off (2, 4, 8, ... s) on timeouts and rate limits.
+
+    ``grace_s`` lets the client wait a little longer than a server-side timeout, so the server's own
+    "timed out" answer arrives instead of a dropped connection.
+    """
     for attempt in range(retries + 1):
         try:
-            body = _send(method, url, data=data, timeout_s=settings.timeout_s)
+            body = _send(method, url, data=data, timeout_s=settings.timeout_s + grace_s)
             head = body[:4000].decode("utf-8", "replace")
             if "<remark>" in head and "runtime error" in head:
                 raise TimeoutError("Overpass: " + head.split("<remark>")[1].split("</remark>")[0].strip())
@@ -204,12 +211,14 @@ def fetch_tiles(
     timeout = int(settings.timeout_s)
     for index, bbox in enumerate(tiles, start=1):
         query = overpass_query(rules, elements, bbox, timeout_s=timeout)
-        key = hashlib.sha256(query.encode()).hexdigest()[:32]
+        # the key leaves out the first line ([out:xml][timeout:N];): a new timeout keeps the cache
+        key = hashlib.sha256(query.split("\n", 1)[1].encode()).hexdigest()[:32]
         what = f"Overpass {label} tile {index}/{len(tiles)} {bbox}"
         path, stored = _stored(f"overpass/{key}.osm", what)
         if not stored:
             log.debug("%s: asking %s", what, url)
-            body = _request("POST", url, data=urllib.parse.urlencode({"data": query}).encode(), what=what)
+            body = _request("POST", url, data=urllib.parse.urlencode({"data": query}).encode(), what=what,
+                            grace_s=30.0)
             _write_atomic(path, body)
         yield TileResult(index, len(tiles), bbox, path, stored)
 

@@ -43,7 +43,7 @@ EXPECTED = {
     "rail": ["osm-way-1001", "osm-way-1002", "osm-way-1003", "osm-way-1004"],
     "motorway": ["osm-way-2001", "osm-way-2004"],
     "trunk": ["osm-way-2002"],
-    "industrial": ["osm-way-3001"],
+    "industrial": ["osm-relation-3100", "osm-way-3001"],
     "power": ["osm-node-4101", "osm-node-4103", "osm-way-4001"],
     "ports": ["osm-node-5101", "osm-way-5001"],
 }
@@ -85,14 +85,18 @@ def test_motorway_columns() -> None:
 
 
 def test_areas_become_points_with_area_and_small_plots_are_dropped() -> None:
-    industrial = osm.read_extract(XML, "industrial")
-    assert industrial["name"].tolist() == ["Test Industrial Area"]  # the 0.01 km2 works is dropped
-    point = industrial.geometry.iloc[0]
+    industrial = osm.read_extract(XML, "industrial").set_index("osm_id")
+    # the 0.01 km2 works (way 3002) is dropped; the multipolygon relation is kept
+    assert industrial["name"].to_dict() == {"relation/3100": "Test Multipolygon Estate",
+                                            "way/3001": "Test Industrial Area"}
+    point = industrial.geometry["way/3001"]
     assert point.geom_type == "Point" and shapely.box(76.58, 28.10, 76.59, 28.11).contains(point)
+    assert shapely.box(76.55, 28.13, 76.57, 28.14).contains(industrial.geometry["relation/3100"])
     # 0.01 deg x 0.01 deg at 28.105 N: (R * 0.01 deg)^2 * cos(lat) = 1.0906 km2 on the sphere;
     # EPSG:7755 shrinks areas by its scale factor squared (about 0.965 here)
-    assert industrial["area_km2"].iloc[0] == pytest.approx(1.0906 * 0.965, rel=0.01)
-    assert industrial["node_type"].iloc[0] == "industrial area (OSM landuse)"
+    assert industrial["area_km2"]["way/3001"] == pytest.approx(1.0906 * 0.965, rel=0.01)
+    assert industrial["area_km2"]["relation/3100"] == pytest.approx(2 * 1.0901 * 0.965, rel=0.01)
+    assert set(industrial["node_type"]) == {"industrial area (OSM landuse)"}
 
 
 def test_power_capacity_and_technology() -> None:

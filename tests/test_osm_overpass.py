@@ -253,3 +253,10 @@ def test_send_speaks_http(local_server: str) -> None:
     with pytest.raises(_overpass.HTTPStatusError) as info:
         _overpass._send("POST", local_server, data=b"busy", timeout_s=5)
     assert (info.value.status, info.value.retry_after) == (429, 7.0)
+
+
+def test_a_new_timeout_keeps_the_cache(server: FakeServer) -> None:
+    osm.fetch_layer("trunk", area=(76.6, 28.2, 76.7, 28.3))
+    with settings.override(timeout_s=600.0):
+        osm.fetch_layer("trunk", area=(76.6, 28.2, 76.7, 28.3))
+    assert len(server.calls) == 1
