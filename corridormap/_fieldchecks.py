@@ -175,9 +175,9 @@ def check_ids(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     values = sorted(map(str, ids[dup].unique()))
     if not ctx.salvage:
         ctx.report.add(
-            "refuse",
+            "warn",
             "duplicate-id",
-            f"duplicate ids: {', '.join(values[:20])}",
+            f"duplicate ids (kept; joins and look-ups by id are ambiguous): {', '.join(values[:20])}",
             "make ids unique, or pass --salvage to suffix duplicates (~2, ~3; logged)",
             features=_ids(dup, ctx),
             field=name,

@@ -39,6 +39,7 @@ class Context:
     report: ValidationReport
     labels: list[str]
     salvage: bool = False
+    repair: bool = True
     swap_xy: bool = False
     crs: str | None = None
     degrees_assumed: bool = False
@@ -233,6 +234,15 @@ def _repair_invalid(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     invalid = present & ~shapely.is_valid(geoms)
     if not invalid.any():
+        return gdf
+    if not ctx.repair:
+        ctx.report.add(
+            "warn",
+            "invalid-geometry",
+            f"{int(invalid.sum())} invalid geometr(y/ies) kept as they are (repair=False)",
+            "repair them in a GIS, or load with repair=True to fix them (logged)",
+            features=ctx.ids(invalid),
+        )
         return gdf
     idx = np.flatnonzero(invalid)
     before = np.asarray(geoms[idx], dtype=object)

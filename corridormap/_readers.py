@@ -42,6 +42,7 @@ class ReadOptions:
     y: str | None = None
     wkt: str | None = None
     decimal: str | None = None
+    repair: bool = True
 
 
 @dataclass

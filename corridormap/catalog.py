@@ -126,6 +126,7 @@ class LayerSpec:
     tooltip: tuple[str, ...] = ("name",)
     search: bool = False
     provenance: Mapping[str, str] = field(default_factory=dict)
+    read: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -191,6 +192,13 @@ def read_spec(path: str | Path) -> LayerSpec:
     bad = [g for g in geometry if g not in _GEOMETRIES]
     if bad:
         raise CatalogError(f"{path}: unknown geometry type(s) {bad}. Fix: use {', '.join(_GEOMETRIES)}")
+    if "read" in raw:  # options for the users'-files loader; unknown ones are a typo
+        from .io import ReadOptions
+
+        unknown = sorted(set(raw["read"]) - set(ReadOptions.__dataclass_fields__))
+        if unknown:
+            raise CatalogError(f"{path}: unknown [read] option(s) {unknown}. Fix: use "
+                               f"{', '.join(ReadOptions.__dataclass_fields__)}")
     source = None
     if "source" in raw:
         source = Path(raw["source"]).expanduser()
@@ -214,6 +222,7 @@ def read_spec(path: str | Path) -> LayerSpec:
         tooltip=tuple(raw.get("tooltip", ("name",))),
         search=bool(raw.get("search", False)),
         provenance=dict(raw.get("provenance", {})),
+        read=dict(raw.get("read", {})),
     )
 
 
@@ -254,16 +263,14 @@ def _resolve(function: str, spec: LayerSpec) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _read_cached(path: Path, mtime_ns: int) -> gpd.GeoDataFrame:
-    import warnings
+def _read_cached(path: Path, mtime_ns: int, options: tuple[tuple[str, Any], ...] = ()) -> gpd.GeoDataFrame:
+    # the users'-files loader: any format, checked, repaired (logged) or refused with every problem;
+    # ``options`` are the entry's [read] table (layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal)
+    from .io import read_file
 
-    import pyogrio
-
-    with warnings.catch_warnings():
-        # a column of mixed types stays text; the schema check then names each value that is not
-        # of the declared type, so GDAL's own warning would only repeat it without the feature
-        warnings.filterwarnings("ignore", message="Could not parse column .* as JSON", category=UserWarning)
-        return pyogrio.read_dataframe(path)
+    # invalid geometries are left to the schema check (refused with every other problem) unless the
+    # entry opts in with `repair = true` under [read]
+    return read_file(path, **{"repair": False, **dict(options)})
 
 
 def _read_source(spec: LayerSpec) -> gpd.GeoDataFrame:
@@ -272,7 +279,8 @@ def _read_source(spec: LayerSpec) -> gpd.GeoDataFrame:
         raise DataSourceNotFoundError(
             f"{spec.path}: source {spec.source} does not exist. Fix: correct 'source' or add the file"
         )
-    return _read_cached(spec.source, spec.source.stat().st_mtime_ns).copy()
+    options = tuple(sorted(spec.read.items()))
+    return _read_cached(spec.source, spec.source.stat().st_mtime_ns, options).copy()
 
 
 def _load_one(spec: LayerSpec, loaded: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

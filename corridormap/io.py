@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import _csvcoords as csvc
+from . import settings
 from ._crschecks import check_crs, check_location
 from ._fieldchecks import check_fields, check_ids, fix_names, parse_datetimes
 from ._geomchecks import Context, check_geometry, parse_wkb
@@ -76,6 +77,7 @@ def read_file(
     y: str | None = None,
     wkt: str | None = None,
     decimal: str | None = None,
+    repair: bool = True,
     log_dir: str | Path | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a user's vector file, check it, repair what is safe, refuse what is not.
@@ -99,8 +101,10 @@ def read_file(
         CSV columns holding the coordinates or WKT (found by name when not given).
     decimal : str, optional
         Decimal separator of CSV coordinates (a comma is detected when unambiguous).
+    repair : bool
+        Repair invalid geometries (logged); with False they are kept as they are and reported.
     log_dir : str or Path, optional
-        Folder to write ``<file>.repairs.csv`` and ``<file>.validation.json`` into.
+        Folder (default ``settings.repair_log_dir``, if set) to write ``<file>.repairs.csv`` and ``<file>.validation.json`` into.
 
     Returns
     -------
@@ -114,10 +118,11 @@ def read_file(
     FileFormatError, EncodingError, DataSourceNotFoundError
         The file cannot be read at all; the message names the fix.
     """
-    opts = ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal)
+    opts = ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal, repair)
     frame, report = load_file(path, opts)
+    log_dir = log_dir if log_dir is not None else settings.repair_log_dir
     if log_dir is not None:
-        report.write_log(log_dir)
+        report.write_log(Path(log_dir))
     report.raise_if_refused()
     report.emit_warnings()
     assert frame is not None
@@ -192,7 +197,14 @@ def load_file(
     else:
         raw = read_vector(path, fmt, opts, report)
         attrs, crs = raw.attrs, raw.crs
-        ctx = Context(report, _labels(attrs), salvage=opts.salvage, swap_xy=opts.swap_xy, crs=opts.crs)
+        ctx = Context(
+            report,
+            _labels(attrs),
+            salvage=opts.salvage,
+            swap_xy=opts.swap_xy,
+            crs=opts.crs,
+            repair=opts.repair,
+        )
         ctx.nonfinite.update(ctx.labels[i] for i in raw.nonfinite_rows if i < len(ctx.labels))
         geoms = (
             raw.geoms
@@ -241,6 +253,7 @@ def _csv(
         salvage=opts.salvage,
         swap_xy=opts.swap_xy,
         crs=opts.crs,
+        repair=opts.repair,
     )
     built = csvc.csv_geometry(df, ctx, path=path, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal)
     ctx.degrees_assumed = built.degrees_assumed

@@ -57,6 +57,9 @@ class Settings:
         Nominatim base address for place names (``corridormap osm fetch --area PLACE``).
     timeout_s : float
         Network timeout per request, seconds.
+    repair_log_dir : Path or None
+        Where :func:`corridormap.read_file` writes each file's repairs log when not given ``log_dir``
+        (a build points it at its output folder).
     """
 
     data_dir: Path = _shipped("_data", "data")
@@ -69,6 +72,7 @@ class Settings:
     overpass_url: str = "https://overpass-api.de/api/interpreter"
     nominatim_url: str = "https://nominatim.openstreetmap.org"
     timeout_s: float = 180.0
+    repair_log_dir: Path | None = None
 
 
 _ENV_PREFIX = "CORRIDORMAP_"

@@ -42,6 +42,7 @@ def validate_file(
     y: str | None = None,
     wkt: str | None = None,
     decimal: str | None = None,
+    repair: bool = True,
 ) -> ValidationReport:
     """Check one file (vector or raster) and return its report; ``report.refused`` says if it loads.
 
@@ -52,7 +53,9 @@ def validate_file(
         fmt, _ = detect_format(path)
         if fmt == "raster":
             return validate_raster(path, crs=crs)
-        _, report = load_file(path, ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal))
+        _, report = load_file(
+            path, ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal, repair)
+        )
         return report
     except CorridormapError as exc:
         report = ValidationReport(str(path))

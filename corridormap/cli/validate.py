@@ -15,6 +15,9 @@ import click
 @click.option("--layer", default=None, help="Layer of a multi-layer source (GeoPackage, KML, zip).")
 @click.option("--swap-xy", is_flag=True, help="Exchange x and y (files written as lat, lon).")
 @click.option("--salvage", is_flag=True, help="Drop (or for ids suffix) refused features; logged.")
+@click.option(
+    "--no-repair", "repair", flag_value=False, default=True, help="Report invalid geometries, do not repair."
+)
 @click.option("--x", "x", default=None, help="CSV column of longitudes / x.")
 @click.option("--y", "y", default=None, help="CSV column of latitudes / y.")
 @click.option("--wkt", default=None, help="CSV column of WKT geometries.")
