@@ -104,7 +104,8 @@ def read_file(
     repair : bool
         Repair invalid geometries (logged); with False they are kept as they are and reported.
     log_dir : str or Path, optional
-        Folder (default ``settings.repair_log_dir``, if set) to write ``<file>.repairs.csv`` and ``<file>.validation.json`` into.
+        Folder (default ``settings.repair_log_dir``, if set) to write ``<file>.repairs.csv`` and
+        ``<file>.validation.json`` into.
 
     Returns
     -------
