@@ -123,8 +123,7 @@ def export_layers(
             _write_gpkg(frames, target, overwrite=overwrite, meta=meta)
         else:
             _write_files(frames, fmt, target, outputs, overwrite=overwrite)
-    if manifest:
-        _write_records(frames, target, outputs, fmt, losses, meta, inputs, crs)
+    _write_records(frames, target, outputs, fmt, losses, meta, inputs, crs, manifest=manifest)
     log.info("exported %d layer(s) to %s (%s)", len(frames), target, fmt.key)
     return target
 
@@ -255,21 +254,42 @@ def verify_written(
 def _write_records(
     frames: dict[str, gpd.GeoDataFrame], target: Path, outputs: dict[str, Path], fmt: Format,
     losses: list[Loss], meta: Mapping[str, Any], inputs: Sequence[Any] | None, crs: object,
+    *, manifest: bool,
 ) -> None:
+    """Write (or update, keeping other layers' entries) the fieldmap and the manifest."""
+    declared = _kept(fieldmap_path(target), "losses", frames) + [loss.as_dict() for loss in losses]
+    if declared:
+        write_json_atomic({"losses": declared}, fieldmap_path(target))
+    elif fieldmap_path(target).exists():
+        fieldmap_path(target).unlink()
+    if not manifest:
+        return
     files = sorted({f for p in outputs.values() for f in fmt.files(p) if f.exists()})
     record = build_manifest(
-        frames, specs=meta, outputs=files, inputs=inputs,
-        losses=[loss.as_dict() for loss in losses],
+        frames, specs=meta, outputs=files, inputs=inputs, losses=declared,
         options={"format": fmt.key, "crs": None if crs is None else str(crs),
                  "geometry_precision": fmt.precision},
     )
+    previous = _read_json(manifest_path(target))
+    if previous.get("options", {}).get("format") == fmt.key:  # layers kept from earlier exports
+        kept = {k: v for k, v in previous.get("layers", {}).items() if k not in frames}
+        record["layers"] = dict(sorted({**kept, **record["layers"]}.items()))
     write_json_atomic(record, manifest_path(target))
-    fieldmap = fieldmap_path(target)
-    if losses:
-        write_json_atomic({"losses": [loss.as_dict() for loss in losses]}, fieldmap)
-    elif fieldmap.exists():
-        fieldmap.unlink()
 
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _kept(path: Path, key: str, frames: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Entries of an earlier record for layers this export did not rewrite."""
+    return [e for e in _read_json(path).get(key, []) if isinstance(e, dict) and e.get("layer") not in frames]
 
 
 def collect_layers(

@@ -76,6 +76,10 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
     from .. import settings
     from ..export import collect_layers, export_layers
 
+    if url is None:  # refuse a CRS the format cannot hold before loading anything
+        from ..export_formats import resolve_format, target_crs
+
+        target_crs(resolve_format(fmt), _crs(crs))
     layers, specs, inputs = collect_layers(files, names=_names(layer_names), with_analysis=with_analysis)
     with warnings.catch_warnings(record=True) as caught, _terminate_cleanly():
         warnings.simplefilter("always")
