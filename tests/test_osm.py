@@ -41,8 +41,8 @@ def extracts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 EXPECTED = {
     "rail": ["osm-way-1001", "osm-way-1002", "osm-way-1003", "osm-way-1004"],
-    "motorway": ["osm-way-2001", "osm-way-2004"],
-    "trunk": ["osm-way-2002"],
+    "motorway": ["osm-way-2001", "osm-way-2004", "osm-way-2005"],  # 2005: trunk + expressway=yes
+    "trunk": ["osm-way-2002", "osm-way-2005"],
     "industrial": ["osm-relation-3100", "osm-way-3001"],
     "power": ["osm-node-4101", "osm-node-4103", "osm-way-4001"],
     "ports": ["osm-node-5101", "osm-way-5001"],

@@ -37,7 +37,7 @@ def test_extract_writes_one_layer_per_kind(tmp_path: Path) -> None:
     assert code == 0 and "osm_rail: 2 features" in text
 
 
-@pytest.mark.parametrize(("kind", "suffix", "edges"), [("rail", "graphml", 6), ("road", "gpkg", 3)])
+@pytest.mark.parametrize(("kind", "suffix", "edges"), [("rail", "graphml", 6), ("road", "gpkg", 4)])
 def test_graph(tmp_path: Path, kind: str, suffix: str, edges: int) -> None:
     out = tmp_path / f"g.{suffix}"
     code, text = run("osm", "graph", str(XML), "--kind", kind, "--out", str(out))
@@ -67,8 +67,8 @@ def test_fetch_with_progress_then_offline(tmp_path: Path, monkeypatch: pytest.Mo
             "--cache-dir", str(cache)]
     code, text = run(*args, "--out", str(tmp_path / "a.gpkg"))
     assert code == 0, text
-    assert len(calls) == 6 and "osm_trunk: 1 features" in text
-    assert "tiles (1 features so far)" in text
+    assert len(calls) == 6 and "osm_trunk: 2 features" in text
+    assert "tiles (2 features so far)" in text
     code, text = run(*args, "--offline", "--out", str(tmp_path / "b.gpkg"))
     assert code == 0 and len(calls) == 6
     code, text = run("osm", "fetch", "--area", "76.4,28.0,76.8,28.3", "--what", "ports", "--offline",

@@ -40,8 +40,9 @@ def test_road_graph_is_osmnx_shaped(roads: nx.MultiDiGraph) -> None:
 
 
 def test_road_topology_follows_oneway(roads: nx.MultiDiGraph) -> None:
-    # the motorway is one-way 201 -> 203; the trunk road is two-way; primary and construction are left out
-    assert sorted(roads.edges()) == [(201, 203), (203, 206), (206, 203)]
+    # the motorway is one-way 201 -> 203; the trunk road is two-way; the one-way expressway-trunk 209 -> 210;
+    # primary and construction are left out
+    assert sorted(roads.edges()) == [(201, 203), (203, 206), (206, 203), (209, 210)]
 
 
 def test_road_lengths_speeds_and_times(roads: nx.MultiDiGraph) -> None:
@@ -56,7 +57,7 @@ def test_road_lengths_speeds_and_times(roads: nx.MultiDiGraph) -> None:
 
 def test_road_classes_can_be_chosen() -> None:
     only_motorways = osm.road_graph(XML, area=None, classes=("motorway",))
-    assert list(only_motorways.edges()) == [(201, 203)]
+    assert sorted(only_motorways.edges()) == [(201, 203), (209, 210)]  # 209-210: trunk + expressway=yes
 
 
 def test_rail_graph_is_bidirectional_and_skips_construction(rail: nx.MultiDiGraph) -> None:

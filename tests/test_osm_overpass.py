@@ -120,7 +120,7 @@ def test_interrupted_fetch_resumes_with_the_missing_tiles(server: FakeServer, ca
     server.calls.clear()
     roads = osm.fetch_layer("motorway", area=AREA, tile_deg=0.25)
     assert len(server.calls) == 4  # only the tiles that were missing
-    assert sorted(roads["id"]) == ["osm-way-2001", "osm-way-2004"]
+    assert sorted(roads["id"]) == ["osm-way-2001", "osm-way-2004", "osm-way-2005"]
 
 
 def test_rate_limit_and_timeouts_are_retried_with_back_off(
@@ -213,7 +213,7 @@ def test_download_is_cached(server: FakeServer, cache: Path) -> None:
 
 def test_graphs_from_overpass_tiles(server: FakeServer) -> None:
     roads = osm.road_graph(area=AREA, tile_deg=0.25)
-    assert roads.number_of_edges() == 3
+    assert roads.number_of_edges() == 4
     calls = len(server.calls)
     rail = osm.rail_graph(area=AREA, tile_deg=0.25)
     assert rail.number_of_edges() == 6
