@@ -65,8 +65,11 @@ def test_cli_refuses_a_crs_the_format_cannot_hold(tmp_path, fmt, crs):
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize(("fmt", "crs"), [("gpkg", "EPSG:7755"), ("fgb", "EPSG:32643"),
-                                          ("parquet", "EPSG:7755"), ("shp", "EPSG:24378"), ("csv", "EPSG:7755")])
+_ANY_EPSG = [("gpkg", "EPSG:7755"), ("fgb", "EPSG:32643"), ("parquet", "EPSG:7755"), ("shp", "EPSG:24378"),
+             ("csv", "EPSG:7755")]
+
+
+@pytest.mark.parametrize(("fmt", "crs"), _ANY_EPSG)
 def test_any_epsg_where_the_format_holds_it(tmp_path, nodes, fmt, crs):
     out = tmp_path / f"nodes{FORMATS[fmt].suffixes[0]}"
     with warnings.catch_warnings():
