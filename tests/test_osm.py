@@ -203,3 +203,12 @@ params = {{ path = "{XML.as_posix()}", what = "{what}" }}
     with settings.override(extra_layers_dirs=[tmp_path]):
         layer = corridormap.read_layer(f"osm_{what}")
     assert sorted(layer["id"]) == EXPECTED[what]
+
+
+def test_osm_layers_sit_beside_the_curated_ones_on_the_map() -> None:
+    import corridormap
+
+    layers = corridormap.load_layers(["freight_rail"])
+    layers["osm_rail"] = osm.read_extract(XML, "rail")
+    html = corridormap.build_map(layers).get_root().render()
+    assert "Western Dedicated Freight Corridor" in html and "OpenStreetMap contributors, ODbL" in html

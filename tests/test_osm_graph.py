@@ -125,3 +125,14 @@ def test_access_card_measures_along_the_osm_rail_graph(rail: nx.MultiDiGraph) ->
     legs_m = 2 * R * math.radians(0.001)  # 0.001 degree of latitude at each end
     assert card.loc[0, "station_network_km"] == pytest.approx((along_m + legs_m) / 1000, rel=0.01)
     assert card.loc[0, "station_network_km"] > card.loc[0, "station_km"]
+
+
+def test_graph_from_the_curated_freight_rail() -> None:
+    import corridormap
+    from corridormap.crs import to_metric
+
+    rail = corridormap.read_layer("freight_rail")
+    graph = osm.graph_from_layers({"freight_rail": rail})
+    km = sum(d["length"] for *_, d in graph.edges(data=True)) / 2000  # every segment runs both ways
+    assert km == pytest.approx(to_metric(rail).length.sum() / 1000, rel=0.03)  # EPSG:7755 scale < 3 %
+    assert {d["speed_kph"] for *_, d in graph.edges(data=True)} == {65.0}  # layers/rules/network.toml
