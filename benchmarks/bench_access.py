@@ -1,0 +1,108 @@
+"""Benchmark: the access card for many random points in the corridor belt against every target layer.
+
+Baseline: ``geopandas.sjoin_nearest`` once per target layer, in the same metric CRS (EPSG:7755).
+Both start from the same inputs (points already in EPSG:7755, the shipped layers as loaded) and the
+script checks they give the same answers (nearest feature, planar distance) before printing
+figures: wall and CPU time (best of ``--repeat``; CPU time is the steadier figure on a shared
+machine), peak Python-heap memory (tracemalloc, separate run) and the speed-ups.
+
+    python benchmarks/bench_access.py            # 100,000 points
+    python benchmarks/bench_access.py -n 20000 --repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+import corridormap
+from corridormap.access import access_card, default_targets, nearest_table
+from corridormap.crs import to_metric
+
+
+def random_belt_points(belt: gpd.GeoDataFrame, n: int, seed: int) -> gpd.GeoDataFrame:
+    """``n`` uniform random points inside the belt polygon, in EPSG:7755."""
+    shape = shapely.union_all(to_metric(belt).geometry.values)
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = shape.bounds
+    found: list[np.ndarray] = []
+    while sum(len(f) for f in found) < n:
+        xy = np.column_stack([rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)])
+        found.append(xy[shapely.contains_xy(shape, xy[:, 0], xy[:, 1])])
+    xy = np.concatenate(found)[:n]
+    return gpd.GeoDataFrame({"name": np.arange(n).astype(str)}, geometry=shapely.points(xy), crs="EPSG:7755")
+
+
+def baseline(points: gpd.GeoDataFrame, targets: dict[str, Any]) -> dict[str, gpd.GeoDataFrame]:
+    """sjoin_nearest once per target layer, in the points' metric CRS."""
+    out = {}
+    for prefix, (layer, _label) in targets.items():
+        out[prefix] = gpd.sjoin_nearest(points, layer.to_crs(points.crs), distance_col="distance_m")
+    return out
+
+
+def best_time(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Best wall time and best CPU time of this process (the machine may be shared) over ``repeat`` runs."""
+    wall, cpu, result = np.inf, np.inf, None
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return wall, cpu, result
+
+
+def peak_mib(fn: Callable[[], Any]) -> float:
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def check_same(points: gpd.GeoDataFrame, targets: dict[str, Any], joined: dict[str, gpd.GeoDataFrame],
+               card: gpd.GeoDataFrame) -> None:
+    """Same nearest feature (ties: the first in layer order) and the same planar distance."""
+    xy = shapely.get_coordinates(points.geometry.values)
+    for prefix, (layer, label) in targets.items():
+        first = joined[prefix].groupby(level=0).agg(d=("distance_m", "first"), right=("index_right", "min"))
+        table = nearest_table(xy, to_metric(layer).geometry.values)
+        np.testing.assert_allclose(table["distance_m"], first["d"], rtol=1e-9, atol=1e-6)
+        assert (layer.index.to_numpy()[table["target"]] == first["right"].to_numpy()).all(), prefix
+        names = layer.loc[first["right"].to_numpy(), label].to_numpy()
+        assert (card[f"{prefix}_name"].to_numpy() == names).all(), prefix
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--points", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    layers = corridormap.load_layers()
+    targets = default_targets(layers)
+    points = random_belt_points(layers["corridor_belt"], args.points, args.seed)
+    sizes = ", ".join(f"{p}: {len(t[0])}" for p, t in targets.items())
+    print(f"{len(points):,} random points in the belt; targets ({sizes})")
+
+    t_base, c_base, joined = best_time(lambda: baseline(points, targets), args.repeat)
+    t_card, c_card, card = best_time(lambda: access_card(points, targets), args.repeat)
+    check_same(points, targets, joined, card)
+    print("same answers as sjoin_nearest: yes (nearest feature and planar distance, every layer)")
+    m_base = peak_mib(lambda: baseline(points, targets))
+    m_card = peak_mib(lambda: access_card(points, targets))
+    print(f"baseline sjoin_nearest x{len(targets)}:   wall {t_base:6.3f} s  cpu {c_base:6.3f} s  peak {m_base:6.1f} MiB")
+    print(f"access_card (names + true km): wall {t_card:6.3f} s  cpu {c_card:6.3f} s  peak {m_card:6.1f} MiB")
+    print(f"speed-up: wall {t_base / t_card:.1f}x  cpu {c_base / c_card:.1f}x   memory ratio: {m_card / m_base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
