@@ -73,31 +73,40 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
     GeoPackage's every layer). Every export is atomic, verified and has a PATH.manifest.json; what
     a format cannot hold is changed explicitly, warned about and recorded in PATH.fieldmap.json.
     """
-    from .. import settings
-    from ..export import collect_layers, export_layers
+    from ..errors import DataLossWarning
+    from ..export import collect_layers
+    from ..export_formats import resolve_format, target_crs
 
     if url is None:  # refuse a CRS the format cannot hold before loading anything
-        from ..export_formats import resolve_format, target_crs
-
         target_crs(resolve_format(fmt), _crs(crs))
-    layers, specs, inputs = collect_layers(files, names=_names(layer_names), with_analysis=with_analysis)
     with warnings.catch_warnings(record=True) as caught, _terminate_cleanly():
         warnings.simplefilter("always")
+        layers, specs, inputs = collect_layers(files, names=_names(layer_names), with_analysis=with_analysis)
         if url is not None:
             from ..postgis import redact, write_postgis
 
-            written = write_postgis(layers, url, schema=schema, overwrite=overwrite, crs=_crs(crs))
+            written = write_postgis(layers, url, schema=schema, overwrite=overwrite, crs=_crs(crs),
+                                    specs=specs)
             target = f"{redact(url)} schema {schema}: tables {', '.join(written)}"
         else:
-            from ..export_formats import resolve_format
-
-            path = out if out is not None else settings.out_dir / f"corridor{resolve_format(fmt).suffixes[0]}"
-            if out is None and fmt != "gpkg" and len(layers) > 1:
-                path = settings.out_dir / fmt
-            target = str(export_layers(layers, path, driver=fmt, overwrite=overwrite, crs=_crs(crs),
-                                       specs=specs, inputs=inputs).resolve())
+            target = _to_files(layers, specs, inputs, fmt, out, crs, overwrite)
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     click.echo(f"Exported {len(layers)} layer(s) to {target}")
-    if caught and url is None:
-        click.echo(f"{len(caught)} declared change(s) are listed in {target}.fieldmap.json")
+    declared = [w for w in caught if issubclass(w.category, DataLossWarning)]
+    if declared and url is None:
+        click.echo(f"{len(declared)} declared change(s) are listed in {target}.fieldmap.json")
+
+
+def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, crs: str | None,
+              overwrite: bool) -> str:
+    from .. import settings
+    from ..export import export_layers
+    from ..export_formats import resolve_format
+
+    path = out if out is not None else settings.out_dir / f"corridor{resolve_format(fmt).suffixes[0]}"
+    if out is None and fmt != "gpkg" and len(layers) > 1:
+        path = settings.out_dir / fmt
+    written = export_layers(layers, path, driver=fmt, overwrite=overwrite, crs=_crs(crs), specs=specs,
+                            inputs=inputs)
+    return str(written.resolve())
