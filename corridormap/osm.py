@@ -134,8 +134,7 @@ def _belt() -> shapely.Geometry:
     return to_display(read_layer("corridor_belt"), "corridor belt").geometry.union_all()
 
 
-def resolve_area(area: AreaLike) -> shapely.Geometry:
-    """An area as one lon/lat geometry: "belt", "W,S,E,N", a place name, a bbox tuple, a geometry or frame."""
+def _area_geometry(area: AreaLike) -> shapely.Geometry:
     if isinstance(area, gpd.GeoSeries | gpd.GeoDataFrame):
         return to_display(gpd.GeoDataFrame(geometry=area.geometry), "area").geometry.union_all()
     if isinstance(area, shapely.Geometry):
@@ -151,6 +150,22 @@ def resolve_area(area: AreaLike) -> shapely.Geometry:
         return shapely.geometry.shape(_overpass.geocode(area))
     raise TypeError(f"area must be 'belt', 'W,S,E,N', a place name, a bbox tuple, a shapely geometry or a "
                     f"GeoDataFrame, not {type(area).__name__}")
+
+
+def resolve_area(area: AreaLike, *, around_km: float = 1.0) -> shapely.Geometry:
+    """An area as one lon/lat (multi)polygon.
+
+    ``area`` is "belt", "W,S,E,N", a place name, a (w, s, e, n) tuple, a shapely geometry (lon/lat)
+    or a GeoDataFrame/GeoSeries (any CRS). A point or a line (a place that Nominatim knows as a
+    point, a route) becomes the area within ``around_km`` of it, buffered in EPSG:7755.
+    """
+    geom = _area_geometry(area)
+    if geom.is_empty:
+        raise ValueError(f"the area {area!r} is empty. Fix: give an area that covers part of India")
+    if shapely.get_dimensions(geom) < 2:
+        metric = to_metric(gpd.GeoDataFrame(geometry=[geom], crs=DISPLAY_CRS), "area")
+        geom = to_display(metric.buffer(around_km * 1000.0).to_frame("geometry"), "area").geometry.iloc[0]
+    return geom
 
 
 # ---- osmnx, in a scope that leaves its global settings as they were -------------------------------

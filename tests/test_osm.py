@@ -212,3 +212,12 @@ def test_osm_layers_sit_beside_the_curated_ones_on_the_map() -> None:
     layers["osm_rail"] = osm.read_extract(XML, "rail")
     html = corridormap.build_map(layers).get_root().render()
     assert "Western Dedicated Freight Corridor" in html and "OpenStreetMap contributors, ODbL" in html
+
+
+@pytest.mark.parametrize("where", [shapely.Point(76.62, 28.2),
+                                   shapely.LineString([(76.6, 28.2), (76.62, 28.2)])])
+def test_points_and_lines_become_the_area_around_them(where: shapely.Geometry) -> None:
+    area = osm.resolve_area(where, around_km=1.0)
+    assert area.geom_type == "Polygon" and area.contains(where)
+    assert not area.contains(shapely.Point(76.62, 28.22))  # 2.2 km north
+    assert sorted(osm.read_extract(XML, "rail", area=where)["id"]) == ["osm-way-1001", "osm-way-1004"]
