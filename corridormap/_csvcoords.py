@@ -156,19 +156,13 @@ def _coordinates(
     text = col.fillna("").astype(str).str.strip()
     if decimal is None and _all_decimal_comma(text):
         decimal = ","
-        ctx.report.add(
-            "repair",
+        ctx.report.repair_column(
             "decimal-comma",
+            name,
             "coordinates written with a decimal comma; read as decimals",
             "none needed (or pass decimal=',' / --decimal ,)",
-            field=name,
-        )
-        ctx.report.repair(
-            feature="*",
-            check="decimal-comma",
             reason="decimal comma",
             method="comma read as decimal point",
-            field=name,
         )
     values = np.full(len(text), np.nan)
     dms = 0
@@ -177,19 +171,13 @@ def _coordinates(
         values[i] = value
         dms += was_dms
     if dms:
-        ctx.report.add(
-            "repair",
+        ctx.report.repair_column(
             "dms",
+            name,
             f"{dms} coordinate(s) in degrees-minutes-seconds converted to decimal degrees",
             "none needed",
-            field=name,
-        )
-        ctx.report.repair(
-            feature="*",
-            check="dms",
             reason=f"{dms} DMS values",
             method="converted to decimal degrees",
-            field=name,
         )
     bad = np.isnan(values) & (text != "").to_numpy()
     if bad.any():

@@ -41,19 +41,13 @@ def fix_names(columns: list[str], ctx: Context) -> list[str]:
         seen.add(new.lower())
         if new != name:
             why = "reserved" if name.lower() in RESERVED else "collides by case with another field"
-            ctx.report.add(
-                "repair",
+            ctx.report.repair_column(
                 "field-name",
+                name,
                 f"field {name!r} renamed {new!r} ({why})",
                 "rename the field in the source",
-                field=name,
-            )
-            ctx.report.repair(
-                feature="*",
-                check="field-name",
                 reason=why,
                 method="renamed",
-                field=name,
                 before=name,
                 after=new,
             )
@@ -224,19 +218,13 @@ def parse_datetimes(df: pd.DataFrame, names: list[str], ctx: Context) -> pd.Data
                 out[name] = pd.to_datetime(raw, format="ISO8601")
             else:
                 out[name] = pd.to_datetime(raw, format="ISO8601", utc=True)
-                ctx.report.add(
-                    "repair",
+                ctx.report.repair_column(
                     "time-zone",
+                    name,
                     "date-times carry different time zones (or some none); all converted to UTC",
                     "use one time zone in the source",
-                    field=name,
-                )
-                ctx.report.repair(
-                    feature="*",
-                    check="time-zone",
                     reason="mixed offsets",
                     method="converted to UTC",
-                    field=name,
                 )
         except (ValueError, TypeError):
             ctx.report.add(

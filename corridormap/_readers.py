@@ -168,9 +168,18 @@ def _read_osm(path: Path, opts: ReadOptions) -> Raw:
             "is not available in this installation. Fix: convert the extract to "
             "GeoPackage (ogr2ogr out.gpkg extract.pbf) and read that"
         ) from exc
-    gdf = reader(path) if opts.layer is None else reader(path, layer=opts.layer)
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise FileFormatError(f"{path}: the OSM reader returned several layers. Fix: pass --layer")
+    kinds = list(osm.feature_specs())
+    if opts.layer is None:
+        raise FileFormatError(
+            f"{path}: an OSM extract holds many kinds of features ({', '.join(kinds)}). "
+            "Fix: choose one with --layer KIND (layer=...)"
+        )
+    if opts.layer not in kinds:
+        raise DataSourceNotFoundError(
+            f"{path}: no OSM feature kind {opts.layer!r}; kinds are: {', '.join(kinds)}. "
+            "Fix: --layer one of those"
+        )
+    gdf = reader(path, opts.layer)
     geom = gdf.geometry.name
     return Raw(
         pd.DataFrame(gdf.drop(columns=[geom])),

@@ -116,6 +116,13 @@ class ValidationReport:
         """Record one repair of one feature or value."""
         self.repairs.append(Repair(**record))
 
+    def repair_column(
+        self, check: str, field: str, problem: str, fix: str, *, reason: str, method: str, **values: str
+    ) -> None:
+        """A repair of a whole column (or its name): one finding plus one repair record."""
+        self.add("repair", check, problem, fix, field=field)
+        self.repair(feature="*", check=check, reason=reason, method=method, field=field, **values)
+
     @property
     def refused(self) -> bool:
         """True when the file cannot be loaded as it is."""

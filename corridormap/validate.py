@@ -49,16 +49,16 @@ def validate_file(
     Options are those of :func:`corridormap.read_file`.
     """
     path = Path(path)
+    fmt: str | None = None
     try:
         fmt, _ = detect_format(path)
         if fmt == "raster":
             return validate_raster(path, crs=crs)
-        _, report = load_file(
-            path, ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal, repair)
-        )
+        options = ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal, repair)
+        _, report = load_file(path, options)
         return report
     except CorridormapError as exc:
-        report = ValidationReport(str(path))
+        report = ValidationReport(str(path), format=fmt)
         problem, _, fix = str(exc).partition(" Fix: ")
         report.add("refuse", type(exc).__name__, problem.removeprefix(f"{path}: "), fix or "see the message")
         return report

@@ -1,0 +1,96 @@
+"""Formats beyond the corpus: KMZ, OSM extracts (through corridormap.osm), format sniffing, options."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+
+import corridormap
+from corridormap import errors
+from corridormap.io import detect_format, list_layers
+from corridormap.validate import validate_file
+
+OSM_FIXTURE = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
+
+
+def _points(n: int = 2) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"Name": [f"p{i}" for i in range(n)]},
+        geometry=[shapely.Point(77 + i / 10, 28) for i in range(n)],
+        crs=4326,
+    )
+
+
+def test_kmz(tmp_path: Path) -> None:
+    pyogrio.write_dataframe(_points(), tmp_path / "doc.kml", driver="KML")
+    with zipfile.ZipFile(tmp_path / "sites.kmz", "w") as zf:
+        zf.write(tmp_path / "doc.kml", "doc.kml")
+    gdf = corridormap.read_file(tmp_path / "sites.kmz")
+    assert gdf["Name"].tolist() == ["p0", "p1"]
+    assert detect_format(tmp_path / "sites.kmz") == ("kmz", "kmz")
+
+
+def test_osm_extract_needs_a_kind_then_loads() -> None:
+    with pytest.raises(errors.FileFormatError, match="--layer KIND"):
+        corridormap.read_file(OSM_FIXTURE)
+    with pytest.raises(errors.DataSourceNotFoundError, match="kinds are: rail"):
+        corridormap.read_file(OSM_FIXTURE, layer="railways")
+    rail = corridormap.read_file(OSM_FIXTURE, layer="rail")
+    assert len(rail) > 0 and set(rail.geom_type) <= {"LineString", "MultiLineString"}
+    assert validate_file(OSM_FIXTURE, layer="rail").format == "osm"
+
+
+@pytest.mark.parametrize(
+    ("head", "name", "expected"),
+    [
+        (b'{"type": "FeatureCollection"}', "a.json", "geojson"),
+        (b"\xef\xbb\xbf  {", "a.geojson", "geojson"),
+        (b"<?xml version='1.0'?><kml>", "a.xml", "kml"),
+        (b"<?xml version='1.0'?><osm version='0.6'>", "a.osm", "osm"),
+        (b"id,lat,lon\n1,2,3\n", "a.txt", "csv"),
+        (b"II*\x00rest", "a.tif", "raster"),
+    ],
+)
+def test_format_is_sniffed_from_content(tmp_path: Path, head: bytes, name: str, expected: str) -> None:
+    (tmp_path / name).write_bytes(head)
+    assert detect_format(tmp_path / name)[0] == expected
+
+
+def test_raster_given_to_read_file_says_what_to_use(tmp_path: Path) -> None:
+    (tmp_path / "dem.tif").write_bytes(b"II*\x00" + bytes(64))
+    with pytest.raises(errors.FileFormatError, match="is a raster"):
+        corridormap.read_file(tmp_path / "dem.tif")
+
+
+def test_list_layers_of_a_geopackage(tmp_path: Path) -> None:
+    _points().to_file(tmp_path / "m.gpkg", layer="a", driver="GPKG")
+    _points(3).to_file(tmp_path / "m.gpkg", layer="b", driver="GPKG")
+    assert list_layers(tmp_path / "m.gpkg") == [("a", "Point"), ("b", "Point")]
+    with pytest.raises(errors.FileFormatError, match=r"2 layers: a \(Point\), b \(Point\).*--layer"):
+        corridormap.read_file(tmp_path / "m.gpkg")
+
+
+def test_projected_file_keeps_its_crs_and_is_checked_in_degrees(tmp_path: Path) -> None:
+    _points().to_crs("EPSG:32643").to_file(tmp_path / "utm.gpkg", driver="GPKG")
+    gdf = corridormap.read_file(tmp_path / "utm.gpkg")
+    assert gdf.crs.to_epsg() == 32643
+    assert not validate_file(tmp_path / "utm.gpkg").findings
+
+
+def test_reading_never_mutates_and_returns_fresh_index(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text("id,lat,lon,code\n7,28.6,77.2,007\n8,19.1,72.9,010\n", encoding="utf-8")
+    gdf = corridormap.read_file(tmp_path / "p.csv")
+    assert list(gdf.index) == [0, 1]
+    assert gdf["code"].tolist() == ["007", "010"]  # codes with leading zeros stay text
+    assert gdf["id"].tolist() == [7, 8]
+
+
+def test_errors_are_also_builtins() -> None:
+    assert issubclass(errors.FileFormatError, ValueError)
+    assert issubclass(errors.EncodingError, UnicodeError)
+    assert issubclass(errors.DataSourceNotFoundError, FileNotFoundError)
