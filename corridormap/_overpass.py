@@ -83,9 +83,10 @@ def _request(
     for attempt in range(retries + 1):
         try:
             body = _send(method, url, data=data, timeout_s=settings.timeout_s + grace_s)
-            head = body[:4000].decode("utf-8", "replace")
-            if "<remark>" in head and "runtime error" in head:
-                raise TimeoutError("Overpass: " + head.split("<remark>")[1].split("</remark>")[0].strip())
+            # Overpass reports a timeout or memory limit as a remark, before or after partial data
+            ends = (body[:4000] + body[-4000:]).decode("utf-8", "replace")
+            if "<remark>" in ends and "runtime error" in ends:
+                raise TimeoutError("Overpass: " + ends.split("<remark>")[1].split("</remark>")[0].strip())
             return body
         except HTTPStatusError as exc:
             if exc.status not in RETRY_STATUSES:

@@ -128,7 +128,8 @@ def test_rate_limit_and_timeouts_are_retried_with_back_off(
 ) -> None:
     server.failures = [_overpass.HTTPStatusError(429, "u"), _overpass.HTTPStatusError(504, "u"),
                        TimeoutError("read timed out"),
-                       b"<osm><remark> runtime error: Query timed out in \"query\" </remark></osm>"]
+                       FIXTURE.read_bytes().replace(
+                           b"</osm>", b"<remark> runtime error: Query timed out in \"query\" </remark></osm>")]
     trunk = osm.fetch_layer("trunk", area=(76.6, 28.2, 76.7, 28.3), tile_deg=1.0)
     assert len(trunk) == 1
     assert sleeps == [2.0, 4.0, 8.0, 16.0]
