@@ -94,3 +94,15 @@ def test_errors_are_also_builtins() -> None:
     assert issubclass(errors.FileFormatError, ValueError)
     assert issubclass(errors.EncodingError, UnicodeError)
     assert issubclass(errors.DataSourceNotFoundError, FileNotFoundError)
+
+
+def test_hostile_text_from_a_user_file_is_escaped_in_the_map(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.geojson"
+    gdf = _points(1).assign(Name=["<script>alert(1)</script>"], note=['<img src=x onerror="alert(2)">'])
+    gdf.to_file(path, driver="GeoJSON")
+    report = validate_file(path)
+    assert {f.field for f in report.findings if f.check == "hostile-text"} == {"Name", "note"}
+    loaded = corridormap.read_file(path)
+    assert loaded["Name"].iloc[0] == "<script>alert(1)</script>"  # stored as text, unchanged
+    html = corridormap.build_map({"mine": loaded}, {}, fit_to=None, offline=True).get_root().render()
+    assert "alert(1)" in html and "<script>alert(1)" not in html and 'onerror="alert(2)"' not in html
