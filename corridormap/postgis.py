@@ -132,8 +132,11 @@ def _create(cur: Any, schema: str, table: str, frame: gpd.GeoDataFrame, srid: in
             + [None if w is None else bytes(w)] for i, w in enumerate(wkb)]
     cur.executemany(sql, rows)
     cur.execute(f"CREATE INDEX {_ident(table + '_geom_gist')} ON {qualified} USING GIST (geom)")
-    if note:
-        cur.execute(f"COMMENT ON TABLE {qualified} IS %s", (note,))
+    if note:  # COMMENT takes no bind parameters: quote the text as a literal
+        from psycopg import sql as pgsql
+
+        comment = pgsql.SQL("COMMENT ON TABLE {} IS {}")
+        cur.execute(comment.format(pgsql.Identifier(schema, table), pgsql.Literal(note)))
 
 
 def _verify(cur: Any, schema: str, table: str, frame: gpd.GeoDataFrame, srid: int) -> None:

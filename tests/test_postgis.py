@@ -127,6 +127,9 @@ def test_cli_export_to_postgis(postgis_server, monkeypatch):
     assert result.exit_code == 0, result.output
     assert postgis_server.password not in result.output
     assert _tables(postgis_server, "cli") == ["corridormap_manifest", "freight_rail", "industrial_nodes"]
+    with psycopg.connect(postgis_server.admin()) as conn:
+        comment = conn.execute("SELECT obj_description('cli.industrial_nodes'::regclass)").fetchone()[0]
+    assert comment  # the catalog's description
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         again = CliRunner().invoke(cli, ["export", "--to", postgis_server.url, "--schema", "cli",
