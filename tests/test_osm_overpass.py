@@ -20,6 +20,7 @@ from corridormap.errors import NetworkError
 FIXTURE = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
 DATA_BOX = shapely.box(76.44, 27.99, 76.73, 28.30)
 EMPTY = b'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="fake Overpass"></osm>\n'
+REMARK = b'<remark> runtime error: Query timed out in "query" </remark>'
 AREA = (76.4, 28.0, 76.8, 28.3)  # 6 tiles of 0.25 degrees
 
 
@@ -128,8 +129,7 @@ def test_rate_limit_and_timeouts_are_retried_with_back_off(
 ) -> None:
     server.failures = [_overpass.HTTPStatusError(429, "u"), _overpass.HTTPStatusError(504, "u"),
                        TimeoutError("read timed out"),
-                       FIXTURE.read_bytes().replace(
-                           b"</osm>", b"<remark> runtime error: Query timed out in \"query\" </remark></osm>")]
+                       FIXTURE.read_bytes().replace(b"</osm>", REMARK + b"</osm>")]
     trunk = osm.fetch_layer("trunk", area=(76.6, 28.2, 76.7, 28.3), tile_deg=1.0)
     assert len(trunk) == 1
     assert sleeps == [2.0, 4.0, 8.0, 16.0]
