@@ -13,7 +13,8 @@ fetched (or the extract file was written); ``geometry_quality`` is "approximate"
 positions are traced by volunteers from imagery and GPS and no surveyor stands behind them, even
 though tracks and carriageways are usually within tens of metres (``position_tolerance_km``).
 
-Graphs (:func:`road_graph`, :func:`rail_graph`) live in :mod:`corridormap.osm_graph`.
+The graph builders (``road_graph``, ``rail_graph``, ``graph_from_layers``, ``save_graph``) live in
+:mod:`corridormap.osm_graph` and are reachable from here too (``osm.road_graph(...)``).
 """
 
 from __future__ import annotations
