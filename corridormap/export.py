@@ -346,10 +346,17 @@ def _read_user_files(paths: Sequence[Path]) -> dict[str, gpd.GeoDataFrame]:
 
 
 def analysis_tables(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
-    """The analysis results as layers (today: the industrial nodes' access card)."""
-    from . import access
+    """The analysis results as layers: ``access_card``, ``catchments`` (rings around the industrial
+    nodes with what falls inside) and ``gaps`` (features breaking the shipped gap rules)."""
+    import importlib
 
+    # import the modules themselves: the package exposes functions of the same names
+    access, catchments, gaps = (importlib.import_module(f"corridormap.{m}")
+                                for m in ("access", "catchments", "gaps"))
     tables: dict[str, gpd.GeoDataFrame] = {}
-    if "industrial_nodes" in layers:
-        tables["access_card"] = access.access_card(layers["industrial_nodes"], access.default_targets(layers))
+    nodes = layers.get("industrial_nodes")
+    if nodes is not None:
+        tables["access_card"] = access.access_card(nodes, access.default_targets(layers))
+        tables["catchments"] = catchments.catchments(nodes, catchments.default_contents(layers))
+    tables["gaps"] = gaps.find_gaps(layers)
     return tables

@@ -111,12 +111,12 @@ def test_gpkg_layer_descriptions_and_records_of_kept_layers(tmp_path, nodes):
     assert sorted(json.loads(manifest_path(out).read_text())["layers"]) == ["more", "nodes"]
 
 
-def test_with_analysis_adds_the_access_card(tmp_path):
-    out = tmp_path / "card.csv"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataLossWarning)
-        result = _run("--format", "csv", "--out", str(out), "--with-analysis", "--layers", "access_card")
+def test_with_analysis_adds_access_card_catchments_and_gaps(tmp_path):
+    out = tmp_path / "analysis.gpkg"
+    result = _run("--out", str(out), "--with-analysis", "--layers", "access_card,catchments,gaps")
     assert result.exit_code == 0, result.output
-    card = read_back(out, "access_card", driver="csv")
-    assert len(card) == len(gpd.read_file(tmp_path / "card.csv")) > 0
-    assert any(c.endswith("_km") for c in card.columns)
+    card = gpd.read_file(out, layer="access_card")
+    assert len(card) > 0 and any(c.endswith("_km") for c in card.columns)
+    rings = gpd.read_file(out, layer="catchments")
+    assert set(rings.geom_type) == {"Polygon"} and "radius_km" in rings.columns
+    assert {"rule", "reason"} <= set(gpd.read_file(out, layer="gaps").columns)

@@ -63,7 +63,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--crs", default=None, metavar="EPSG",
               help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.")
 @click.option("--with-analysis", is_flag=True,
-              help="Add the analysis tables (access card, catchments, gaps) as layers.")
+              help="Add the analysis tables as layers: access_card, catchments, gaps.")
 @overwrite_option
 def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None, schema: str,
            layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, overwrite: bool) -> None:
