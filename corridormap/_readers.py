@@ -116,6 +116,7 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Ra
         pyogrio.errors.FieldError,
         pyogrio.errors.GeometryError,
         pyogrio.errors.CRSError,
+        OSError,  # GDAL's I/O failures on truncated files (FlatGeobuf, ...)
     ) as exc:
         raise FileFormatError(
             f"{path}: cannot be read ({exc}). Fix: the file is truncated, corrupt or "

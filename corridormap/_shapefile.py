@@ -106,6 +106,7 @@ def resolve_shapefile(
             ".prj is missing, so the file declares no CRS",
             "ship the .prj, or pass --crs",
         )
+    _check_length(path, members[shp])
     enc = _settle_encoding(path, members, stem, encoding, report)
     if path.suffix.lower() == ".shp":
         target = str(path)
@@ -114,6 +115,27 @@ def resolve_shapefile(
     else:
         target = f"/vsizip/{path}/{members[shp].decode()}"  # type: ignore[union-attr]
     return ShapefileTarget(target, enc, restore)
+
+
+def _check_length(path: Path, member: bytes | Path) -> None:
+    """Refuse a ``.shp`` shorter than its header says (GDAL would read the lost shapes as empty)."""
+    if isinstance(member, Path):
+        size = member.stat().st_size
+        with member.open("rb") as fh:
+            header = fh.read(100)
+    else:
+        with zipfile.ZipFile(path) as zf:
+            size = zf.getinfo(member.decode()).file_size
+            with zf.open(member.decode()) as fh:
+                header = fh.read(100)
+    if len(header) < 100 or struct.unpack(">i", header[:4])[0] != 9994:
+        raise FileFormatError(f"{path}: the .shp is not a shapefile (bad header). Fix: export it again")
+    declared = struct.unpack(">i", header[24:28])[0] * 2
+    if size < declared:
+        raise FileFormatError(
+            f"{path}: the .shp is truncated ({size} of {declared} bytes): the shapes at the end are "
+            "lost. Fix: copy or export the shapefile again"
+        )
 
 
 def _read_member(path: Path, member: bytes | Path) -> bytes:

@@ -467,6 +467,48 @@ def _(d: Path) -> Path:
     return d / "corrupt.gpkg"
 
 
+def _halve(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _polygons(n: int = 40) -> gpd.GeoDataFrame:
+    shapes = [shapely.box(77 + i / 100, 28, 77.005 + i / 100, 28.005) for i in range(n)]
+    return gpd.GeoDataFrame({"id": [f"P{i}" for i in range(n)]}, geometry=shapes, crs=4326)
+
+
+@case("truncated_shp")
+def _(d: Path) -> Path:
+    _polygons().to_file(d / "t.shp")
+    return _halve(d / "t.shp").parent
+
+
+@case("truncated_dbf")
+def _(d: Path) -> Path:
+    _polygons().to_file(d / "t.shp")
+    _halve(d / "t.dbf")
+    return d / "t.shp"
+
+
+@case("truncated.fgb")
+def _(d: Path) -> Path:
+    _polygons().to_file(d / "t.fgb", driver="FlatGeobuf")
+    return _halve(d / "t.fgb")
+
+
+@case("truncated.parquet")
+def _(d: Path) -> Path:
+    _polygons().to_parquet(d / "t.parquet")
+    return _halve(d / "t.parquet")
+
+
+@case("truncated.gpkg")
+def _(d: Path) -> Path:
+    _polygons().to_file(d / "t.gpkg", driver="GPKG")
+    return _halve(d / "t.gpkg")
+
+
 @case("empty.geojson")
 def _(d: Path) -> Path:
     (d / "empty.geojson").write_bytes(b"")
