@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -84,6 +84,7 @@ def access_card(
     k: int = 1,
     max_distance_km: float | None = None,
     network: Any = None,
+    network_targets: Collection[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Each node's nearest feature of every target layer, with its name and distance in km.
 
@@ -101,7 +102,10 @@ def access_card(
         Targets farther than this are ignored; a node with nothing in reach gets NaN / None.
     network : networkx graph, optional
         A graph in osmnx's shape (see :mod:`corridormap.network`); adds ``{prefix}_network_km``,
-        the distance along it from the node's nearest access point to the nearest target.
+        the distance along it from the node's nearest access point to the nearest target (point
+        target layers only).
+    network_targets : collection of str, optional
+        The prefixes that get a network distance (default: every point target layer).
 
     Returns
     -------
@@ -137,7 +141,8 @@ def access_card(
             km = np.full(len(xy), np.nan)
             km[point] = table["km"][hit]
             new[f"{prefix}_km{suffix}"] = km
-        if network is not None:
+        wanted = network_targets is None or prefix in network_targets
+        if network is not None and wanted and len(layer) and (layer.geom_type == "Point").all():
             from .network import network_km
 
             new[f"{prefix}_network_km"] = network_km(network, xy, layer, max_distance_km=max_distance_km)

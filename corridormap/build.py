@@ -54,7 +54,9 @@ def analysis_layers(
     Returns the layers and specs to draw and export (possibly with extra layers, or extra columns on
     existing ones) and extra files to write beside the map (name -> content). Inputs are not mutated.
     """
-    return layers, specs, {}
+    from .analysis_outputs import add_analysis
+
+    return add_analysis(layers, specs, out_dir)
 
 
 def build_outputs(
