@@ -130,7 +130,7 @@ class SearchControl(JSCSSMixin):
             function open() {
               if (done) { return; }
               done = true;
-              L.popup({maxWidth: 420}).setLatLng(leaf.getLatLng ? leaf.getLatLng() : latlng)
+              L.popup({maxWidth: 420, autoPanPaddingTopLeft: [60, 90]}).setLatLng(leaf.getLatLng ? leaf.getLatLng() : latlng)
                 .setContent(popup.getContent()).openOn(map);
             }
             map.once("moveend", open);
