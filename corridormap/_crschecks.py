@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 import shapely
 from pyproj import CRS
 
 from ._geomchecks import Context
+from .errors import CRSError
 
 __all__ = ["check_crs", "check_location", "INDIA_LON", "INDIA_LAT"]
 
@@ -37,6 +39,13 @@ def check_crs(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
         "give these features real coordinates",
     )
     if ctx.crs is not None:
+        try:
+            CRS.from_user_input(ctx.crs)
+        except pyproj.exceptions.CRSError as exc:
+            raise CRSError(
+                f"{rep.source}: --crs {ctx.crs!r} is not a CRS pyproj knows ({exc}). "
+                "Fix: give an EPSG code such as EPSG:4326 or EPSG:32643"
+            ) from exc
         if gdf.crs is not None and not CRS.from_user_input(gdf.crs).equals(CRS.from_user_input(ctx.crs)):
             rep.add(
                 "warn",
@@ -50,8 +59,23 @@ def check_crs(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     crs = CRS.from_user_input(gdf.crs)
     if crs.is_geographic:
         gdf = _check_degrees(gdf, ctx)
+    elif ctx.crs is None and _looks_like_degrees(gdf):
+        rep.add(
+            "refuse",
+            "crs-wrong",
+            f"the CRS is projected ({crs.to_string()}) but every coordinate is within ±180/±90: "
+            "longitude/latitude labelled as metres",
+            "pass --crs EPSG:4326 if these are longitude/latitude",
+        )
     rep.crs = crs.to_string()
     return gdf
+
+
+def _looks_like_degrees(gdf: gpd.GeoDataFrame) -> bool:
+    box = gdf.total_bounds
+    if not np.isfinite(box).all():
+        return False
+    return bool(_inside(np.array([box[0], box[2]]), np.array([box[1], box[3]])).all())
 
 
 def _finite_mask(gdf: gpd.GeoDataFrame, ctx: Context) -> np.ndarray:

@@ -242,6 +242,12 @@ def _(d: Path) -> Path:
     )
 
 
+@case("degrees_as_utm.gpkg")
+def _(d: Path) -> Path:
+    frame().set_crs("EPSG:32643", allow_override=True).to_file(d / "degrees_as_utm.gpkg", driver="GPKG")
+    return d / "degrees_as_utm.gpkg"
+
+
 @case("swapped.geojson")
 def _(d: Path) -> Path:
     return geojson(d, "swapped.geojson", [feature(pt(28.6, 77.2), id="a"), feature(pt(19.1, 72.9), id="b")])
