@@ -59,6 +59,7 @@ class Caps:
     infinity: bool = True
     negative_zero: bool = True       # -0.0 distinct from 0.0
     int_bits: int = 64               # 53: integers beyond +/-2**53 are written as text
+    datetime_ms: bool = False        # datetimes hold milliseconds, not microseconds (GDAL's fields)
     datetime: str = "offset"  # "offset": per-value offsets; "zone": one per column; "instant": UTC; "text"
     booleans: bool = True
     floats: str = "exact"            # "exact"; "text": repr text; "fixed": text where fixed-point loses
@@ -72,7 +73,7 @@ class Caps:
     renames: Mapping[str, str] = field(default_factory=dict)  # lower-case name -> the format's name
 
 
-Kind = str  # "float", "int", "bool", "datetime", "text", "other"
+Kind = str  # "float", "int", "bool", "datetime", "date", "text", "other"
 
 
 def column_kind(series: pd.Series) -> Kind:
@@ -87,7 +88,8 @@ def column_kind(series: pd.Series) -> Kind:
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
     values = [v for v in series.astype(object) if not _isnull(v, "other")]
-    for kind, types in (("datetime", dt.datetime), ("bool", bool | np.bool_), ("text", str),
+    for kind, types in (("datetime", dt.datetime), ("date", dt.date), ("bool", bool | np.bool_),
+                        ("text", str),
                         ("int", int | np.integer), ("float", float | np.floating)):
         if values and all(isinstance(v, types) for v in values):
             return kind
@@ -178,6 +180,24 @@ def _fit_ints(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
     return [None if _isnull(v, kind) else str(int(v)) for v in values], [loss], "text"
 
 
+def _to_ms(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.replace(microsecond=value.microsecond // 1000 * 1000, nanosecond=0)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _fit_milliseconds(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
+    if kind != "datetime" or not caps.datetime_ms:
+        return None, [], kind
+    finer = sum(1 for v in values if not _isnull(v, kind)
+                and (v.microsecond % 1000 or getattr(v, "nanosecond", 0)))
+    if not finer:
+        return None, [], kind
+    loss = Loss(layer, col, finer, f"{caps.label} (through GDAL) holds datetimes to the millisecond; "
+                f"finer parts truncated", "datetime_ms", {"precision": "ms"})
+    return [None if _isnull(v, kind) else _to_ms(v) for v in values], [loss], kind
+
+
 def _fit_datetimes(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
     if kind != "datetime" or caps.datetime == "offset":
         return None, [], kind
@@ -240,7 +260,9 @@ def _clip_utf8(text: str, limit: int) -> str:
     return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
-_COLUMN_FITS: tuple[ColumnFit, ...] = (_fit_floats, _fit_ints, _fit_datetimes, _fit_all_text, _fit_text)
+_COLUMN_FITS: tuple[ColumnFit, ...] = (
+    _fit_floats, _fit_ints, _fit_milliseconds, _fit_datetimes, _fit_all_text, _fit_text,
+)
 
 
 def fit(name: str, frame: gpd.GeoDataFrame, caps: Caps) -> tuple[gpd.GeoDataFrame, list[Loss]]:

@@ -24,6 +24,7 @@ __all__ = ["write_csv_layer", "read_csv_layer", "CSVT_TYPES"]
 
 #: corridormap column kind -> GDAL ``.csvt`` type
 CSVT_TYPES = {"int": "Integer64", "float": "Real", "bool": "Integer(Boolean)", "datetime": "DateTime",
+              "date": "Date",
               "text": "String", "other": "String"}
 
 _OPEN_OPTIONS = {"X_POSSIBLE_NAMES": "X", "Y_POSSIBLE_NAMES": "Y", "Z_POSSIBLE_NAMES": "Z",

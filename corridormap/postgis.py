@@ -33,7 +33,7 @@ __all__ = ["write_postgis", "redact", "POSTGIS_CAPS"]
 log = logging.getLogger(__name__)
 
 POSTGIS_CAPS = Caps("PostGIS", datetime="instant", name_bytes=63, reserved=frozenset({"geom"}))
-_SQL_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "text": "text",
+_SQL_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "text": "text", "date": "date",
               "other": "text"}
 
 
