@@ -4,8 +4,8 @@
 ``corridormap/render/assets.toml`` and, for each ``NAME@VERSION`` not already vendored, fetches the
 package tarball (``npm pack``; with no ``npm`` on the machine, the same tarball straight from the npm
 registry), checks it against the pinned sha512 integrity, and keeps the listed files (plus the
-package's licence) under ``corridormap/_vendor/npm/NAME@VERSION/``. That folder is git-ignored and
-goes into the wheel; nothing is fetched when a map is viewed. A failure stops the install with a
+package's licence and package.json) under ``corridormap/_vendor/npm/NAME@VERSION/``. That folder
+is git-ignored and goes into the wheel; nothing is fetched when a map is viewed. A failure stops the install with a
 message naming the package: an offline map could not be built without it.
 """
 
@@ -31,7 +31,9 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 ASSETS_TOML = Path("corridormap", "render", "assets.toml")
 VENDOR = Path("corridormap", "_vendor")
 STAMP = ".vendored.json"
-LICENCE_PATTERNS = ("licen[cs]e*", "copying*")
+# kept from every package: its licence file, and package.json (which states the licence where the
+# package has no licence file)
+LICENCE_PATTERNS = ("licen[cs]e*", "copying*", "package.json")
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -97,7 +99,7 @@ def vendor_npm(root: Path) -> list[Path]:
     for spec, entry in table.items():
         dest = root / VENDOR / "npm" / spec
         folders.append(dest)
-        wanted = {"files": entry["files"], "integrity": entry["integrity"]}
+        wanted = {"files": entry["files"], "integrity": entry["integrity"], "keep": list(LICENCE_PATTERNS)}
         stamp = dest / STAMP
         if stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == wanted:
             continue

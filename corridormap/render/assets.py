@@ -231,7 +231,7 @@ def _script_tag(url: str) -> str:
     text = asset_bytes(url).decode("utf-8")
     text = re.sub(r"</(script)", r"<\\/\1", text, flags=re.I)
     tag = f"<script>/* {url} */\n{text}\n</script>"
-    if url.endswith("/leaflet.js") and "L.Icon.Default" in text:
+    if url.endswith("/leaflet.js"):
         tag += f"\n<script>{_leaflet_icon_fix(url)}</script>"
     return tag
 
