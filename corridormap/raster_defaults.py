@@ -186,12 +186,14 @@ DEFAULT_RASTERS: dict[str, Callable[[Sequence[float]], Raster]] = {
 
 
 def _cache_path(name: str, bounds: Sequence[float]) -> Path:
+    from importlib.metadata import PackageNotFoundError, version
+
     versions = {"corridormap": __version__}
-    for module in ("pvlib", "global_land_mask"):
+    for dist in ("pvlib", "global-land-mask"):  # read from metadata: importing the mask costs ~1 GB
         try:
-            versions[module] = str(getattr(require(module, "raster"), "__version__", "?"))
-        except ImportError:  # pragma: no cover - without the extra the build fails later anyway
-            versions[module] = "missing"
+            versions[dist] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover - without the extra the build fails later anyway
+            versions[dist] = "missing"
     key = json.dumps({"name": name, "bounds": [round(b, 4) for b in bounds], "versions": versions})
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return Path(settings.cache_dir) / "rasters" / f"{name}-{digest}.tif"

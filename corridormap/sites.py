@@ -305,7 +305,9 @@ def _prepare(
         from .catalog import load_layers
 
         layers = load_layers()
-    if area is None:
+    if area is None and "corridor_belt" in layers:
+        area = layers["corridor_belt"]
+    elif area is None:
         from .corridor import corridor_belt
 
         area = corridor_belt(layers["freight_rail"])
@@ -334,7 +336,8 @@ def suitability(
     layers : dict of GeoDataFrame, optional
         The layers the criteria name (default: :func:`corridormap.load_layers`).
     area : GeoDataFrame, optional
-        Polygon(s) to grid (default: the Western DFC influence belt of ``layers["freight_rail"]``).
+        Polygon(s) to grid (default: ``layers["corridor_belt"]``, else the Western DFC influence belt
+        computed from ``layers["freight_rail"]``).
     cell_km : float, optional
         Cell size (default: the model's ``[grid] cell_km``, 5 km).
     weights : path, dict, or Model, optional
