@@ -1,7 +1,7 @@
 """CSV export: exact decimal text, a ``.csvt`` of column types, and the CRS stated in a ``.prj``.
 
-Point layers are written as ``X``, ``Y`` (and ``Z``) columns, other layers as a ``WKT`` column at
-full precision. Floats are written as their shortest exact decimal (Python ``repr``), datetimes as
+Point layers are written as ``lon``, ``lat`` columns (``x``, ``y`` in a projected CRS; and ``z``),
+other layers as a ``WKT`` column at full precision. Floats are written as their shortest exact decimal (Python ``repr``), datetimes as
 ISO 8601 with their offsets, booleans as 1/0, so GDAL (and QGIS) read back the same values with the
 types from the ``.csvt``. CSV cannot tell a null text from an empty one (declared by the caller).
 """
@@ -27,7 +27,7 @@ CSVT_TYPES = {"int": "Integer64", "float": "Real", "bool": "Integer(Boolean)", "
               "date": "Date",
               "text": "String", "other": "String"}
 
-_OPEN_OPTIONS = {"X_POSSIBLE_NAMES": "X", "Y_POSSIBLE_NAMES": "Y", "Z_POSSIBLE_NAMES": "Z",
+_OPEN_OPTIONS = {"X_POSSIBLE_NAMES": "lon,x", "Y_POSSIBLE_NAMES": "lat,y", "Z_POSSIBLE_NAMES": "z",
                  "GEOM_POSSIBLE_NAMES": "WKT", "KEEP_GEOM_COLUMNS": "NO"}
 
 
@@ -46,7 +46,8 @@ def _geometry_columns(frame: gpd.GeoDataFrame) -> tuple[list[str], list[list[str
     present = geoms[~geoms.isna()]
     if len(present) and (present.geom_type == "Point").all():
         has_z = bool(present.has_z.any())
-        names = ["X", "Y"] + (["Z"] if has_z else [])
+        geographic = frame.crs is not None and CRS.from_user_input(frame.crs).is_geographic
+        names = (["lon", "lat"] if geographic else ["x", "y"]) + (["z"] if has_z else [])
         rows = []
         for g in geoms:
             if g is None or g.is_empty:

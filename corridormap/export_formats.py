@@ -269,7 +269,7 @@ FORMATS: dict[str, Format] = {
                   extra=_kml_extra),
     "csv": Format("csv", "CSV", (".csv",),
                   Caps("CSV", null_text=False, datetime_ms=True, booleans=True, case_insensitive_names=True,
-                       reserved=frozenset({"wkt", "x", "y", "z"})),
+                       reserved=frozenset({"wkt", "x", "y", "z", "lon", "lat"})),
                   write_csv_layer, read_csv_layer, "exact (shortest round-trip decimal)",
                   sidecars=(".csvt", ".prj")),
 }
