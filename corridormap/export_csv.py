@@ -1,9 +1,10 @@
 """CSV export: exact decimal text, a ``.csvt`` of column types, and the CRS stated in a ``.prj``.
 
 Point layers are written as ``lon``, ``lat`` columns (``x``, ``y`` in a projected CRS; and ``z``),
-other layers as a ``WKT`` column at full precision. Floats are written as their shortest exact decimal (Python ``repr``), datetimes as
-ISO 8601 with their offsets, booleans as 1/0, so GDAL (and QGIS) read back the same values with the
-types from the ``.csvt``. CSV cannot tell a null text from an empty one (declared by the caller).
+other layers as a ``WKT`` column at full precision. Floats are written as their shortest exact
+decimal (Python ``repr``), datetimes as ISO 8601 with their offsets, booleans as 1/0, so GDAL (and
+QGIS) read back the same values with the types from the ``.csvt``. CSV cannot tell a null text
+from an empty one (declared by the caller).
 """
 
 from __future__ import annotations
