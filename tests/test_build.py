@@ -125,20 +125,28 @@ def test_refuses_to_overwrite(built) -> None:
     assert {p: p.read_bytes() for p in before} == before
 
 
-def test_belt_is_150_km_either_side_of_the_western_dfc(built) -> None:
+def test_belt_is_150_true_km_either_side_of_the_western_dfc(built) -> None:
+    from corridormap.crs import geodesic_area_km2, geodesic_length_km
+    from corridormap.nearest import scale_factor
+
     belt = built.layers["corridor_belt"]
     rail = built.layers["freight_rail"]
     assert len(belt) == 1 and belt.crs.to_epsg() == 4326
     line = shapely.line_merge(shapely.union_all(rail[rail["corridor"] == "Western DFC"].to_crs(7755).geometry.values))
     poly = belt.to_crs(7755).geometry.iloc[0]
-    expected = line.buffer(150_000, quad_segs=16).area
-    assert poly.area == pytest.approx(expected, rel=1e-3)
-    # the line lies inside; points 145 km from it are inside, points 155 km from it are not
     assert poly.contains(line)
-    near = [shapely.Point(c) for c in line.buffer(145_000).exterior.coords[::50]]
-    far = [shapely.Point(c) for c in line.buffer(155_000).exterior.coords[::50]]
+    # planar distance / local scale factor = true distance: 147 true km inside, 153 true km outside
+    xy = shapely.get_coordinates(line)
+    k = scale_factor(xy[:, 0], xy[:, 1])
+    near = [shapely.Point(c) for c in line.buffer(147_000 * k.min()).exterior.coords[::40]]
+    far = [shapely.Point(c) for c in line.buffer(153_000 * k.max()).exterior.coords[::40]]
     assert all(poly.contains(p) for p in near)
     assert not any(poly.contains(p) for p in far)
+    # reported length and area are true (geodesic) figures: area ~ 2 x 150 km x length + end caps
+    length = geodesic_length_km(gpd.GeoSeries([line], crs=7755))[0]
+    assert belt["length_km"].iloc[0] == pytest.approx(length, rel=1e-9)
+    assert belt["area_km2"].iloc[0] == pytest.approx(geodesic_area_km2(belt)[0], rel=1e-9)
+    assert belt["area_km2"].iloc[0] == pytest.approx(2 * 150 * length + 3.1416 * 150**2, rel=0.02)
 
 
 def test_cli_build_and_layers(tmp_path: Path) -> None:
