@@ -40,8 +40,9 @@ print(json.dumps({"cells": int(result.score.data.size), "in_belt": len(result.gr
 
 
 def run_case(cell_km: float, mode: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CASE, str(cell_km), mode], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CASE, str(cell_km), mode], check=True, capture_output=True, text=True
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -52,20 +53,26 @@ def main() -> None:
 
     # in a child too: a process's peak memory survives fork and exec, so this one must stay small
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from corridormap.raster_defaults import build_default_rasters as b; b()"],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-c", "from corridormap.raster_defaults import build_default_rasters as b; b()"],
+        check=True,
+    )
     print(f"default rasters (cached after the first run): {time.perf_counter() - t:.1f} s")
     cases = [(5.0, "single")] if args.quick else [(5.0, "single"), (1.0, "single"), (1.0, "dask")]
     base: dict[str, float] | None = None
-    print(f"{'case':<16}{'grid cells':>12}{'in belt':>10}{'seconds':>9}{'peak MB':>9}{'s/Mcell':>9}"
-          f"{'x time':>8}{'x memory':>9}")
+    print(
+        f"{'case':<16}{'grid cells':>12}{'in belt':>10}{'seconds':>9}{'peak MB':>9}{'s/Mcell':>9}"
+        f"{'x time':>8}{'x memory':>9}"
+    )
     for cell_km, mode in cases:
         r = run_case(cell_km, mode)
         base = base or r
         per_mcell = r["seconds"] / r["cells"] * 1e6
-        print(f"{f'{cell_km:g} km {mode}':<16}{r['cells']:>12,}{r['in_belt']:>10,}{r['seconds']:>9.1f}"
-              f"{r['peak_mb']:>9,.0f}{per_mcell:>9.1f}{r['seconds'] / base['seconds']:>8.1f}"
-              f"{r['peak_mb'] / base['peak_mb']:>9.1f}")
+        print(
+            f"{f'{cell_km:g} km {mode}':<16}{r['cells']:>12,}{r['in_belt']:>10,}{r['seconds']:>9.1f}"
+            f"{r['peak_mb']:>9,.0f}{per_mcell:>9.1f}{r['seconds'] / base['seconds']:>8.1f}"
+            f"{r['peak_mb'] / base['peak_mb']:>9.1f}"
+        )
         if cell_km == 1.0 and mode == "single":
             ok = r["seconds"] < 60 and r["peak_mb"] < 4096
             print(f"  1 km target (< 60 s, < 4096 MB): {'met' if ok else 'NOT met'}")

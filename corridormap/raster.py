@@ -147,8 +147,10 @@ def read_raster(
             if bounds_crs is not None:
                 b = rasterio.warp.transform_bounds(bounds_crs, src.crs, *b)
             window = rasterio.windows.from_bounds(*b, transform=src.transform)
-            window = window.round_offsets().round_lengths().intersection(
-                rasterio.windows.Window(0, 0, src.width, src.height)
+            window = (
+                window.round_offsets()
+                .round_lengths()
+                .intersection(rasterio.windows.Window(0, 0, src.width, src.height))
             )
         data = src.read(band, window=window, masked=True).astype("float64").filled(np.nan)
         transform = src.window_transform(window) if window is not None else src.transform
@@ -246,7 +248,9 @@ def _geometries_in(area: gpd.GeoDataFrame | gpd.GeoSeries, crs: str, what: str) 
     return np.asarray(area.to_crs(crs).geometry.values)
 
 
-def clip_raster(raster: Raster, area: gpd.GeoDataFrame | gpd.GeoSeries, *, all_touched: bool = False) -> Raster:
+def clip_raster(
+    raster: Raster, area: gpd.GeoDataFrame | gpd.GeoSeries, *, all_touched: bool = False
+) -> Raster:
     """Crop ``raster`` to the bounds of ``area`` and blank (``NaN``) every cell outside its polygons.
 
     A cell is inside when its centre is (or, with ``all_touched``, when it touches a polygon).
@@ -319,9 +323,7 @@ def _zone_values(raster: Raster, geom: shapely.Geometry) -> np.ndarray:
     return values[~np.isnan(values)]
 
 
-def zonal_stats(
-    raster: Raster, polygons: gpd.GeoDataFrame, *, above: float | None = None
-) -> pd.DataFrame:
+def zonal_stats(raster: Raster, polygons: gpd.GeoDataFrame, *, above: float | None = None) -> pd.DataFrame:
     """Statistics of the raster over each polygon: ``count``, ``mean``, ``min``, ``max`` and, with
     ``above``, ``share_above`` (the share of the zone's valid cells whose value exceeds ``above``).
 
@@ -333,7 +335,7 @@ def zonal_stats(
     rows = []
     for geom in geoms:
         v = _zone_values(raster, geom)
-        row = {"count": int(v.size)}
+        row: dict[str, float] = {"count": int(v.size)}
         row["mean"] = float(v.mean()) if v.size else np.nan
         row["min"] = float(v.min()) if v.size else np.nan
         row["max"] = float(v.max()) if v.size else np.nan

@@ -136,7 +136,10 @@ def _month_irradiation(month: int, lat: np.ndarray, lon: np.ndarray, tl: np.ndar
     with np.errstate(divide="ignore", invalid="ignore"):
         am = atm.get_absolute_airmass(atm.get_relative_airmass(zen), atm.alt2pres(alt)[None])
         ghi = pvlib.clearsky.ineichen(
-            zen, am, tl[None], altitude=alt[None],
+            zen,
+            am,
+            tl[None],
+            altitude=alt[None],
             dni_extra=pvlib.irradiance.get_extra_radiation(doy)[:, None, None],
         )["ghi"]
     return np.nansum(np.where(zen < 90, ghi, 0.0), axis=0)

@@ -250,7 +250,9 @@ def _frames(stack: np.ndarray, grid: Grid, model: Model) -> gpd.GeoDataFrame:
     values = stack[:-2, rows, cols]
     contributions = _score(values, model)
     data: dict[str, Any] = {"row": rows, "col": cols}
-    data["status"] = pd.Categorical.from_codes(status[rows, cols].astype(int), categories=list(STATUS.values()))
+    data["status"] = pd.Categorical.from_codes(
+        status[rows, cols].astype(int), categories=list(STATUS.values())
+    )
     data["score"] = stack[-1, rows, cols]
     for i, c in enumerate(model.criteria):
         data[c.column] = values[i]
@@ -355,8 +357,10 @@ def suitability(
     grid = ctx.grid
     log.info("scoring %d x %d cells of %.0f m", grid.nrows, grid.ncols, grid.cell_m)
     if client is None:
-        bands = [_block(ctx, r, min(r + _BAND_ROWS, grid.nrows), 0, grid.ncols)
-                 for r in range(0, grid.nrows, _BAND_ROWS)]
+        bands = [
+            _block(ctx, r, min(r + _BAND_ROWS, grid.nrows), 0, grid.ncols)
+            for r in range(0, grid.nrows, _BAND_ROWS)
+        ]
         stack = np.concatenate(bands, axis=1)
     else:
         stack = client.compute(_dask_stack(ctx)).result()
@@ -366,8 +370,11 @@ def suitability(
         top=top if top is not None else ctx.model.top,
         min_separation_km=min_separation_km if min_separation_km is not None else ctx.model.min_separation_km,
     )
-    tags = {"description": "site suitability score, 0 (worst) to 1 (best)", "units": "1",
-            "source": f"corridormap suitability model {ctx.model.source}"}
+    tags = {
+        "description": "site suitability score, 0 (worst) to 1 (best)",
+        "units": "1",
+        "source": f"corridormap suitability model {ctx.model.source}",
+    }
     score = Raster(stack[-1], grid.transform, BELT_CRS, name="suitability", tags=tags)
     return SuitabilityResult(frame, sites, score, ctx.model)
 

@@ -90,34 +90,70 @@ def default_model_path() -> Path:
 def _criterion(name: str, spec: Mapping[str, Any], where: str, problems: list[Problem]) -> Criterion | None:
     function = spec.get("function")
     if function not in FUNCTIONS:
-        problems.append(Problem(where, f"unknown function {function!r}", f"use one of {sorted(FUNCTIONS)}",
-                                feature=name, field="function"))
+        problems.append(
+            Problem(
+                where,
+                f"unknown function {function!r}",
+                f"use one of {sorted(FUNCTIONS)}",
+                feature=name,
+                field="function",
+            )
+        )
         return None
     params = {}
     for key in FUNCTIONS[function]:
         value = spec.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool):
-            problems.append(Problem(where, f"{function} needs a number {key!r}", f"add {key} = <number>",
-                                    feature=name, field=key))
+            problems.append(
+                Problem(
+                    where,
+                    f"{function} needs a number {key!r}",
+                    f"add {key} = <number>",
+                    feature=name,
+                    field=key,
+                )
+            )
         else:
             params[key] = float(value)
     if len(params) < len(FUNCTIONS[function]):
         return None
     layer, raster = spec.get("layer"), spec.get("raster")
     if (layer is None) == (raster is None):
-        problems.append(Problem(where, "a criterion measures either a layer or a raster",
-                                "set exactly one of layer = ... or raster = ...", feature=name))
+        problems.append(
+            Problem(
+                where,
+                "a criterion measures either a layer or a raster",
+                "set exactly one of layer = ... or raster = ...",
+                feature=name,
+            )
+        )
         return None
     if raster is not None and raster not in RASTERS:
-        problems.append(Problem(where, f"unknown raster {raster!r}", f"use one of {list(RASTERS)}",
-                                feature=name, field="raster"))
+        problems.append(
+            Problem(
+                where,
+                f"unknown raster {raster!r}",
+                f"use one of {list(RASTERS)}",
+                feature=name,
+                field="raster",
+            )
+        )
         return None
     weight = spec.get("weight", 1.0)
     if not isinstance(weight, int | float) or weight < 0:
-        problems.append(Problem(where, f"weight must be a number >= 0, got {weight!r}", "fix the weight",
-                                feature=name, field="weight"))
+        problems.append(
+            Problem(
+                where,
+                f"weight must be a number >= 0, got {weight!r}",
+                "fix the weight",
+                feature=name,
+                field="weight",
+            )
+        )
         return None
-    return Criterion(name, float(weight), str(function), params, layer, raster, str(spec.get("description", "")))
+    return Criterion(
+        name, float(weight), str(function), params, layer, raster, str(spec.get("description", ""))
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -155,10 +191,18 @@ def load_model(
         problems.append(Problem(where, "no [criteria.*] tables", "add at least one criterion"))
     for name, weight in (weights or {}).items():
         if name not in {c.name for c in criteria}:
-            problems.append(Problem("weights", f"no criterion {name!r} in the model",
-                                    f"use one of {[c.name for c in criteria]}", feature=name))
+            problems.append(
+                Problem(
+                    "weights",
+                    f"no criterion {name!r} in the model",
+                    f"use one of {[c.name for c in criteria]}",
+                    feature=name,
+                )
+            )
         elif not isinstance(weight, int | float) or weight < 0:
-            problems.append(Problem("weights", f"weight must be >= 0, got {weight!r}", "fix it", feature=name))
+            problems.append(
+                Problem("weights", f"weight must be >= 0, got {weight!r}", "fix it", feature=name)
+            )
     if criteria and not problems and sum((weights or {}).get(c.name, c.weight) for c in criteria) <= 0:
         problems.append(Problem(where, "all weights are 0", "give at least one criterion a positive weight"))
     raise_if_problems(problems, f"suitability model {where}")

@@ -16,12 +16,14 @@ KERNEL = "corridormap-tests"
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory) -> Path:
-    """A Jupyter path whose kernel spec runs this interpreter (the venv's): no global Jupyter set-up needed."""
+    """A Jupyter path whose kernel spec runs this interpreter (the venv's): no global set-up needed."""
     root = tmp_path_factory.mktemp("jupyter")
     spec = root / "kernels" / KERNEL
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"})
+    )
     return root
 
 
@@ -33,8 +35,11 @@ def offline_env(tmp_path_factory) -> dict[str, str]:
 
 def test_there_are_notebooks() -> None:
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_layers_and_map.ipynb", "02_node_access_chainage_catchments.ipynb",
-            "03_site_suitability.ipynb"} <= names
+    assert {
+        "01_layers_and_map.ipynb",
+        "02_node_access_chainage_catchments.ipynb",
+        "03_site_suitability.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -56,8 +61,13 @@ def test_notebook_runs(path: Path, kernels: Path, offline_env: dict[str, str], m
     for key, value in {**offline_env, "JUPYTER_PATH": str(kernels)}.items():
         monkeypatch.setenv(key, value)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name=KERNEL, timeout=300, allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        kernel_name=KERNEL,
+        timeout=300,
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.execute()
     ran = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in ran)

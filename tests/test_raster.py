@@ -35,7 +35,9 @@ def grid() -> Raster:
 
 
 def _points(xy: list[tuple[float, float]], crs: str = "EPSG:7755") -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"id": list(range(len(xy)))}, geometry=shapely.points(xy), crs=crs, index=[10, 20, 30])
+    return gpd.GeoDataFrame(
+        {"id": list(range(len(xy)))}, geometry=shapely.points(xy), crs=crs, index=[10, 20, 30]
+    )
 
 
 @pytest.mark.parametrize("crs", ["EPSG:7755", "EPSG:4326"])

@@ -19,7 +19,7 @@ X0, Y0 = 4_000_000.0, 4_004_000.0
 @pytest.fixture
 def files(tmp_path):
     data = np.arange(16, dtype="float64").reshape(4, 4)
-    tif = write_raster(
+    write_raster(
         Raster(data, from_origin(X0, Y0, 1000, 1000), "EPSG:7755", name="demo", tags={"units": "u"}),
         tmp_path / "demo.tif",
     )
@@ -30,7 +30,9 @@ def files(tmp_path):
     ).to_crs("EPSG:4326")
     points.to_file(tmp_path / "points.geojson")
     zones = gpd.GeoDataFrame(
-        {"id": ["z"], "name": ["top-left"]}, geometry=[shapely.box(X0, Y0 - 2000, X0 + 2000, Y0)], crs="EPSG:7755"
+        {"id": ["z"], "name": ["top-left"]},
+        geometry=[shapely.box(X0, Y0 - 2000, X0 + 2000, Y0)],
+        crs="EPSG:7755",
     ).to_crs("EPSG:4326")
     zones.to_file(tmp_path / "zones.geojson")
     return tmp_path
@@ -49,19 +51,37 @@ def test_info_prints_shape_and_tags(files) -> None:
 
 def test_sample_to_csv(files) -> None:
     out = files / "sampled.csv"
-    result = run("raster", "sample", str(files / "demo.tif"), "--file", str(files / "points.geojson"),
-                 "--out", str(out))
+    result = run(
+        "raster",
+        "sample",
+        str(files / "demo.tif"),
+        "--file",
+        str(files / "points.geojson"),
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     assert table[["id", "demo"]].values.tolist() == [["a", 0.0], ["b", 15.0]]
-    refused = CliRunner().invoke(cli, ["raster", "sample", str(files / "demo.tif"), "--file",
-                                       str(files / "points.geojson"), "--out", str(out)])
+    refused = CliRunner().invoke(
+        cli,
+        [
+            "raster",
+            "sample",
+            str(files / "demo.tif"),
+            "--file",
+            str(files / "points.geojson"),
+            "--out",
+            str(out),
+        ],
+    )
     assert refused.exit_code != 0 and "exists" in refused.output and "Traceback" not in refused.output
 
 
 def test_zonal_prints_stats(files) -> None:
-    result = run("raster", "zonal", str(files / "demo.tif"), "--file", str(files / "zones.geojson"),
-                 "--above", "1.5")
+    result = run(
+        "raster", "zonal", str(files / "demo.tif"), "--file", str(files / "zones.geojson"), "--above", "1.5"
+    )
     assert result.exit_code == 0, result.output
     line = result.output.splitlines()[1].split()
     assert line[1:] == ["z", "top-left", "4", "2.5", "0.0", "5.0", "0.5"]
@@ -82,4 +102,6 @@ def test_needs_exactly_one_source_of_features(files) -> None:
 
 def test_missing_raster_is_one_line_error(files) -> None:
     result = CliRunner().invoke(cli, ["raster", "info", str(files / "nope.tif")])
-    assert result.exit_code == 1 and "no such raster file" in result.output and "Traceback" not in result.output
+    assert (
+        result.exit_code == 1 and "no such raster file" in result.output and "Traceback" not in result.output
+    )

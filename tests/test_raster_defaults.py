@@ -21,7 +21,6 @@ from corridormap.raster_defaults import (
     land,
 )
 
-
 # a small box on the coast north of Mumbai: sea to the west, land (and the Western Ghats) to the east
 BOUNDS = (72.4, 18.9, 73.6, 19.6)
 

@@ -173,8 +173,9 @@ def test_model_problems_are_collected(tmp_path) -> None:
 
 def test_missing_layer_is_named(layers, area, rasters, model_path) -> None:
     with pytest.raises(LayerValidationError, match="'freight_stations'"):
-        suitability({"industrial_nodes": layers["industrial_nodes"]}, area=area, rasters=rasters,
-                    weights=model_path)
+        suitability(
+            {"industrial_nodes": layers["industrial_nodes"]}, area=area, rasters=rasters, weights=model_path
+        )
 
 
 def test_grid_is_aligned_on_cell_multiples() -> None:
@@ -193,9 +194,12 @@ def test_top_sites_stops_when_space_runs_out(layers, area, rasters, model_path) 
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -218,7 +222,9 @@ def test_suitability_with_client_equals_single_machine(client, layers, area, ras
     assert_geodataframe_equal(on_dask.sites, single.sites)
 
 
-def test_result_writes_geotiff_and_sites_and_draws_on_a_map(layers, area, rasters, model_path, tmp_path) -> None:
+def test_result_writes_geotiff_and_sites_and_draws_on_a_map(
+    layers, area, rasters, model_path, tmp_path
+) -> None:
     import folium
 
     from corridormap.errors import OutputExistsError

@@ -1,4 +1,4 @@
-"""``corridormap raster build`` and ``corridormap sites`` on the shipped layers, offline, with a fresh cache."""
+"""``corridormap raster build`` and ``corridormap sites`` on the shipped layers, offline, fresh cache."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def test_sites_writes_outputs_and_lists_top_sites(cache, tmp_path) -> None:
     out = tmp_path / "sites"
     with settings.override(cache_dir=cache, offline=True):
         result = CliRunner().invoke(
-            cli, ["sites", "--cell-km", "20", "--top", "4", "--out", str(out), "--map"], catch_exceptions=False
+            cli,
+            ["sites", "--cell-km", "20", "--top", "4", "--out", str(out), "--map"],
+            catch_exceptions=False,
         )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "sites.csv")

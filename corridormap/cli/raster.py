@@ -47,10 +47,19 @@ def _emit(frame: Any, out: Path | None, overwrite: bool) -> None:
 
 features_options = [
     click.option("--layer", default=None, help="A catalog layer, e.g. industrial_nodes."),
-    click.option("--file", "path", type=click.Path(exists=True, path_type=Path), default=None,
-                 help="Your own vector file instead of a layer."),
-    click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="Write a CSV here instead of printing."),
+    click.option(
+        "--file",
+        "path",
+        type=click.Path(exists=True, path_type=Path),
+        default=None,
+        help="Your own vector file instead of a layer.",
+    ),
+    click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write a CSV here instead of printing.",
+    ),
     overwrite_option,
 ]
 
@@ -114,8 +123,9 @@ def sample(source: str, layer: str | None, path: Path | None, out: Path | None, 
 @click.argument("source")
 @click.option("--above", type=float, default=None, help="Also report the share of cells above this value.")
 @_with(features_options)
-def zonal(source: str, above: float | None, layer: str | None, path: Path | None, out: Path | None,
-          overwrite: bool) -> None:
+def zonal(
+    source: str, above: float | None, layer: str | None, path: Path | None, out: Path | None, overwrite: bool
+) -> None:
     """Count, mean, min, max (and share above a threshold) of RASTER over each polygon."""
     from ..raster import zonal_stats
 

@@ -11,16 +11,35 @@ from . import overwrite_option
 
 @click.command()
 @click.option("--cell-km", type=float, default=None, help="Cell size in km (default: the model's, 5).")
-@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A suitability model TOML (default: layers/rules/suitability.toml).")
+@click.option(
+    "--weights",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A suitability model TOML (default: layers/rules/suitability.toml).",
+)
 @click.option("--top", type=int, default=None, help="How many candidate sites (default: the model's, 20).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/sites"),
-              show_default=True, help="Folder for suitability.tif, sites.geojson and sites.csv.")
-@click.option("--map", "with_map", is_flag=True, help="Also write sites.html: the corridor map with the score.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/sites"),
+    show_default=True,
+    help="Folder for suitability.tif, sites.geojson and sites.csv.",
+)
+@click.option(
+    "--map", "with_map", is_flag=True, help="Also write sites.html: the corridor map with the score."
+)
 @click.option("--scheduler", default=None, help="Address of a dask.distributed scheduler to score on.")
 @overwrite_option
-def sites(cell_km: float | None, weights: Path | None, top: int | None, out_dir: Path, with_map: bool,
-          scheduler: str | None, overwrite: bool) -> None:
+def sites(
+    cell_km: float | None,
+    weights: Path | None,
+    top: int | None,
+    out_dir: Path,
+    with_map: bool,
+    scheduler: str | None,
+    overwrite: bool,
+) -> None:
     """Site suitability: score the belt on a grid and write the top candidate sites."""
     from ..catalog import load_layers
     from ..sites import suitability
@@ -30,7 +49,9 @@ def sites(cell_km: float | None, weights: Path | None, top: int | None, out_dir:
     if existing and not overwrite:
         from ..errors import OutputExistsError
 
-        raise OutputExistsError(f"{out_dir}: {', '.join(existing)} exist. Fix: pass --overwrite or another --out")
+        raise OutputExistsError(
+            f"{out_dir}: {', '.join(existing)} exist. Fix: pass --overwrite or another --out"
+        )
     layers = load_layers()
     client = None
     if scheduler is not None:

@@ -82,8 +82,18 @@ class ColourBar(MacroElement):
         """
     )
 
-    def __init__(self, overlay: str, *, title: str, units: str, vmin: float, vmax: float,
-                 colormap: str, opacity: float, position: str = "bottomleft") -> None:
+    def __init__(
+        self,
+        overlay: str,
+        *,
+        title: str,
+        units: str,
+        vmin: float,
+        vmax: float,
+        colormap: str,
+        opacity: float,
+        position: str = "bottomleft",
+    ) -> None:
         super().__init__()
         self._name = "ColourBar"
         self.overlay = overlay
@@ -127,8 +137,9 @@ def add_raster_overlay(
     """Draw ``raster`` on ``m`` as a coloured image overlay with a colour bar and an opacity slider.
 
     The raster is warped to Web Mercator over its own extent (nearest neighbour, at most 2048 pixels a
-    side) so the image lines up with the base map, coloured from ``vmin`` to ``vmax`` (default: its range), and embedded
-    in the HTML as a PNG data URL. Returns the overlay (it is in the layer control as ``title``).
+    side) so the image lines up with the base map, coloured from ``vmin`` to ``vmax`` (default: its
+    range), and embedded in the HTML as a PNG data URL. Returns the overlay (in the layer control as
+    ``title``).
     """
     if not np.isfinite(raster.data).any():
         raise ValueError(f"raster {raster.name!r} has no valid cells to draw")
@@ -150,8 +161,15 @@ def add_raster_overlay(
         zindex=2,
     )
     overlay.add_to(m)
-    ColourBar(overlay.get_name(), title=label, units=raster.units if units is None else units,
-              vmin=lo, vmax=hi, colormap=colormap, opacity=opacity).add_to(m)
+    ColourBar(
+        overlay.get_name(),
+        title=label,
+        units=raster.units if units is None else units,
+        vmin=lo,
+        vmax=hi,
+        colormap=colormap,
+        opacity=opacity,
+    ).add_to(m)
     return overlay
 
 
@@ -169,15 +187,28 @@ def _site_popup(site: Any, criteria: list[tuple[str, str]]) -> str:
 
 def add_suitability(m: folium.Map, result: SuitabilityResult, *, opacity: float = 0.6) -> folium.FeatureGroup:
     """Add a suitability result: the score as an overlay and the top sites as numbered markers."""
-    add_raster_overlay(m, result.score, title="Site suitability score", units="0-1", colormap="RdYlGn_11",
-                       vmin=0.0, vmax=1.0, opacity=opacity)
+    add_raster_overlay(
+        m,
+        result.score,
+        title="Site suitability score",
+        units="0-1",
+        colormap="RdYlGn_11",
+        vmin=0.0,
+        vmax=1.0,
+        opacity=opacity,
+    )
     criteria = [(c.name, c.column) for c in result.model.criteria]
     group = folium.FeatureGroup(name="Candidate sites (top suitability)", show=True)
     sites = result.sites.to_crs("EPSG:4326")
     for _, site in sites.iterrows():
         folium.CircleMarker(
-            location=[site.geometry.y, site.geometry.x], radius=7, color="#222", weight=2,
-            fill=True, fill_color="#ffffff", fill_opacity=0.9,
+            location=[site.geometry.y, site.geometry.x],
+            radius=7,
+            color="#222",
+            weight=2,
+            fill=True,
+            fill_color="#ffffff",
+            fill_opacity=0.9,
             tooltip=f"#{int(site['rank'])}: score {site['score']:.2f}",
             popup=folium.Popup(_site_popup(site, criteria), max_width=360),
         ).add_to(group)
