@@ -67,8 +67,12 @@ def peak_mib(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
-def check_same(points: gpd.GeoDataFrame, targets: dict[str, Any], joined: dict[str, gpd.GeoDataFrame],
-               card: gpd.GeoDataFrame) -> None:
+def check_same(
+    points: gpd.GeoDataFrame,
+    targets: dict[str, Any],
+    joined: dict[str, gpd.GeoDataFrame],
+    card: gpd.GeoDataFrame,
+) -> None:
     """Same nearest feature (ties: the first in layer order) and the same planar distance."""
     xy = shapely.get_coordinates(points.geometry.values)
     for prefix, (layer, label) in targets.items():
@@ -99,9 +103,15 @@ def main() -> None:
     print("same answers as sjoin_nearest: yes (nearest feature and planar distance, every layer)")
     m_base = peak_mib(lambda: baseline(points, targets))
     m_card = peak_mib(lambda: access_card(points, targets))
-    print(f"baseline sjoin_nearest x{len(targets)}:   wall {t_base:6.3f} s  cpu {c_base:6.3f} s  peak {m_base:6.1f} MiB")
+    print(
+        f"baseline sjoin_nearest x{len(targets)}:   wall {t_base:6.3f} s  cpu {c_base:6.3f} s  "
+        f"peak {m_base:6.1f} MiB"
+    )
     print(f"access_card (names + true km): wall {t_card:6.3f} s  cpu {c_card:6.3f} s  peak {m_card:6.1f} MiB")
-    print(f"speed-up: wall {t_base / t_card:.1f}x  cpu {c_base / c_card:.1f}x   memory ratio: {m_card / m_base:.2f}")
+    print(
+        f"speed-up: wall {t_base / t_card:.1f}x  cpu {c_base / c_card:.1f}x   "
+        f"memory ratio: {m_card / m_base:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -23,12 +23,19 @@ from .crs import require_crs, to_metric
 from .errors import LayerValidationError
 from .nearest import Grid, nearest_columns, nearest_table, scale_factor, true_km
 
-__all__ = ["access_card", "default_targets", "nearest_km", "query_points", "nearest_table", "true_km",
-           "scale_factor"]
+__all__ = [
+    "access_card",
+    "default_targets",
+    "nearest_km",
+    "query_points",
+    "nearest_table",
+    "true_km",
+    "scale_factor",
+]
 
 log = logging.getLogger(__name__)
 
-Target = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str]
+Target: TypeAlias = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str]
 
 
 # --- the access card -------------------------------------------------------------------------------
@@ -55,7 +62,11 @@ def _unpack(prefix: str, target: Target) -> tuple[gpd.GeoDataFrame, str | None]:
 
 
 def nearest_km(
-    nodes_xy: NDArray[np.float64], layer: gpd.GeoDataFrame, *, k: int = 1, max_distance_km: float | None = None,
+    nodes_xy: NDArray[np.float64],
+    layer: gpd.GeoDataFrame,
+    *,
+    k: int = 1,
+    max_distance_km: float | None = None,
     grid: Grid | None = None,
 ) -> pd.DataFrame:
     """:func:`nearest_table` of metric points against a layer in any CRS, with true ``km`` added."""
@@ -63,7 +74,12 @@ def nearest_km(
 
 
 def _nearest_km(
-    xy: NDArray[np.float64], layer: gpd.GeoDataFrame, *, k: int, max_distance_km: float | None, grid: Grid | None
+    xy: NDArray[np.float64],
+    layer: gpd.GeoDataFrame,
+    *,
+    k: int,
+    max_distance_km: float | None,
+    grid: Grid | None,
 ) -> dict[str, NDArray[Any]]:
     geoms = to_metric(layer, "target layer").geometry.values if len(layer) else np.empty(0, dtype=object)
     # planar <= true * 1.03 anywhere near India, so this bound never drops a target within reach
@@ -111,8 +127,8 @@ def access_card(
     -------
     GeoDataFrame
         A copy of ``nodes`` (same index, CRS and columns) with ``{prefix}_name`` (categorical, when
-        the target has a label column) and ``{prefix}_km`` columns per target. Distances are true km (see the module
-        notes); ties go to the target first in its layer's order.
+        the target has a label column) and ``{prefix}_km`` columns per target. Distances are true km
+        (see the module notes); ties go to the target first in its layer's order.
 
     Examples
     --------
@@ -152,7 +168,7 @@ def access_card(
 
 
 @functools.cache
-def _target_table() -> dict[str, dict[str, str]]:
+def _target_table() -> dict[str, dict[str, Any]]:
     import tomllib
 
     from . import settings

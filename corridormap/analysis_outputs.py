@@ -23,7 +23,15 @@ import shapely
 
 from .crs import to_display
 
-__all__ = ["add_analysis", "default_network", "chainage_lines", "chainage_line", "chainage_table", "strip_diagram"]
+__all__ = [
+    "add_analysis",
+    "default_network",
+    "network_targets",
+    "chainage_lines",
+    "chainage_line",
+    "chainage_table",
+    "strip_diagram",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +46,22 @@ def default_network(layers: Mapping[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph |
     """The freight-rail and expressway lines as one graph (speeds from ``layers/rules/network.toml``)."""
     from .network import graph_from_lines
 
-    frames = [layers[n].assign(kind=n)[["kind", layers[n].geometry.name]].to_crs("EPSG:4326")
-              for n in ("freight_rail", "expressways") if n in layers and len(layers[n])]
+    frames = [
+        layers[n].assign(kind=n)[["kind", layers[n].geometry.name]].to_crs("EPSG:4326")
+        for n in ("freight_rail", "expressways")
+        if n in layers and len(layers[n])
+    ]
     if not frames:
         return None
     lines = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     return graph_from_lines(lines, snap_m=1000.0)
+
+
+@functools.cache
+def network_targets() -> tuple[str, ...]:
+    """Access-card prefixes that get a network distance (``layers/rules/network.toml`` [access])."""
+    with open(_rules_dir() / "network.toml", "rb") as f:
+        return tuple(tomllib.load(f)["access"]["network_targets"])
 
 
 @functools.cache
@@ -66,8 +84,9 @@ def chainage_line(layers: Mapping[str, gpd.GeoDataFrame], key: str) -> tuple[sha
 
     spec = chainage_lines().get(key)
     if spec is None:
-        raise CatalogError(f"no line {key!r} in layers/rules/chainage.toml. Fix: use one of "
-                           f"{', '.join(chainage_lines())}")
+        raise CatalogError(
+            f"no line {key!r} in layers/rules/chainage.toml. Fix: use one of {', '.join(chainage_lines())}"
+        )
     sections = layers[spec["layer"]]
     for column, allowed in dict(spec.get("where", {})).items():
         sections = sections[sections[column].isin(list(allowed))]
@@ -100,8 +119,13 @@ def chainage_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> g
     return table[[c for c in columns if c in table.columns] + [table.geometry.name]]
 
 
-def strip_diagram(layers: Mapping[str, gpd.GeoDataFrame], key: str, *, max_offset_km: float = 50.0,
-                  specs: Mapping[str, Any] | None = None) -> str:
+def strip_diagram(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    key: str,
+    *,
+    max_offset_km: float = 50.0,
+    specs: Mapping[str, Any] | None = None,
+) -> str:
     """The strip diagram SVG of one configured line with the chainage layers along it."""
     from .catalog import load_catalog
     from .corridor import chainage
@@ -117,17 +141,26 @@ def strip_diagram(layers: Mapping[str, gpd.GeoDataFrame], key: str, *, max_offse
             frames[title] = chainage(layers[name], line)
             if spec is not None and spec.style.get("color"):
                 colors[title] = str(spec.style.get("fill_color") or spec.style["color"])
-    return strip_svg(frames, length_km=length, title=chainage_lines()[key]["title"],
-                     max_offset_km=max_offset_km, colors=colors)
+    return strip_svg(
+        frames,
+        length_km=length,
+        title=chainage_lines()[key]["title"],
+        max_offset_km=max_offset_km,
+        colors=colors,
+    )
 
 
 def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     """Industrial nodes with the access card (straight and along the network) and green power."""
     from .access import access_card, default_targets
-    from .catchments import green_power
+    from .reach import green_power
 
-    card = access_card(layers["industrial_nodes"], default_targets(layers), network=default_network(layers),
-                       network_targets=("freight_station", "port"))
+    card = access_card(
+        layers["industrial_nodes"],
+        default_targets(layers),
+        network=default_network(layers),
+        network_targets=network_targets(),
+    )
     if "renewable_zones" in layers:
         card = green_power(card, layers["renewable_zones"])
     for column in card.columns:  # plain strings for every exporter
@@ -144,8 +177,8 @@ def add_analysis(
     Inputs are not mutated; a missing input layer leaves its part out (logged).
     """
     from .catalog import read_spec
-    from .catchments import catchments, default_contents
     from .gaps import find_gaps
+    from .reach import catchments, default_contents
 
     if "industrial_nodes" not in layers:
         log.info("no industrial_nodes layer: analysis left out of the build")

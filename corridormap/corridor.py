@@ -6,7 +6,6 @@ back in the CRS of the input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -121,7 +120,9 @@ def main_line(lines: gpd.GeoDataFrame, *, start: str = "north", snap_m: float = 
     if start not in _STARTS:
         raise ValueError(f"start must be one of {', '.join(_STARTS)}, got {start!r}")
     if len(lines) == 0:
-        raise LayerValidationError("the line layer for chainage is empty. Fix: pass at least one line section")
+        raise LayerValidationError(
+            "the line layer for chainage is empty. Fix: pass at least one line section"
+        )
     graph = nx.Graph(graph_from_lines(lines, speeds_kph=1.0, snap_m=snap_m))
     graph = graph.subgraph(max(nx.connected_components(graph), key=len))
     ends = [n for n, degree in graph.degree() if degree == 1] or list(graph.nodes)[:1]
@@ -179,7 +180,8 @@ def chainage(
     out = features.copy()
     out[f"{prefix}chainage_km"] = along
     on_line = table["distance_m"].to_numpy() == 0
-    out[f"{prefix}side"] = np.select([on_line, cross > 0, cross < 0], ["on line", "left", "right"], "past end")
+    sides = ["on line", "left", "right"]
+    out[f"{prefix}side"] = np.select([on_line, cross > 0, cross < 0], sides, "past end")
     out[f"{prefix}offset_km"] = true_km(table["distance_m"].to_numpy(), *((p + q) / 2).T)
     out[f"{prefix}beyond_end"] = (
         ((seg == 0) & np.all(q == v[0], axis=1)) | ((seg == len(v) - 2) & np.all(q == v[-1], axis=1))
@@ -206,7 +208,8 @@ def membership(
     if states is not None:
         if state_column not in states.columns:
             raise LayerValidationError(
-                f"states layer has no {state_column!r} column (columns: {', '.join(map(str, states.columns))}). "
+                f"states layer has no {state_column!r} column "
+                f"(columns: {', '.join(map(str, states.columns))}). "
                 f"Fix: pass state_column= naming the column with the state names"
             )
         points = shapely.points(query_points(features, "features"))

@@ -50,7 +50,9 @@ def read_rules(path: str | Path | None = None) -> list[dict[str, Any]]:
     """The ``[[rule]]`` tables of a rule file (default: the shipped one)."""
     path = default_rules_path() if path is None else Path(path)
     if not path.is_file():
-        raise DataSourceNotFoundError(f"gap rule file {path} does not exist. Fix: give the path of a TOML rule file")
+        raise DataSourceNotFoundError(
+            f"gap rule file {path} does not exist. Fix: give the path of a TOML rule file"
+        )
     with open(path, "rb") as f:
         try:
             return list(tomllib.load(f).get("rule", []))
@@ -66,7 +68,9 @@ def _check(rules: list[dict[str, Any]], layers: Mapping[str, gpd.GeoDataFrame]) 
     for n, rule in enumerate(rules, start=1):
         where = f"rule {rule.get('id', n)!r}"
         if rule.get("layer") not in layers:
-            problems.append(Problem(where, f"layer {rule.get('layer')!r} is not loaded", f"use one of: {known}"))
+            problems.append(
+                Problem(where, f"layer {rule.get('layer')!r} is not loaded", f"use one of: {known}")
+            )
         if rule.get("match", "all") not in ("all", "any"):
             problems.append(Problem(where, f"match = {rule.get('match')!r}", 'use match = "all" or "any"'))
         conditions = rule.get("condition", [])
@@ -74,10 +78,19 @@ def _check(rules: list[dict[str, Any]], layers: Mapping[str, gpd.GeoDataFrame]) 
             problems.append(Problem(where, "has no [[rule.condition]]", "add at least one condition"))
         for c in conditions:
             if c.get("target") not in layers:
-                problems.append(Problem(where, f"condition target {c.get('target')!r} is not loaded", f"use one of: {known}"))
+                problems.append(
+                    Problem(
+                        where, f"condition target {c.get('target')!r} is not loaded", f"use one of: {known}"
+                    )
+                )
             if ("farther_than_km" in c) == ("within_km" in c):
-                problems.append(Problem(where, f"condition on {c.get('target')!r} needs exactly one threshold",
-                                        "give either farther_than_km or within_km"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"condition on {c.get('target')!r} needs exactly one threshold",
+                        "give either farther_than_km or within_km",
+                    )
+                )
     raise_if_problems(problems, "gap rules")
 
 
@@ -88,7 +101,9 @@ def _select(layer: gpd.GeoDataFrame, where: Mapping[str, Any] | None) -> gpd.Geo
     return layer
 
 
-def _condition(xy: Any, cond: Mapping[str, Any], layers: Mapping[str, gpd.GeoDataFrame]) -> tuple[Any, list[str]]:
+def _condition(
+    xy: Any, cond: Mapping[str, Any], layers: Mapping[str, gpd.GeoDataFrame]
+) -> tuple[Any, list[str]]:
     """Whether each point meets one condition, and the sentence saying so."""
     target = _select(layers[cond["target"]], cond.get("where"))
     label = cond.get("label", cond["target"])
@@ -107,7 +122,9 @@ def _condition(xy: Any, cond: Mapping[str, Any], layers: Mapping[str, gpd.GeoDat
             words.append(f"no {label} at all")
         else:
             named = f" ({name})" if name is not None else ""
-            words.append(f"nearest {label}{named} is {d:.1f} km, {'more than' if far else 'within'} {limit:g} km")
+            words.append(
+                f"nearest {label}{named} is {d:.1f} km, {'more than' if far else 'within'} {limit:g} km"
+            )
     return met, words
 
 

@@ -126,7 +126,9 @@ class _Segments:
 
     def tree(self) -> shapely.STRtree:
         start = np.column_stack([self.ax, self.ay])
-        return shapely.STRtree(shapely.linestrings(np.stack([start, start + np.column_stack([self.dx, self.dy])], 1)))
+        return shapely.STRtree(
+            shapely.linestrings(np.stack([start, start + np.column_stack([self.dx, self.dy])], 1))
+        )
 
 
 # --- the search -----------------------------------------------------------------------------------
@@ -138,7 +140,11 @@ def _empty() -> Columns:
 
 
 def nearest_table(
-    points_xy: NDArray[np.float64], targets: NDArray[Any], *, k: int = 1, max_distance_m: float | None = None,
+    points_xy: NDArray[np.float64],
+    targets: NDArray[Any],
+    *,
+    k: int = 1,
+    max_distance_m: float | None = None,
     grid: Grid | None = None,
 ) -> pd.DataFrame:
     """Exact k nearest target features of each point, all in one metric CRS.
@@ -167,7 +173,11 @@ def nearest_table(
 
 
 def nearest_columns(
-    points_xy: NDArray[np.float64], targets: NDArray[Any], *, k: int = 1, max_distance_m: float | None = None,
+    points_xy: NDArray[np.float64],
+    targets: NDArray[Any],
+    *,
+    k: int = 1,
+    max_distance_m: float | None = None,
     grid: Grid | None = None,
 ) -> Columns:
     """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way)."""
@@ -205,8 +215,14 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
         i[tied, :take] = np.take_along_axis(i[tied, :take], order, 1)
     rows, ranks = np.nonzero(np.isfinite(d[:, :take]) & ~ambiguous[:, None])
     hit = i[rows, ranks]
-    table = {"point": rows, "rank": ranks + 1, "target": hit, "distance_m": d[rows, ranks],
-             "x": coords[hit, 0], "y": coords[hit, 1]}
+    table = {
+        "point": rows,
+        "rank": ranks + 1,
+        "target": hit,
+        "distance_m": d[rows, ranks],
+        "x": coords[hit, 0],
+        "y": coords[hit, 1],
+    }
     if ambiguous.any():
         redo = _nearest_segments(Grid.over(xy[ambiguous]), geoms, k=k, max_m=max_m)
         redo["point"] = np.flatnonzero(ambiguous)[redo["point"]]
@@ -260,7 +276,9 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
     return np.concatenate(cells), np.concatenate(found)
 
 
-def _cell_pairs_tree(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> tuple[Any, Any]:
+def _cell_pairs_tree(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float
+) -> tuple[Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell, through an STRtree (many segments)."""
     tree = segs.tree()
     centres = shapely.points(grid.centres)
@@ -311,7 +329,14 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], grid.xy[pp[chosen], 0])
     qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], grid.xy[pp[chosen], 1])
     ranks = np.broadcast_to(np.asarray(rank, dtype=np.intp), chosen.shape).copy()
-    return {"point": pp[chosen], "rank": ranks, "target": pf[chosen], "distance_m": d[chosen], "x": qx, "y": qy}
+    return {
+        "point": pp[chosen],
+        "rank": ranks,
+        "target": pf[chosen],
+        "distance_m": d[chosen],
+        "x": qx,
+        "y": qy,
+    }
 
 
 def _first(pp: Any, pf: Any, d: Any) -> Any:
@@ -330,7 +355,9 @@ def _rank(pp: Any, pf: Any, d: Any, k: int) -> tuple[Any, Any]:
     best = order[np.r_[True, (pp[order][1:] != pp[order][:-1]) | (pf[order][1:] != pf[order][:-1])]]
     order = best[np.lexsort((pf[best], d[best], pp[best]))]
     p_sorted = pp[order]
-    group_start = np.maximum.accumulate(np.where(np.r_[True, p_sorted[1:] != p_sorted[:-1]], np.arange(len(order)), 0))
+    group_start = np.maximum.accumulate(
+        np.where(np.r_[True, p_sorted[1:] != p_sorted[:-1]], np.arange(len(order)), 0)
+    )
     rank = np.arange(len(order)) - group_start + 1
     return order[rank <= k], rank[rank <= k]
 

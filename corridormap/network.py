@@ -105,11 +105,20 @@ def graph_from_lines(
     labels = metric.index.tolist()
     for i, s in enumerate(seg):
         speed = float(speeds[feature[i]])
-        attrs = {"length": float(length[i]), "speed_kph": speed, "travel_time": float(length[i]) / (speed / 3.6),
-                 "feature": labels[feature[i]]}
+        attrs = {
+            "length": float(length[i]),
+            "speed_kph": speed,
+            "travel_time": float(length[i]) / (speed / 3.6),
+            "feature": labels[feature[i]],
+        }
         graph.add_edge(int(node[s]), int(node[s + 1]), **attrs)
         graph.add_edge(int(node[s + 1]), int(node[s]), **attrs)
-    log.info("graph from %d lines: %d nodes, %d edges", len(lines), graph.number_of_nodes(), graph.number_of_edges())
+    log.info(
+        "graph from %d lines: %d nodes, %d edges",
+        len(lines),
+        graph.number_of_nodes(),
+        graph.number_of_edges(),
+    )
     return graph
 
 
@@ -151,10 +160,14 @@ def _edges_metric(graph: nx.Graph) -> tuple[list[Any], NDArray[Any], NDArray[np.
             best[(i, j)] = (length, geom)
     ends = np.array(list(best), dtype=np.intp).reshape(-1, 2)
     lengths = np.array([v[0] for v in best.values()])
-    geoms = shapely.linestrings(np.stack([xy[ends[:, 0]], xy[ends[:, 1]]], axis=1)) if len(ends) else np.empty(0)
+    geoms = (
+        shapely.linestrings(np.stack([xy[ends[:, 0]], xy[ends[:, 1]]], axis=1)) if len(ends) else np.empty(0)
+    )
     for k, (_, geom) in enumerate(best.values()):
         if geom is not None:
-            geoms[k] = geom if to_belt is None else shapely.transform(geom, _transformer(to_belt), interleaved=False)
+            geoms[k] = (
+                geom if to_belt is None else shapely.transform(geom, _transformer(to_belt), interleaved=False)
+            )
     unknown = ~np.isfinite(lengths)
     lengths[unknown] = true_km(shapely.length(geoms[unknown]), *xy[ends[unknown]].mean(axis=1).T) * 1000.0
     return nodes, geoms, lengths, ends
@@ -183,7 +196,10 @@ def _snap_to_edges(
 
 
 def network_km(
-    graph: nx.Graph, points_xy: NDArray[np.float64], targets: gpd.GeoDataFrame, *,
+    graph: nx.Graph,
+    points_xy: NDArray[np.float64],
+    targets: gpd.GeoDataFrame,
+    *,
     max_distance_km: float | None = None,
 ) -> NDArray[np.float64]:
     """Distance (true km) from each metric point to the nearest target point along ``graph``.

@@ -36,15 +36,24 @@ def _features(frames: Mapping[str, gpd.GeoDataFrame], prefix: str, max_offset_km
         if len(frame) == 0:
             continue
         near = frame[frame[f"{prefix}offset_km"] <= max_offset_km]
-        rows.append(pd.DataFrame({
-            "layer": layer,
-            "name": near["name"].astype(str).to_numpy() if "name" in near.columns else near.index.astype(str),
-            "km": near[f"{prefix}chainage_km"].to_numpy(dtype=float),
-            "offset": near[f"{prefix}offset_km"].to_numpy(dtype=float),
-            "above": (near[f"{prefix}side"] != "right").to_numpy(),
-        }))
-    return pd.concat(rows, ignore_index=True).sort_values("km", kind="stable") if rows else pd.DataFrame(
-        columns=["layer", "name", "km", "offset", "above"])
+        rows.append(
+            pd.DataFrame(
+                {
+                    "layer": layer,
+                    "name": near["name"].astype(str).to_numpy()
+                    if "name" in near.columns
+                    else near.index.astype(str),
+                    "km": near[f"{prefix}chainage_km"].to_numpy(dtype=float),
+                    "offset": near[f"{prefix}offset_km"].to_numpy(dtype=float),
+                    "above": (near[f"{prefix}side"] != "right").to_numpy(),
+                }
+            )
+        )
+    return (
+        pd.concat(rows, ignore_index=True).sort_values("km", kind="stable")
+        if rows
+        else pd.DataFrame(columns=["layer", "name", "km", "offset", "above"])
+    )
 
 
 def _spread(x: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -101,14 +110,17 @@ def strip_svg(
         f'<rect width="{_WIDTH}" height="{_HEIGHT}" fill="white"/>',
         f'<text x="{_MARGIN}" y="28" font-size="18" font-weight="bold">{escape(title)}: strip diagram</text>',
         f'<text x="{_MARGIN}" y="48" fill="#555">km from the start along the line; above: left side, below: '
-        f'right side (looking along the line); stem length grows with the offset; features within '
-        f'{max_offset_km:g} km of the line</text>',
-        f'<line x1="{_MARGIN}" y1="{_AXIS_Y}" x2="{_WIDTH - _MARGIN}" y2="{_AXIS_Y}" stroke="black" stroke-width="4"/>',
+        f"right side (looking along the line); stem length grows with the offset; features within "
+        f"{max_offset_km:g} km of the line</text>",
+        f'<line x1="{_MARGIN}" y1="{_AXIS_Y}" x2="{_WIDTH - _MARGIN}" y2="{_AXIS_Y}" '
+        'stroke="black" stroke-width="4"/>',
     ]
     step = _ticks(length_km)
     for km in np.arange(0.0, length_km + 1e-9, step):
         x = _MARGIN + km * scale
-        parts.append(f'<line x1="{x:.1f}" y1="{_AXIS_Y - 6}" x2="{x:.1f}" y2="{_AXIS_Y + 6}" stroke="black"/>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{_AXIS_Y - 6}" x2="{x:.1f}" y2="{_AXIS_Y + 6}" stroke="black"/>'
+        )
         parts.append(f'<text x="{x:.1f}" y="{_AXIS_Y + 20}" text-anchor="middle" fill="#333">{km:g}</text>')
     for above in (True, False):
         side = table[table["above"] == above]
@@ -130,10 +142,11 @@ def _side(side: pd.DataFrame, scale: float, above: bool, colors: Mapping[str, st
         y_label = _AXIS_Y + sign * 100
         color = colors[row["layer"]]
         name = row["name"] if len(row["name"]) <= _MAX_LABEL else row["name"][: _MAX_LABEL - 1] + "…"
-        tip = f"{row['name']} ({row['layer']}): km {row['km']:.1f}, {row['offset']:.1f} km {'left' if above else 'right'}"
+        where = "left" if above else "right"
+        tip = f"{row['name']} ({row['layer']}): km {row['km']:.1f}, {row['offset']:.1f} km {where}"
         anchor = "start" if above else "end"
         out += [
-            f'<g><title>{escape(tip)}</title>',
+            f"<g><title>{escape(tip)}</title>",
             f'<line x1="{xi:.1f}" y1="{_AXIS_Y}" x2="{xi:.1f}" y2="{y_mark:.1f}" stroke="{color}"/>',
             f'<circle cx="{xi:.1f}" cy="{y_mark:.1f}" r="4" fill="{color}"/>',
             f'<line x1="{xi:.1f}" y1="{y_mark:.1f}" x2="{lx:.1f}" y2="{y_label:.1f}" stroke="#bbb"/>',
@@ -147,6 +160,8 @@ def _legend(colors: Mapping[str, str]) -> list[str]:
     out = []
     for i, (layer, color) in enumerate(colors.items()):
         x = _MARGIN + i * 260
-        out += [f'<circle cx="{x + 5}" cy="{_HEIGHT - 20}" r="5" fill="{color}"/>',
-                f'<text x="{x + 16}" y="{_HEIGHT - 16}">{escape(layer)}</text>']
+        out += [
+            f'<circle cx="{x + 5}" cy="{_HEIGHT - 20}" r="5" fill="{color}"/>',
+            f'<text x="{x + 16}" y="{_HEIGHT - 16}">{escape(layer)}</text>',
+        ]
     return out

@@ -19,7 +19,9 @@ DEG_LAT_KM = GEOD.inv(75.0, 24.0, 75.0, 25.0)[2] / 1000.0
 
 
 def _lonlat(names: list[str], points: list[tuple[float, float]], **cols: list[object]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": names, **cols}, geometry=[shapely.Point(p) for p in points], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"name": names, **cols}, geometry=[shapely.Point(p) for p in points], crs="EPSG:4326"
+    )
 
 
 def _in(gdf: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
@@ -59,7 +61,9 @@ def test_input_untouched_index_crs_and_columns_kept(nodes, stations):
 def test_nearest_point_on_a_line_is_the_perpendicular_foot(crs):
     # a meridian line at 75 E; the node 1 degree of longitude east of it at the equator-ish 24 N
     line = gpd.GeoDataFrame(
-        {"corridor": ["Western DFC"]}, geometry=[shapely.LineString([(75.0, 20.0), (75.0, 28.0)])], crs="EPSG:4326"
+        {"corridor": ["Western DFC"]},
+        geometry=[shapely.LineString([(75.0, 20.0), (75.0, 28.0)])],
+        crs="EPSG:4326",
     )
     node = _lonlat(["A"], [(75.5, 24.0)])
     card = access_card(_in(node, crs), {"dfc_line": (_in(line, crs), "corridor")})
@@ -93,7 +97,9 @@ def test_ties_go_to_the_first_target_in_layer_order():
     node = gpd.GeoDataFrame({"name": ["N"]}, geometry=[shapely.Point(4e6, 4e6)], crs=BELT_CRS)
     pts = [shapely.Point(4e6 - 5000, 4e6), shapely.Point(4e6 + 5000, 4e6)]
     for names in (["West", "East"], ["East", "West"]):
-        stations = gpd.GeoDataFrame({"name": names}, geometry=pts if names[0] == "West" else pts[::-1], crs=BELT_CRS)
+        stations = gpd.GeoDataFrame(
+            {"name": names}, geometry=pts if names[0] == "West" else pts[::-1], crs=BELT_CRS
+        )
         assert access_card(node, {"s": stations}).loc[0, "s_name"] == names[0]
         table = nearest_table(np.array([[4e6, 4e6]]), stations.geometry.values, k=2)
         assert list(table["target"]) == [0, 1]
@@ -134,7 +140,9 @@ def test_k_larger_than_the_layer_leaves_the_extra_ranks_empty(nodes, stations):
 
 def test_inside_a_polygon_target_is_zero_km():
     zone = gpd.GeoDataFrame(
-        {"name": ["Zone"]}, geometry=[shapely.segmentize(shapely.box(74.0, 23.0, 76.0, 25.0), 0.01)], crs="EPSG:4326"
+        {"name": ["Zone"]},
+        geometry=[shapely.segmentize(shapely.box(74.0, 23.0, 76.0, 25.0), 0.01)],
+        crs="EPSG:4326",
     )
     nodes = _lonlat(["in", "out"], [(75.0, 24.0), (75.0, 26.0)])
     card = access_card(nodes, {"renewable_zone": zone})
@@ -174,3 +182,81 @@ def test_missing_crs_is_a_clear_error(stations):
 
     with pytest.raises(CRSError, match="no coordinate reference system"):
         access_card(stations.set_crs(None, allow_override=True), {"s": stations})
+
+
+# --- the command -----------------------------------------------------------------------------------
+def _run(args: list[str]):
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def test_access_command_writes_csv_and_gpkg_and_refuses_to_overwrite(tmp_path):
+    result = _run(["access", "--out", str(tmp_path), "--no-network"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "access.csv")
+    assert {
+        "freight_station_name",
+        "freight_station_km",
+        "dfc_line_km",
+        "expressway_km",
+        "port_km",
+        "renewable_zone_km",
+        "renewable_mw_within_100km",
+        "lon",
+        "lat",
+    } <= set(table.columns)
+    layer = gpd.read_file(tmp_path / "access.gpkg", layer="access_card")
+    assert len(layer) == len(table) and layer.crs == "EPSG:4326"
+    again = _run(["access", "--out", str(tmp_path)])
+    assert again.exit_code != 0 and "--overwrite" in again.output
+
+
+def test_access_command_takes_a_user_nodes_file_and_checks_its_geometry(tmp_path):
+    nodes = _lonlat(["Mine"], [(73.0, 21.0)])
+    nodes.to_file(tmp_path / "nodes.geojson")
+    result = _run(
+        ["access", "--out", str(tmp_path / "o"), "--nodes", str(tmp_path / "nodes.geojson"), "--k", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "o" / "access.csv")
+    assert list(table["name"]) == ["Mine"] and "port_name_2" in table.columns
+    assert "freight_station_network_km" in table.columns
+    line = gpd.GeoDataFrame(
+        {"name": ["l"]}, geometry=[shapely.LineString([(73, 21), (74, 22)])], crs="EPSG:4326"
+    )
+    line.to_file(tmp_path / "line.geojson")
+    bad = _run(["access", "--out", str(tmp_path / "p"), "--nodes", str(tmp_path / "line.geojson")])
+    assert bad.exit_code != 0 and "--nodes needs Point" in bad.output
+
+
+def test_public_names_resolve_to_the_analysis_functions():
+    import corridormap
+
+    for name in ("access_card", "chainage", "membership", "catchments", "green_power", "find_gaps"):
+        assert callable(getattr(corridormap, name))
+
+
+def test_build_hook_adds_cards_rings_flags_and_strip_diagrams(tmp_path):
+    import corridormap
+    from corridormap.analysis_outputs import add_analysis
+    from corridormap.catalog import load_catalog
+
+    specs = load_catalog()
+    layers = corridormap.load_layers(catalog=specs)
+    before = layers["industrial_nodes"].copy()
+    out_layers, out_specs, files = add_analysis(layers, specs, tmp_path)
+    pd.testing.assert_frame_equal(layers["industrial_nodes"], before)  # input untouched
+    nodes = out_layers["industrial_nodes"]
+    popup = set(out_specs["industrial_nodes"].popup)
+    assert {"freight_station_km", "port_network_km", "renewable_mw_within_100km"} <= popup & set(
+        nodes.columns
+    )
+    assert nodes["freight_station_km"].notna().all()
+    assert {"catchment_rings", "gap_flags"} <= set(out_layers) & set(out_specs)
+    assert out_specs["catchment_rings"].group == "Analysis"
+    assert sorted(files) == ["strip_dme.svg", "strip_wdfc.svg"] and files["strip_wdfc.svg"].startswith(
+        b"<svg"
+    )

@@ -9,9 +9,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from corridormap.catchments import catchment_table, catchments, green_power
 from corridormap.crs import BELT_CRS
 from corridormap.errors import LayerValidationError
+from corridormap.reach import catchment_table, catchments, green_power
 
 CRSES = ["EPSG:4326", "EPSG:32643", BELT_CRS]
 GEOD = Geod(ellps="WGS84")
@@ -32,9 +32,13 @@ def _gdf(geoms: list[shapely.Geometry], crs: str = "EPSG:4326", **cols: list[obj
 @pytest.mark.parametrize("crs", CRSES)
 def test_counts_and_sums_per_ring_by_hand(crs):
     nodes = _gdf([shapely.Point(NODE)], crs, name=["Node"])
-    zones = _gdf(_at([5, 20, 40, 60], azimuth=90), crs, name=list("abcd"), capacity_mw=[10.0, 20.0, np.nan, 80.0])
+    zones = _gdf(
+        _at([5, 20, 40, 60], azimuth=90), crs, name=list("abcd"), capacity_mw=[10.0, 20.0, np.nan, 80.0]
+    )
     ports = _gdf(_at([30], azimuth=200), crs, name=["p"])
-    rings = catchments(nodes, {"renewable_zones": (zones, "capacity_mw"), "ports": ports}, radii_km=[10, 25, 50])
+    rings = catchments(
+        nodes, {"renewable_zones": (zones, "capacity_mw"), "ports": ports}, radii_km=[10, 25, 50]
+    )
     assert list(rings["radius_km"]) == [10, 25, 50]
     assert list(rings["renewable_zones_count"]) == [1, 2, 3]
     assert list(rings["renewable_zones_capacity_mw_sum"]) == [10.0, 30.0, 30.0]
@@ -77,7 +81,9 @@ def test_bad_radius_and_missing_sum_column_are_clear_errors():
 def test_green_power_capacity_within_and_nearest_zone(crs):
     nodes = _gdf([shapely.Point(NODE)], crs, name=["n"])
     nodes.index = pd.Index(["node-1"])
-    zones = _gdf(_at([50, 80, 150], azimuth=45), crs, name=["near", "mid", "far"], capacity_mw=[100.0, np.nan, 300.0])
+    zones = _gdf(
+        _at([50, 80, 150], azimuth=45), crs, name=["near", "mid", "far"], capacity_mw=[100.0, np.nan, 300.0]
+    )
     out = green_power(nodes, zones)
     row = out.loc["node-1"]
     assert row["renewable_mw_within_100km"] == 100.0 and row["renewable_zones_within_100km"] == 2
@@ -92,10 +98,34 @@ def test_green_power_without_zones_gives_zero_and_nan():
     zones = _gdf(_at([50]), name=["z"], capacity_mw=[1.0]).iloc[0:0]
     out = green_power(nodes, zones)
     assert out.loc[0, "renewable_mw_within_100km"] == 0.0
-    assert pd.isna(out.loc[0, "nearest_renewable_zone_name"]) and np.isnan(out.loc[0, "nearest_renewable_zone_km"])
+    assert pd.isna(out.loc[0, "nearest_renewable_zone_name"]) and np.isnan(
+        out.loc[0, "nearest_renewable_zone_km"]
+    )
 
 
 def test_green_power_names_the_missing_capacity_column():
     nodes = _gdf([shapely.Point(NODE)], name=["n"])
     with pytest.raises(LayerValidationError, match="capacity_column"):
         green_power(nodes, nodes)
+
+
+def test_catchments_command_writes_rings_and_table(tmp_path):
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+
+    result = CliRunner().invoke(cli, ["catchments", "--out", str(tmp_path), "--radii", "20,40"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "catchments.csv")
+    assert set(table["radius_km"]) == {20.0, 40.0}
+    assert {
+        "industrial_nodes_count",
+        "renewable_zones_capacity_mw_sum",
+        "ports_logistics_count",
+        "freight_stations_count",
+    } <= set(table.columns)
+    assert (table["industrial_nodes_count"] >= 1).all()  # every ring holds its own node
+    rings = gpd.read_file(tmp_path / "catchments.gpkg", layer="catchments")
+    assert len(rings) == len(table) and set(rings.geom_type) == {"Polygon"}
+    bad = CliRunner().invoke(cli, ["catchments", "--out", str(tmp_path / "x"), "--layer", "nope"])
+    assert bad.exit_code != 0 and "no layer 'nope'" in bad.output

@@ -62,7 +62,9 @@ def test_a_point_on_the_line_is_on_line_with_zero_offset():
 
 
 def test_chainage_along_a_meridian_agrees_with_the_geodesic():
-    line = gpd.GeoDataFrame({"c": ["m"]}, geometry=[shapely.LineString([(75, 20), (75, 28)])], crs="EPSG:4326")
+    line = gpd.GeoDataFrame(
+        {"c": ["m"]}, geometry=[shapely.LineString([(75, 20), (75, 28)])], crs="EPSG:4326"
+    )
     line = line.set_geometry(line.geometry.segmentize(0.05))
     node = gpd.GeoDataFrame({"name": ["n"]}, geometry=[shapely.Point(75.05, 24)], crs="EPSG:4326")
     out = chainage(node, line, start="south")
@@ -74,8 +76,11 @@ def test_chainage_along_a_meridian_agrees_with_the_geodesic():
 
 def test_main_line_drops_spurs_and_starts_at_the_chosen_end():
     sections = _gdf(
-        [shapely.LineString([_km(0, 0), _km(0, 50)]), shapely.LineString([_km(0, 50), _km(0, 100)]),
-         shapely.LineString([_km(0, 50), _km(10, 55)])],  # an 11 km spur at km 50
+        [
+            shapely.LineString([_km(0, 0), _km(0, 50)]),
+            shapely.LineString([_km(0, 50), _km(0, 100)]),
+            shapely.LineString([_km(0, 50), _km(10, 55)]),
+        ],  # an 11 km spur at km 50
         name=["s1", "s2", "spur"],
     )
     north = main_line(sections, start="north")
@@ -97,12 +102,17 @@ def test_main_line_rejects_bad_start_and_empty_layers():
 def test_membership_belt_and_states(crs):
     belt = _gdf([shapely.box(X0, Y0, X0 + 100_000, Y0 + 100_000)], crs, name=["belt"])
     states = _gdf(
-        [shapely.box(X0 - 1e6, Y0 - 1e6, X0 + 50_000, Y0 + 1e6), shapely.box(X0 + 50_000, Y0 - 1e6, X0 + 1e6, Y0 + 1e6)],
-        crs, name=["Gujarat", "Rajasthan"],
+        [
+            shapely.box(X0 - 1e6, Y0 - 1e6, X0 + 50_000, Y0 + 1e6),
+            shapely.box(X0 + 50_000, Y0 - 1e6, X0 + 1e6, Y0 + 1e6),
+        ],
+        crs,
+        name=["Gujarat", "Rajasthan"],
     )
     features = _gdf(
         [_km(10, 10), _km(60, 10), _km(200, 10), shapely.LineString([_km(-20, 5), _km(5, 5)])],
-        crs, name=["in", "in-east", "out", "crossing line"],
+        crs,
+        name=["in", "in-east", "out", "crossing line"],
     )
     out = membership(features, belt, states=states)
     assert list(out["in_belt"]) == [True, True, False, True]
@@ -117,3 +127,40 @@ def test_membership_without_states_and_with_a_wrong_state_column():
     assert "state_from_layer" not in out.columns and bool(out.loc[0, "in_belt"])
     with pytest.raises(LayerValidationError, match="state_column"):
         membership(_gdf([_km(0.5, 0.5)]), belt, states=_gdf([shapely.box(X0, Y0, X0 + 9, Y0 + 9)], st=["x"]))
+
+
+# --- the strip diagram and the command --------------------------------------------------------------
+def test_strip_svg_places_features_by_km_and_side():
+    import xml.etree.ElementTree as ET
+
+    from corridormap.strip import strip_svg
+
+    features = _gdf([_km(5, 2), _km(5.0001, -3), _km(9, 200)], name=["Left <A>", "Right B", "Far C"])
+    frame = chainage(features, shapely.LineString([(X0, Y0), (X0 + 10_000, Y0)]))
+    svg = strip_svg({"Nodes": frame}, length_km=10 / _k(), title="Test line", max_offset_km=50)
+    root = ET.fromstring(svg)  # well-formed, names escaped
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Left <A>" in texts and "Right B" in texts and "Far C" not in texts
+    circles = [
+        (float(c.get("cx")), float(c.get("cy"))) for c in root.iter("{http://www.w3.org/2000/svg}circle")
+    ]
+    marks = sorted(circles[:2], key=lambda c: c[1])
+    middle = 60 + (1600 - 2 * 60) / 2
+    assert marks[0][0] == pytest.approx(middle, abs=1) and marks[0][1] < 430 < marks[1][1]
+
+
+def test_chainage_command_writes_table_and_strip_diagrams(tmp_path):
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+
+    result = CliRunner().invoke(cli, ["chainage", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "chainage.csv")
+    assert set(table["line"]) == {"Western DFC", "Delhi–Mumbai Expressway"}
+    assert set(table["side"]) <= {"left", "right", "on line", "past end"}
+    wdfc = table[(table["line"] == "Western DFC") & (table["layer"] == "freight_stations")]
+    assert wdfc["chainage_km"].between(0, 1600).all()
+    for key in ("wdfc", "dme"):
+        assert (tmp_path / f"strip_{key}.svg").read_text(encoding="utf-8").startswith("<svg")
+    assert gpd.read_file(tmp_path / "chainage.gpkg", layer="chainage").crs == "EPSG:4326"

@@ -21,7 +21,9 @@ def _layer(xy_km: list[tuple[float, float]], crs: str = BELT_CRS, **cols: list[o
 
 def _layers(crs: str = BELT_CRS) -> dict[str, gpd.GeoDataFrame]:
     return {
-        "nodes": _layer([(0, 0), (100, 0), (200, 0)], crs, name=["Near", "Mid", "Far"], status=["operational"] * 3),
+        "nodes": _layer(
+            [(0, 0), (100, 0), (200, 0)], crs, name=["Near", "Mid", "Far"], status=["operational"] * 3
+        ),
         "stations": _layer([(10, 0), (190, 0)], crs, name=["S1", "S2"], status=["operational", "proposed"]),
         "roads": _layer([(100, 30)], crs, name=["R"]),
     }
@@ -32,7 +34,12 @@ RULE = {
     "layer": "nodes",
     "description": "far from an operational station and a road",
     "condition": [
-        {"target": "stations", "where": {"status": ["operational"]}, "farther_than_km": 25, "label": "station"},
+        {
+            "target": "stations",
+            "where": {"status": ["operational"]},
+            "farther_than_km": 25,
+            "label": "station",
+        },
         {"target": "roads", "farther_than_km": 15, "label": "road"},
     ],
 }
@@ -57,16 +64,30 @@ def test_any_flags_when_one_condition_holds_and_lists_only_those():
 
 
 def test_within_and_subject_where():
-    rule = {"id": "close", "layer": "nodes", "where": {"name": ["Near", "Far"]},
-            "condition": [{"target": "stations", "within_km": 15}]}
+    rule = {
+        "id": "close",
+        "layer": "nodes",
+        "where": {"name": ["Near", "Far"]},
+        "condition": [{"target": "stations", "within_km": 15}],
+    }
     gaps = find_gaps(_layers(), [rule])
     assert list(gaps["name"]) == ["Near", "Far"]  # Far is 10 km from the proposed S2
     assert "within 15 km" in gaps.loc[0, "reason"]
 
 
 def test_target_with_nothing_left_is_infinitely_far():
-    rule = {"id": "r", "layer": "nodes", "condition": [{"target": "stations", "where": {"status": ["approved"]},
-                                                         "farther_than_km": 1000, "label": "approved station"}]}
+    rule = {
+        "id": "r",
+        "layer": "nodes",
+        "condition": [
+            {
+                "target": "stations",
+                "where": {"status": ["approved"]},
+                "farther_than_km": 1000,
+                "label": "approved station",
+            }
+        ],
+    }
     gaps = find_gaps(_layers(), [rule])
     assert len(gaps) == 3 and set(gaps["reason"]) == {"no approved station at all"}
 
@@ -78,8 +99,10 @@ def test_nothing_flagged_gives_an_empty_layer_with_the_columns():
 
 
 def test_every_problem_of_the_rules_is_reported_at_once():
-    bad = [{"id": "a", "layer": "nope", "condition": [{"target": "stations"}]},
-           {"id": "b", "layer": "nodes", "match": "some", "condition": []}]
+    bad = [
+        {"id": "a", "layer": "nope", "condition": [{"target": "stations"}]},
+        {"id": "b", "layer": "nodes", "match": "some", "condition": []},
+    ]
     with pytest.raises(LayerValidationError) as info:
         find_gaps(_layers(), bad)
     assert len(info.value.problems) == 4
@@ -108,3 +131,27 @@ def test_the_shipped_rule_file_names_shipped_layers():
     for rule in read_rules():
         assert rule["layer"] in names
         assert all(c["target"] in names for c in rule["condition"])
+
+
+def test_gaps_command_with_default_and_custom_rules(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+
+    result = CliRunner().invoke(cli, ["gaps", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "a" / "gaps.csv")
+    assert set(table["rule"]) <= {r["id"] for r in read_rules()} and table["reason"].str.len().min() > 10
+    rules = tmp_path / "r.toml"
+    rules.write_text(
+        '[[rule]]\nid = "x"\nlayer = "industrial_nodes"\n[[rule.condition]]\n'
+        'target = "ports_logistics"\nfarther_than_km = 0\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["gaps", str(rules), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    flagged = gpd.read_file(tmp_path / "b" / "gaps.gpkg", layer="gaps")
+    import corridormap
+
+    assert len(flagged) == len(corridormap.read_layer("industrial_nodes"))

@@ -23,9 +23,13 @@ def _k() -> float:
 
 def _lines(gap_m: float = 20.0, crs: str = BELT_CRS) -> gpd.GeoDataFrame:
     """Two sections along y = Y0: 0-50 km (rail) and 50-100 km (expressway), ``gap_m`` apart."""
-    geoms = [shapely.LineString([(X0, Y0), (X0 + 50_000, Y0)]),
-             shapely.LineString([(X0 + 50_000 + gap_m, Y0), (X0 + 100_000, Y0)])]
-    return gpd.GeoDataFrame({"kind": ["freight_rail", "expressways"]}, geometry=geoms, crs=BELT_CRS).to_crs(crs)
+    geoms = [
+        shapely.LineString([(X0, Y0), (X0 + 50_000, Y0)]),
+        shapely.LineString([(X0 + 50_000 + gap_m, Y0), (X0 + 100_000, Y0)]),
+    ]
+    return gpd.GeoDataFrame({"kind": ["freight_rail", "expressways"]}, geometry=geoms, crs=BELT_CRS).to_crs(
+        crs
+    )
 
 
 def _pts(xy: list[tuple[float, float]], crs: str = BELT_CRS) -> gpd.GeoDataFrame:

@@ -24,6 +24,10 @@ COMMANDS: dict[str, str] = {
     "osm": "osm:osm",
     "raster": "raster:raster",
     "sites": "sites:sites",
+    "access": "analysis:access",
+    "chainage": "analysis:chainage",
+    "catchments": "analysis:catchments",
+    "gaps": "analysis:gaps",
 }
 
 

@@ -7,7 +7,6 @@ refused without ``--overwrite``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,18 @@ _INPUTS = {
 def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option, (layer, _) in reversed(_INPUTS.items()):
         command = click.option(
-            f"--{option}", type=click.Path(exists=True, path_type=Path), default=None,
+            f"--{option}",
+            type=click.Path(exists=True, path_type=Path),
+            default=None,
             help=f"A file to use instead of the shipped {layer} layer.",
         )(command)
     command = click.option(
-        "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/analysis"),
-        show_default=True, help="Folder for the outputs.",
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("build/analysis"),
+        show_default=True,
+        help="Folder for the outputs.",
     )(command)
     return overwrite_option(command)
 
@@ -68,30 +73,30 @@ def _refuse_existing(out_dir: Path, names: list[str], overwrite: bool) -> list[P
     paths = [out_dir / name for name in names]
     existing = [p.name for p in paths if p.exists()]
     if existing and not overwrite:
-        raise OutputExistsError(f"{out_dir}: {', '.join(existing)} exist(s). Fix: pass --overwrite or another --out")
+        raise OutputExistsError(
+            f"{out_dir}: {', '.join(existing)} exist(s). Fix: pass --overwrite or another --out"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     for p in paths:
         p.unlink(missing_ok=True)
     return paths
 
 
-def _write(frame: Any, csv: Path, gpkg: Path | None, layer: str) -> None:
-    """A table as CSV (geometry as WKT-free lon/lat columns) and, when given, a GeoPackage layer."""
+def _write(frame: Any, csv: Path, gpkg: Path, layer: str) -> None:
+    """A layer as CSV (no geometry; points get lon/lat columns) and as a GeoPackage layer (EPSG:4326)."""
     import pandas as pd
 
     from ..crs import to_display
 
-    shown = to_display(frame) if hasattr(frame, "geometry") else frame
-    table = pd.DataFrame(shown.drop(columns=shown.geometry.name)) if hasattr(shown, "geometry") else shown
-    if hasattr(shown, "geometry") and (shown.geom_type == "Point").all():
+    shown = to_display(frame)
+    for column in shown.columns:  # plain strings for the writers
+        if isinstance(shown[column].dtype, pd.CategoricalDtype):
+            shown[column] = shown[column].astype(object)
+    table = pd.DataFrame(shown.drop(columns=shown.geometry.name))
+    if len(shown) and (shown.geom_type == "Point").all():
         table["lon"], table["lat"] = shown.geometry.x.round(6), shown.geometry.y.round(6)
     table.to_csv(csv, index=False)
-    if gpkg is not None:
-        writable = shown.copy()
-        for column in writable.columns:  # GeoPackage has no categorical or bool-with-None columns
-            if isinstance(writable[column].dtype, pd.CategoricalDtype):
-                writable[column] = writable[column].astype(object)
-        writable.to_file(gpkg, layer=layer, driver="GPKG")
+    shown.to_file(gpkg, layer=layer, driver="GPKG")
 
 
 def _files(**kwargs: Any) -> dict[str, Path | None]:
@@ -103,46 +108,68 @@ def _done(paths: list[Path]) -> None:
         click.echo(str(path))
 
 
-def _command(fn: Callable[..., Any]) -> click.Command:
-    @functools.wraps(fn)
-    def wrapper(**kwargs: Any) -> None:
-        fn(**kwargs)
-
-    return click.command()(_input_options(wrapper))
-
-
 @click.command()
 @click.option("--k", "k", type=int, default=1, show_default=True, help="Nearest features per target layer.")
 @click.option("--max-km", type=float, default=None, help="Ignore targets farther than this (km).")
-@click.option("--network/--no-network", default=True, show_default=True,
-              help="Also distances along the freight-rail + expressway graph.")
-@click.option("--green-km", type=float, default=100.0, show_default=True,
-              help="Radius for the renewable capacity in reach (green-power pairing).")
+@click.option(
+    "--network/--no-network",
+    default=True,
+    show_default=True,
+    help="Also distances along the freight-rail + expressway graph.",
+)
+@click.option(
+    "--green-km",
+    type=float,
+    default=100.0,
+    show_default=True,
+    help="Radius for the renewable capacity in reach (green-power pairing).",
+)
 @_input_options
-def access(k: int, max_km: float | None, network: bool, green_km: float, out_dir: Path, overwrite: bool,
-           **files: Path | None) -> None:
+def access(
+    k: int,
+    max_km: float | None,
+    network: bool,
+    green_km: float,
+    out_dir: Path,
+    overwrite: bool,
+    **files: Path | None,
+) -> None:
     """Access card: each node's nearest station, DFC line, expressway, port and renewable zone (km)."""
-    from ..access import access_card, default_targets
-    from ..catchments import green_power
     from .. import analysis_outputs as ao
+    from ..access import access_card, default_targets
+    from ..reach import green_power
 
     layers = _layers(_files(**files))
     csv, gpkg = _refuse_existing(out_dir, ["access.csv", "access.gpkg"], overwrite)
     graph = ao.default_network(layers) if network else None
-    card = access_card(layers["industrial_nodes"], default_targets(layers), k=k, max_distance_km=max_km,
-                       network=graph)
+    card = access_card(
+        layers["industrial_nodes"],
+        default_targets(layers),
+        k=k,
+        max_distance_km=max_km,
+        network=graph,
+        network_targets=ao.network_targets(),
+    )
     card = green_power(card, layers["renewable_zones"], within_km=green_km)
     _write(card, csv, gpkg, "access_card")
     _done([csv, gpkg])
 
 
 @click.command()
-@click.option("--line", "line_keys", multiple=True, help="Line key(s) of layers/rules/chainage.toml (default: all).")
-@click.option("--max-offset-km", type=float, default=50.0, show_default=True,
-              help="Strip diagram: leave out features farther than this from the line.")
+@click.option(
+    "--line", "line_keys", multiple=True, help="Line key(s) of layers/rules/chainage.toml (default: all)."
+)
+@click.option(
+    "--max-offset-km",
+    type=float,
+    default=50.0,
+    show_default=True,
+    help="Strip diagram: leave out features farther than this from the line.",
+)
 @_input_options
-def chainage(line_keys: tuple[str, ...], max_offset_km: float, out_dir: Path, overwrite: bool,
-             **files: Path | None) -> None:
+def chainage(
+    line_keys: tuple[str, ...], max_offset_km: float, out_dir: Path, overwrite: bool, **files: Path | None
+) -> None:
     """Chainage: km along the Western DFC / Delhi–Mumbai Expressway, side and offset, plus strip SVGs."""
     from .. import analysis_outputs as ao
 
@@ -158,14 +185,22 @@ def chainage(line_keys: tuple[str, ...], max_offset_km: float, out_dir: Path, ov
 
 
 @click.command()
-@click.option("--layer", "layer_name", default="industrial_nodes", show_default=True,
-              help="Layer whose features get rings.")
+@click.option(
+    "--layer",
+    "layer_name",
+    default="industrial_nodes",
+    show_default=True,
+    help="Layer whose features get rings.",
+)
 @click.option("--radii", default=None, help="Radii in km, comma-separated (default 10,25,50).")
 @_input_options
-def catchments(layer_name: str, radii: str | None, out_dir: Path, overwrite: bool, **files: Path | None) -> None:
+def catchments(
+    layer_name: str, radii: str | None, out_dir: Path, overwrite: bool, **files: Path | None
+) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
-    from ..catchments import catchment_table, catchments as rings_of, default_contents
     from ..errors import DataSourceNotFoundError
+    from ..reach import catchments as rings_of
+    from ..reach import default_contents
 
     layers = _layers(_files(**files))
     if layer_name not in layers:
@@ -173,9 +208,7 @@ def catchments(layer_name: str, radii: str | None, out_dir: Path, overwrite: boo
     radii_km = None if radii is None else [float(r) for r in radii.split(",") if r.strip()]
     csv, gpkg = _refuse_existing(out_dir, ["catchments.csv", "catchments.gpkg"], overwrite)
     rings = rings_of(layers[layer_name], default_contents(layers), radii_km=radii_km)
-    catchment_table(rings).to_csv(csv, index=False)
-    _write(rings, out_dir / ".catchments.tmp.csv", gpkg, "catchments")
-    (out_dir / ".catchments.tmp.csv").unlink()
+    _write(rings, csv, gpkg, "catchments")
     _done([csv, gpkg])
 
 

@@ -3,6 +3,9 @@
 Radii are true kilometres: each ring is buffered in EPSG:7755 by the radius times the projection's
 scale factor at the feature (see :func:`corridormap.access.true_km`), so a 50 km ring is 50 km on
 the ground wherever it sits in the belt.
+
+(The module is named ``reach``, not ``catchments``, so that ``corridormap.catchments`` stays the
+function once the module has been imported.)
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +26,7 @@ from .errors import LayerValidationError
 
 __all__ = ["catchments", "catchment_table", "green_power", "default_contents"]
 
-Content = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str | None]
+Content: TypeAlias = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str | None]
 
 
 @functools.cache
@@ -181,7 +184,9 @@ def _pairs_within(xy: Any, layer: gpd.GeoDataFrame, within_km: float) -> tuple[A
     geoms = to_metric(layer, "layer").geometry.values
     points = shapely.points(xy)
     # planar <= true * 1.03 anywhere near India: the bound keeps every candidate
-    point_i, feature_i = shapely.STRtree(geoms).query(points, predicate="dwithin", distance=within_km * 1030.0)
+    point_i, feature_i = shapely.STRtree(geoms).query(
+        points, predicate="dwithin", distance=within_km * 1030.0
+    )
     link = shapely.shortest_line(points[point_i], geoms[feature_i])
     mid = shapely.get_coordinates(shapely.line_interpolate_point(link, 0.5, normalized=True)).reshape(-1, 2)
     km = true_km(shapely.length(link), mid[:, 0], mid[:, 1])
