@@ -6,7 +6,9 @@
 The grid is in EPSG:7755 and aligned on multiples of the cell size; a cell belongs to the area when its
 centre does. For every cell, each criterion's raw value comes from a vectorised nearest-neighbour
 query (a KD-tree over the layer's points, or over its lines' vertices densified every half cell, so a
-line distance is at most a quarter cell too long) or from a raster sampled at the cell centre. The
+line distance is at most a quarter cell too long), converted to true km with the projection's scale
+factor (:func:`corridormap.nearest.true_km`), or from a raster sampled at the cell centre. Cells are
+``cell_km`` wide in EPSG:7755's planar metres (1.4-2 % wider on the ground over the belt). The
 model (normalisation functions, weights, exclusions) is :mod:`corridormap.sites_model`.
 
 The grid is scored block by block by one function, :func:`_block`; the single-machine path runs it over
@@ -33,6 +35,7 @@ from pyproj import Transformer
 
 from .crs import BELT_CRS, require_crs, to_metric
 from .errors import LayerValidationError, require
+from .nearest import true_km
 from .raster import Raster, sample_values, slope, write_raster
 from .sites_model import Model, load_model, normalise
 
@@ -88,10 +91,14 @@ class _Context:
 
 
 def _nearest_km(targets: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """True km from each point to the nearest target (planar metres corrected by the scale factor)."""
     from scipy.spatial import cKDTree
 
-    dist, _ = cKDTree(targets).query(np.column_stack([xs, ys]))
-    return np.asarray(dist) / 1000.0
+    if xs.size == 0:
+        return np.empty(0)
+    dist, idx = cKDTree(targets).query(np.column_stack([xs, ys]))
+    near = targets[np.asarray(idx)]
+    return true_km(np.asarray(dist), (xs + near[:, 0]) / 2.0, (ys + near[:, 1]) / 2.0)
 
 
 def _sample_in(raster: Raster, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

@@ -84,8 +84,12 @@ def rasters() -> dict[str, Raster]:
     return {"solar_kwh_m2": Raster(solar, t, "EPSG:7755"), "land": Raster(land, t, "EPSG:7755")}
 
 
+# EPSG:7755's scale factor here (planar metres per true metre): distances come back in true km
+SCALE = 0.98053
+
+
 def expected_score(row: int, col: int) -> float:
-    station = 1 - 5 * math.hypot(row - 2, col - 1) / 20
+    station = 1 - 5 * math.hypot(row - 2, col - 1) / SCALE / 20
     solar = 1.0 if col < 2 else 0.0
     return 0.5 * max(station, 0.0) + 0.5 * solar
 
@@ -102,8 +106,9 @@ def test_scores_statuses_and_raster(layers, area, rasters, model_path) -> None:
             assert cell["status"] == "built-up node" and np.isnan(cell["score"])
         else:
             assert cell["status"] == "scored"
-            assert cell["score"] == pytest.approx(expected_score(row, col))
-            assert cell["distance_to_station_km"] == pytest.approx(5 * math.hypot(row - 2, col - 1), abs=1e-6)
+            assert cell["score"] == pytest.approx(expected_score(row, col), rel=1e-5)
+            planar_km = 5 * math.hypot(row - 2, col - 1)
+            assert cell["distance_to_station_km"] == pytest.approx(planar_km / SCALE, rel=1e-5, abs=1e-9)
     parts = grid["station_contribution"] + grid["solar_contribution"]
     scored = grid["status"] == "scored"
     np.testing.assert_allclose(parts[scored], grid.loc[scored, "score"])
@@ -117,7 +122,8 @@ def test_top_sites_are_ranked_and_apart(layers, area, rasters, model_path) -> No
     sites = suitability(layers, area=area, rasters=rasters, weights=model_path).sites
     assert sites[["row", "col"]].values.tolist() == [[2, 1], [1, 0], [3, 0]]
     assert sites["rank"].tolist() == [1, 2, 3]
-    assert sites["score"].tolist() == pytest.approx([1.0, expected_score(1, 0), expected_score(3, 0)])
+    expected = [1.0, expected_score(1, 0), expected_score(3, 0)]
+    assert sites["score"].tolist() == pytest.approx(expected, rel=1e-5)
     assert sites.geometry.iloc[0].equals(shapely.Point(centre(2, 1)))
     xy = np.column_stack([sites.geometry.x, sites.geometry.y])
     gaps = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
