@@ -38,8 +38,8 @@ _API: dict[str, str] = {
     "chainage": "corridor",
     "membership": "corridor",
     "access_card": "access",
-    "catchments": "reach",
-    "green_power": "reach",
+    "catchments": "catchments",
+    "green_power": "catchments",
     "find_gaps": "gaps",
     # users' files
     "read_file": "io",

@@ -153,7 +153,7 @@ def strip_diagram(
 def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     """Industrial nodes with the access card (straight and along the network) and green power."""
     from .access import access_card, default_targets
-    from .reach import green_power
+    from .catchments import green_power
 
     card = access_card(
         layers["industrial_nodes"],
@@ -178,7 +178,7 @@ def add_analysis(
     """
     from .catalog import read_spec
     from .gaps import find_gaps
-    from .reach import catchments, default_contents
+    from .catchments import catchments, default_contents
 
     if "industrial_nodes" not in layers:
         log.info("no industrial_nodes layer: analysis left out of the build")

@@ -11,7 +11,7 @@ from pyproj import Geod
 
 from corridormap.crs import BELT_CRS
 from corridormap.errors import LayerValidationError
-from corridormap.reach import catchment_table, catchments, green_power
+from corridormap.catchments import catchment_table, catchments, green_power
 
 CRSES = ["EPSG:4326", "EPSG:32643", BELT_CRS]
 GEOD = Geod(ellps="WGS84")

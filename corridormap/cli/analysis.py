@@ -137,7 +137,7 @@ def access(
     """Access card: each node's nearest station, DFC line, expressway, port and renewable zone (km)."""
     from .. import analysis_outputs as ao
     from ..access import access_card, default_targets
-    from ..reach import green_power
+    from ..catchments import green_power
 
     layers = _layers(_files(**files))
     csv, gpkg = _refuse_existing(out_dir, ["access.csv", "access.gpkg"], overwrite)
@@ -199,8 +199,8 @@ def catchments(
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
     from ..errors import DataSourceNotFoundError
-    from ..reach import catchments as rings_of
-    from ..reach import default_contents
+    from ..catchments import catchments as rings_of
+    from ..catchments import default_contents
 
     layers = _layers(_files(**files))
     if layer_name not in layers:
