@@ -33,6 +33,7 @@ _DMS = re.compile(
     re.X,
 )
 _LEADING_ZERO = re.compile(r"^0\d")
+_MAX_DIGITS = 15
 
 
 def read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
@@ -239,6 +240,8 @@ def infer_types(df: pd.DataFrame, *, decimal: str | None = None) -> pd.DataFrame
             out[name] = col
         values = col.dropna()
         if values.empty or values.map(lambda v: bool(_LEADING_ZERO.match(v.lstrip("+-")))).any():
+            continue
+        if values.str.len().max() > _MAX_DIGITS:  # long codes would lose digits as numbers: keep text
             continue
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.isna().any():

@@ -12,6 +12,8 @@ import json
 import math
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,8 +61,7 @@ class Raw:
 def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
     """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...)."""
     try:
-        with warnings.catch_warnings():  # a mislabelled file is reported by load_file itself
-            warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
+        with _quiet_gdal():  # a mislabelled file is reported by load_file itself
             found = pyogrio.list_layers(str(path))
         return [(str(n), None if t is None else str(t)) for n, t in found]
     except pyogrio.errors.DataSourceError as exc:
@@ -84,13 +85,20 @@ def _choose_layer(path: Path, target: str, layer: str | None) -> str | None:
     return names[0] if names else None
 
 
+@contextmanager
+def _quiet_gdal() -> Iterator[None]:
+    """Silence GDAL warnings that the checks report themselves (unclosed rings, mislabelled files)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+        warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
+        yield
+
+
 def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Raw:
     """Read through GDAL: Arrow for UTF-8 (exact 64-bit integers), the raw reader otherwise."""
     try:
         if encoding is None:
-            with warnings.catch_warnings():  # unclosed rings are found and logged by parse_wkb
-                warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
-                warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
+            with _quiet_gdal():
                 meta, table = pyogrio.read_arrow(target, layer=layer, datetime_as_string=True)
             table.validate(full=True)  # invalid UTF-8 in text columns raises here, not later
             geom_col = meta.get("geometry_name") or "wkb_geometry"
@@ -98,9 +106,7 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Ra
             names = [c for c in table.column_names if c != geom_col]
             attrs = table.select(names).to_pandas(types_mapper=_types_mapper)
         else:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
-                warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
+            with _quiet_gdal():
                 meta, _, wkb, values = pyogrio.raw.read(
                     target, layer=layer, encoding=encoding, datetime_as_string=True
                 )
@@ -209,7 +215,20 @@ def read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationRepor
     raw = _ogr(path, target, layer, encoding)
     if fmt == "geojson":
         raw.nonfinite_rows = _geojson_nonfinite(path)
+        _keep_feature_ids(path, raw, report)
     return raw
+
+
+def _keep_feature_ids(path: Path, raw: Raw, report: ValidationReport) -> None:
+    """GeoJSON's feature-level integer ids become GDAL's FIDs: keep them as a column, not lose them."""
+    with _quiet_gdal():
+        _, table = pyogrio.read_arrow(str(path), columns=[], read_geometry=False, return_fids=True)
+    fids = np.asarray(table.column(0).to_numpy(), dtype="int64")
+    if len(fids) != len(raw.attrs) or np.array_equal(fids, np.arange(len(fids))):
+        return
+    name = "feature_id" if any(str(c).lower() == "id" for c in raw.attrs.columns) else "id"
+    raw.attrs.insert(0, name, pd.array(fids, dtype="Int64"))
+    report.add("info", "feature-id", f"feature-level ids kept as column {name!r}", "none needed")
 
 
 def _geojson_nonfinite(path: Path) -> list[int]:

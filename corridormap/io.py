@@ -258,7 +258,11 @@ def _csv(
     )
     built = csvc.csv_geometry(df, ctx, path=path, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal)
     ctx.degrees_assumed = built.degrees_assumed
-    return ctx, csvc.infer_types(built.attrs, decimal=built.decimal), built.geoms, None
+    attrs = csvc.infer_types(built.attrs, decimal=built.decimal)
+    numeric = [str(c) for c in attrs.columns if attrs[c].dtype != built.attrs[c].dtype]
+    if numeric:
+        report.add("info", "csv-types", f"columns read as numbers: {', '.join(numeric)}", "none needed")
+    return ctx, attrs, built.geoms, None
 
 
 def _check(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:

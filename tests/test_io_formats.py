@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -106,3 +107,27 @@ def test_hostile_text_from_a_user_file_is_escaped_in_the_map(tmp_path: Path) -> 
     assert loaded["Name"].iloc[0] == "<script>alert(1)</script>"  # stored as text, unchanged
     html = corridormap.build_map({"mine": loaded}, {}, fit_to=None, offline=True).get_root().render()
     assert "alert(1)" in html and "<script>alert(1)" not in html and 'onerror="alert(2)"' not in html
+
+
+def test_geojson_feature_level_ids_are_kept(tmp_path: Path) -> None:
+    features = [
+        {
+            "type": "Feature",
+            "id": fid,
+            "properties": {"name": n},
+            "geometry": {"type": "Point", "coordinates": [77, 28]},
+        }
+        for fid, n in ((17, "a"), (42, "b"))
+    ]
+    path = tmp_path / "ids.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    assert corridormap.read_file(path)["id"].tolist() == [17, 42]
+
+
+def test_csv_long_numeric_codes_stay_text(tmp_path: Path) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("lat,lon,code,mw\n28.6,77.2,123456789012345678901,5\n", encoding="utf-8")
+    gdf = corridormap.read_file(path)
+    assert gdf["code"].iloc[0] == "123456789012345678901" and gdf["mw"].iloc[0] == 5
+    notes = [f.problem for f in validate_file(path).findings if f.check == "csv-types"]
+    assert notes == ["columns read as numbers: mw"]
