@@ -91,9 +91,10 @@ def _finite_mask(gdf: gpd.GeoDataFrame, ctx: Context) -> np.ndarray:
 
 def _missing_crs(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     box = gdf.total_bounds
-    looks_degrees = bool(
-        np.isfinite(box).all() and abs(box[[0, 2]]).max() <= 180 and abs(box[[1, 3]]).max() <= 90
-    )
+    if not np.isfinite(box).all():  # no coordinates at all: nothing to place, nothing to refuse
+        ctx.report.add("warn", "crs-missing", "no CRS declared (and no coordinates)", "pass --crs")
+        return gdf
+    looks_degrees = bool(abs(box[[0, 2]]).max() <= 180 and abs(box[[1, 3]]).max() <= 90)
     if ctx.degrees_assumed and looks_degrees:
         ctx.report.add(
             "info",

@@ -221,7 +221,7 @@ def parse_datetimes(df: pd.DataFrame, names: list[str], ctx: Context) -> pd.Data
                 ctx.report.repair_column(
                     "time-zone",
                     name,
-                    "date-times carry different time zones (or some none); all converted to UTC",
+                    "date-times carry different time zones (those without one taken as UTC); all now UTC",
                     "use one time zone in the source",
                     reason="mixed offsets",
                     method="converted to UTC",

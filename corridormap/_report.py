@@ -168,7 +168,16 @@ class ValidationReport:
 
     def to_text(self) -> str:
         """The report as a human reads it in a terminal."""
-        status = "REFUSED" if self.refused else ("loaded with repairs" if self.repairs else "ok")
+        warned = any(f.severity == "warn" for f in self.findings)
+        status = (
+            "REFUSED"
+            if self.refused
+            else "loaded with repairs"
+            if self.repairs
+            else "loaded with warnings"
+            if warned
+            else "ok"
+        )
         types = ", ".join(f"{k} {v}" for k, v in sorted(self.geometry_types.items())) or "none"
         bounds = "none" if self.bounds is None else ", ".join(f"{b:.6g}" for b in self.bounds)
         lines = [

@@ -277,6 +277,8 @@ def _check(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
 
 def _summarise(gdf: gpd.GeoDataFrame, report: ValidationReport) -> None:
     report.n_features = len(gdf)
+    if gdf.empty and not report.refused:
+        report.add("warn", "no-features", "the file holds no features", "check you exported the right layer")
     report.geometry_types = {str(k): int(v) for k, v in gdf.geometry.geom_type.value_counts().items()}
     if gdf.crs is not None and report.crs is None:
         report.crs = gdf.crs.to_string()

@@ -131,3 +131,15 @@ def test_csv_long_numeric_codes_stay_text(tmp_path: Path) -> None:
     assert gdf["code"].iloc[0] == "123456789012345678901" and gdf["mw"].iloc[0] == 5
     notes = [f.problem for f in validate_file(path).findings if f.check == "csv-types"]
     assert notes == ["columns read as numbers: mw"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("none.geojson", '{"type": "FeatureCollection", "features": []}'), ("none.csv", "id,lat,lon\n")],
+)
+def test_a_file_without_features_loads_with_a_warning(tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    report = validate_file(tmp_path / name)
+    assert not report.refused and "no-features" in {f.check for f in report.findings}
+    assert "loaded with warnings" in report.to_text()
+    assert len(corridormap.read_file(tmp_path / name)) == 0
