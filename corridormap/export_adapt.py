@@ -87,6 +87,8 @@ def column_kind(series: pd.Series) -> Kind:
         return "float"
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
+    if not pd.api.types.is_object_dtype(dtype) and pd.api.types.is_string_dtype(dtype):
+        return "text"
     values = [v for v in series.astype(object) if not _isnull(v, "other")]
     for kind, types in (("datetime", dt.datetime), ("date", dt.date), ("bool", bool | np.bool_),
                         ("text", str),
@@ -272,6 +274,8 @@ def fit(name: str, frame: gpd.GeoDataFrame, caps: Caps) -> tuple[gpd.GeoDataFram
     out = frame.rename(columns=renamed)
     for col in [c for c in out.columns if c != geometry]:
         kind = column_kind(out[col])
+        if not _needs_work(out[col], kind, caps):
+            continue
         changed = False
         current = _values(out[col])
         plain = isinstance(out[col].dtype, np.dtype) and out[col].dtype.kind == "f"
@@ -286,6 +290,31 @@ def fit(name: str, frame: gpd.GeoDataFrame, caps: Caps) -> tuple[gpd.GeoDataFram
         if changed:
             out[col] = pd.Series(_typed(current, kind), index=out.index)
     return out, losses
+
+
+def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:
+    """A vectorised first look: can this column be written as it is? (Object columns: look closer.)"""
+    if pd.api.types.is_object_dtype(series.dtype) or kind == "other" or caps.all_text or (kind == "bool" and not caps.booleans):
+        return True
+    if kind == "float":
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        plain_nan = isinstance(series.dtype, np.dtype) and bool(np.isnan(values).any())
+        return (plain_nan or caps.floats != "exact" or (not caps.nan and bool(np.isnan(values).any()))
+                or (not caps.infinity and bool(np.isinf(values).any()))
+                or (not caps.negative_zero and bool(((values == 0) & np.signbit(values)).any())))
+    if kind == "int":
+        return caps.int_bits < 64 and bool(series.abs().gt(2**caps.int_bits).fillna(False).any())
+    if kind == "datetime":
+        if caps.datetime != "offset":
+            return True
+        parts = series.dt.microsecond % 1000 + series.dt.nanosecond
+        return caps.datetime_ms and bool(parts.fillna(0).gt(0).any())
+    if kind == "text":
+        longest = int(series.str.len().max()) if series.notna().any() else 0
+        return ((not caps.empty_text and bool(series.eq("").fillna(False).any()))
+                or (not caps.null_text and bool(series.isna().any()))
+                or (caps.max_text_bytes is not None and longest * 4 > caps.max_text_bytes))
+    return False
 
 
 def _typed(values: list[Any], kind: Kind) -> Any:
