@@ -56,3 +56,12 @@ def test_overlay_refuses_empty_raster() -> None:
     empty = Raster(np.full((2, 2), np.nan), from_origin(75, 24, 1, 1), "EPSG:4326", name="void")
     with pytest.raises(ValueError, match="'void' has no valid cells"):
         add_raster_overlay(folium.Map(tiles=None), empty)
+
+
+def test_layer_control_runs_after_the_overlay_it_lists() -> None:
+    m = folium.Map(tiles=None)
+    folium.LayerControl().add_to(m)
+    raster = Raster(np.ones((2, 2)), from_origin(75.0, 24.0, 0.5, 0.5), "EPSG:4326", name="late")
+    add_raster_overlay(m, raster)
+    page = m.get_root().render()
+    assert page.index("L.imageOverlay(") < page.index("L.control.layers(")

@@ -249,4 +249,4 @@ def test_result_writes_geotiff_and_sites_and_draws_on_a_map(
     add_suitability(m, result)
     page = m.get_root().render()
     assert "Candidate site #1" in page and "data:image/png;base64" in page
-    assert page.count("L.circleMarker") == 3
+    assert page.count("L.divIcon") == 3

@@ -20,6 +20,7 @@ import branca.colormap as bcm
 import folium
 import numpy as np
 from branca.element import MacroElement
+from folium.plugins import GroupedLayerControl
 from jinja2 import Template
 from pyproj import Transformer
 
@@ -113,6 +114,14 @@ class ColourBar(MacroElement):
         )
 
 
+def _controls_last(m: folium.Map) -> None:
+    """Move layer controls after the layers added since: their script refers to every overlay, so it
+    must run after the overlays' own scripts (folium renders children in insertion order)."""
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.LayerControl | GroupedLayerControl):
+            m._children.move_to_end(key)
+
+
 def _to_web_mercator(raster: Raster) -> Raster:
     """The raster over exactly its own extent in Web Mercator, at most 2048 and at least ~512 px a side."""
     bounds = bounds_in(raster, _WEB_MERCATOR)
@@ -158,7 +167,6 @@ def add_raster_overlay(
         name=label,
         show=show,
         interactive=False,
-        zindex=2,
     )
     overlay.add_to(m)
     ColourBar(
@@ -170,7 +178,16 @@ def add_raster_overlay(
         colormap=colormap,
         opacity=opacity,
     ).add_to(m)
+    _controls_last(m)
     return overlay
+
+
+# a numbered black badge: unlike every catalog style, so candidate sites never read as stations or nodes
+_RANK_BADGE = (
+    '<div style="width:22px;height:22px;border-radius:11px;background:#111;color:#fff;border:2px solid #fff;'
+    'box-sizing:border-box;font:bold 11px/18px sans-serif;text-align:center;box-shadow:0 0 3px #000">'
+    "{rank}</div>"
+)
 
 
 def _site_popup(site: Any, criteria: list[tuple[str, str]]) -> str:
@@ -201,16 +218,14 @@ def add_suitability(m: folium.Map, result: SuitabilityResult, *, opacity: float 
     group = folium.FeatureGroup(name="Candidate sites (top suitability)", show=True)
     sites = result.sites.to_crs("EPSG:4326")
     for _, site in sites.iterrows():
-        folium.CircleMarker(
+        folium.Marker(
             location=[site.geometry.y, site.geometry.x],
-            radius=7,
-            color="#222",
-            weight=2,
-            fill=True,
-            fill_color="#ffffff",
-            fill_opacity=0.9,
+            icon=folium.DivIcon(
+                html=_RANK_BADGE.format(rank=int(site["rank"])), icon_size=(22, 22), icon_anchor=(11, 11)
+            ),
             tooltip=f"#{int(site['rank'])}: score {site['score']:.2f}",
             popup=folium.Popup(_site_popup(site, criteria), max_width=360),
         ).add_to(group)
     group.add_to(m)
+    _controls_last(m)
     return group
