@@ -294,7 +294,9 @@ def fit(name: str, frame: gpd.GeoDataFrame, caps: Caps) -> tuple[gpd.GeoDataFram
 
 def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:
     """A vectorised first look: can this column be written as it is? (Object columns: look closer.)"""
-    if pd.api.types.is_object_dtype(series.dtype) or kind == "other" or caps.all_text or (kind == "bool" and not caps.booleans):
+    if pd.api.types.is_object_dtype(series.dtype) or kind == "other" or caps.all_text:
+        return True
+    if kind == "bool" and not caps.booleans:
         return True
     if kind == "float":
         values = series.to_numpy(dtype="float64", na_value=np.nan)
