@@ -164,3 +164,32 @@ def test_chainage_command_writes_table_and_strip_diagrams(tmp_path):
     for key in ("wdfc", "dme"):
         assert (tmp_path / f"strip_{key}.svg").read_text(encoding="utf-8").startswith("<svg")
     assert gpd.read_file(tmp_path / "chainage.gpkg", layer="chainage").crs == "EPSG:4326"
+
+
+def test_access_command_adds_belt_and_state_membership(tmp_path):
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+
+    states = gpd.GeoDataFrame(
+        {"st_name": ["West", "East"]},
+        crs="EPSG:4326",
+        geometry=[shapely.box(60, 5, 76, 40), shapely.box(76, 5, 95, 40)],
+    )
+    states.to_file(tmp_path / "states.geojson")
+    args = [
+        "access",
+        "--no-network",
+        "--out",
+        str(tmp_path / "o"),
+        "--states",
+        str(tmp_path / "states.geojson"),
+        "--state-column",
+        "st_name",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "o" / "access.csv")
+    assert table["in_belt"].any() and not table["in_belt"].all()  # some nodes (e.g. Palakkad) lie outside
+    expected = np.where(table["lon"] < 76, "West", "East")
+    assert (table["state_from_layer"] == expected).all()

@@ -124,17 +124,29 @@ def _done(paths: list[Path]) -> None:
     show_default=True,
     help="Radius for the renewable capacity in reach (green-power pairing).",
 )
+@click.option(
+    "--states",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="A polygon file of states: adds each node's state_from_layer.",
+)
+@click.option(
+    "--state-column", default="name", show_default=True, help="Column of --states naming the state."
+)
 @_input_options
 def access(
     k: int,
     max_km: float | None,
     network: bool,
     green_km: float,
+    states: Path | None,
+    state_column: str,
     out_dir: Path,
     overwrite: bool,
     **files: Path | None,
 ) -> None:
-    """Access card: each node's nearest station, DFC line, expressway, port and renewable zone (km)."""
+    """Access card: each node's nearest station, DFC line, expressway, port and renewable zone (km),
+    renewable MW in reach, and whether it lies in the corridor belt (and in which state, with --states)."""
     from .. import analysis_outputs as ao
     from ..access import access_card, default_targets
     from ..catchments import green_power
@@ -151,6 +163,12 @@ def access(
         network_targets=ao.network_targets(),
     )
     card = green_power(card, layers["renewable_zones"], within_km=green_km)
+    if "corridor_belt" in layers:
+        from ..corridor import membership
+        from ..io import read_file
+
+        state_layer = read_file(states) if states is not None else None
+        card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
     _write(card, csv, gpkg, "access_card")
     _done([csv, gpkg])
 
@@ -198,9 +216,9 @@ def catchments(
     layer_name: str, radii: str | None, out_dir: Path, overwrite: bool, **files: Path | None
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
-    from ..errors import DataSourceNotFoundError
     from ..catchments import catchments as rings_of
     from ..catchments import default_contents
+    from ..errors import DataSourceNotFoundError
 
     layers = _layers(_files(**files))
     if layer_name not in layers:
