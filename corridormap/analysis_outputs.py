@@ -177,8 +177,8 @@ def add_analysis(
     Inputs are not mutated; a missing input layer leaves its part out (logged).
     """
     from .catalog import read_spec
-    from .gaps import find_gaps
     from .catchments import catchments, default_contents
+    from .gaps import find_gaps
 
     if "industrial_nodes" not in layers:
         log.info("no industrial_nodes layer: analysis left out of the build")
