@@ -17,6 +17,7 @@ import pandas as pd
 from folium.utilities import JsCode
 
 from ..catalog import LayerSpec
+from . import big as big_path
 from .popup import popup_html, tooltip_text
 from .style import STATUS_ORDER, categories, path_style
 
@@ -85,9 +86,19 @@ def _splits(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> Iterator[tuple[str | None
             yield key, None, rest
 
 
-def layer_group(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, show: bool = True) -> folium.FeatureGroup:
-    """Build the toggleable group for one layer (``gdf`` in EPSG:4326)."""
+def layer_group(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec, *, show: bool = True, big: bool | str = "auto"
+) -> folium.FeatureGroup:
+    """Build the toggleable group for one layer (``gdf`` in EPSG:4326).
+
+    ``big``: draw through the large-layer path (:mod:`.big`: simplified per zoom, encoded, canvas
+    tiles) always (True), never (False), or for layers over ``big.BIG_VERTICES`` vertices or
+    ``big.BIG_FEATURES`` features ("auto").
+    """
     group = folium.FeatureGroup(name=spec.title, show=show)
+    if big is True or (big == "auto" and big_path.is_big(gdf)):
+        big_path.big_layer(gdf, spec).add_to(group)
+        return group
     pane = pane_name(spec)
     for status, colour, part in _splits(gdf, spec):
         style = path_style(spec.style, status=status, color=colour)

@@ -1,0 +1,336 @@
+/* corridormap large layers (3/3): a Leaflet GridLayer that draws decoded features on canvas tiles.
+ *
+ * Each 512-px tile asks the grid index for the features near it and draws them, grouped by style,
+ * at the simplification level for the tile's zoom: a zoom or a pan draws only the tiles on screen.
+ * Clicks and hovers on the map are hit-tested against the index of every large layer on the map
+ * (topmost pane first) to open the feature's popup or show its tooltip. Popup tables are assembled
+ * from the layer's columnar attributes, whose values were escaped when the map was built.
+ *
+ *   corridormapBig.layer(options)        the layer (options written by big.py)
+ *   corridormapBig.layers[name]          layers by catalog name
+ *   corridormapBig.search(map, text)     features whose name contains text: [{layer, feature, name}]
+ *   layer.focus(feature)                 zoom to a feature and open its popup
+ *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
+ *   corridormapBig.whenReady()           resolves once every layer has decoded its payload
+ */
+(function (root) {
+  "use strict";
+  var CM = (root.corridormapBig = root.corridormapBig || {});
+  var HALF = 20037508.342789244, WORLD = 2 * HALF;
+  CM.layers = CM.layers || {};
+
+  /* The coarsest level whose tolerance is at most one pixel at zoom z (levels are half a pixel
+   * at their own zoom, so a level serves its zoom and the one below). */
+  function levelFor(zooms, z) {
+    for (var k = 0; k < zooms.length; k++) if (zooms[k] >= z - 1) return k;
+    return zooms.length;
+  }
+  function column(col, i) {
+    return col.c ? col.d[col.c[i]] : col.v[i];
+  }
+  function dashes(text) {
+    return text ? String(text).split(/[\s,]+/).filter(Boolean).map(Number) : [];
+  }
+  function segDist2(px, py, ax, ay, bx, by) {
+    var dx = bx - ax, dy = by - ay, l = dx * dx + dy * dy;
+    var t = l ? ((px - ax) * dx + (py - ay) * dy) / l : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    var qx = ax + t * dx - px, qy = ay + t * dy - py;
+    return qx * qx + qy * qy;
+  }
+
+  CM.BigLayer = L.GridLayer.extend({
+    options: { updateWhenZooming: false, keepBuffer: 1, tileSize: 512 },
+
+    initialize: function (opts) {
+      L.GridLayer.prototype.initialize.call(this, { pane: opts.pane || "overlayPane", tileSize: opts.tileSize || 512 });
+      this.cm = opts;
+      this.data = null;
+      this._ids = [];
+      var pad = 1;
+      opts.styles.forEach(function (s) {
+        pad = Math.max(pad, (s.weight || 0) / 2 + (opts.kind === "point" ? s.radius || 0 : 0) + 1);
+      });
+      this._padPx = pad;
+      this._hitPx = pad + 4;
+      this.ready = this._load();
+      CM.layers[opts.name] = this;
+    },
+
+    _load: function () {
+      var self = this, o = this.cm;
+      var geom = document.getElementById(o.payload), attrs = document.getElementById(o.attributes);
+      var bytes = CM.base64Bytes(geom.textContent);
+      this.attrs = JSON.parse(attrs.textContent);
+      geom.textContent = "";
+      attrs.textContent = "";
+      return (o.deflate ? CM.inflate(bytes) : Promise.resolve(bytes)).then(function (raw) {
+        self.data = CM.decodeGeometry(raw, o.counts);
+        self.index = new CM.GridIndex(self.data.bbox, o.counts.features);
+        if (self._map) self.redraw();
+        self.fire("cm:ready");
+        return self;
+      });
+    },
+
+    onAdd: function (map) {
+      L.GridLayer.prototype.onAdd.call(this, map);
+      CM.attach(map);
+    },
+
+    onRemove: function (map) {
+      CM.hideTooltip(map);
+      L.GridLayer.prototype.onRemove.call(this, map);
+    },
+
+    createTile: function (coords) {
+      var tile = L.DomUtil.create("canvas", "leaflet-tile");
+      var size = this.getTileSize(), r = root.devicePixelRatio || 1;
+      tile.width = size.x * r;
+      tile.height = size.y * r;
+      if (this.data) {
+        var ctx = tile.getContext("2d");
+        ctx.scale(r, r);
+        this._drawTile(ctx, coords, size);
+      }
+      return tile;
+    },
+
+    _drawTile: function (ctx, coords, size) {
+      var o = this.cm, z = coords.z, scale = (256 * Math.pow(2, z)) / WORLD; // map pixels per metre
+      var ox = coords.x * size.x, oy = coords.y * size.y, pad = this._padPx / scale;
+      var ids = this.index.query(ox / scale - HALF - pad, HALF - (oy + size.y) / scale - pad,
+        (ox + size.x) / scale - HALF + pad, HALF - oy / scale + pad, this._ids);
+      if (!ids.length) return;
+      var buckets = o.styles.map(function () { return []; }), style = this.data.style;
+      for (var i = 0; i < ids.length; i++) buckets[style[ids[i]]].push(ids[i]);
+      var t = { k: levelFor(o.zooms, z), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
+      for (var s = 0; s < buckets.length; s++) if (buckets[s].length) this._drawBucket(ctx, buckets[s], o.styles[s], t);
+    },
+
+    _drawBucket: function (ctx, ids, s, t) {
+      var kind = this.cm.kind;
+      ctx.beginPath();
+      for (var i = 0; i < ids.length; i++) {
+        if (kind === "point") this._circles(ctx, ids[i], s.radius || 6, t);
+        else this._trace(ctx, ids[i], t, kind === "polygon");
+      }
+      ctx.lineCap = "round";
+      ctx.lineJoin = "round";
+      if (kind !== "line" && s.fill !== false) {
+        ctx.globalAlpha = s.fillOpacity == null ? 0.2 : s.fillOpacity;
+        ctx.fillStyle = s.fillColor || s.color;
+        ctx.fill("evenodd");
+      }
+      if (s.stroke !== false && (s.weight || 0) > 0) {
+        ctx.globalAlpha = s.opacity == null ? 1 : s.opacity;
+        ctx.strokeStyle = s.color;
+        ctx.lineWidth = s.weight;
+        ctx.setLineDash(dashes(s.dashArray));
+        ctx.stroke();
+      }
+    },
+
+    _trace: function (ctx, f, t, closed) {
+      var d = this.data, rs = d.ringStart, vs = d.vertStart, xs = d.xs, ys = d.ys, tags = d.tags;
+      for (var r = rs[f]; r < rs[f + 1]; r++) {
+        var first = true, lx = 0, ly = 0, e = vs[r + 1];
+        for (var v = vs[r]; v < e; v++) {
+          if (tags[v] > t.k) continue;
+          var px = xs[v] * t.scale + t.ax, py = t.ay - ys[v] * t.scale;
+          if (first) {
+            ctx.moveTo(px, py);
+            first = false;
+          } else if (v === e - 1 || Math.abs(px - lx) + Math.abs(py - ly) >= 0.5) {
+            ctx.lineTo(px, py);
+          } else continue;
+          lx = px;
+          ly = py;
+        }
+        if (closed && !first) ctx.closePath();
+      }
+    },
+
+    _circles: function (ctx, f, radius, t) {
+      var d = this.data;
+      for (var v = d.vertStart[d.ringStart[f]]; v < d.vertStart[d.ringStart[f + 1]]; v++) {
+        var px = d.xs[v] * t.scale + t.ax, py = t.ay - d.ys[v] * t.scale;
+        ctx.moveTo(px + radius, py);
+        ctx.arc(px, py, radius, 0, 2 * Math.PI);
+      }
+    },
+
+    /* Squared distance (metres) from (x, y) to feature f at level k; 0 inside a polygon. */
+    _dist2: function (f, x, y, k) {
+      var d = this.data, xs = d.xs, ys = d.ys, tags = d.tags, best = Infinity, inside = false;
+      for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
+        var a = d.vertStart[r], e = d.vertStart[r + 1], first = -1, prev = -1;
+        for (var v = a; v < e; v++) {
+          if (tags[v] > k) continue;
+          if (first < 0) first = v;
+          if (prev < 0) best = Math.min(best, (xs[v] - x) * (xs[v] - x) + (ys[v] - y) * (ys[v] - y));
+          else best = this._edge(best, x, y, prev, v);
+          if (this.cm.kind === "polygon" && prev >= 0) inside = this._crosses(inside, x, y, prev, v);
+          prev = v;
+        }
+        if (this.cm.kind === "polygon" && prev >= 0 && first >= 0) {
+          best = this._edge(best, x, y, prev, first);
+          inside = this._crosses(inside, x, y, prev, first);
+        }
+      }
+      return inside ? 0 : best;
+    },
+
+    _edge: function (best, x, y, a, b) {
+      var d = this.data;
+      return Math.min(best, segDist2(x, y, d.xs[a], d.ys[a], d.xs[b], d.ys[b]));
+    },
+
+    _crosses: function (inside, x, y, a, b) {
+      var xa = this.data.xs[a], ya = this.data.ys[a], xb = this.data.xs[b], yb = this.data.ys[b];
+      if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) return !inside;
+      return inside;
+    },
+
+    /* The feature under a point of the map, or -1. */
+    hit: function (latlng) {
+      if (!this.data || !this._map) return -1;
+      var z = this._tileZoom == null ? Math.round(this._map.getZoom()) : this._tileZoom;
+      var mpp = WORLD / (256 * Math.pow(2, z)), tol = this._hitPx * mpp;
+      var p = L.Projection.SphericalMercator.project(latlng);
+      var ids = this.index.query(p.x - tol, p.y - tol, p.x + tol, p.y + tol, []);
+      var k = levelFor(this.cm.zooms, z), best = -1, bestD = Infinity;
+      for (var i = ids.length - 1; i >= 0; i--) {
+        var f = ids[i], s = this.cm.styles[this.data.style[f]];
+        var reach = ((s.weight || 0) / 2 + (this.cm.kind === "point" ? s.radius || 6 : 0) + 4) * mpp;
+        var d2 = this._dist2(f, p.x, p.y, k);
+        if (d2 <= reach * reach && d2 < bestD) {
+          best = f;
+          bestD = d2;
+        }
+      }
+      return best;
+    },
+
+    popupHtml: function (f) {
+      var a = this.attrs, rows = "";
+      for (var i = 0; i < a.labels.length; i++) {
+        var v = column(a.columns[i], f);
+        if (v !== "") rows += "<tr><th>" + a.labels[i] + "</th><td>" + v + "</td></tr>";
+      }
+      return '<table class="cm-popup"><caption>' + a.title + "</caption>" + rows + "</table>";
+    },
+
+    text: function (which, f) {
+      var spec = this.attrs[which];
+      return typeof spec === "number" ? column(this.attrs.columns[spec], f) : column(spec, f);
+    },
+
+    openPopup: function (f, latlng) {
+      L.popup({ maxWidth: 420 }).setLatLng(latlng).setContent(this.popupHtml(f)).openOn(this._map);
+    },
+
+    bounds: function (f) {
+      var b = this.data.bbox, P = L.Projection.SphericalMercator;
+      return L.latLngBounds(P.unproject(L.point(b[4 * f], b[4 * f + 1])), P.unproject(L.point(b[4 * f + 2], b[4 * f + 3])));
+    },
+
+    focus: function (f) {
+      var self = this, d = this.data, r = d.ringStart[f];
+      var mid = Math.floor((d.vertStart[r] + d.vertStart[r + 1] - 1) / 2);
+      var at = L.Projection.SphericalMercator.unproject(L.point(d.xs[mid], d.ys[mid]));
+      this._map.fitBounds(this.bounds(f), { maxZoom: 14, animate: false });
+      self.openPopup(f, at);
+    },
+
+    latLngs: function (f, level) {
+      var d = this.data, out = [], k = level == null ? this.cm.zooms.length : level;
+      for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
+        var ring = [];
+        for (var v = d.vertStart[r]; v < d.vertStart[r + 1]; v++) {
+          if (d.tags[v] > k) continue;
+          var ll = L.Projection.SphericalMercator.unproject(L.point(d.xs[v], d.ys[v]));
+          ring.push([ll.lat, ll.lng]);
+        }
+        out.push(ring);
+      }
+      return out;
+    },
+  });
+
+  CM.layer = function (opts) {
+    return new CM.BigLayer(opts);
+  };
+
+  CM.whenReady = function () {
+    return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].ready; }));
+  };
+
+  /* Large layers on `map`, topmost pane first. */
+  CM.onMap = function (map) {
+    var out = [];
+    Object.keys(CM.layers).forEach(function (n) {
+      var l = CM.layers[n];
+      if (l._map === map && l.data) out.push(l);
+    });
+    function z(l) { return parseInt(map.getPane(l.options.pane).style.zIndex, 10) || 400; }
+    return out.sort(function (a, b) { return z(b) - z(a); });
+  };
+
+  CM.hitAll = function (map, latlng) {
+    var layers = CM.onMap(map);
+    for (var i = 0; i < layers.length; i++) {
+      var f = layers[i].hit(latlng);
+      if (f >= 0) return { layer: layers[i], feature: f };
+    }
+    return null;
+  };
+
+  CM.hideTooltip = function (map) {
+    var state = map._cmBig;
+    if (state && state.tip && map.hasLayer(state.tip)) map.closeTooltip(state.tip);
+    if (state) map.getContainer().style.cursor = "";
+  };
+
+  /* One click and one hover handler per map, shared by its large layers. */
+  CM.attach = function (map) {
+    if (map._cmBig) return map._cmBig;
+    var state = (map._cmBig = { tip: L.tooltip({ direction: "top", offset: [0, -6], className: "cm-big-tooltip" }), pending: null });
+    map.on("click", function (e) {
+      var h = CM.hitAll(map, e.latlng);
+      if (h) h.layer.openPopup(h.feature, e.latlng);
+    });
+    map.on("mousemove", function (e) {
+      if (state.pending) { state.pending = e; return; }
+      state.pending = e;
+      L.Util.requestAnimFrame(function () {
+        var ev = state.pending, h = CM.hitAll(map, ev.latlng), text = h && h.layer.text("tooltip", h.feature);
+        state.pending = null;
+        if (!text) return CM.hideTooltip(map);
+        map.getContainer().style.cursor = "pointer";
+        state.tip.setLatLng(ev.latlng).setContent(text);
+        if (!map.hasLayer(state.tip)) map.openTooltip(state.tip);
+      });
+    });
+    map.on("mouseout", function () { CM.hideTooltip(map); });
+    return state;
+  };
+
+  function escapeText(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
+  }
+
+  /* Features of the large layers on `map` whose name contains `text` (case-insensitive). */
+  CM.search = function (map, text, limit) {
+    var needle = escapeText(text).toLowerCase(), out = [], max = limit || 10;
+    CM.onMap(map).forEach(function (layer) {
+      var n = layer.cm.counts.features;
+      for (var f = 0; f < n && out.length < max; f++) {
+        var name = layer.text("names", f);
+        if (name && name.toLowerCase().indexOf(needle) >= 0) out.push({ layer: layer, feature: f, name: name });
+      }
+    });
+    return out;
+  };
+})(window);

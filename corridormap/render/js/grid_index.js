@@ -1,0 +1,86 @@
+/* corridormap large layers (2/3): a uniform grid over feature bounding boxes.
+ *
+ * Each feature is listed in every cell its box touches (features spanning many cells go to a short
+ * list checked on every query), so drawing a tile or hit-testing a click touches only the features
+ * near it. Boxes are (minx, miny, maxx, maxy) in Web Mercator metres, four per feature.
+ */
+(function (root) {
+  "use strict";
+  var CM = (root.corridormapBig = root.corridormapBig || {});
+  var WIDE_CELLS = 64;
+
+  CM.GridIndex = function (bbox, n) {
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, f;
+    for (f = 0; f < n; f++) {
+      x0 = Math.min(x0, bbox[4 * f]);
+      y0 = Math.min(y0, bbox[4 * f + 1]);
+      x1 = Math.max(x1, bbox[4 * f + 2]);
+      y1 = Math.max(y1, bbox[4 * f + 3]);
+    }
+    var g = Math.max(1, Math.min(256, Math.round(Math.sqrt(n / 4))));
+    this.bbox = bbox;
+    this.g = g;
+    this.x0 = n ? x0 : 0;
+    this.y0 = n ? y0 : 0;
+    this.cw = n ? (x1 - x0) / g || 1 : 1;
+    this.ch = n ? (y1 - y0) / g || 1 : 1;
+    this.stamp = new Uint32Array(n);
+    this.queryId = 0;
+    this.wide = [];
+    var start = new Int32Array(g * g + 1), span = [], s;
+    for (f = 0; f < n; f++) {
+      s = this._span(bbox[4 * f], bbox[4 * f + 1], bbox[4 * f + 2], bbox[4 * f + 3]);
+      span.push(s);
+      if ((s[2] - s[0] + 1) * (s[3] - s[1] + 1) > WIDE_CELLS) this.wide.push(f);
+      else this._cells(s, function (c) { start[c + 1]++; });
+    }
+    for (var c = 0; c < g * g; c++) start[c + 1] += start[c];
+    var fill = start.slice(0, g * g), items = new Int32Array(start[g * g]);
+    for (f = 0; f < n; f++) {
+      s = span[f];
+      if ((s[2] - s[0] + 1) * (s[3] - s[1] + 1) > WIDE_CELLS) continue;
+      this._cells(s, function (c) { items[fill[c]++] = f; });
+    }
+    this.start = start;
+    this.items = items;
+  };
+
+  CM.GridIndex.prototype._span = function (x0, y0, x1, y1) {
+    var g = this.g - 1;
+    function clamp(v) { return v < 0 ? 0 : v > g ? g : v; }
+    return [
+      clamp(Math.floor((x0 - this.x0) / this.cw)), clamp(Math.floor((y0 - this.y0) / this.ch)),
+      clamp(Math.floor((x1 - this.x0) / this.cw)), clamp(Math.floor((y1 - this.y0) / this.ch)),
+    ];
+  };
+
+  CM.GridIndex.prototype._cells = function (s, visit) {
+    for (var j = s[1]; j <= s[3]; j++) for (var i = s[0]; i <= s[2]; i++) visit(j * this.g + i);
+  };
+
+  /* Features whose box meets (x0, y0, x1, y1), written into `out`. */
+  CM.GridIndex.prototype.query = function (x0, y0, x1, y1, out) {
+    var b = this.bbox, stamp = this.stamp, items = this.items, start = this.start;
+    var q = ++this.queryId, f, k;
+    out.length = 0;
+    function meets(f) {
+      return b[4 * f] <= x1 && b[4 * f + 2] >= x0 && b[4 * f + 1] <= y1 && b[4 * f + 3] >= y0;
+    }
+    if (x1 >= this.x0 && y1 >= this.y0 && x0 <= this.x0 + this.cw * this.g && y0 <= this.y0 + this.ch * this.g) {
+      var s = this._span(x0, y0, x1, y1);
+      for (var j = s[1]; j <= s[3]; j++) {
+        for (var i = s[0]; i <= s[2]; i++) {
+          var c = j * this.g + i;
+          for (k = start[c]; k < start[c + 1]; k++) {
+            f = items[k];
+            if (stamp[f] === q) continue;
+            stamp[f] = q;
+            if (meets(f)) out.push(f);
+          }
+        }
+      }
+    }
+    for (k = 0; k < this.wide.length; k++) if (meets(this.wide[k])) out.push(this.wide[k]);
+    return out;
+  };
+})(window);
