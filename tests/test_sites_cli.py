@@ -36,7 +36,7 @@ def test_sites_writes_outputs_and_lists_top_sites(cache, tmp_path) -> None:
     with settings.override(cache_dir=cache, offline=True):
         result = CliRunner().invoke(
             cli,
-            ["sites", "--cell-km", "20", "--top", "4", "--out", str(out), "--map"],
+            ["sites", "--cell-km", "20", "--top", "4", "--out", str(out), "--map", "--offline"],
             catch_exceptions=False,
         )
     assert result.exit_code == 0, result.output
@@ -48,6 +48,9 @@ def test_sites_writes_outputs_and_lists_top_sites(cache, tmp_path) -> None:
     assert read_raster(out / "suitability.tif").tags["units"] == "1"
     page = (out / "sites.html").read_text()
     assert "Candidate site #1" in page and "Site suitability score" in page
+    from corridormap.render.assets import external_references
+
+    assert external_references(page) == set()  # the offline map, overlay included, loads nothing
     lines = result.output.splitlines()
     assert lines[0].split()[:2] == ["rank", "score"] and lines[1].split()[0] == "1"
     with settings.override(cache_dir=cache, offline=True):

@@ -29,6 +29,9 @@ from . import overwrite_option
 @click.option(
     "--map", "with_map", is_flag=True, help="Also write sites.html: the corridor map with the score."
 )
+@click.option(
+    "--offline", is_flag=True, help="With --map: a map that opens with no network (vector basemap)."
+)
 @click.option("--scheduler", default=None, help="Address of a dask.distributed scheduler to score on.")
 @overwrite_option
 def sites(
@@ -37,6 +40,7 @@ def sites(
     top: int | None,
     out_dir: Path,
     with_map: bool,
+    offline: bool,
     scheduler: str | None,
     overwrite: bool,
 ) -> None:
@@ -70,12 +74,13 @@ def sites(
     paths["table"] = out_dir / "sites.csv"
     if with_map:
         from ..render import build_map
+        from ..render.assets import map_html
         from ..render.raster_overlay import add_suitability
 
-        m = build_map(layers)
+        m = build_map(layers, offline=offline)
         add_suitability(m, result)
         paths["map"] = out_dir / "sites.html"
-        m.save(paths["map"])
+        paths["map"].write_text(map_html(m, offline=offline), encoding="utf-8")
     shown = ["rank", "score", *[c.column for c in result.model.criteria]]
     click.echo(table[shown].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     for path in paths.values():
