@@ -241,6 +241,11 @@ def _candidates(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max
         cell_i, seg_i = _cell_pairs_dense(grid, segs, k=k, max_m=max_m)
     else:
         cell_i, seg_i = _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m)
+    return _expand(grid, cell_i, seg_i)
+
+
+def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> Any:
+    """(cell, segment) pairs sorted by cell -> (point, segment) pairs grouped by point."""
     counts = np.bincount(cell_i, minlength=len(grid.centres))
     offsets = np.r_[0, np.cumsum(counts)[:-1]]
     per_point = counts[grid.point_cell]
