@@ -67,6 +67,7 @@ class Caps:
     empty_text: bool = True          # '' distinct from null
     null_text: bool = True           # null text distinct from ''
     max_text_bytes: int | None = None
+    text_replace: Mapping[str, str] = field(default_factory=dict)  # substrings the format cannot hold
     name_bytes: int | None = None
     case_insensitive_names: bool = False
     reserved: frozenset[str] = frozenset()  # lower-case names the format uses itself
@@ -249,6 +250,11 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
         out = ["" if _isnull(v, kind) else v for v in out]
         losses.append(Loss(layer, col, n, f"{caps.label} cannot tell null from empty text; null written as "
                            f"''", "null_to_empty", {"null": ""}))
+    for bad, good in caps.text_replace.items():
+        if n := sum(1 for v in out if isinstance(v, str) and bad in v):
+            out = [v.replace(bad, good) if isinstance(v, str) else v for v in out]
+            reason = f"{caps.label} cannot hold {bad!r} in text; written as {good!r}"
+            losses.append(Loss(layer, col, n, reason, "text_replaced", {bad: good}))
     if caps.max_text_bytes and (n := sum(1 for v in out if isinstance(v, str)
                                          and len(v.encode("utf-8")) > caps.max_text_bytes)):
         limit = caps.max_text_bytes
@@ -314,6 +320,8 @@ def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:
     if kind == "text":
         longest = int(series.str.len().max()) if series.notna().any() else 0
         return ((not caps.empty_text and bool(series.eq("").fillna(False).any()))
+                or any(bool(series.str.contains(bad, regex=False).fillna(False).any())
+                       for bad in caps.text_replace)
                 or (not caps.null_text and bool(series.isna().any()))
                 or (caps.max_text_bytes is not None and longest * 4 > caps.max_text_bytes))
     return False

@@ -85,10 +85,10 @@ def _masked(values: list[Any], kind: str) -> Any:
         return [fill if m else cast(v) for v, m in zip(values, mask, strict=True)]
 
     if kind == "float":
-        return FloatingArray(np.array(data(np.nan, float)), mask)
+        return FloatingArray(np.array(data(np.nan, float), dtype="float64"), mask)
     if kind == "int":
         return IntegerArray(np.array(data(0, int), dtype="int64"), mask)
-    return BooleanArray(np.array(data(False, bool)), mask)
+    return BooleanArray(np.array(data(False, bool), dtype=bool), mask)
 
 
 def gdal_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -229,6 +229,14 @@ def _write_kml(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     pyogrio.write_dataframe(gdal_ready(frame), path, layer=layer, driver="LIBKML")
 
 
+def _geojson_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    if len(frame) or not columns:
+        return []
+    return [Loss(name, None, 0, f"an empty GeoJSON layer keeps no column list; {len(columns)} column(s) "
+                 f"are listed only in the manifest", "empty_schema", {"columns": [str(c) for c in columns]})]
+
+
 def _kml_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
     flat = int((~frame.geometry.isna() & ~frame.geometry.has_z).sum())
     if flat:
@@ -238,7 +246,8 @@ def _kml_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
 
 
 # -- the registry -----------------------------------------------------------------------------------
-_KML_RESERVED = frozenset({"timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
+# LIBKML puts a column named id into the Placemark's XML id attribute unescaped: keep it an attribute
+_KML_RESERVED = frozenset({"id", "timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
                            "visibility", "draworder", "icon", "snippet"})
 
 FORMATS: dict[str, Format] = {
@@ -251,7 +260,7 @@ FORMATS: dict[str, Format] = {
                       Caps("GeoJSON", nan=False, infinity=False, int_bits=53, datetime_ms=True),
                       _gdal_writer("GeoJSON", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}),
                       _read_single, "7 decimal places of a degree (RFC 7946, about 1 cm)",
-                      fixed_crs="EPSG:4326"),
+                      fixed_crs="EPSG:4326", extra=_geojson_extra),
     "fgb": Format("fgb", "FlatGeobuf", (".fgb",), Caps("FlatGeobuf", datetime_ms=True), _write_fgb,
                   _read_single,
                   "exact (IEEE doubles)", extra=_fgb_extra),
@@ -264,6 +273,7 @@ FORMATS: dict[str, Format] = {
                   _write_shp, _read_shp, "exact (IEEE doubles)", extra=_shp_extra),
     "kml": Format("kml", "LIBKML", (".kml",),
                   Caps("KML", all_text=True, empty_text=False, reserved=_KML_RESERVED,
+                       text_replace={"]]>": "]] >"},  # LIBKML writes text in CDATA sections
                        case_insensitive_names=True, renames={"name": "Name"}),
                   _write_kml, _read_single, "15 significant digits", fixed_crs="EPSG:4326",
                   extra=_kml_extra),

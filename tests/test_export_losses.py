@@ -48,6 +48,9 @@ CASES = [
     ("shp-float", "shp", _layer(x=[1e300, 0.5]), "x", 2, "float_to_text", "exact decimal"),
     ("kml-types", "kml", _layer(n=[1, 2]), "n", 2, "int_to_text", "as text"),
     ("kml-reserved", "kml", _layer(begin=["a", "b"]), "begin", 2, "rename", "begin_attr"),
+    ("kml-id", "kml", _layer(n=["a", "b"]), "id", 2, "rename", "id_attr"),
+    ("kml-cdata", "kml", _layer(s=["a]]>b", "c"]), "s", 1, "text_replaced", r"\]\]>"),
+    ("geojson-empty", "geojson", _layer(s=["a"]).iloc[:0], None, 0, "empty_schema", "no column list"),
     ("csv-null-text", "csv", _layer(s=["a", None]), "s", 1, "null_to_empty", "null written as ''"),
 ]
 
@@ -61,7 +64,7 @@ def test_declared_loss_warns_and_is_recorded(tmp_path, key, layer, column, count
         export_layers({"layer": layer}, path, driver=key)
     assert all(w.category is DataLossWarning for w in caught)
     message = next(str(w.message) for w in caught if re.search(fragment, str(w.message)))
-    assert f"column {column!r}" in message and f"({count} " in message
+    assert (f"column {column!r}" if column else "layer 'layer'") in message and f"({count} " in message
     recorded = json.loads(fieldmap_path(path).read_text())["losses"]
     match = [r for r in recorded if r["kind"] == kind and r["column"] == column]
     assert len(match) == 1 and match[0]["count"] == count and match[0]["layer"] == "layer"

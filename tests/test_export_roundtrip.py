@@ -11,7 +11,7 @@ from export_hostile import canon_column, hostile_layer
 from pyproj import CRS
 
 from corridormap.errors import DataLossWarning
-from corridormap.export import export_layers, fieldmap_path, read_back
+from corridormap.export import export_layers, fieldmap_path, manifest_path, read_back
 from corridormap.export_formats import FORMATS, adapt_layer, target_crs
 
 #: geometry comparison per format: tolerance in CRS units, or "shape" (same shape, any vertex order)
@@ -50,16 +50,16 @@ def test_round_trip_is_exact_or_declared(tmp_path, key, hostile):
         name = renames.get(column, column)
         # untouched columns must equal the input; declared ones what the declared mapping gives
         source, source_name = (expected, name) if name in changed else (hostile, column)
-        want = canon_column(source, source_name)
-        have = canon_column(got, name)
+        want = canon_column(source, source_name, key="id" if source is hostile else renames.get("id", "id"))
+        have = canon_column(got, name, key=renames.get("id", "id"))
         bad = {k: (want[k], have.get(k)) for k in want if want[k] != have.get(k)}
         assert not bad, f"{key}: column {column!r} differs: {str(bad)[:500]}"
-    _check_geometry(key, hostile, got, declared)
+    _check_geometry(key, hostile, got, declared, renames.get("id", "id"))
 
 
-def _check_geometry(key, sent, got, declared):
+def _check_geometry(key, sent, got, declared, id_column):
     check = GEOMETRY_CHECK[key]
-    by_id = dict(zip(got["id"].astype(str), got.geometry, strict=True))
+    by_id = dict(zip(got[id_column].astype(str), got.geometry, strict=True))
     z_added = any(d["kind"] == "z_added" for d in declared)
     z_dropped = any(d["kind"] == "z_dropped" for d in declared)
     for ident, geom in zip(sent["id"], sent.geometry, strict=True):
@@ -102,3 +102,15 @@ def test_lossless_formats_give_back_the_frame(tmp_path, key):
     got = gpd.read_parquet(path) if key == "parquet" else gpd.read_file(path, layer="plain")
     got = got.sort_values("id").reset_index(drop=True)
     assert_geodataframe_equal(got, layer, check_dtype=False, check_less_precise=False)
+
+
+@pytest.mark.parametrize("key", sorted(FORMATS))
+def test_empty_layer_round_trips(tmp_path, key):
+    empty = hostile_layer().iloc[:0]
+    path = tmp_path / f"empty{FORMATS[key].suffixes[0]}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataLossWarning)
+        export_layers({"empty": empty}, path, driver=key)
+    got = read_back(path, "empty", driver=key)
+    assert len(got) == 0 and CRS(got.crs).equals(CRS("EPSG:4326"))
+    assert json.loads(manifest_path(path).read_text())["layers"]["empty"]["features"] == 0
