@@ -11,6 +11,7 @@ import importlib
 import json
 import math
 import re
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,22 +208,43 @@ def read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationRepor
         )
         with pyogrio_config(SHAPE_RESTORE_SHX="YES" if shp.restore_shx else None):
             return _ogr(path, shp.target, None, shp.encoding)
-    target = f"/vsizip/{path}" if fmt == "kmz" else str(path)
-    if fmt in ("kmz",):
-        target = str(path)
-    layer = _choose_layer(path, target, opts.layer)
-    report.layer = layer if fmt in ("gpkg", "kml", "kmz") else None
-    raw = _ogr(path, target, layer, encoding)
-    if fmt == "geojson":
-        raw.nonfinite_rows = _geojson_nonfinite(path)
-        _keep_feature_ids(path, raw, report)
+    with _named_right(path, fmt) as target:
+        layer = _choose_layer(path, target, opts.layer)
+        report.layer = layer if fmt in ("gpkg", "kml", "kmz") else None
+        raw = _ogr(path, target, layer, encoding)
+        if fmt == "geojson":
+            raw.nonfinite_rows = _geojson_nonfinite(path)
+            _keep_feature_ids(target, raw, report)
     return raw
 
 
-def _keep_feature_ids(path: Path, raw: Raw, report: ValidationReport) -> None:
+_SUFFIXES = {
+    "geojson": (".geojson", ".json"),
+    "gpkg": (".gpkg",),
+    "flatgeobuf": (".fgb",),
+    "kml": (".kml",),
+    "kmz": (".kmz",),
+}
+
+
+@contextmanager
+def _named_right(path: Path, fmt: str) -> Iterator[str]:
+    """The path GDAL should open: a mislabelled file is seen through a link with the right suffix
+    (GDAL picks some drivers by suffix and would read GeoJSON named ``.csv`` as CSV)."""
+    suffixes = _SUFFIXES.get(fmt, ())
+    if not suffixes or path.suffix.lower() in suffixes:
+        yield str(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="corridormap-") as tmp:
+        link = Path(tmp) / f"{path.stem}{suffixes[0]}"
+        link.symlink_to(path.resolve())
+        yield str(link)
+
+
+def _keep_feature_ids(target: str, raw: Raw, report: ValidationReport) -> None:
     """GeoJSON's feature-level integer ids become GDAL's FIDs: keep them as a column, not lose them."""
     with _quiet_gdal():
-        _, table = pyogrio.read_arrow(str(path), columns=[], read_geometry=False, return_fids=True)
+        _, table = pyogrio.read_arrow(target, columns=[], read_geometry=False, return_fids=True)
     fids = np.asarray(table.column(0).to_numpy(), dtype="int64")
     if len(fids) != len(raw.attrs) or np.array_equal(fids, np.arange(len(fids))):
         return

@@ -152,3 +152,45 @@ def test_csv_coordinates_read_back(xy: list[tuple[float, float]], comma: bool) -
             gdf = corridormap.read_file(path)
     np.testing.assert_allclose(gdf.geometry.x, [round(x, 6) for x, _ in xy], atol=1e-9)
     np.testing.assert_allclose(gdf.geometry.y, [round(y, 6) for _, y in xy], atol=1e-9)
+
+
+VALID = json.dumps(
+    {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"id": "a", "n": 1},
+                "geometry": {"type": "Point", "coordinates": [77.2, 28.6]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"id": "b", "n": 2},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[77, 28], [77.1, 28], [77.1, 28.1], [77, 28]]],
+                },
+            },
+        ],
+    }
+).encode()
+
+
+@FAST
+@given(
+    cut=st.integers(0, len(VALID)),
+    junk=st.binary(max_size=20),
+    suffix=st.sampled_from([".geojson", ".json", ".csv", ".gpkg", ".shp", ".fgb", ".kml", ".zip", ".dat"]),
+)
+def test_damaged_files_never_escape_as_bare_exceptions(cut: int, junk: bytes, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"damaged{suffix}"
+        path.write_bytes(VALID[:cut] + junk + VALID[cut + len(junk) :])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = corridormap.validate_file(path)
+            assert report.source == str(path)
+            try:
+                corridormap.read_file(path)
+            except errors.CorridormapError as exc:
+                assert report.refused and "Fix:" in str(exc) or "problem" in str(exc)
