@@ -42,6 +42,7 @@ def test_cli_exports_catalog_layer_in_every_format(tmp_path, fmt, suffix):
     assert entry["features"] == len(read_back(out, "industrial_nodes", driver=fmt)) > 0
     assert manifest["inputs"] and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert manifest["gdal_version"] and manifest["corridormap_version"]
+    assert manifest["options"]["format"] == fmt and manifest["options"]["geometry_precision"]
     assert "source" in entry and "licence" in entry
     if "warning:" in result.output:  # every warning printed is recorded beside the output
         assert fieldmap_path(out).exists()

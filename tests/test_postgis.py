@@ -87,6 +87,14 @@ def test_failure_mid_transaction_leaves_no_table(postgis_server):
     with pytest.raises(ExportError, match="rolled back"):
         write_postgis({"good": _nodes(3), "bad": bad}, postgis_server.url_with_password, schema="tx")
     assert _tables(postgis_server, "tx") == []
+    # a failing overwrite keeps the tables it was replacing, as they were
+    write_postgis({"good": _nodes(3)}, postgis_server.url_with_password, schema="tx2")
+    with pytest.raises(ExportError, match="rolled back"):
+        write_postgis({"good": _nodes(7), "bad": bad}, postgis_server.url_with_password, schema="tx2",
+                      overwrite=True)
+    assert _tables(postgis_server, "tx2") == ["corridormap_manifest", "good"]
+    with psycopg.connect(postgis_server.admin()) as conn:
+        assert conn.execute("SELECT count(*) FROM tx2.good").fetchone() == (3,)
 
 
 def test_password_never_in_errors_logs_or_manifest(postgis_server, caplog, monkeypatch, tmp_path):
