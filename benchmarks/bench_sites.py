@@ -26,7 +26,7 @@ layers = corridormap.load_layers()
 client = None
 if dask:
     from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = Client(cluster)
 t = time.perf_counter()
 result = suitability(layers, cell_km=cell_km, client=client)

@@ -18,10 +18,11 @@ row bands, the Dask path (:func:`suitability_array`) maps it over the chunks of 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -357,8 +358,9 @@ def suitability(
         Your own rasters by name (``solar_kwh_m2``, ``elevation_m``, ``slope_deg``, ``land``), e.g. a
         Global Solar Atlas GHI read with :func:`corridormap.raster.read_raster`; the others are the
         computed defaults (:mod:`corridormap.raster_defaults`).
-    client : dask.distributed.Client, optional
-        Score on this Dask cluster instead of in this process (same scores).
+    client : dask.distributed.Client, str, optional
+        Score on a Dask cluster instead of in this process (same scores): a ``Client``, a scheduler
+        address (``"tcp://host:8786"``), or ``"local"`` for a local (threaded) cluster for this call.
     """
     ctx = _prepare(layers, area, weights, cell_km, rasters)
     grid = ctx.grid
@@ -370,7 +372,8 @@ def suitability(
         ]
         stack = np.concatenate(bands, axis=1)
     else:
-        stack = client.compute(_dask_stack(ctx)).result()
+        with _dask_client(client) as dask_client:
+            stack = dask_client.compute(_dask_stack(ctx)).result()
     frame = _frames(stack, grid, ctx.model)
     sites = top_sites(
         frame,
@@ -384,6 +387,23 @@ def suitability(
     }
     score = Raster(stack[-1], grid.transform, BELT_CRS, name="suitability", tags=tags)
     return SuitabilityResult(frame, sites, score, ctx.model)
+
+
+@contextlib.contextmanager
+def _dask_client(client: Any) -> Iterator[Any]:
+    """The client given, or one connected to an address, or to a local cluster (closed afterwards)."""
+    if not isinstance(client, str):
+        yield client
+        return
+    distributed: Any = require("distributed", "dask")
+    if client == "local":
+        # threads in this process, on a free port: nothing to spawn; point at a real cluster for more
+        local = distributed.LocalCluster(processes=False, dashboard_address=":0")
+        with local as cluster, distributed.Client(cluster) as c:
+            yield c
+    else:
+        with distributed.Client(client) as c:
+            yield c
 
 
 def _dask_stack(ctx: _Context, chunk_cells: int = 512) -> Any:

@@ -202,7 +202,7 @@ def test_top_sites_stops_when_space_runs_out(layers, area, rasters, model_path) 
 def client():
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as c,
     ):
@@ -250,3 +250,9 @@ def test_result_writes_geotiff_and_sites_and_draws_on_a_map(
     page = m.get_root().render()
     assert "Candidate site #1" in page and "data:image/png;base64" in page
     assert page.count("L.divIcon") == 3
+
+
+def test_local_cluster_by_name(layers, area, rasters, model_path) -> None:
+    single = suitability(layers, area=area, rasters=rasters, weights=model_path)
+    local = suitability(layers, area=area, rasters=rasters, weights=model_path, client="local")
+    assert_geodataframe_equal(local.grid, single.grid)

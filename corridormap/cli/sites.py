@@ -32,7 +32,11 @@ from . import overwrite_option
 @click.option(
     "--offline", is_flag=True, help="With --map: a map that opens with no network (vector basemap)."
 )
-@click.option("--scheduler", default=None, help="Address of a dask.distributed scheduler to score on.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Score on Dask: a dask.distributed scheduler address, or 'local' for a local cluster.",
+)
 @overwrite_option
 def sites(
     cell_km: float | None,
@@ -57,17 +61,7 @@ def sites(
             f"{out_dir}: {', '.join(existing)} exist. Fix: pass --overwrite or another --out"
         )
     layers = load_layers()
-    client = None
-    if scheduler is not None:
-        from ..errors import require
-
-        distributed = require("distributed", "dask")
-        client = distributed.Client(scheduler)  # type: ignore[attr-defined]
-    try:
-        result = suitability(layers, cell_km=cell_km, weights=weights, top=top, client=client)
-    finally:
-        if client is not None:
-            client.close()
+    result = suitability(layers, cell_km=cell_km, weights=weights, top=top, client=scheduler)
     paths = result.write(out_dir, overwrite=True)
     table = result.sites.drop(columns="geometry")
     table.to_csv(out_dir / "sites.csv")
