@@ -120,18 +120,20 @@ def as_text(value: Any) -> str:
 
 
 def _values(series: pd.Series) -> list[Any]:
-    return series.astype(object).tolist()
+    values: list[Any] = series.astype(object).tolist()
+    return values
 
 
 def _text_column(values: list[Any], kind: Kind) -> pd.Series:
     return pd.Series([None if _isnull(v, kind) else as_text(v) for v in values], dtype=object)
 
 
-ColumnFit = Callable[[str, str, list[Any], Kind, Caps], tuple[list[Any] | None, list[Loss], Kind]]
+Fitted = tuple[list[Any] | None, list[Loss], Kind]  # new values (None: unchanged), changes, new kind
+ColumnFit = Callable[[str, str, list[Any], Kind, Caps], Fitted]
 
 
 def _fit_floats(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps,
-                numpy_nan_is_null: bool = False):
+                numpy_nan_is_null: bool = False) -> Fitted:
     losses: list[Loss] = []
     if kind != "float":
         return None, losses, kind
@@ -171,7 +173,7 @@ def _fits_fixed(value: float) -> bool:
     return len(text) <= 24 and float(text) == value
 
 
-def _fit_ints(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
+def _fit_ints(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -> Fitted:
     if kind != "int" or caps.int_bits >= 64:
         return None, [], kind
     limit = 2**caps.int_bits
@@ -189,7 +191,7 @@ def _to_ms(value: Any) -> Any:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-def _fit_milliseconds(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
+def _fit_milliseconds(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -> Fitted:
     if kind != "datetime" or not caps.datetime_ms:
         return None, [], kind
     finer = sum(1 for v in values if not _isnull(v, kind)
@@ -201,7 +203,7 @@ def _fit_milliseconds(layer: str, col: str, values: list[Any], kind: Kind, caps:
     return [None if _isnull(v, kind) else _to_ms(v) for v in values], [loss], kind
 
 
-def _fit_datetimes(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
+def _fit_datetimes(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -> Fitted:
     if kind != "datetime" or caps.datetime == "offset":
         return None, [], kind
     present = [v for v in values if not _isnull(v, kind)]
@@ -229,7 +231,7 @@ def _fit_datetimes(layer: str, col: str, values: list[Any], kind: Kind, caps: Ca
     return [None if _isnull(v, kind) else as_text(v) for v in values], [loss], "text"
 
 
-def _fit_all_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
+def _fit_all_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -> Fitted:
     if not (caps.all_text or (kind == "bool" and not caps.booleans)) or kind == "text":
         return None, [], kind
     count = sum(1 for v in values if not _isnull(v, kind))
@@ -238,7 +240,7 @@ def _fit_all_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Cap
     return [None if _isnull(v, kind) else as_text(v) for v in values], [loss], "text"
 
 
-def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps):
+def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -> Fitted:
     if kind != "text":
         return None, [], kind
     out, losses = list(values), []
