@@ -260,3 +260,36 @@ def test_build_hook_adds_cards_rings_flags_and_strip_diagrams(tmp_path):
     assert sorted(files) == ["strip_dme.svg", "strip_wdfc.svg"] and files["strip_wdfc.svg"].startswith(
         b"<svg"
     )
+
+
+@pytest.mark.parametrize("kind", ["points", "lines", "polygons"])
+def test_k_nearest_matches_brute_force(kind):
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 50_000, (300, 2))
+    if kind == "points":
+        geoms = shapely.points(rng.uniform(0, 50_000, (12, 2)))
+    elif kind == "lines":
+        geoms = shapely.linestrings(rng.uniform(0, 50_000, (9, 4, 2)))
+    else:
+        geoms = shapely.buffer(shapely.points(rng.uniform(0, 50_000, (9, 2))), 2500)
+    table = nearest_table(xy, geoms, k=3)
+    dist = shapely.distance(shapely.points(xy)[:, None], geoms[None, :])
+    order = np.lexsort((np.broadcast_to(np.arange(len(geoms)), dist.shape), dist), axis=1)[:, :3]
+    assert len(table) == 3 * len(xy)
+    np.testing.assert_array_equal(table["target"].to_numpy().reshape(-1, 3), order)
+    np.testing.assert_allclose(
+        table["distance_m"].to_numpy().reshape(-1, 3), np.take_along_axis(dist, order, 1), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_the_strtree_path_for_many_segments_gives_the_same_answers(monkeypatch, k):
+    import corridormap.nearest as nearest
+
+    rng = np.random.default_rng(9)
+    xy = rng.uniform(0, 80_000, (500, 2))
+    geoms = shapely.linestrings(rng.uniform(0, 80_000, (10, 6, 2)))
+    dense = nearest_table(xy, geoms, k=k)
+    monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
+    tree = nearest_table(xy, geoms, k=k)
+    pd.testing.assert_frame_equal(dense, tree)
