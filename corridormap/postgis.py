@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -37,8 +38,13 @@ _SQL_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "
               "other": "text"}
 
 
+_DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL with any password replaced by ``***`` (safe for logs, messages and manifests)."""
+    """The URL (or ``key=value`` DSN) with any password replaced by ``***`` (safe to log or show)."""
+    if "://" not in url:
+        return _DSN_PASSWORD.sub(r"\1***", url)
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -48,7 +54,8 @@ def redact(url: str) -> str:
 
 
 def _scrub(text: str, url: str) -> str:
-    password = urlsplit(url).password
+    found = _DSN_PASSWORD.search(url) if "://" not in url else None
+    password = found.group(2).strip("'") if found else urlsplit(url).password
     if password:
         for form in {password, unquote(password)}:
             text = text.replace(form, "***")

@@ -105,6 +105,11 @@ def test_password_never_in_errors_logs_or_manifest(postgis_server, caplog, monke
         write_postgis({"a": _nodes()}, wrong, schema="pw")
     assert "WRONG" not in str(info.value) and "***" in str(info.value)
     assert "WRONG" not in redact(wrong)
+    dsn = f"host=127.0.0.1 port={postgis_server.port} dbname=corridor user=corridor_writer password='WRONG x'"
+    assert "WRONG" not in redact(dsn) and "password=***" in redact(dsn)
+    with pytest.raises(ExportError) as info:
+        write_postgis({"a": _nodes()}, dsn, schema="pw")
+    assert "WRONG" not in str(info.value)
     # the password from the environment, then from a .pgpass file
     monkeypatch.setenv("PGPASSWORD", secret)
     write_postgis({"env": _nodes()}, postgis_server.url, schema="pw")
