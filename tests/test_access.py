@@ -293,3 +293,13 @@ def test_the_strtree_path_for_many_segments_gives_the_same_answers(monkeypatch, 
     monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
     tree = nearest_table(xy, geoms, k=k)
     pd.testing.assert_frame_equal(dense, tree)
+
+
+def test_duplicate_index_labels_and_a_second_run_keep_rows_and_columns(stations):
+    nodes = _lonlat(["a", "b"], [(75.0, 24.0), (76.0, 26.0)])
+    nodes.index = pd.Index([7, 7])
+    card = access_card(nodes, {"s": stations})
+    assert list(card["name"]) == ["a", "b"] and list(card.index) == [7, 7]
+    again = access_card(card, {"s": stations})
+    assert list(again.columns) == list(card.columns)
+    np.testing.assert_allclose(again["s_km"], card["s_km"])
