@@ -141,8 +141,11 @@ def test_css_with_missing_image_fails_naming_it(tmp_path: Path) -> None:
 def test_external_references_ignore_links_a_reader_clicks() -> None:
     html = ('<a href="https://example.org/source">source</a><script src="https://cdn.x/a.js"></script>'
             '<style>.a{background:url(https://cdn.x/b.png)}</style>'
-            '<script>L.tileLayer("https://tiles.x/{z}/{x}/{y}.png").addTo(m)</script>')
-    assert external_references(html) == {"https://cdn.x/a.js", "https://cdn.x/b.png", "https://tiles.x/{z}/{x}/{y}.png"}
+            '<script>L.tileLayer("https://tiles.x/{z}/{x}/{y}.png").addTo(m);'
+            'L.imageOverlay("https://img.x/r.png", b); L.imageOverlay("data:image/png;base64,AA", b);'
+            'L.marker(p).bindPopup("<a href=\\"https://example.org\\">x</a>")</script>')
+    assert external_references(html) == {"https://cdn.x/a.js", "https://cdn.x/b.png",
+                                         "https://tiles.x/{z}/{x}/{y}.png", "https://img.x/r.png"}
 
 
 @pytest.mark.parametrize(("size", "offline", "expected"), [

@@ -292,13 +292,14 @@ def inline_assets(html: str, *, offline: bool = True) -> str:
 _EXTERNAL = re.compile(
     r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["'](?P<url>(?:https?:)?//[^"']+)["']"""
     r"""|url\(\s*["']?(?P<css>(?:https?:)?//[^"')]+)"""
-    r"""|L\.tileLayer(?:\.wms)?\(\s*["'](?P<tiles>[^"']+)["']""",
+    r"""|(?:L\.tileLayer(?:\.wms)?|L\.imageOverlay|L\.videoOverlay|\$\.ajax|fetch)\(\s*["'](?P<tiles>(?:https?:)?//[^"']+)["']""",
     re.I,
 )
 
 
 def external_references(html: str) -> set[str]:
-    """Addresses a page would load from the network (scripts, stylesheets, images, CSS, tiles).
+    """Addresses a page would load from the network (scripts, stylesheets, images, CSS, tiles,
+    image overlays, fetched data).
 
     Links a reader may click (``<a href>``) are not loads and are not reported.
     """

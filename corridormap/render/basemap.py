@@ -101,7 +101,6 @@ _CITY_LABEL = JsCode(
 
 def vector_basemap(*, show: bool = True) -> folium.FeatureGroup:
     """The vector basemap as one base layer: countries (India highlighted) and labelled cities."""
-    cfg = _config()
     group = folium.FeatureGroup(name=VECTOR_NAME, overlay=False, show=show)
     land = countries()
     folium.GeoJson(
@@ -129,7 +128,6 @@ def vector_basemap(*, show: bool = True) -> folium.FeatureGroup:
         pane=BASEMAP_PANE,
         control=False,
     ).add_to(group)
-    group.options["attribution"] = f"{cfg['countries']['attribution']}; {cfg['cities']['attribution']}"
     return group
 
 
@@ -148,8 +146,15 @@ class _BasemapStyle(MacroElement):
         {% endmacro %}
         {% macro script(this, kwargs) %}
         (function(map, vector) {
+          var credit = {{ this.credit|tojson }}, shown = false;
           function paint() {
-            map.getContainer().style.background = map.hasLayer(vector) ? {{ this.sea|tojson }} : "";
+            var on = map.hasLayer(vector);
+            map.getContainer().style.background = on ? {{ this.sea|tojson }} : "";
+            if (map.attributionControl && on !== shown) {
+              if (on) { map.attributionControl.addAttribution(credit); }
+              else { map.attributionControl.removeAttribution(credit); }
+              shown = on;
+            }
           }
           map.on("baselayerchange", paint);
           map.whenReady(paint);
@@ -163,6 +168,9 @@ class _BasemapStyle(MacroElement):
         self._name = "BasemapStyle"
         self.vector = vector
         self.sea = SEA_COLOUR
+        cfg = _config()
+        # folium does not pass a FeatureGroup's options to Leaflet, so the credit is added here
+        self.credit = html.escape(f"{cfg['countries']['attribution']}; {cfg['cities']['attribution']}")
 
 
 def add_basemaps(m: folium.Map, *, offline: bool) -> None:

@@ -395,7 +395,8 @@ def add_controls(
     TitleBlock(title, built=built).add_to(m)
     Fullscreen(position="topleft", title="Full screen", title_cancel="Leave full screen").add_to(m)
     MeasureControl(position="topleft", primary_length_unit="kilometers", secondary_length_unit="meters",
-                   primary_area_unit="hectares", secondary_area_unit="sqmeters").add_to(m)
+                   primary_area_unit="hectares", secondary_area_unit="sqkilometers",
+                   units={"sqkilometers": {"factor": 1e-6, "display": "km²", "decimals": 1}}).add_to(m)
     searchable = {n: g for n, g in groups.items() if specs[n].search}
     if searchable:
         SearchControl(search_records({n: layers[n] for n in searchable}, specs), searchable).add_to(m)
