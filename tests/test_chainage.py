@@ -193,3 +193,19 @@ def test_access_command_adds_belt_and_state_membership(tmp_path):
     assert table["in_belt"].any() and not table["in_belt"].all()  # some nodes (e.g. Palakkad) lie outside
     expected = np.where(table["lon"] < 76, "West", "East")
     assert (table["state_from_layer"] == expected).all()
+
+
+def test_shipped_western_dfc_stations_chain_in_the_published_order():
+    import corridormap
+    from corridormap.analysis_outputs import chainage_line
+
+    layers = corridormap.load_layers(["freight_rail", "freight_stations"])
+    line, length = chainage_line(layers, "wdfc")
+    stations = layers["freight_stations"]
+    published = stations[(stations["corridor"] == "Western DFC") & stations["km_from_start"].notna()]
+    out = chainage(published, line)
+    assert len(out) >= 5
+    assert out["chainage_km"].rank().equals(out["km_from_start"].rank())  # same order as DFCCIL's km
+    # the schematic line runs straight between stations, so it is a little shorter than the track
+    ratio = out["chainage_km"].max() / out["km_from_start"].max()
+    assert 0.85 < ratio <= 1.0 and out["offset_km"].max() < 1.0
