@@ -36,8 +36,12 @@ _LEADING_ZERO = re.compile(r"^0\d")
 _MAX_DIGITS = 15
 
 
-def read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
-    """Every cell as text (empty cells as missing); refuse bytes that are not the encoding."""
+def read_csv_text(path: Path, encoding: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Every cell as text (empty cells as missing); refuse bytes that are not the encoding.
+
+    Column names are taken as written (duplicates included, for the name checks to rename and log);
+    blank ones are named ``column_N``. Returns the frame and the names given to blank headers.
+    """
     data = path.read_bytes()
     enc = encoding or "utf-8-sig"
     try:
@@ -58,10 +62,11 @@ def read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
     except csv.Error:
         sep = ","
     try:
-        return pd.read_csv(
+        raw = pd.read_csv(
             io.StringIO(text),
             sep=sep,
             dtype=str,
+            header=None,
             keep_default_na=False,
             na_values=[""],
             skipinitialspace=True,
@@ -71,6 +76,10 @@ def read_csv_text(path: Path, encoding: str | None) -> pd.DataFrame:
             f"{path}: cannot be read as CSV ({exc}). Fix: check the quoting and "
             "that every row has the same number of fields"
         ) from exc
+    header = [None if pd.isna(v) else str(v).strip() for v in raw.iloc[0]]
+    named = [h or f"column_{i + 1}" for i, h in enumerate(header)]
+    df = raw.iloc[1:].reset_index(drop=True).set_axis(named, axis=1)
+    return df, [n for n, h in zip(named, header, strict=True) if not h]
 
 
 @dataclass

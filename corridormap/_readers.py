@@ -7,6 +7,7 @@ extracts. Failures become typed errors that name the file and the fix.
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import json
 import math
@@ -86,6 +87,13 @@ def _choose_layer(path: Path, target: str, layer: str | None) -> str | None:
     return names[0] if names else None
 
 
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
 @contextmanager
 def _quiet_gdal() -> Iterator[None]:
     """Silence GDAL warnings that the checks report themselves (unclosed rings, mislabelled files)."""
@@ -98,20 +106,22 @@ def _quiet_gdal() -> Iterator[None]:
 def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Raw:
     """Read through GDAL: Arrow for UTF-8 (exact 64-bit integers), the raw reader otherwise."""
     try:
-        if encoding is None:
+        if encoding is None or _is_utf8(encoding):  # GDAL reads UTF-8 (and .cpg UTF-8) itself
             with _quiet_gdal():
-                meta, table = pyogrio.read_arrow(target, layer=layer, datetime_as_string=True)
+                meta, table = pyogrio.read_arrow(
+                    target, layer=layer, encoding=encoding, datetime_as_string=True
+                )
             table.validate(full=True)  # invalid UTF-8 in text columns raises here, not later
             geom_col = meta.get("geometry_name") or "wkb_geometry"
             wkb = table[geom_col].to_numpy(zero_copy_only=False) if geom_col in table.column_names else None
-            names = [c for c in table.column_names if c != geom_col]
-            attrs = table.select(names).to_pandas(types_mapper=_types_mapper)
+            keep = [i for i, c in enumerate(table.column_names) if c != geom_col]  # names may repeat
+            attrs = table.select(keep).to_pandas(types_mapper=_types_mapper)
         else:
             with _quiet_gdal():
                 meta, _, wkb, values = pyogrio.raw.read(
                     target, layer=layer, encoding=encoding, datetime_as_string=True
                 )
-            attrs = pd.DataFrame(dict(zip(meta["fields"], values, strict=True)))
+            attrs = pd.DataFrame(dict(enumerate(values))).set_axis(list(meta["fields"]), axis=1)
     except UnicodeDecodeError as exc:
         raise EncodingError(
             f"{path}: text is not UTF-8 ({exc.reason} at byte {exc.start}). Fix: pass the "

@@ -107,6 +107,7 @@ def resolve_shapefile(
             "ship the .prj, or pass --crs",
         )
     _check_length(path, members[shp])
+    _check_dbf(path, _read_member(path, members[stem + ".dbf"]), members.get(stem + ".shx"))
     enc = _settle_encoding(path, members, stem, encoding, report)
     if path.suffix.lower() == ".shp":
         target = str(path)
@@ -136,6 +137,27 @@ def _check_length(path: Path, member: bytes | Path) -> None:
             f"{path}: the .shp is truncated ({size} of {declared} bytes): the shapes at the end are "
             "lost. Fix: copy or export the shapefile again"
         )
+
+
+def _check_dbf(path: Path, dbf: bytes, shx: bytes | Path | None) -> None:
+    """Refuse a ``.dbf`` shorter than its header says, or with another count of rows than shapes."""
+    if len(dbf) < 32:
+        raise FileFormatError(f"{path}: the .dbf is truncated (no header). Fix: copy or export it again")
+    n_records, header_len, record_len = struct.unpack("<IHH", dbf[4:12])
+    expected = header_len + n_records * record_len
+    if len(dbf) < expected:
+        raise FileFormatError(
+            f"{path}: the .dbf is truncated ({len(dbf)} of {expected} bytes): rows at the end are lost. "
+            "Fix: copy or export the shapefile again"
+        )
+    if shx is not None:
+        shx_size = shx.stat().st_size if isinstance(shx, Path) else len(_read_member(path, shx))
+        shapes = (shx_size - 100) // 8
+        if shapes != n_records:
+            raise FileFormatError(
+                f"{path}: the .dbf has {n_records} rows but the .shx indexes {shapes} shapes. "
+                "Fix: the parts come from different exports; copy all of them from one export"
+            )
 
 
 def _read_member(path: Path, member: bytes | Path) -> bytes:

@@ -221,7 +221,7 @@ def load_file(
                 field=name,
             )
         attrs = parse_datetimes(attrs, [n for n in raw.datetimes if n in attrs.columns], ctx)
-    attrs = attrs.set_axis(fix_names([str(c) for c in attrs.columns], ctx), axis=1)
+        attrs = attrs.set_axis(fix_names([str(c) for c in attrs.columns], ctx), axis=1)
     gdf = gpd.GeoDataFrame(
         attrs.reset_index(drop=True), geometry=gpd.GeoSeries(geoms, crs=crs if crs else None)
     )
@@ -247,7 +247,10 @@ def _check_label(path: Path, fmt: str, by_name: str | None, report: ValidationRe
 def _csv(
     path: Path, opts: ReadOptions, report: ValidationReport
 ) -> tuple[Context, pd.DataFrame, np.ndarray, object]:
-    df = csvc.read_csv_text(path, opts.encoding)
+    df, blank = csvc.read_csv_text(path, opts.encoding)
+    for name in blank:
+        report.add("repair", "field-name", f"a column has no name; called {name!r}", "name it", field=name)
+        report.repair(feature="*", check="field-name", reason="blank header", method="named", after=name)
     ctx = Context(
         report,
         [f"line {i + 2}" for i in range(len(df))],
@@ -256,6 +259,7 @@ def _csv(
         crs=opts.crs,
         repair=opts.repair,
     )
+    df = df.set_axis(fix_names([str(c) for c in df.columns], ctx), axis=1)  # before any column look-up
     built = csvc.csv_geometry(df, ctx, path=path, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal)
     ctx.degrees_assumed = built.degrees_assumed
     attrs = csvc.infer_types(built.attrs, decimal=built.decimal)

@@ -80,3 +80,31 @@ def test_read_file(case: dict, tmp_path: Path) -> None:
     assert gdf.crs is not None
     assert list(gdf.index) == list(range(len(gdf)))
     assert (tmp_path / "logs").is_dir() and any((tmp_path / "logs").glob("*.repairs.csv"))
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        ("shp_cpg_says_1252", {"encoding": "utf-8"}, "Sānand café"),
+        ("shp_latin_no_cpg", {"encoding": "cp1252"}, "café"),
+        ("shp_utf8_no_cpg", {}, "Sānand café"),
+        ("good_shp.zip", {}, "Sānand"),
+        ("cp1252.geojson", {"encoding": "cp1252"}, "Bhiwadi café"),
+        ("cp1252.csv", {"encoding": "cp1252"}, "Café Rewari"),
+    ],
+)
+def test_text_survives_the_encoding(name: str, options: dict, expected: str, tmp_path: Path) -> None:
+    path = generate.write(name, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", errors.CorridormapWarning)
+        gdf = corridormap.read_file(path, **options)
+    assert gdf["name"].iloc[0] == expected
+
+
+def test_duplicate_and_blank_csv_headers_are_renamed_and_logged(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("id,lat,lon,name,name,\n1,28.6,77.2,a,b,c\n", encoding="utf-8")
+    with pytest.warns(errors.RepairWarning, match="2 field-name"):
+        gdf = corridormap.read_file(path)
+    assert gdf.drop(columns="geometry").iloc[0].tolist() == [1, "a", "b", "c"]
+    assert list(gdf.columns) == ["id", "name", "name_2", "column_6", "geometry"]

@@ -497,6 +497,14 @@ def _(d: Path) -> Path:
     return d / "t.shp"
 
 
+@case("mismatched_parts")
+def _(d: Path) -> Path:
+    _polygons(5).to_file(d / "t.shp")
+    _polygons(7).to_file(d / "other.shp")
+    (d / "t.dbf").write_bytes((d / "other.dbf").read_bytes())
+    return d / "t.shp"
+
+
 @case("truncated.fgb")
 def _(d: Path) -> Path:
     _polygons().to_file(d / "t.fgb", driver="FlatGeobuf")
