@@ -90,6 +90,7 @@ class CsvGeometry:
     attrs: pd.DataFrame
     degrees_assumed: bool
     decimal: str | None = None
+    crs: str | None = None
 
 
 def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -123,8 +124,9 @@ def csv_geometry(
                 )
         x, y = xs, ys
     if wkt is not None:
-        geoms = _wkt_geoms(df[wkt], ctx, wkt)
-        return CsvGeometry(geoms, df.drop(columns=[wkt]), False, decimal)
+        text, crs = _strip_srid(df[wkt], ctx, wkt)
+        geoms = _wkt_geoms(text, ctx, wkt)
+        return CsvGeometry(geoms, df.drop(columns=[wkt]), False, decimal, crs)
     assert x is not None and y is not None
     xv, decimal = _coordinates(df[x], ctx, x, decimal, "EW")
     yv, decimal = _coordinates(df[y], ctx, y, decimal, "NS")
@@ -133,6 +135,25 @@ def csv_geometry(
     geoms[bad] = None
     degrees = x.lower() in LON_NAMES[:4] and y.lower() in LAT_NAMES[:2]
     return CsvGeometry(np.asarray(geoms, dtype=object), df.drop(columns=[x, y]), degrees, decimal)
+
+
+def _strip_srid(col: pd.Series, ctx: Context, name: str) -> tuple[pd.Series, str | None]:
+    """EWKT (``SRID=4326;POINT (...)``): the SRID becomes the CRS when every row agrees."""
+    srid = col.str.extract(r"^\s*SRID=(\d+)\s*;", expand=False)
+    if srid.dropna().empty:
+        return col, None
+    codes = set(srid.dropna())
+    if len(codes) > 1 or srid[col.notna()].isna().any():
+        ctx.report.add(
+            "refuse",
+            "crs-mixed",
+            f"the WKT rows declare different SRIDs ({', '.join(sorted(codes))}) or none",
+            "reproject them to one CRS before loading",
+            field=name,
+        )
+    crs = f"EPSG:{min(codes)}"
+    ctx.report.add("info", "crs-from-ewkt", f"CRS {crs} taken from the EWKT SRID", "none needed", field=name)
+    return col.str.replace(r"^\s*SRID=\d+\s*;", "", regex=True), crs
 
 
 def _wkt_geoms(col: pd.Series, ctx: Context, name: str) -> np.ndarray:

@@ -58,6 +58,14 @@ def fix_names(columns: list[str], ctx: Context) -> list[str]:
 
 def _note_names(names: list[str], ctx: Context) -> None:
     for name in names:
+        if _HOSTILE.search(name) or _CONTROL.search(name):
+            ctx.report.add(
+                "warn",
+                "hostile-text",
+                "field name holds HTML, script or control characters (kept; escaped when drawn)",
+                "rename the field",
+                field=name,
+            )
         if len(name) > PG_NAME_MAX:
             ctx.report.add(
                 "warn",

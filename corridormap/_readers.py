@@ -25,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyogrio
 import pyogrio.errors
+import shapely
+import shapely.errors
 
 from ._report import ValidationReport
 from ._shapefile import resolve_shapefile
@@ -163,7 +165,7 @@ def _types_mapper(dtype: object) -> object:
 def _read_parquet(path: Path) -> Raw:
     try:
         gdf = gpd.read_parquet(path)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, shapely.errors.ShapelyError) as exc:
         raise FileFormatError(
             f"{path}: cannot be read as GeoParquet ({exc}). Fix: write it with "
             "GeoParquet metadata (geopandas to_parquet)"

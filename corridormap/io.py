@@ -266,7 +266,7 @@ def _csv(
     numeric = [str(c) for c in attrs.columns if attrs[c].dtype != built.attrs[c].dtype]
     if numeric:
         report.add("info", "csv-types", f"columns read as numbers: {', '.join(numeric)}", "none needed")
-    return ctx, attrs, built.geoms, None
+    return ctx, attrs, built.geoms, built.crs
 
 
 def _check(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:

@@ -143,3 +143,19 @@ def test_a_file_without_features_loads_with_a_warning(tmp_path: Path, name: str,
     assert not report.refused and "no-features" in {f.check for f in report.findings}
     assert "loaded with warnings" in report.to_text()
     assert len(corridormap.read_file(tmp_path / name)) == 0
+
+
+def test_ewkt_srid_gives_the_crs(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text('id,wkt\n1,"SRID=32643;POINT (724000 3167000)"\n2,"SRID=32643;POINT (700000 3100000)"\n')
+    gdf = corridormap.read_file(path)
+    assert gdf.crs.to_epsg() == 32643 and gdf.geometry.x.tolist() == [724000, 700000]
+    path.write_text('id,wkt\n1,"SRID=32643;POINT (724000 3167000)"\n2,"SRID=4326;POINT (77 28)"\n')
+    assert "crs-mixed" in {f.check for f in validate_file(path).findings if f.severity == "refuse"}
+
+
+def test_hostile_field_name_is_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "h.geojson"
+    _points(1).assign(**{"<b onmouseover=alert(1)>x": [1]}).to_file(path, driver="GeoJSON")
+    found = [f for f in validate_file(path).findings if f.check == "hostile-text"]
+    assert [f.field for f in found] == ["<b onmouseover=alert(1)>x"]
