@@ -84,3 +84,15 @@ def test_repair_log_goes_where_settings_say(user_dir: Path, tmp_path: Path) -> N
     text = (logs / "plots.csv.repairs.csv").read_text(encoding="utf-8")
     assert text.count("dms") == 2 and "converted to decimal degrees" in text
     assert json.loads((logs / "plots.csv.validation.json").read_text())["n_features"] == 2
+
+
+def test_build_includes_the_user_layer(user_dir: Path, tmp_path: Path) -> None:
+    import pyogrio
+
+    from corridormap.build import build_outputs
+
+    with settings.override(extra_layers_dirs=[user_dir]), pytest.warns(errors.RepairWarning):
+        result = build_outputs(tmp_path / "out")
+    assert "my_plots" in result.layers and len(result.layers["my_plots"]) == 2
+    assert "my_plots" in {str(n) for n, _ in pyogrio.list_layers(result.gpkg)}
+    assert "Plot A" in result.map.read_text(encoding="utf-8")
