@@ -5,8 +5,8 @@
 package tarball (``npm pack``; with no ``npm`` on the machine, the same tarball straight from the npm
 registry), checks it against the pinned sha512 integrity, and keeps the listed files (plus the
 package's licence and package.json) under ``corridormap/_vendor/npm/NAME@VERSION/``. That folder
-is git-ignored and goes into the wheel; nothing is fetched when a map is viewed. A failure stops the install with a
-message naming the package: an offline map could not be built without it.
+is git-ignored and goes into the wheel; nothing is fetched when a map is viewed. A failure stops
+the install with a message naming the package: an offline map could not be built without it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def _fetch_tarball(spec: str, tmp: Path) -> bytes:
             return (tmp / filename).read_bytes()
         raise RuntimeError(f"`npm pack {spec}` failed: {done.stderr.strip()[-400:]}")
     name, version = _split(spec)
-    registry = os.environ.get("npm_config_registry", "https://registry.npmjs.org").rstrip("/")
+    default = "https://registry.npmjs.org"
+    registry = os.environ.get("npm_config_registry", default).rstrip("/")  # noqa: SIM112 (npm's name)
     url = f"{registry}/{name}/-/{name.rpartition('/')[2]}-{version}.tgz"
     with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (fixed https registry)
         return bytes(response.read())

@@ -24,12 +24,13 @@ from shapely.geometry import Point
 
 import corridormap
 from corridormap.render.assets import asset_bytes, asset_table, external_references, map_html
+from corridormap.render.controls import CLUSTER_MIN_FEATURES
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 HOSTILE = "Hostile <img src=x onerror=alert(1)> node"
 BLANK_PNG = base64.b64decode(
@@ -87,7 +88,8 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium "
+                    "(apt-get install chromium; .ci/run does)")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -161,7 +163,9 @@ DRAWN_JS = """([mapVar, names]) => {
   const out = {};
   for (const name of names) { out[name] = map.getPane("cm-" + name).querySelectorAll("path").length; }
   let clustered = 0;
-  document.querySelectorAll(".marker-cluster span").forEach((s) => { clustered += parseInt(s.textContent, 10); });
+  document.querySelectorAll(".marker-cluster span").forEach((s) => {
+    clustered += parseInt(s.textContent, 10);
+  });
   out["_clustered"] = clustered;
   return out;
 }"""
@@ -176,7 +180,8 @@ def _drawn(session: Session, built: Built) -> dict[str, int]:
     return session.page.evaluate(DRAWN_JS, [built.map_var, list(built.groups)])
 
 
-def test_offline_map_draws_every_layer_with_no_network_and_no_error(browser: Any, maps: dict[str, Built]) -> None:
+def test_offline_map_draws_every_layer_with_no_network_and_no_error(browser: Any,
+                                                                    maps: dict[str, Built]) -> None:
     built = maps["offline"]
     session = _open(browser, built)
     try:
@@ -186,8 +191,10 @@ def test_offline_map_draws_every_layer_with_no_network_and_no_error(browser: Any
         clustered = drawn.pop("_clustered")
         # one SVG path per feature; points of a clustered layer are counted in their cluster icons
         assert sum(drawn.values()) + clustered == sum(built.counts.values())
+        dense = {n for n, c in built.counts.items() if c >= CLUSTER_MIN_FEATURES}
+        assert dense and clustered > 0  # the shipped stations are dense enough to cluster
         for name, n in built.counts.items():
-            assert drawn[name] == n or (drawn[name] < n and clustered > 0 and name == "freight_stations"), name
+            assert drawn[name] == n or (name in dense and drawn[name] < n), name
         session.page.screenshot(path=str(ARTIFACTS / "map-offline.png"))
         outside = [u for u in session.requests if not u.startswith(("file://", "data:"))]
         assert outside == []
@@ -203,7 +210,8 @@ def test_offline_map_is_one_self_contained_file(maps: dict[str, Built]) -> None:
 
 
 CONTROLS = (".cm-title", ".leaflet-control-zoom", ".fullscreen-icon", ".leaflet-control-measure",
-            ".leaflet-control-search", ".leaflet-control-minimap", ".leaflet-control-scale", ".cm-mouse-position",
+            ".leaflet-control-search", ".leaflet-control-minimap", ".leaflet-control-scale",
+            ".cm-mouse-position",
             ".cm-sources", ".cm-legend", ".leaflet-control-layers-group")
 
 
@@ -299,7 +307,8 @@ def _search(page: Any, text: str, tip_starts: str) -> list[str]:
     return tips
 
 
-def test_search_for_dholera_zooms_to_it_and_opens_its_popup(offline_page: Session, maps: dict[str, Built]) -> None:
+def test_search_for_dholera_zooms_to_it_and_opens_its_popup(offline_page: Session,
+                                                            maps: dict[str, Built]) -> None:
     built, page = maps["offline"], offline_page.page
     nodes = corridormap.read_layer("industrial_nodes")
     dholera = nodes[nodes["name"].str.startswith("Dholera")].geometry.iloc[0]
@@ -333,7 +342,8 @@ def test_hostile_name_shows_as_text_and_opens_no_dialog(offline_page: Session) -
     assert offline_page.errors == []
 
 
-def test_online_map_with_cdn_answered_locally_draws_the_same_layers(browser: Any, maps: dict[str, Built]) -> None:
+def test_online_map_with_cdn_answered_locally_draws_the_same_layers(browser: Any,
+                                                                    maps: dict[str, Built]) -> None:
     built = maps["online"]
     session = _open(browser, built, online=True)
     try:

@@ -76,10 +76,12 @@ def test_unknown_url_fails_naming_it() -> None:
         inline_assets(html)
 
 
-def test_missing_vendored_file_fails_naming_url_and_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_vendored_file_fails_naming_url_and_fix(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
     monkeypatch.setattr(assets, "vendor_dir", lambda: tmp_path)
     url = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js"
-    with pytest.raises(DataSourceNotFoundError, match=r"leaflet-search@2\.9\.7.*reinstall corridormap") as info:
+    expected = r"leaflet-search@2\.9\.7.*reinstall corridormap"
+    with pytest.raises(DataSourceNotFoundError, match=expected) as info:
         inline_assets(f'<script src="{url}"></script>')
     assert isinstance(info.value, FileNotFoundError)
 

@@ -34,7 +34,6 @@ import logging
 import mimetypes
 import re
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -67,7 +66,8 @@ _CSS_URL = re.compile(r"""url\(\s*(["']?)(?P<url>[^"')]+?)\1\s*\)""", re.I)
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.I)
 _FONT_SRC = re.compile(r"(?P<head>\bsrc\s*:)(?P<body>[^;}]+)", re.I)
 _MIME = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".svg": "image/svg+xml",
-         ".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".eot": "application/vnd.ms-fontobject"}
+         ".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg",
+         ".eot": "application/vnd.ms-fontobject"}
 
 # Leaflet finds its default marker icon through a CSS file path; once the CSS is inlined that path
 # is gone, so the inlined page points the default icon at data: URIs instead.
@@ -168,7 +168,8 @@ def asset_files(url: str) -> list[Path | None]:
         if path is not None and not path.is_file():
             raise DataSourceNotFoundError(
                 f"asset {url}: the local file {path} is missing; reinstall corridormap "
-                "(pip install . vendors npm assets into corridormap/_vendor and needs npm or the npm registry)"
+                "(pip install . vendors npm assets into corridormap/_vendor and needs npm or the npm "
+                "registry)"
             )
     return files
 
@@ -198,7 +199,8 @@ def inline_css(css: str, base: Path, url: str) -> str:
             raise DataSourceNotFoundError(f"asset {url}: its stylesheet loads {ref} from the network")
         target = (base.parent / unquote(ref.split("?")[0].split("#")[0])).resolve()
         if not target.is_file():
-            raise DataSourceNotFoundError(f"asset {url}: {ref} (used by the stylesheet) is missing at {target}")
+            raise DataSourceNotFoundError(
+                f"asset {url}: {ref} (used by the stylesheet) is missing at {target}")
         return f'url("{_data_uri(target)}")'
 
     return _CSS_URL.sub(replace, _woff2_only(css))
@@ -265,9 +267,10 @@ def inline_assets(html: str, *, offline: bool = True) -> str:
     DataSourceNotFoundError
         An asset has no local copy (the message names the URL).
     """
-    sub_script: Callable[[re.Match[str]], str] = (
-        lambda m: _script_tag(m.group("url")) if _wanted(m.group("url"), offline) else m.group(0)
-    )
+    def sub_script(match: re.Match[str]) -> str:
+        url = match.group("url")
+        return _script_tag(url) if _wanted(url, offline) else match.group(0)
+
     out = _SCRIPT.sub(sub_script, html)
 
     def sub_link(match: re.Match[str]) -> str:
@@ -292,7 +295,8 @@ def inline_assets(html: str, *, offline: bool = True) -> str:
 _EXTERNAL = re.compile(
     r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)=["'](?P<url>(?:https?:)?//[^"']+)["']"""
     r"""|url\(\s*["']?(?P<css>(?:https?:)?//[^"')]+)"""
-    r"""|(?:L\.tileLayer(?:\.wms)?|L\.imageOverlay|L\.videoOverlay|\$\.ajax|fetch)\(\s*["'](?P<tiles>(?:https?:)?//[^"']+)["']""",
+    r"""|(?:L\.tileLayer(?:\.wms)?|L\.imageOverlay|L\.videoOverlay|\$\.ajax|fetch)\(\s*"""
+    r"""["'](?P<tiles>(?:https?:)?//[^"']+)["']""",
     re.I,
 )
 

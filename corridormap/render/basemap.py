@@ -48,7 +48,8 @@ def _countries_file() -> Path:
     cfg = _config()["countries"]
     spec = importlib.util.find_spec(cfg["package"])
     if spec is None or not spec.submodule_search_locations:
-        raise DataSourceNotFoundError(f"the vector basemap needs the {cfg['package']!r} package; reinstall corridormap")
+        raise DataSourceNotFoundError(
+            f"the vector basemap needs the {cfg['package']!r} package; reinstall corridormap")
     path = Path(list(spec.submodule_search_locations)[0]) / cfg["path"]
     if not path.is_file():
         raise DataSourceNotFoundError(
@@ -118,7 +119,8 @@ def vector_basemap(*, show: bool = True) -> folium.FeatureGroup:
     ).add_to(group)
     towns = cities()
     towns["label"] = towns["name"].map(html.escape)
-    dot = folium.CircleMarker(radius=2.5, color="#555", weight=1, fill=True, fill_color="#fff", fill_opacity=1.0)
+    dot = folium.CircleMarker(radius=2.5, color="#555", weight=1, fill=True, fill_color="#fff",
+                              fill_opacity=1.0)
     dot.options.update(pane=BASEMAP_PANE, interactive=False)  # folium's path_options drops both
     folium.GeoJson(
         towns,

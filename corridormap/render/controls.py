@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 HEAT_GROUP = "Heat maps"
 CLUSTER_MIN_FEATURES = 50
 SEARCH_ZOOM = 11
+_SEARCH_CDN = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist"
+_MINIMAP_CDN = "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1"
 
 
 class TitleBlock(MacroElement):
@@ -84,7 +86,9 @@ class TitleBlock(MacroElement):
                      f"{html.escape(__version__)} · positions approximate, see Data sources</div>")
 
 
-def search_records(layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, LayerSpec]) -> list[dict[str, Any]]:
+def search_records(
+    layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, LayerSpec]
+) -> list[dict[str, Any]]:
     """One record per named feature of the searchable layers (``spec.search``), EPSG:4326.
 
     ``title`` is the feature name (the layer title is appended where a name repeats), ``loc`` is
@@ -98,13 +102,15 @@ def search_records(layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, L
         if not spec.search or "name" not in gdf.columns or gdf.empty:
             continue
         points = gdf.geometry.representative_point()
-        ids = gdf["id"].astype(str) if "id" in gdf.columns else pd.Series(range(len(gdf)), index=gdf.index).astype(str)
-        for (idx, label), pt in zip(gdf["name"].items(), points):
+        positions = pd.Series(range(len(gdf)), index=gdf.index)
+        ids = (gdf["id"] if "id" in gdf.columns else positions).astype(str)
+        for (idx, label), pt in zip(gdf["name"].items(), points, strict=True):
             if pd.isna(label) or pt is None or pt.is_empty:
                 continue
             title = str(label) if str(label) not in seen else f"{label} ({spec.title})"
             seen.add(title)
-            records.append({"title": title, "loc": [round(pt.y, 6), round(pt.x, 6)], "layer": name, "id": ids[idx]})
+            loc = [round(pt.y, 6), round(pt.x, 6)]
+            records.append({"title": title, "loc": loc, "layer": name, "id": ids[idx]})
     return records
 
 
@@ -120,7 +126,9 @@ class SearchControl(JSCSSMixin):
           function findLeaf(layer, fid) {
             var found = null;
             if (layer.feature && String(layer.feature.properties.id) === fid) { return layer; }
-            if (layer.eachLayer) { layer.eachLayer(function(child) { found = found || findLeaf(child, fid); }); }
+            if (layer.eachLayer) {
+              layer.eachLayer(function(child) { found = found || findLeaf(child, fid); });
+            }
             return found;
           }
           function openPopupAt(leaf, latlng) {
@@ -130,25 +138,33 @@ class SearchControl(JSCSSMixin):
             function open() {
               if (done) { return; }
               done = true;
-              L.popup({maxWidth: 420, autoPanPaddingTopLeft: [60, 90]}).setLatLng(leaf.getLatLng ? leaf.getLatLng() : latlng)
+              L.popup({maxWidth: 420, autoPanPaddingTopLeft: [60, 90]})
+                .setLatLng(leaf.getLatLng ? leaf.getLatLng() : latlng)
                 .setContent(popup.getContent()).openOn(map);
             }
             map.once("moveend", open);
             setTimeout(open, 700);
           }
           var control = new L.Control.Search({
-            sourceData: function(text, callResponse) { callResponse(records); return {abort: function() {}}; },
+            sourceData: function(text, callResponse) {
+              callResponse(records);
+              return {abort: function() {}};
+            },
             formatData: function(rows) {
               var out = {};
               rows.forEach(function(r) {
-                var ll = L.latLng(r.loc[0], r.loc[1]); ll.layerKey = r.layer; ll.fid = r.id; out[r.title] = ll;
+                var ll = L.latLng(r.loc[0], r.loc[1]);
+                ll.layerKey = r.layer; ll.fid = r.id; out[r.title] = ll;
               });
               return out;
             },
-            buildTip: function(text) { var li = L.DomUtil.create("li", ""); li.textContent = text; return li; },
+            buildTip: function(text) {  // as text, never as HTML: names come from data files
+              var li = L.DomUtil.create("li", ""); li.textContent = text; return li;
+            },
             initial: false, firstTipSubmit: true, autoCollapse: false, collapsed: true,
             zoom: {{ this.zoom }}, position: "topleft", textPlaceholder: {{ this.placeholder|tojson }},
-            marker: {icon: false, animate: true, circle: {radius: 14, weight: 3, color: "#e0115f", fill: false}}
+            marker: {icon: false, animate: true,
+                     circle: {radius: 14, weight: 3, color: "#e0115f", fill: false}}
           });
           control.on("search:locationfound", function(e) {
             var group = groups[e.latlng.layerKey];
@@ -162,11 +178,12 @@ class SearchControl(JSCSSMixin):
         {% endmacro %}
         """
     )
-    default_js = [("Leaflet.Search.js", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js")]
-    default_css = [("Leaflet.Search.css", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
+    default_js = [("Leaflet.Search.js", f"{_SEARCH_CDN}/leaflet-search.min.js")]
+    default_css = [("Leaflet.Search.css", f"{_SEARCH_CDN}/leaflet-search.min.css")]
 
     def __init__(self, records: list[dict[str, Any]], groups: Mapping[str, folium.FeatureGroup], *,
-                 placeholder: str = "Search nodes, stations, ports, zones…", zoom: int = SEARCH_ZOOM) -> None:
+                 placeholder: str = "Search nodes, stations, ports, zones…",
+                 zoom: int = SEARCH_ZOOM) -> None:
         super().__init__()
         self._name = "SearchControl"
         self.records = records
@@ -210,8 +227,9 @@ class VectorMiniMap(JSCSSMixin):
         {% macro script(this, kwargs) %}
         (function(map) {
           var outline = L.geoJson({{ this.data|tojson }}, {interactive: false, style: function(f) {
-            return f.properties.highlight ? {color: "#7d7361", weight: 1, fillColor: "#f6f2e6", fillOpacity: 1}
-                                          : {color: "#b3aea3", weight: 0.5, fillColor: "#ebe9e4", fillOpacity: 1};
+            return f.properties.highlight
+              ? {color: "#7d7361", weight: 1, fillColor: "#f6f2e6", fillOpacity: 1}
+              : {color: "#b3aea3", weight: 0.5, fillColor: "#ebe9e4", fillOpacity: 1};
           }});
           var mini = new L.Control.MiniMap(outline, {toggleDisplay: true, position: "bottomright",
             zoomLevelOffset: -4, width: 160, height: 160});
@@ -221,8 +239,8 @@ class VectorMiniMap(JSCSSMixin):
         {% endmacro %}
         """
     )
-    default_js = [("Control_MiniMap_js", "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1/Control.MiniMap.js")]
-    default_css = [("Control_MiniMap_css", "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1/Control.MiniMap.css")]
+    default_js = [("Control_MiniMap_js", f"{_MINIMAP_CDN}/Control.MiniMap.js")]
+    default_css = [("Control_MiniMap_css", f"{_MINIMAP_CDN}/Control.MiniMap.css")]
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         super().__init__()
@@ -239,7 +257,9 @@ def _as_of(spec: LayerSpec, gdf: gpd.GeoDataFrame | None) -> str:
     return "not stated"
 
 
-def source_rows(layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, LayerSpec]) -> list[dict[str, str]]:
+def source_rows(
+    layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, LayerSpec]
+) -> list[dict[str, str]]:
     """One row per layer, top layer first: title, source, licence, as-of date(s), geometry quality
     (plain text; the panel escapes it). The as-of date comes from the catalog, else the features'
     ``as_of`` range."""
@@ -264,11 +284,14 @@ class DataSources(MacroElement):
         """
         {% macro header(this, kwargs) %}
         <style>
-          .cm-sources { background: rgba(255,255,255,0.95); border-radius: 5px; box-shadow: 0 1px 5px rgba(0,0,0,0.4);
+          .cm-sources { background: rgba(255,255,255,0.95); border-radius: 5px;
+                        box-shadow: 0 1px 5px rgba(0,0,0,0.4);
                         font: 12px/1.35 system-ui, sans-serif; max-width: 460px; }
-          .cm-sources button { border: 0; background: none; padding: 5px 10px; font: inherit; font-weight: 600;
+          .cm-sources button { border: 0; background: none; padding: 5px 10px; font: inherit;
+                               font-weight: 600;
                                cursor: pointer; }
-          .cm-sources .cm-sources-body { display: none; max-height: 50vh; overflow-y: auto; padding: 0 10px 8px; }
+          .cm-sources .cm-sources-body { display: none; max-height: 50vh; overflow-y: auto;
+                                         padding: 0 10px 8px; }
           .cm-sources.open .cm-sources-body { display: block; }
           .cm-sources table { border-collapse: collapse; }
           .cm-sources th, .cm-sources td { text-align: left; vertical-align: top; padding: 2px 4px;
@@ -297,8 +320,10 @@ class DataSources(MacroElement):
         self._name = "DataSources"
         esc = html.escape
         body = "".join(
-            f'<tr data-layer="{esc(r["layer"], quote=True)}"><th>{esc(r["title"])}</th><td>{source_links(r["source"])}'
-            f'<br>Licence: {esc(r["licence"])}<br>As of: {esc(r["as_of"])} · Geometry: {esc(r["geometry_quality"])}'
+            f'<tr data-layer="{esc(r["layer"], quote=True)}"><th>{esc(r["title"])}</th>'
+            f'<td>{source_links(r["source"])}'
+            f'<br>Licence: {esc(r["licence"])}<br>As of: {esc(r["as_of"])}'
+            f' · Geometry: {esc(r["geometry_quality"])}'
             "</td></tr>"
             for r in rows
         )
@@ -347,9 +372,13 @@ def cluster_layer(group: folium.FeatureGroup, *, disable_at_zoom: int = 9) -> Ma
 def heat_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, weight: str | None = None) -> HeatMap:
     """A heat map of a point layer (``gdf`` in EPSG:4326), off at start; optionally weighted by a column."""
     pts = gdf.geometry.representative_point()
-    values = gdf[weight].fillna(0).astype(float) if weight and weight in gdf.columns else pd.Series(1.0, index=gdf.index)
+    if weight and weight in gdf.columns:
+        values = gdf[weight].fillna(0).astype(float)
+    else:
+        values = pd.Series(1.0, index=gdf.index)
     top = float(values.max()) or 1.0
-    data = [[round(p.y, 5), round(p.x, 5), round(float(v) / top, 4)] for p, v in zip(pts, values) if p and not p.is_empty]
+    data = [[round(p.y, 5), round(p.x, 5), round(float(v) / top, 4)]
+            for p, v in zip(pts, values, strict=True) if p is not None and not p.is_empty]
     return HeatMap(data, name=f"{spec.title} (heat map)", show=False, radius=22, blur=16, min_opacity=0.3)
 
 

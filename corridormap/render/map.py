@@ -103,7 +103,8 @@ def build_map(
         group.add_to(m)
         by_layer[name] = group
         groups.setdefault(resolved[name].group, []).append(group)
-    for control_group, extra in add_controls(m, shown, resolved, by_layer, title=title).items():
+    extra_overlays = add_controls(m, shown, resolved, by_layer, title=title)
+    for control_group, extra in extra_overlays.items():
         groups.setdefault(control_group, []).extend(extra)
     ordered_groups = {g: groups[g] for g in [*GROUPS, *sorted(set(groups) - set(GROUPS))] if g in groups}
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
