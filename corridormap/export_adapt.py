@@ -314,11 +314,12 @@ def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:
                 or (not caps.negative_zero and bool(((values == 0) & np.signbit(values)).any())))
     if kind == "int":
         return caps.int_bits < 64 and bool(series.abs().gt(2**caps.int_bits).fillna(False).any())
-    if kind == "datetime":
-        if caps.datetime != "offset":
-            return True
+    if kind == "datetime":  # a datetime64 column: one zone (or none) for the whole column
         parts = series.dt.microsecond % 1000 + series.dt.nanosecond
-        return caps.datetime_ms and bool(parts.fillna(0).gt(0).any())
+        finer = caps.datetime_ms and bool(parts.fillna(0).gt(0).any())
+        tz = getattr(series.dtype, "tz", None)
+        moved = caps.datetime == "instant" and tz is not None and str(tz) not in ("UTC", "utc")
+        return finer or moved or caps.datetime == "text"
     if kind == "text":
         longest = int(series.str.len().max()) if series.notna().any() else 0
         return ((not caps.empty_text and bool(series.eq("").fillna(False).any()))

@@ -153,8 +153,9 @@ def _write_parquet(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     import pyarrow as pa
 
     frame = frame.copy()
-    for col in frame.columns:  # pyarrow would read NaN in a plain float column as null
-        if col != frame.geometry.name and column_kind(frame[col]) == "float":
+    for col in frame.columns:  # pyarrow takes NaN in an object column of floats as null
+        if (col != frame.geometry.name and pd.api.types.is_object_dtype(frame[col].dtype)
+                and column_kind(frame[col]) == "float"):
             values = [None if _is_null(v) else float(v) for v in frame[col].astype(object)]
             frame[col] = pd.arrays.ArrowExtensionArray(pa.array(values, type=pa.float64()))
     frame.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False)

@@ -109,3 +109,19 @@ def test_flatgeobuf_row_order_declared_and_keys_kept(tmp_path):
     with pytest.warns(DataLossWarning, match="index order"):
         export_layers({"x": layer}, path, driver="fgb")
     assert sorted(read_back(path, "x", driver="fgb")["id"]) == ["far", "near"]
+
+
+@pytest.mark.parametrize(("caps_of", "tz", "declared"), [("parquet", "Asia/Kolkata", False),
+                                                         ("postgis", "Asia/Kolkata", True),
+                                                         ("postgis", "UTC", False),
+                                                         ("gpkg", "Asia/Kolkata", False)])
+def test_zoned_datetime_columns(caps_of, tz, declared):
+    from corridormap.export_adapt import fit
+    from corridormap.export_formats import FORMATS
+    from corridormap.postgis import POSTGIS_CAPS
+
+    caps = POSTGIS_CAPS if caps_of == "postgis" else FORMATS[caps_of].caps
+    when = pd.Series(pd.to_datetime(["2024-01-01 09:00", None]).tz_localize(tz))
+    fitted, losses = fit("layer", _layer(t=when), caps)
+    assert [loss.kind for loss in losses] == (["datetime_to_utc"] if declared else [])
+    assert fitted["t"].iloc[0] == when.iloc[0]  # the same instant either way
