@@ -22,10 +22,10 @@ PG_NAME_MAX = 63
 SHP_NAME_MAX = 10
 EXCEL_CELL_MAX = 32767
 JS_SAFE_INT = 2**53
-_HOSTILE = re.compile(r"<\s*(script|iframe|object|embed|svg|img|style)\b|javascript:|\bon\w+\s*=", re.I)
+_HOSTILE = re.compile(r"<\s*(?:script|iframe|object|embed|svg|img|style)\b|javascript:|\bon\w+\s*=", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORMULA = re.compile(r"^\s*[=+\-@]")
-_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
 
 
 def fix_names(columns: list[str], ctx: Context) -> list[str]:
@@ -121,46 +121,48 @@ def _ids(mask: pd.Series, ctx: Context) -> list[str]:
 
 
 def _check_strings(col: pd.Series, name: str, ctx: Context) -> None:
-    text = col[col.map(lambda v: isinstance(v, str))].astype(object)
-    if text.empty:
+    is_text = col.map(lambda v: isinstance(v, str)).astype(bool)
+    if not is_text.any():
         return
-    mask = col.map(lambda v: isinstance(v, str))
+    text = col.where(is_text).astype(object)
+    numeric = text.str.fullmatch(_NUMBER, na=False)
     tests = [
         (
             "hostile-text",
-            _HOSTILE.search,
+            text.str.contains(_HOSTILE, na=False),
             "HTML or script in text: stored as text and escaped when drawn on a map",
             "none needed; remove it if it is not meant to be there",
         ),
-        ("control-chars", _CONTROL.search, "control characters in text (kept)", "remove them in the source"),
+        (
+            "control-chars",
+            text.str.contains(_CONTROL, na=False),
+            "control characters in text (kept)",
+            "remove them in the source",
+        ),
         (
             "formula",
-            lambda v: _FORMULA.match(v) and not _NUMBER.match(v),
+            text.str.match(_FORMULA, na=False) & ~numeric,
             "text starts like a spreadsheet formula (=, +, -, @); flagged so CSV exports neutralise it",
             "none needed; prefix with ' in the source if it is meant as text",
         ),
         (
             "huge-text",
-            lambda v: len(v) > EXCEL_CELL_MAX,
+            text.str.len().gt(EXCEL_CELL_MAX).fillna(False).astype(bool),
             f"text longer than {EXCEL_CELL_MAX} characters (kept whole; spreadsheets cut it)",
             "shorten it or move it to a document",
         ),
     ]
-    for check, test, problem, fix in tests:
-        hit = pd.Series(False, index=col.index)
-        hit[mask] = text.map(lambda v, t=test: bool(t(v)))
+    for check, hit, problem, fix in tests:
         if hit.any():
             ctx.report.add("warn", check, problem, fix, features=_ids(hit, ctx), field=name)
-    numeric = text.map(lambda v: bool(_NUMBER.match(v)))
-    if 0 < numeric.sum() < len(text) and numeric.mean() >= 0.5:
-        odd = pd.Series(False, index=col.index)
-        odd[mask] = ~numeric
+    share = numeric[is_text].mean()
+    if 0.5 <= share < 1:
         ctx.report.add(
             "warn",
             "mixed-types",
             "column mixes numbers and text; kept as text",
             "make the column one type (the odd rows are listed)",
-            features=_ids(odd, ctx),
+            features=_ids(is_text & ~numeric, ctx),
             field=name,
         )
 
