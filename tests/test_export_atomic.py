@@ -83,12 +83,18 @@ _BIG_EXPORT = textwrap.dedent("""
 """)
 
 
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:  # the writer moved it meanwhile
+        return False
+
+
 def _start_and_wait_for_staging(target: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-c", _BIG_EXPORT, str(target)], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        staged = [p for p in target.parent.glob(f"{STAGING_PREFIX}*/*") if p.stat().st_size > 0]
-        if staged:
+        if any(_nonempty(p) for p in target.parent.glob(f"{STAGING_PREFIX}*/*")):
             return proc
         if proc.poll() is not None:
             pytest.fail(f"the export finished (exit {proc.returncode}) before it could be interrupted")
