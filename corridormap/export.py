@@ -112,6 +112,21 @@ def export_layers(
     -------
     Path
         The output path.
+
+    Raises
+    ------
+    OutputExistsError
+        An output (or GeoPackage layer) exists and ``overwrite`` is False; nothing was written.
+    CRSError
+        A layer has no CRS, or ``crs`` is unknown or one the format cannot hold.
+    ExportError
+        What was written could not be read back, or its counts, keys or CRS differ; the previous
+        output is left in place.
+
+    Warns
+    -----
+    DataLossWarning
+        Once per change the format forces (column, count, reason); all are in ``PATH.fieldmap.json``.
     """
     fmt = resolve_format(driver)
     target = Path(path)
