@@ -73,6 +73,8 @@ class TitleBlock(MacroElement):
         (function(map) {
           var div = L.DomUtil.create("div", "cm-title", map.getContainer());
           div.innerHTML = {{ this.html|tojson }};
+          // popups opened near the top pan clear of the title block
+          L.Popup.mergeOptions({autoPanPaddingTopLeft: L.point(60, 90)});
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -232,7 +234,7 @@ class VectorMiniMap(JSCSSMixin):
               : {color: "#b3aea3", weight: 0.5, fillColor: "#ebe9e4", fillOpacity: 1};
           }});
           var mini = new L.Control.MiniMap(outline, {toggleDisplay: true, position: "bottomright",
-            zoomLevelOffset: -4, width: 160, height: 160});
+            zoomLevelFixed: 3, width: 160, height: 160});
           mini.addTo(map);
           mini._miniMap.getContainer().style.background = "#d6e6ef";
         })({{ this._parent.get_name() }});
