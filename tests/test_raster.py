@@ -151,3 +151,58 @@ def test_reproject_constant_stays_constant(grid: Raster) -> None:
     assert valid.size > 0 and np.allclose(valid, 7.0)
     back = reproject_raster(out, "EPSG:7755", resolution=500)
     assert abs(back.transform.a) == 500
+
+
+# A tiny HTTP server with byte ranges, in its own process (GDAL holds the GIL while it reads a URL)
+_RANGE_SERVER = r"""
+import functools, http.server, os, re, sys
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        if not os.path.isfile(path):
+            self.send_error(404)
+            return None
+        size = os.path.getsize(path)
+        m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        f = open(path, "rb")
+        start, end = (int(m.group(1)), min(int(m.group(2) or size - 1), size - 1)) if m else (0, size - 1)
+        self.send_response(206 if m else 200)
+        if m:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        f.seek(start)
+        self.left = end - start + 1
+        self.send_header("Content-Length", str(self.left))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return f
+
+    def copyfile(self, source, outputfile):
+        outputfile.write(source.read(self.left))
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=sys.argv[1]))
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def test_read_cog_from_a_url_by_window(grid: Raster, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    write_raster(grid, tmp_path / "demo.tif")
+    server = subprocess.Popen(
+        [sys.executable, "-c", _RANGE_SERVER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = int(server.stdout.readline())  # type: ignore[union-attr]
+        part = read_raster(f"http://127.0.0.1:{port}/demo.tif", bounds=(X0 + 2000, Y0 - 2000, X0 + 4000, Y0))
+    finally:
+        server.terminate()
+        server.wait()
+        server.stdout.close()  # type: ignore[union-attr]
+    np.testing.assert_array_equal(part.data, [[2, 3], [6, 7]])
+    assert part.name == "demo"
