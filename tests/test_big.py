@@ -19,7 +19,7 @@ from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolyg
 
 from corridormap.catalog import ColumnSpec, LayerSpec
 from corridormap.errors import CorridormapWarning, LayerValidationError
-from corridormap.render import big, layers
+from corridormap.render import big, big_geometry, layers
 from corridormap.render.popup import popup_html
 
 HALF_DIAGONAL_M = 0.5 * 2**0.5  # worst rounding error of a point quantised to whole metres
@@ -246,12 +246,12 @@ def test_decoded_levels_match_the_prepared_geometry(lines: gpd.GeoDataFrame, lev
 
 @pytest.mark.parametrize("values", [[0, 1, 127, 128, 300, 16383, 16384, 2**28 - 1, 2**35 + 5]])
 def test_varints_round_trip(values: list[int]) -> None:
-    assert _uvarints(big._varints(np.array(values)).tobytes()) == values
+    assert _uvarints(big_geometry._varints(np.array(values)).tobytes()) == values
 
 
 @pytest.mark.parametrize("values", [[0, -1, 1, -64, 64, -(2**30), 2**30]])
 def test_zigzag_round_trip(values: list[int]) -> None:
-    assert [_signed(int(v)) for v in big._zigzag(np.array(values))] == values
+    assert [_signed(int(v)) for v in big_geometry._zigzag(np.array(values))] == values
 
 
 def test_synthetic_network_round_trips_within_quantisation() -> None:

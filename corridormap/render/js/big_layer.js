@@ -109,12 +109,18 @@
     },
 
     _drawBucket: function (ctx, ids, s, t) {
-      var kind = this.cm.kind;
-      ctx.beginPath();
-      for (var i = 0; i < ids.length; i++) {
-        if (kind === "point") this._circles(ctx, ids[i], s.radius || 6, t);
-        else this._trace(ctx, ids[i], t, kind === "polygon");
+      var kind = this.cm.kind, i;
+      if (kind === "point") {
+        for (i = 0; i < ids.length; i++) this._stamp(ctx, ids[i], this._sprite(s), t);
+        return;
       }
+      ctx.beginPath();
+      for (i = 0; i < ids.length; i++) this._trace(ctx, ids[i], t, kind === "polygon");
+      this._paint(ctx, s, kind);
+    },
+
+    /* Fill and stroke the current path in style s (Leaflet's path options). */
+    _paint: function (ctx, s, kind) {
       ctx.lineCap = "round";
       ctx.lineJoin = "round";
       if (kind !== "line" && s.fill !== false) {
@@ -151,12 +157,25 @@
       }
     },
 
-    _circles: function (ctx, f, radius, t) {
-      var d = this.data;
+    /* A circle marker drawn once per style, stamped at every point (much cheaper than arcs). */
+    _sprite: function (s) {
+      if (s._sprite) return s._sprite;
+      var r = root.devicePixelRatio || 1, radius = s.radius || 6, half = Math.ceil(radius + (s.weight || 0) / 2 + 1);
+      var c = document.createElement("canvas"), ctx = c.getContext("2d");
+      c.width = c.height = 2 * half * r;
+      ctx.scale(r, r);
+      ctx.beginPath();
+      ctx.arc(half, half, radius, 0, 2 * Math.PI);
+      this._paint(ctx, s, "point");
+      s._sprite = { canvas: c, half: half };
+      return s._sprite;
+    },
+
+    _stamp: function (ctx, f, sprite, t) {
+      var d = this.data, h = sprite.half, size = 2 * h;
       for (var v = d.vertStart[d.ringStart[f]]; v < d.vertStart[d.ringStart[f + 1]]; v++) {
-        var px = d.xs[v] * t.scale + t.ax, py = t.ay - d.ys[v] * t.scale;
-        ctx.moveTo(px + radius, py);
-        ctx.arc(px, py, radius, 0, 2 * Math.PI);
+        var px = Math.round(d.xs[v] * t.scale + t.ax) - h, py = Math.round(t.ay - d.ys[v] * t.scale) - h;
+        ctx.drawImage(sprite.canvas, px, py, size, size);
       }
     },
 
