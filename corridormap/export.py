@@ -36,8 +36,8 @@ import pyogrio
 from .atomic import refuse_existing, replace_into, staging_dir, write_json_atomic
 from .errors import DataSourceNotFoundError, ExportError, OutputExistsError
 from .export_adapt import Loss
-from .export_formats import FORMATS, Format, adapt_layer, resolve_format, target_crs
-from .manifest import build_manifest
+from .export_formats import FORMATS, Format, adapt_layer, gdal_ready, resolve_format, target_crs
+from .manifest import build_manifest, spec_meta
 
 __all__ = ["export_layers", "collect_layers", "analysis_tables", "manifest_path", "fieldmap_path", "FORMATS",
            "read_back"]
@@ -191,20 +191,14 @@ def _write_gpkg(
         if present:
             shutil.copy2(target, staged)
         for name, frame in frames.items():
-            description = str(_description(meta.get(name)))
+            about = spec_meta(meta.get(name))
+            options = {"IDENTIFIER": about.get("title"), "DESCRIPTION": about.get("description")}
             pyogrio.write_dataframe(
-                frame, staged, layer=name, driver="GPKG", nan_as_null=False,
-                layer_options={"DESCRIPTION": description} if description else None,
+                gdal_ready(frame), staged, layer=name, driver="GPKG", nan_as_null=False,
+                layer_options={k: str(v) for k, v in options.items() if v} or None,
             )
         verify_written(staged, frames, layer_names=True)
         os.replace(staged, target)
-
-
-def _description(spec: Any) -> str:
-    if spec is None:
-        return ""
-    get = spec.get if isinstance(spec, Mapping) else lambda k, d=None: getattr(spec, k, d)
-    return str(get("description") or get("title") or "")
 
 
 def _write_files(

@@ -104,11 +104,13 @@ def test_cli_converts_users_files_with_input_hashes(tmp_path, nodes):
 
 def test_gpkg_layer_descriptions_and_records_of_kept_layers(tmp_path, nodes):
     out = tmp_path / "c.gpkg"
-    export_layers({"nodes": nodes}, out, specs={"nodes": {"description": "Industrial nodes of the DMIC"}})
+    export_layers({"nodes": nodes}, out, specs={"nodes": {"description": "Industrial nodes of the DMIC",
+                                                          "title": "Industrial nodes"}})
     export_layers({"more": nodes}, out)  # a second export adds a layer; the first stays described
     with sqlite3.connect(out) as db:
-        rows = dict(db.execute("SELECT table_name, description FROM gpkg_contents").fetchall())
-    assert rows["nodes"] == "Industrial nodes of the DMIC"
+        query = "SELECT table_name, identifier, description FROM gpkg_contents"
+        rows = {r[0]: r[1:] for r in db.execute(query)}
+    assert rows["nodes"] == ("Industrial nodes", "Industrial nodes of the DMIC")
     assert sorted(json.loads(manifest_path(out).read_text())["layers"]) == ["more", "nodes"]
 
 
