@@ -90,6 +90,16 @@ def test_heat_layer_weights(weight: str | None, expected: list[float]) -> None:
     assert heat.show is False and heat.layer_name == "Zones (heat map)"
 
 
+def test_no_heat_map_for_huge_point_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(controls, "HEAT_MAX_FEATURES", 2)
+    specs = {"few": _spec("few", "point"), "many": _spec("many", "point")}
+    m = folium.Map(tiles=None)
+    layers = {"few": _points(["a", "b"]), "many": _points(["a", "b", "c"])}
+    groups = {n: layer_group(g, specs[n]).add_to(m) for n, g in layers.items()}
+    extra = controls.add_controls(m, layers, specs, groups, title="t")
+    assert [h.layer_name for h in extra[controls.HEAT_GROUP]] == ["Few (heat map)"]
+
+
 def _map_with(layers: dict[str, gpd.GeoDataFrame], specs: dict[str, LayerSpec], **kw: object) -> str:
     m = corridormap.build_map(layers, specs, **kw)
     return m.get_root().render()

@@ -41,6 +41,7 @@ __all__ = [
     "heat_layer",
     "HEAT_GROUP",
     "CLUSTER_MIN_FEATURES",
+    "HEAT_MAX_FEATURES",
     "drop_unused_assets",
     "pin_marker_panes",
 ]
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 HEAT_GROUP = "Heat maps"
 CLUSTER_MIN_FEATURES = 50
+# a heat map embeds every point again: above this many points (big layers) it is left out
+HEAT_MAX_FEATURES = 20_000
 SEARCH_ZOOM = 11
 _SEARCH_CDN = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist"
 _MINIMAP_CDN = "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1"
@@ -442,7 +445,13 @@ def add_controls(
             pin_marker_panes(groups[name])
         if len(gdf) >= cluster_min_features and name in groups:
             cluster_layer(groups[name])
-        weight = "capacity_mw" if "capacity_mw" in gdf.columns else None
+        if len(gdf) > HEAT_MAX_FEATURES:
+            log.info("no heat map for %s: %d points (more than %d)", name, len(gdf), HEAT_MAX_FEATURES)
+            continue
+        # the catalog may name a weight column ([style] heat_weight); capacity is the natural default
+        weight = specs[name].style.get("heat_weight")
+        if weight is None and "capacity_mw" in gdf.columns:
+            weight = "capacity_mw"
         layer = heat_layer(gdf, specs[name], weight=weight)
         layer.add_to(m)
         heat.append(layer)
