@@ -9,9 +9,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from corridormap.catchments import catchment_table, catchments, green_power
 from corridormap.crs import BELT_CRS
 from corridormap.errors import LayerValidationError
-from corridormap.catchments import catchment_table, catchments, green_power
 
 CRSES = ["EPSG:4326", "EPSG:32643", BELT_CRS]
 GEOD = Geod(ellps="WGS84")
@@ -129,3 +129,25 @@ def test_catchments_command_writes_rings_and_table(tmp_path):
     assert len(rings) == len(table) and set(rings.geom_type) == {"Polygon"}
     bad = CliRunner().invoke(cli, ["catchments", "--out", str(tmp_path / "x"), "--layer", "nope"])
     assert bad.exit_code != 0 and "no layer 'nope'" in bad.output
+
+
+def test_catchments_command_around_a_user_file(tmp_path):
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+
+    site = _gdf([shapely.box(72.5, 21.0, 72.7, 21.2)], name=["My site"])  # a polygon near Surat
+    site.to_file(tmp_path / "site.geojson")
+    args = [
+        "catchments",
+        "--features",
+        str(tmp_path / "site.geojson"),
+        "--radii",
+        "50",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "o" / "catchments.csv")
+    assert list(table["name"]) == ["My site"] and table.loc[0, "freight_stations_count"] >= 1

@@ -210,22 +210,35 @@ def chainage(
     show_default=True,
     help="Layer whose features get rings.",
 )
+@click.option(
+    "--features",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="A file of any geometry type to draw rings around (instead of --layer).",
+)
 @click.option("--radii", default=None, help="Radii in km, comma-separated (default 10,25,50).")
 @_input_options
 def catchments(
-    layer_name: str, radii: str | None, out_dir: Path, overwrite: bool, **files: Path | None
+    layer_name: str,
+    features: Path | None,
+    radii: str | None,
+    out_dir: Path,
+    overwrite: bool,
+    **files: Path | None,
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
     from ..catchments import catchments as rings_of
     from ..catchments import default_contents
     from ..errors import DataSourceNotFoundError
+    from ..io import read_file
 
     layers = _layers(_files(**files))
-    if layer_name not in layers:
+    if features is None and layer_name not in layers:
         raise DataSourceNotFoundError(f"no layer {layer_name!r}. Fix: use one of {', '.join(sorted(layers))}")
+    centres = read_file(features) if features is not None else layers[layer_name]
     radii_km = None if radii is None else [float(r) for r in radii.split(",") if r.strip()]
     csv, gpkg = _refuse_existing(out_dir, ["catchments.csv", "catchments.gpkg"], overwrite)
-    rings = rings_of(layers[layer_name], default_contents(layers), radii_km=radii_km)
+    rings = rings_of(centres, default_contents(layers), radii_km=radii_km)
     _write(rings, csv, gpkg, "catchments")
     _done([csv, gpkg])
 
