@@ -406,17 +406,22 @@ def _dask_client(client: Any) -> Iterator[Any]:
             yield c
 
 
+def _run_block(block: np.ndarray, ctx: _Context, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+    (r0, r1), (c0, c1) = block_info[0]["array-location"]  # type: ignore[index]
+    return _block(ctx, r0, r1, c0, c1)
+
+
 def _dask_stack(ctx: _Context, chunk_cells: int = 512) -> Any:
     da: Any = require("dask.array", "dask")
+    dask: Any = require("dask", "dask")
     grid = ctx.grid
     base = da.zeros((grid.nrows, grid.ncols), chunks=chunk_cells, dtype="float64")
     depth = len(ctx.model.criteria) + 2
-
-    def run(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        (r0, r1), (c0, c1) = block_info[0]["array-location"]  # type: ignore[index]
-        return _block(ctx, r0, r1, c0, c1)
-
-    return da.map_blocks(run, base, new_axis=0, chunks=((depth,), *base.chunks), dtype="float64")
+    # the context (layers' vertices, rasters) is one node of the graph, shipped once per worker
+    shared = dask.delayed(ctx, pure=True)
+    return da.map_blocks(
+        _run_block, base, shared, new_axis=0, chunks=((depth,), *base.chunks), dtype="float64"
+    )
 
 
 def suitability_array(
