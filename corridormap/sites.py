@@ -168,7 +168,6 @@ def _context(
     cell_m: float,
     rasters: Mapping[str, Raster],
 ) -> _Context:
-    require("scipy", "raster")
     area_geom = shapely.union_all(np.asarray(to_metric(area, "suitability area").geometry.values))
     targets = {}
     for c in model.criteria:
