@@ -236,16 +236,27 @@ class SuitabilityResult:
     score: Raster
     model: Model
 
-    def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> dict[str, Path]:
-        """Write ``suitability.tif`` (COG) and ``sites.geojson`` into ``out_dir``; return their paths."""
+    def write(
+        self, out_dir: str | os.PathLike[str], *, overwrite: bool = False, grid: bool = False
+    ) -> dict[str, Path]:
+        """Write ``suitability.tif`` (COG), ``sites.geojson`` and, with ``grid``, the scored cells as
+        ``suitability_grid.gpkg`` into ``out_dir``; return their paths."""
         from .errors import OutputExistsError
 
         out = Path(out_dir)
         paths = {"score": out / "suitability.tif", "sites": out / "sites.geojson"}
-        if not overwrite and paths["sites"].exists():
-            raise OutputExistsError(f"{paths['sites']} exists. Fix: pass overwrite=True (--overwrite)")
-        write_raster(self.score, paths["score"], overwrite=overwrite)
-        self.sites.to_crs("EPSG:4326").to_file(paths["sites"], driver="GeoJSON")
+        if grid:
+            paths["grid"] = out / "suitability_grid.gpkg"
+        existing = [str(p) for p in paths.values() if p.exists()]
+        if existing and not overwrite:
+            raise OutputExistsError(f"{', '.join(existing)} exist(s). Fix: pass overwrite=True (--overwrite)")
+        write_raster(self.score, paths["score"], overwrite=True)
+        frames = {"sites": self.sites.to_crs("EPSG:4326")}
+        if grid:
+            frames["grid"] = self.grid.astype({"status": str})
+        for key, frame in frames.items():
+            paths[key].unlink(missing_ok=True)
+            frame.to_file(paths[key], driver="GPKG" if key == "grid" else "GeoJSON")
         return paths
 
 

@@ -36,13 +36,16 @@ def test_sites_writes_outputs_and_lists_top_sites(cache, tmp_path) -> None:
     with settings.override(cache_dir=cache, offline=True):
         result = CliRunner().invoke(
             cli,
-            ["sites", "--cell-km", "20", "--top", "4", "--out", str(out), "--map", "--offline"],
+            ["sites", "--cell-km", "20", "--top", "4", "--out", str(out), "--map", "--offline", "--grid"],
             catch_exceptions=False,
         )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "sites.csv")
     assert table["rank"].tolist() == [1, 2, 3, 4]
     assert table["score"].is_monotonic_decreasing and table["score"].between(0, 1).all()
+    grid = gpd.read_file(out / "suitability_grid.gpkg")
+    assert set(grid["status"]) <= {"scored", "water", "built-up node", "no data"}
+    assert grid["score"].max() == pytest.approx(table["score"].iloc[0])
     sites = gpd.read_file(out / "sites.geojson")
     assert len(sites) == 4 and sites.crs == "EPSG:4326"
     assert read_raster(out / "suitability.tif").tags["units"] == "1"

@@ -30,6 +30,9 @@ from . import overwrite_option
     "--map", "with_map", is_flag=True, help="Also write sites.html: the corridor map with the score."
 )
 @click.option(
+    "--grid", "with_grid", is_flag=True, help="Also write every scored cell: suitability_grid.gpkg."
+)
+@click.option(
     "--offline", is_flag=True, help="With --map: a map that opens with no network (vector basemap)."
 )
 @click.option(
@@ -44,6 +47,7 @@ def sites(
     top: int | None,
     out_dir: Path,
     with_map: bool,
+    with_grid: bool,
     offline: bool,
     scheduler: str | None,
     overwrite: bool,
@@ -53,6 +57,7 @@ def sites(
     from ..sites import suitability
 
     outputs = ["suitability.tif", "sites.geojson", "sites.csv"] + (["sites.html"] if with_map else [])
+    outputs += ["suitability_grid.gpkg"] if with_grid else []
     existing = [name for name in outputs if (out_dir / name).exists()]
     if existing and not overwrite:
         from ..errors import OutputExistsError
@@ -62,7 +67,7 @@ def sites(
         )
     layers = load_layers()
     result = suitability(layers, cell_km=cell_km, weights=weights, top=top, client=scheduler)
-    paths = result.write(out_dir, overwrite=True)
+    paths = result.write(out_dir, overwrite=True, grid=with_grid)
     table = result.sites.drop(columns="geometry")
     table.to_csv(out_dir / "sites.csv")
     paths["table"] = out_dir / "sites.csv"
