@@ -8,7 +8,6 @@ the target that comes first in its layer's row order.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias
@@ -167,14 +166,10 @@ def access_card(
     return gpd.GeoDataFrame(merged, geometry=nodes.geometry.name, crs=nodes.crs)
 
 
-@functools.cache
 def _target_table() -> dict[str, dict[str, Any]]:
-    import tomllib
+    from ._rules import read_rules_toml
 
-    from . import settings
-
-    with open(settings.layers_dir / "rules" / "access.toml", "rb") as f:
-        return dict(tomllib.load(f)["targets"])
+    return dict(read_rules_toml("access.toml")["targets"])
 
 
 def default_targets(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, Target]:

@@ -8,9 +8,7 @@ the map. The other functions serve ``corridormap chainage`` and ``corridormap ac
 
 from __future__ import annotations
 
-import functools
 import logging
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._rules import read_rules_toml, rules_path
 from .crs import to_display
 
 __all__ = [
@@ -37,9 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def _rules_dir() -> Path:
-    from . import settings
-
-    return Path(settings.layers_dir) / "rules"
+    return rules_path("")
 
 
 def default_network(layers: Mapping[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph | None:
@@ -57,23 +54,18 @@ def default_network(layers: Mapping[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph |
     return graph_from_lines(lines, snap_m=1000.0)
 
 
-@functools.cache
 def network_targets() -> tuple[str, ...]:
     """Access-card prefixes that get a network distance (``layers/rules/network.toml`` [access])."""
-    with open(_rules_dir() / "network.toml", "rb") as f:
-        return tuple(tomllib.load(f)["access"]["network_targets"])
+    return tuple(read_rules_toml("network.toml")["access"]["network_targets"])
 
 
-@functools.cache
 def chainage_lines() -> dict[str, dict[str, Any]]:
     """The lines of ``layers/rules/chainage.toml`` (key -> title, layer, where, exclude_ids, start)."""
-    with open(_rules_dir() / "chainage.toml", "rb") as f:
-        return dict(tomllib.load(f)["lines"])
+    return dict(read_rules_toml("chainage.toml")["lines"])
 
 
 def _chainage_layers() -> list[str]:
-    with open(_rules_dir() / "chainage.toml", "rb") as f:
-        return list(tomllib.load(f)["layers"])
+    return list(read_rules_toml("chainage.toml")["layers"])
 
 
 def chainage_line(layers: Mapping[str, gpd.GeoDataFrame], key: str) -> tuple[shapely.LineString, float]:

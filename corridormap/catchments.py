@@ -11,9 +11,7 @@ imported the package attribute is the module, so the module is made callable: ca
 
 from __future__ import annotations
 
-import functools
 import sys
-import tomllib
 import types
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
@@ -32,12 +30,10 @@ __all__ = ["catchments", "catchment_table", "green_power", "default_contents"]
 Content: TypeAlias = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str | None]
 
 
-@functools.cache
 def _rules() -> dict[str, Any]:
-    from . import settings
+    from ._rules import read_rules_toml
 
-    with open(settings.layers_dir / "rules" / "catchments.toml", "rb") as f:
-        return tomllib.load(f)
+    return read_rules_toml("catchments.toml")
 
 
 def default_radii_km() -> tuple[float, ...]:

@@ -14,9 +14,7 @@ one-way restrictions are ignored (the graph is read as undirected).
 
 from __future__ import annotations
 
-import functools
 import logging
-import tomllib
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,13 +34,11 @@ __all__ = ["graph_from_lines", "network_km", "default_speeds"]
 log = logging.getLogger(__name__)
 
 
-@functools.cache
 def default_speeds() -> dict[str, float]:
     """Planning speeds (km/h) of the shipped line layers, from ``layers/rules/network.toml``."""
-    from . import settings
+    from ._rules import read_rules_toml
 
-    with open(settings.layers_dir / "rules" / "network.toml", "rb") as f:
-        return {str(k): float(v) for k, v in tomllib.load(f)["speeds_kph"].items()}
+    return {str(k): float(v) for k, v in read_rules_toml("network.toml")["speeds_kph"].items()}
 
 
 def _speeds(lines: gpd.GeoDataFrame, speeds_kph: float | Mapping[str, float] | None, column: str) -> Any:

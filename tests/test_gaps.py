@@ -155,3 +155,16 @@ def test_gaps_command_with_default_and_custom_rules(tmp_path):
     import corridormap
 
     assert len(flagged) == len(corridormap.read_layer("industrial_nodes"))
+
+
+def test_rule_files_follow_the_settings_in_force(tmp_path):
+    import shutil
+
+    from corridormap import settings
+    from corridormap.access import default_targets
+
+    shutil.copytree(settings.layers_dir / "rules", tmp_path / "rules")
+    (tmp_path / "rules" / "access.toml").write_text('[targets.port]\nlayer = "roads"\n', encoding="utf-8")
+    with settings.override(layers_dir=tmp_path):
+        assert list(default_targets(_layers())) == ["port"]
+    assert "freight_station" in default_targets({"freight_stations": _layers()["stations"]})
