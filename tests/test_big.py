@@ -126,7 +126,7 @@ def lines() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "id": ["a", "b", "c", "d"],
-            "name": ["Alpha", "Beta", "<b>Gamma</b> & co", "Delta"],
+            "name": ["Alpha", "Beta", "<b>Gamma</b> & co", "Delta's \"quoted\""],
             "status": ["operational", "proposed", "proposed", None],
             "length_km": [1234.56, None, 2.0, 3.25],
         },

@@ -136,6 +136,22 @@ def _compact(texts: Sequence[str]) -> dict[str, Any]:
     return {"v": [str(t) for t in texts]}
 
 
+def _escaped_strings(values: pd.Series, suffix: str = "") -> list[str]:
+    """``html.escape`` of a column of strings in one vectorised pass ("" for blanks)."""
+    blank = values.isna() | (values.astype(object) == "")
+    texts = values.astype(object).where(~blank, "").astype(str)
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        texts = texts.str.replace(char, entity, regex=False)
+    if suffix:
+        texts = texts.where(blank, texts + suffix)
+    return texts.tolist()
+
+
+def _plain_strings(values: pd.Series, col: Any = None) -> bool:
+    """Whether ``format_value`` would only escape these values (strings, no number format or bool)."""
+    return pd.api.types.is_string_dtype(values) and (col is None or col.type == "str")
+
+
 def _column_texts(values: pd.Series, fmt: Any) -> list[str]:
     """Escaped display text of each value ("" for blanks), formatting each distinct value once."""
     cache: dict[Any, str] = {}
@@ -165,14 +181,25 @@ def attribute_table(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> dict[str, Any]:
         col = spec.columns.get(name)
         labels.append(html.escape(col.title if col else name.replace("_", " ").capitalize()))
         values = gdf[name] if name in gdf.columns else pd.Series([None] * len(gdf), dtype=object)
-        columns.append(_column_texts(values, _formatter(name, col)))
+        if name != "source" and _plain_strings(values, col):
+            unit = f" {html.escape(col.unit)}" if col is not None and col.unit else ""
+            columns.append(_escaped_strings(values, unit))
+        else:
+            columns.append(_column_texts(values, _formatter(name, col)))
     tip_fields = [f for f in spec.tooltip if f in gdf.columns]
-    records = gdf[tip_fields].to_dict("records") if tip_fields else [{}] * len(gdf)
-    tooltips = [tooltip_text(r, tip_fields) for r in records]
+    if len(tip_fields) == 1 and _plain_strings(gdf[tip_fields[0]]):
+        tooltips = _escaped_strings(gdf[tip_fields[0]])
+    else:
+        records = gdf[tip_fields].to_dict("records") if tip_fields else [{}] * len(gdf)
+        tooltips = [tooltip_text(r, tip_fields) for r in records]
     names = (
-        _column_texts(gdf["name"], lambda v: html.escape(str(v)))
-        if "name" in gdf.columns
-        else [""] * len(gdf)
+        _escaped_strings(gdf["name"])
+        if "name" in gdf.columns and _plain_strings(gdf["name"])
+        else (
+            _column_texts(gdf["name"], lambda v: html.escape(str(v)))
+            if "name" in gdf.columns
+            else [""] * len(gdf)
+        )
     )
     table: dict[str, Any] = {
         "title": html.escape(spec.title),

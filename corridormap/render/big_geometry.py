@@ -289,4 +289,4 @@ def encode(prepared: Prepared, style_codes: np.ndarray, *, deflate: bool = True)
     ).astype(np.uint64)
     coords = _zigzag(_residuals(prepared.xy, prepared.vertex_offsets).reshape(-1))
     raw = np.concatenate([_varints(counts), _varints(coords), prepared.tags.astype(np.uint8)]).tobytes()
-    return zlib.compress(raw, 6) if deflate else raw
+    return zlib.compress(raw, 1) if deflate else raw  # level 1: 4x faster than 6, 4 % larger

@@ -104,7 +104,7 @@
       if (!ids.length) return;
       var buckets = o.styles.map(function () { return []; }), style = this.data.style;
       for (var i = 0; i < ids.length; i++) buckets[style[ids[i]]].push(ids[i]);
-      var t = { k: levelFor(o.zooms, z), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
+      var t = { lv: this._levelVerts(levelFor(o.zooms, z)), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
       for (var s = 0; s < buckets.length; s++) if (buckets[s].length) this._drawBucket(ctx, buckets[s], o.styles[s], t);
     },
 
@@ -137,17 +137,35 @@
       }
     },
 
+    /* The vertices of simplification level k, per ring: {start, idx} (idx null = every vertex).
+     * Built once per level on first use, so a coarse zoom walks only the vertices it draws. */
+    _levelVerts: function (k) {
+      var d = this.data, nr = d.vertStart.length - 1;
+      if (k >= this.cm.zooms.length) return { start: d.vertStart, idx: null };
+      this._vertLevels = this._vertLevels || {};
+      if (this._vertLevels[k]) return this._vertLevels[k];
+      var start = new Int32Array(nr + 1), n = 0, r, v;
+      for (r = 0; r < nr; r++) {
+        for (v = d.vertStart[r]; v < d.vertStart[r + 1]; v++) if (d.tags[v] <= k) n++;
+        start[r + 1] = n;
+      }
+      var idx = new Int32Array(n);
+      n = 0;
+      for (v = 0; v < d.tags.length; v++) if (d.tags[v] <= k) idx[n++] = v;
+      this._vertLevels[k] = { start: start, idx: idx };
+      return this._vertLevels[k];
+    },
+
     _trace: function (ctx, f, t, closed) {
-      var d = this.data, rs = d.ringStart, vs = d.vertStart, xs = d.xs, ys = d.ys, tags = d.tags;
+      var d = this.data, rs = d.ringStart, xs = d.xs, ys = d.ys, lv = t.lv, start = lv.start, idx = lv.idx;
       for (var r = rs[f]; r < rs[f + 1]; r++) {
-        var first = true, lx = 0, ly = 0, e = vs[r + 1];
-        for (var v = vs[r]; v < e; v++) {
-          if (tags[v] > t.k) continue;
-          var px = xs[v] * t.scale + t.ax, py = t.ay - ys[v] * t.scale;
+        var first = true, lx = 0, ly = 0, e = start[r + 1];
+        for (var i = start[r]; i < e; i++) {
+          var v = idx ? idx[i] : i, px = xs[v] * t.scale + t.ax, py = t.ay - ys[v] * t.scale;
           if (first) {
             ctx.moveTo(px, py);
             first = false;
-          } else if (v === e - 1 || Math.abs(px - lx) + Math.abs(py - ly) >= 0.5) {
+          } else if (i === e - 1 || Math.abs(px - lx) + Math.abs(py - ly) >= 0.5) {
             ctx.lineTo(px, py);
           } else continue;
           lx = px;
@@ -181,18 +199,19 @@
 
     /* Squared distance (metres) from (x, y) to feature f at level k; 0 inside a polygon. */
     _dist2: function (f, x, y, k) {
-      var d = this.data, xs = d.xs, ys = d.ys, tags = d.tags, best = Infinity, inside = false;
+      var d = this.data, xs = d.xs, ys = d.ys, lv = this._levelVerts(k), best = Infinity, inside = false;
+      var polygon = this.cm.kind === "polygon";
       for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
-        var a = d.vertStart[r], e = d.vertStart[r + 1], first = -1, prev = -1;
-        for (var v = a; v < e; v++) {
-          if (tags[v] > k) continue;
+        var first = -1, prev = -1;
+        for (var i = lv.start[r]; i < lv.start[r + 1]; i++) {
+          var v = lv.idx ? lv.idx[i] : i;
           if (first < 0) first = v;
           if (prev < 0) best = Math.min(best, (xs[v] - x) * (xs[v] - x) + (ys[v] - y) * (ys[v] - y));
           else best = this._edge(best, x, y, prev, v);
-          if (this.cm.kind === "polygon" && prev >= 0) inside = this._crosses(inside, x, y, prev, v);
+          if (polygon && prev >= 0) inside = this._crosses(inside, x, y, prev, v);
           prev = v;
         }
-        if (this.cm.kind === "polygon" && prev >= 0 && first >= 0) {
+        if (polygon && prev >= 0) {
           best = this._edge(best, x, y, prev, first);
           inside = this._crosses(inside, x, y, prev, first);
         }
@@ -263,11 +282,11 @@
     },
 
     latLngs: function (f, level) {
-      var d = this.data, out = [], k = level == null ? this.cm.zooms.length : level;
+      var d = this.data, out = [], lv = this._levelVerts(level == null ? this.cm.zooms.length : level);
       for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
         var ring = [];
-        for (var v = d.vertStart[r]; v < d.vertStart[r + 1]; v++) {
-          if (d.tags[v] > k) continue;
+        for (var i = lv.start[r]; i < lv.start[r + 1]; i++) {
+          var v = lv.idx ? lv.idx[i] : i;
           var ll = L.Projection.SphericalMercator.unproject(L.point(d.xs[v], d.ys[v]));
           ring.push([ll.lat, ll.lng]);
         }
