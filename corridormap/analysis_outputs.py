@@ -132,7 +132,7 @@ def strip_diagram(
             title = spec.title if spec is not None else name
             frames[title] = chainage(layers[name], line)
             if spec is not None and spec.style.get("color"):
-                colors[title] = str(spec.style.get("fill_color") or spec.style["color"])
+                colors[title] = str(spec.style["color"])  # the stroke: some fills are white
     return strip_svg(
         frames,
         length_km=length,
