@@ -267,6 +267,13 @@ def test_search_finds_and_focuses_a_feature(page: Page) -> None:
     assert "Gamma line" in _popup_text(page)
 
 
+def test_open_at_opens_the_feature_under_a_point(page: Page) -> None:
+    page.show(19.0, 76.1, 11)
+    assert page.js(f"corridormapBig.openAt(window[{page.map_var!r}], [19.0, 76.1])") is True
+    assert "Ring zone" in _popup_text(page)
+    assert page.js(f"corridormapBig.openAt(window[{page.map_var!r}], [10.0, 60.0])") is False
+
+
 def test_layer_control_hides_and_shows_the_large_layer(page: Page) -> None:
     x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
     box = page.page.locator(".leaflet-control-layers-overlays label", has_text="Big lines").locator("input")

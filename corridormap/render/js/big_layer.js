@@ -9,6 +9,7 @@
  *   corridormapBig.layer(options)        the layer (options written by big.py)
  *   corridormapBig.layers[name]          layers by catalog name
  *   corridormapBig.search(map, text)     features whose name contains text: [{layer, feature, name}]
+ *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there (search hook)
  *   layer.focus(feature)                 zoom to a feature and open its popup
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
  *   corridormapBig.whenReady()           resolves once every layer has decoded its payload
@@ -322,6 +323,13 @@
       if (f >= 0) return { layer: layers[i], feature: f };
     }
     return null;
+  };
+
+  /* Open the popup of the topmost large-layer feature at latlng (e.g. a search result); true if one opened. */
+  CM.openAt = function (map, latlng) {
+    var h = CM.hitAll(map, L.latLng(latlng));
+    if (h) h.layer.openPopup(h.feature, L.latLng(latlng));
+    return !!h;
   };
 
   CM.hideTooltip = function (map) {

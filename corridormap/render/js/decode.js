@@ -12,6 +12,7 @@
   var CM = (root.corridormapBig = root.corridormapBig || {});
 
   CM.base64Bytes = function (text) {
+    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text.trim()); // native where the browser has it
     var bin = root.atob(text.replace(/\s+/g, ""));
     var n = bin.length;
     var out = new Uint8Array(n);
