@@ -153,7 +153,7 @@ def test_external_references_ignore_links_a_reader_clicks() -> None:
 @pytest.mark.parametrize(("size", "offline", "expected"), [
     (1_420_000, True, "1.42 MB (budget 3.00 MB for an offline map)"),
     (3_100_000, True, "3.10 MB (budget 3.00 MB for an offline map) OVER BUDGET"),
-    (500_000, False, "0.50 MB (budget 1.00 MB for an online map)"),
+    (500_000, False, "0.50 MB (budget 2.00 MB for an online map)"),
 ])
 def test_size_report(size: int, offline: bool, expected: str) -> None:
     assert size_report(size, offline=offline) == expected
