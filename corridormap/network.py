@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -27,9 +28,9 @@ from pyproj import CRS, Transformer
 
 from .access import nearest_table, query_points, true_km
 from .crs import BELT_CRS, to_metric
-from .errors import CRSError, LayerValidationError
+from .errors import CRSError, DataSourceNotFoundError, LayerValidationError
 
-__all__ = ["graph_from_lines", "network_km", "default_speeds"]
+__all__ = ["graph_from_lines", "network_km", "default_speeds", "read_graphml"]
 
 log = logging.getLogger(__name__)
 
@@ -232,3 +233,26 @@ def network_km(
     if max_distance_km is not None:
         out[out > max_distance_km] = np.nan
     return out
+
+
+def read_graphml(path: str | Path) -> nx.MultiDiGraph:
+    """A road or rail graph saved as GraphML (e.g. by osmnx or ``corridormap osm``), ready for
+    :func:`network_km`: node ``x``, ``y`` and edge ``length`` as numbers, WKT edge geometries parsed."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataSourceNotFoundError(
+            f"graph file {path} does not exist. Fix: give the path of a .graphml file"
+        )
+    graph = nx.MultiDiGraph(nx.read_graphml(path, force_multigraph=True))
+    if "crs" not in graph.graph:
+        raise CRSError(
+            f"{path}: the graph has no 'crs' attribute. Fix: save it with osmnx (it records the CRS)"
+        )
+    for _, data in graph.nodes(data=True):
+        data["x"], data["y"] = float(data["x"]), float(data["y"])
+    for _, _, data in graph.edges(data=True):
+        if "length" in data:
+            data["length"] = float(data["length"])
+        if isinstance(data.get("geometry"), str):
+            data["geometry"] = shapely.from_wkt(data["geometry"])
+    return graph

@@ -104,3 +104,49 @@ def test_graph_without_crs_is_refused():
     graph.add_node(0, x=0.0, y=0.0)
     with pytest.raises(CRSError, match="graph\\['crs'\\]"):
         network_km(graph, np.array([[0.0, 0.0]]), _pts([(1.0, 1.0)]))
+
+
+def test_a_graphml_graph_with_string_attributes_reads_back_for_the_access_card(tmp_path):
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+    from corridormap.network import read_graphml
+
+    geod = Geod(ellps="WGS84")
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for n, lat in enumerate([21.0, 21.5]):
+        graph.add_node(n, x=str(73.0), y=str(lat))  # as osmnx writes them: strings
+    length = geod.inv(73.0, 21.0, 73.0, 21.5)[2]
+    wkt = "LINESTRING (73 21, 73 21.5)"
+    graph.add_edge(0, 1, length=str(length), geometry=wkt)
+    graph.add_edge(1, 0, length=str(length), geometry="LINESTRING (73 21.5, 73 21)")
+    nx.write_graphml(graph, tmp_path / "g.graphml")
+    back = read_graphml(tmp_path / "g.graphml")
+    assert back.nodes["0"]["y"] == 21.0 and isinstance(back.edges["0", "1", 0]["length"], float)
+    nodes = gpd.GeoDataFrame({"name": ["n"]}, geometry=[shapely.Point(73.0, 21.0)], crs="EPSG:4326")
+    ports = gpd.GeoDataFrame({"name": ["p"]}, geometry=[shapely.Point(73.0, 21.5)], crs="EPSG:4326")
+    card = access_card(nodes, {"port": ports}, network=back)
+    assert card.loc[0, "port_network_km"] == pytest.approx(length / 1000, rel=1e-3)
+    result = CliRunner().invoke(
+        cli, ["access", "--graph", str(tmp_path / "g.graphml"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    with pytest.raises(CRSError, match="no 'crs'"):
+        nx.write_graphml(nx.MultiDiGraph(), tmp_path / "bare.graphml")
+        read_graphml(tmp_path / "bare.graphml")
+
+
+def test_an_osmnx_graph_saved_as_graphml_measures_the_same(tmp_path):
+    from pathlib import Path
+
+    import corridormap.osm as osm
+    from corridormap.network import read_graphml
+    from corridormap.osm_graph import save_graph
+
+    rail = osm.rail_graph(Path(__file__).parent / "fixtures" / "osm" / "rewari.osm", area=None)
+    node = gpd.GeoDataFrame({"name": ["n"]}, geometry=[shapely.Point(76.60, 28.199)], crs="EPSG:4326")
+    station = gpd.GeoDataFrame({"name": ["s"]}, geometry=[shapely.Point(76.67, 28.221)], crs="EPSG:4326")
+    direct = access_card(node, {"station": station}, network=rail)["station_network_km"]
+    path = save_graph(rail, tmp_path / "rail.graphml")
+    again = access_card(node, {"station": station}, network=read_graphml(path))["station_network_km"]
+    assert np.isfinite(direct.iloc[0]) and again.iloc[0] == pytest.approx(direct.iloc[0], rel=1e-9)

@@ -125,6 +125,13 @@ def _done(paths: list[Path]) -> None:
     help="Radius for the renewable capacity in reach (green-power pairing).",
 )
 @click.option(
+    "--graph",
+    "graph_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A GraphML road/rail graph (osmnx-shaped) for the network distances, instead of the shipped lines.",
+)
+@click.option(
     "--states",
     type=click.Path(exists=True, path_type=Path),
     default=None,
@@ -139,6 +146,7 @@ def access(
     max_km: float | None,
     network: bool,
     green_km: float,
+    graph_file: Path | None,
     states: Path | None,
     state_column: str,
     out_dir: Path,
@@ -153,7 +161,13 @@ def access(
 
     layers = _layers(_files(**files))
     csv, gpkg = _refuse_existing(out_dir, ["access.csv", "access.gpkg"], overwrite)
-    graph = ao.default_network(layers) if network else None
+    graph = None
+    if graph_file is not None:
+        from ..network import read_graphml
+
+        graph = read_graphml(graph_file)
+    elif network:
+        graph = ao.default_network(layers)
     card = access_card(
         layers["industrial_nodes"],
         default_targets(layers),
