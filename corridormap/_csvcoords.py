@@ -32,7 +32,7 @@ _DMS = re.compile(
     (?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:"|″|''|s|sec)?\s*)?(?P<h2>[NSEWnew])?\s*$""",
     re.X,
 )
-_LEADING_ZERO = re.compile(r"^0\d")
+_LEADING_ZERO = re.compile(r"[-+]?0\d")
 _MAX_DIGITS = 15
 
 
@@ -195,11 +195,15 @@ def _coordinates(
             reason="decimal comma",
             method="comma read as decimal point",
         )
-    values = np.full(len(text), np.nan)
+    plain = (
+        text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False) if decimal == "," else text
+    )
+    values = pd.to_numeric(
+        plain.where(plain.str.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")), errors="coerce"
+    ).to_numpy(dtype=float, copy=True)
     dms = 0
-    for i, raw in enumerate(text):
-        value, was_dms = parse_coordinate(raw, decimal=decimal, hemispheres=hemis)
-        values[i] = value
+    for i in np.flatnonzero(np.isnan(values) & (text != "").to_numpy()):  # DMS and oddities, one by one
+        values[i], was_dms = parse_coordinate(text.iloc[i], decimal=decimal, hemispheres=hemis)
         dms += was_dms
     if dms:
         ctx.report.repair_column(
@@ -265,11 +269,11 @@ def infer_types(df: pd.DataFrame, *, decimal: str | None = None) -> pd.DataFrame
     out = df.copy()
     for name in out.columns:
         col = out[name]
-        if decimal == "," and col.dropna().str.fullmatch(r"[-+]?\d+(,\d+)?").all():
+        if decimal == "," and col.dropna().str.fullmatch(r"[-+]?\d+(?:,\d+)?").all():
             col = col.str.replace(",", ".", regex=False)
             out[name] = col
         values = col.dropna()
-        if values.empty or values.map(lambda v: bool(_LEADING_ZERO.match(v.lstrip("+-")))).any():
+        if values.empty or values.str.match(_LEADING_ZERO.pattern).any():
             continue
         if values.str.len().max() > _MAX_DIGITS:  # long codes would lose digits as numbers: keep text
             continue

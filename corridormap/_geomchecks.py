@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -72,7 +73,7 @@ class Context:
 def parse_wkb(wkb: np.ndarray, ctx: Context) -> np.ndarray:
     """WKB to shapely geometries; unclosed rings are closed (logged), unreadable ones refused."""
     geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-    bad = np.array([w is not None and g is None for w, g in zip(wkb, geoms, strict=True)], dtype=bool)
+    bad = ~pd.isna(wkb) & shapely.is_missing(geoms)
     for i in np.flatnonzero(bad):
         fixed = shapely.from_wkb(wkb[i], on_invalid="fix")
         if fixed is not None:
@@ -101,7 +102,11 @@ def parse_wkb(wkb: np.ndarray, ctx: Context) -> np.ndarray:
             "repair or remove these features in a GIS",
             features=ctx.ids(bad),
         )
-    nan_points = np.array([_nan_point(w) for w in wkb], dtype=bool)
+    # GEOS reads a point with a NaN coordinate as empty: look at the bytes of empty points only
+    empty_points = (shapely.get_type_id(geoms) == 0) & shapely.is_empty(geoms)
+    nan_points = np.zeros(len(wkb), dtype=bool)
+    for i in np.flatnonzero(empty_points):
+        nan_points[i] = _nan_point(wkb[i])
     geoms[nan_points] = None
     ctx.nonfinite.update(ctx.ids(nan_points))
     return np.asarray(geoms, dtype=object)
@@ -177,9 +182,9 @@ def _drop_z(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
 def _flatten_collections(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     geoms = gdf.geometry.values.copy()
     changed, mixed = [], []
-    for i, g in enumerate(geoms):
-        if g is None or g.geom_type != "GeometryCollection" or g.is_empty:
-            continue
+    collections = (shapely.get_type_id(geoms) == 7) & ~shapely.is_empty(geoms)
+    for i in np.flatnonzero(collections):
+        g = geoms[i]
         parts = _leaves(g)
         fams = {_FAMILY[p.geom_type] for p in parts}
         if len(fams) == 1:

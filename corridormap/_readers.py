@@ -11,7 +11,6 @@ import codecs
 import importlib
 import json
 import math
-import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -60,6 +59,7 @@ class Raw:
     datetimes: list[str] = field(default_factory=list)
     json_fields: list[str] = field(default_factory=list)
     nonfinite_rows: list[int] = field(default_factory=list)
+    fids: np.ndarray | None = None
 
 
 def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
@@ -105,14 +105,18 @@ def _quiet_gdal() -> Iterator[None]:
         yield
 
 
-def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Raw:
+def _ogr(path: Path, target: str, layer: str | None, encoding: str | None, *, fids: bool = False) -> Raw:
     """Read through GDAL: Arrow for UTF-8 (exact 64-bit integers), the raw reader otherwise."""
+    fid_values = None
     try:
         if encoding is None or _is_utf8(encoding):  # GDAL reads UTF-8 (and .cpg UTF-8) itself
             with _quiet_gdal():
                 meta, table = pyogrio.read_arrow(
-                    target, layer=layer, encoding=encoding, datetime_as_string=True
+                    target, layer=layer, encoding=encoding, datetime_as_string=True, return_fids=fids
                 )
+            if fids:  # the first column
+                fid_values = table.column(0).to_numpy()
+                table = table.remove_column(0)
             table.validate(full=True)  # invalid UTF-8 in text columns raises here, not later
             geom_col = meta.get("geometry_name") or "wkb_geometry"
             wkb = table[geom_col].to_numpy(zero_copy_only=False) if geom_col in table.column_names else None
@@ -120,8 +124,8 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Ra
             attrs = table.select(keep).to_pandas(types_mapper=_types_mapper)
         else:
             with _quiet_gdal():
-                meta, _, wkb, values = pyogrio.raw.read(
-                    target, layer=layer, encoding=encoding, datetime_as_string=True
+                meta, fid_values, wkb, values = pyogrio.raw.read(
+                    target, layer=layer, encoding=encoding, datetime_as_string=True, return_fids=fids
                 )
             attrs = pd.DataFrame(dict(enumerate(values))).set_axis(list(meta["fields"]), axis=1)
     except UnicodeDecodeError as exc:
@@ -136,6 +140,7 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Ra
         pyogrio.errors.GeometryError,
         pyogrio.errors.CRSError,
         OSError,  # GDAL's I/O failures on truncated files (FlatGeobuf, ...)
+        IndexError,  # pyogrio on a source GDAL opens but finds no layer in
     ) as exc:
         raise FileFormatError(
             f"{path}: cannot be read ({exc}). Fix: the file is truncated, corrupt or "
@@ -154,6 +159,7 @@ def _ogr(path: Path, target: str, layer: str | None, encoding: str | None) -> Ra
         crs=meta["crs"],
         datetimes=[n for n, k in kinds.items() if k in ("OFTDateTime", "OFTDate")],
         json_fields=[n for n, s in subtypes.items() if s == "OFSTJSON"],
+        fids=fid_values,
     )
 
 
@@ -221,12 +227,14 @@ def read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationRepor
         with pyogrio_config(SHAPE_RESTORE_SHX="YES" if shp.restore_shx else None):
             return _ogr(path, shp.target, None, shp.encoding)
     with _named_right(path, fmt) as target:
-        layer = _choose_layer(path, target, opts.layer)
+        # GeoJSON and FlatGeobuf hold one layer; opening them to list it would parse a GeoJSON twice
+        single = fmt in ("geojson", "flatgeobuf") and opts.layer is None
+        layer = None if single else _choose_layer(path, target, opts.layer)
         report.layer = layer if fmt in ("gpkg", "kml", "kmz") else None
-        raw = _ogr(path, target, layer, encoding)
+        raw = _ogr(path, target, layer, encoding, fids=fmt == "geojson")
         if fmt == "geojson":
             raw.nonfinite_rows = _geojson_nonfinite(path)
-            _keep_feature_ids(target, raw, report)
+            _keep_feature_ids(raw, report)
     return raw
 
 
@@ -253,11 +261,11 @@ def _named_right(path: Path, fmt: str) -> Iterator[str]:
         yield str(link)
 
 
-def _keep_feature_ids(target: str, raw: Raw, report: ValidationReport) -> None:
+def _keep_feature_ids(raw: Raw, report: ValidationReport) -> None:
     """GeoJSON's feature-level integer ids become GDAL's FIDs: keep them as a column, not lose them."""
-    with _quiet_gdal():
-        _, table = pyogrio.read_arrow(target, columns=[], read_geometry=False, return_fids=True)
-    fids = np.asarray(table.column(0).to_numpy(), dtype="int64")
+    if raw.fids is None:
+        return
+    fids = np.asarray(raw.fids, dtype="int64")
     if len(fids) != len(raw.attrs) or np.array_equal(fids, np.arange(len(fids))):
         return
     name = "feature_id" if any(str(c).lower() == "id" for c in raw.attrs.columns) else "id"
@@ -268,7 +276,7 @@ def _keep_feature_ids(target: str, raw: Raw, report: ValidationReport) -> None:
 def _geojson_nonfinite(path: Path) -> list[int]:
     """Features whose coordinates hold NaN or Infinity (GDAL reads them as empty points)."""
     data = path.read_bytes()
-    if not re.search(rb"\bNaN\b|Infinity", data):
+    if b"NaN" not in data and b"Infinity" not in data:  # plain byte search: fast on big files
         return []
     try:
         features = json.loads(data.decode("utf-8", "replace")).get("features", [])
