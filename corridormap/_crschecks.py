@@ -57,6 +57,15 @@ def check_crs(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     elif gdf.crs is None:
         return _missing_crs(gdf, ctx)
     crs = CRS.from_user_input(gdf.crs)
+    if not (crs.is_geographic or crs.is_projected):
+        rep.add(
+            "refuse",
+            "crs-undefined",
+            f"the CRS {crs.name!r} is local (engineering): it does not place the data on the earth",
+            "pass the CRS the coordinates are really in with --crs (e.g. EPSG:32643)",
+        )
+        rep.crs = crs.to_string()
+        return gdf
     if crs.is_geographic:
         gdf = _check_degrees(gdf, ctx)
     elif ctx.crs is None and _looks_like_degrees(gdf):

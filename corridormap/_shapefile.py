@@ -13,6 +13,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
 from ._report import ValidationReport
 from .errors import DataSourceNotFoundError, EncodingError, FileFormatError
 
@@ -106,6 +109,8 @@ def resolve_shapefile(
             ".prj is missing, so the file declares no CRS",
             "ship the .prj, or pass --crs",
         )
+    elif not _readable_crs(_read_member(path, members[stem + ".prj"])):
+        report.add("info", "crs-undefined", "the .prj is not a CRS GDAL/PROJ understand", "pass --crs")
     _check_length(path, members[shp])
     _check_dbf(path, _read_member(path, members[stem + ".dbf"]), members.get(stem + ".shx"))
     enc = _settle_encoding(path, members, stem, encoding, report)
@@ -158,6 +163,14 @@ def _check_dbf(path: Path, dbf: bytes, shx: bytes | Path | None) -> None:
                 f"{path}: the .dbf has {n_records} rows but the .shx indexes {shapes} shapes. "
                 "Fix: the parts come from different exports; copy all of them from one export"
             )
+
+
+def _readable_crs(prj: bytes) -> bool:
+    try:
+        CRS.from_wkt(prj.decode("utf-8", "replace"))
+    except CRSError:
+        return False
+    return True
 
 
 def _read_member(path: Path, member: bytes | Path) -> bytes:

@@ -302,6 +302,23 @@ def _(d: Path) -> Path:
     return d / "noprj.shp"
 
 
+def _utm_shapefile(d: Path, prj: str) -> Path:
+    gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.Point(724000, 3167000)], crs=32643).to_file(d / "u.shp")
+    (d / "u.prj").write_text(prj)
+    return d / "u.shp"
+
+
+@case("garbage_prj")
+def _(d: Path) -> Path:
+    return _utm_shapefile(d, "this is not WKT")
+
+
+@case("local_crs")
+def _(d: Path) -> Path:
+    wkt = 'LOCAL_CS["site grid",LOCAL_DATUM["x",0],UNIT["metre",1],AXIS["X",EAST],AXIS["Y",NORTH]]'
+    return _utm_shapefile(d, wkt)
+
+
 # ---- encodings ----------------------------------------------------------------------------------
 
 
