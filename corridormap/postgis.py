@@ -33,7 +33,8 @@ __all__ = ["write_postgis", "redact", "POSTGIS_CAPS"]
 
 log = logging.getLogger(__name__)
 
-POSTGIS_CAPS = Caps("PostGIS", datetime="instant", name_bytes=63, reserved=frozenset({"geom"}))
+POSTGIS_CAPS = Caps("PostGIS", datetime="instant", name_bytes=63, reserved=frozenset({"geom", "fid"}),
+                    case_insensitive_names=False)
 _SQL_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "text": "text", "date": "date",
               "other": "text"}
 

@@ -45,6 +45,8 @@ def hostile_layer(*, n: int = 6) -> gpd.GeoDataFrame:
         "a_very_long_field_name_one": ["a", "b", "c", "d", "e", "f"],
         "a_very_long_field_name_two": [1, 2, 3, 4, 5, 6],
         "select": ["reserved", "sql", "word", "as", "a", "name"],
+        "fid": ["GeoPackage", "and", "PostGIS", "use", "this", "name"],
+        "geom": ["so", "is", "this", "one", None, "!"],
         "Name": ["kml", "name", "field", None, "x", "y"],
     })
     geoms = [
