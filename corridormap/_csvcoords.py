@@ -157,7 +157,7 @@ def _strip_srid(col: pd.Series, ctx: Context, name: str) -> tuple[pd.Series, str
 
 
 def _wkt_geoms(col: pd.Series, ctx: Context, name: str) -> np.ndarray:
-    geoms = shapely.from_wkt(col.to_numpy(dtype=object), on_invalid="ignore")
+    geoms = shapely.from_wkt(col.to_numpy(dtype=object, na_value=None), on_invalid="ignore")
     bad = col.notna().to_numpy() & shapely.is_missing(geoms)
     if bad.any():
         _bad_rows(ctx, bad, name, "WKT text cannot be read", "write valid WKT, e.g. POINT (77.2 28.6)")

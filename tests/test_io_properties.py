@@ -194,3 +194,38 @@ def test_damaged_files_never_escape_as_bare_exceptions(cut: int, junk: bytes, su
                 corridormap.read_file(path)
             except errors.CorridormapError as exc:
                 assert report.refused and "Fix:" in str(exc) or "problem" in str(exc)
+
+
+CELLS = st.one_of(
+    st.sampled_from(
+        ["", "28.6", "77,2", "N", "28°36'N", "nan", "inf", "=1+1", "POINT (77 28)", "0007", "1e400"]
+    ),
+    st.text(max_size=5),
+)
+HEADERS = st.lists(
+    st.sampled_from(["lat", "lon", "latitude", "longitude", "x", "y", "wkt", "name", ""]),
+    min_size=1,
+    max_size=5,
+)
+
+
+@FAST
+@given(
+    header=HEADERS,
+    rows=st.lists(st.lists(CELLS, min_size=1, max_size=6), max_size=5),
+    sep=st.sampled_from([",", ";", "\t"]),
+)
+def test_any_csv_gives_a_report_or_a_typed_error(header: list[str], rows: list[list[str]], sep: str) -> None:
+    text = sep.join(header) + "\n" + "\n".join(sep.join(r) for r in rows) + "\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.csv"
+        path.write_text(text, encoding="utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = corridormap.validate_file(path)
+            try:
+                gdf = corridormap.read_file(path)
+            except errors.CorridormapError:
+                assert report.refused
+            else:
+                assert not report.refused and len(gdf) == report.n_features
