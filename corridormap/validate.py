@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,8 @@ from .io import ReadOptions, detect_format, load_file
 
 __all__ = ["validate_file", "validate_raster", "ValidationReport", "Finding", "Repair"]
 
-# window that must overlap a raster for it to be of use on the corridor (lon/lat)
-_BELT_WINDOW = (68.0, 17.0, 82.0, 31.0)
+# lon/lat window around the corridor, used only when the catalog's belt cannot be loaded
+_FALLBACK_BELT = (68.0, 17.0, 82.0, 31.0)
 _SAMPLE = 1024
 
 
@@ -94,7 +95,7 @@ def validate_raster(path: str | Path, *, crs: str | None = None) -> ValidationRe
         report.crs = src_crs.to_string()
         box = rasterio.warp.transform_bounds(src_crs, "EPSG:4326", *bounds)
         report.bounds = tuple(float(b) for b in box)  # type: ignore[assignment]
-        if not _overlaps(box, _BELT_WINDOW):
+        if not _overlaps(box, _belt_bounds()):
             report.add(
                 "refuse",
                 "outside-belt",
@@ -111,6 +112,17 @@ def validate_raster(path: str | Path, *, crs: str | None = None) -> ValidationRe
             "check the nodata value (gdal_edit.py -a_nodata) or export the raster again",
         )
     return report
+
+
+@functools.cache
+def _belt_bounds() -> tuple[float, ...]:
+    """Longitude/latitude bounds of the catalog's corridor belt (a fixed window if it cannot load)."""
+    from .catalog import read_layer
+
+    try:
+        return tuple(float(v) for v in read_layer("corridor_belt").to_crs("EPSG:4326").total_bounds)
+    except CorridormapError:
+        return _FALLBACK_BELT
 
 
 def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
