@@ -601,6 +601,21 @@ def _(d: Path) -> Path:
     return d / "multi.gpkg"
 
 
+@case("multi_folder.kml")
+def _(d: Path) -> Path:
+    placemark = "<Placemark><name>{}</name><Point><coordinates>{}</coordinates></Point></Placemark>"
+    folders = "".join(
+        f"<Folder><name>{name}</name>{placemark.format(name, xy)}</Folder>"
+        for name, xy in (("plots", "77,28"), ("sites", "77.1,28.1"))
+    )
+    (d / "multi.kml").write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        f"<Document>{folders}</Document></kml>",
+        encoding="utf-8",
+    )
+    return d / "multi.kml"
+
+
 @case("missing_file.geojson")
 def _(d: Path) -> Path:
     return d / "not_here.geojson"
