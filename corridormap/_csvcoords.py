@@ -32,15 +32,16 @@ _DMS = re.compile(
     (?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:"|″|''|s|sec)?\s*)?(?P<h2>[NSEWnew])?\s*$""",
     re.X,
 )
-_LEADING_ZERO = re.compile(r"[-+]?0\d")
+_LEADING_ZERO = re.compile(r"\s*[-+]?0\d")
 _MAX_DIGITS = 15
 
 
-def read_csv_text(path: Path, encoding: str | None) -> tuple[pd.DataFrame, list[str]]:
+def read_csv_text(path: Path, encoding: str | None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Every cell as text (empty cells as missing); refuse bytes that are not the encoding.
 
     Column names are taken as written (duplicates included, for the name checks to rename and log);
-    blank ones are named ``column_N``. Returns the frame and the names given to blank headers.
+    blank ones are named ``column_N`` and spaces around names trimmed. Returns the frame and the
+    ``(as written, as named)`` pairs of every header that was changed.
     """
     data = path.read_bytes()
     enc = encoding or "utf-8-sig"
@@ -69,17 +70,16 @@ def read_csv_text(path: Path, encoding: str | None) -> tuple[pd.DataFrame, list[
             header=None,
             keep_default_na=False,
             na_values=[""],
-            skipinitialspace=True,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise FileFormatError(
             f"{path}: cannot be read as CSV ({exc}). Fix: check the quoting and "
             "that every row has the same number of fields"
         ) from exc
-    header = [None if pd.isna(v) else str(v).strip() for v in raw.iloc[0]]
-    named = [h or f"column_{i + 1}" for i, h in enumerate(header)]
+    header = ["" if pd.isna(v) else str(v) for v in raw.iloc[0]]
+    named = [h.strip() or f"column_{i + 1}" for i, h in enumerate(header)]
     df = raw.iloc[1:].reset_index(drop=True).set_axis(named, axis=1)
-    return df, [n for n, h in zip(named, header, strict=True) if not h]
+    return df, [(h, n) for h, n in zip(header, named, strict=True) if h != n]
 
 
 @dataclass

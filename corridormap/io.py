@@ -247,10 +247,19 @@ def _check_label(path: Path, fmt: str, by_name: str | None, report: ValidationRe
 def _csv(
     path: Path, opts: ReadOptions, report: ValidationReport
 ) -> tuple[Context, pd.DataFrame, np.ndarray, object]:
-    df, blank = csvc.read_csv_text(path, opts.encoding)
-    for name in blank:
-        report.add("repair", "field-name", f"a column has no name; called {name!r}", "name it", field=name)
-        report.repair(feature="*", check="field-name", reason="blank header", method="named", after=name)
+    df, renamed = csvc.read_csv_text(path, opts.encoding)
+    for old, new in renamed:
+        why = "a column has no name" if not old.strip() else "spaces around a column name"
+        report.repair_column(
+            "field-name",
+            new,
+            f"{why}; called {new!r}",
+            "name the column in the source",
+            reason=why,
+            method="renamed",
+            before=old,
+            after=new,
+        )
     ctx = Context(
         report,
         [f"line {i + 2}" for i in range(len(df))],
