@@ -209,3 +209,10 @@ def test_shipped_western_dfc_stations_chain_in_the_published_order():
     # the schematic line runs straight between stations, so it is a little shorter than the track
     ratio = out["chainage_km"].max() / out["km_from_start"].max()
     assert 0.85 < ratio <= 1.0 and out["offset_km"].max() < 1.0
+
+
+def test_empty_features_give_empty_results_with_the_columns():
+    empty = _gdf([], name=[])
+    assert list(chainage(empty, L_LINE).columns[-4:]) == ["chainage_km", "side", "offset_km", "beyond_end"]
+    belt = _gdf([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    assert len(membership(empty, belt)) == 0 and "in_belt" in membership(empty, belt).columns

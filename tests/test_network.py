@@ -150,3 +150,9 @@ def test_an_osmnx_graph_saved_as_graphml_measures_the_same(tmp_path):
     path = save_graph(rail, tmp_path / "rail.graphml")
     again = access_card(node, {"station": station}, network=read_graphml(path))["station_network_km"]
     assert np.isfinite(direct.iloc[0]) and again.iloc[0] == pytest.approx(direct.iloc[0], rel=1e-9)
+
+
+def test_an_empty_line_layer_gives_an_empty_graph_and_nan_distances():
+    graph = graph_from_lines(_lines().iloc[0:0])
+    assert graph.number_of_nodes() == 0
+    assert np.isnan(network_km(graph, np.array([[X0, Y0]]), _pts([(X0 + 1, Y0)]))).all()
