@@ -8,6 +8,7 @@ the target that comes first in its layer's row order.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias
@@ -17,8 +18,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from pyproj import Transformer
 
-from .crs import require_crs, to_metric
+from .crs import BELT_CRS, require_crs, to_metric
 from .errors import LayerValidationError
 from .nearest import Grid, nearest_columns, nearest_table, scale_factor, true_km
 
@@ -40,16 +42,25 @@ Target: TypeAlias = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str]
 # --- the access card -------------------------------------------------------------------------------
 def query_points(gdf: gpd.GeoDataFrame, what: str = "nodes") -> NDArray[np.float64]:
     """Metric (EPSG:7755) coordinates of each feature: the point itself, else a representative point."""
-    metric = to_metric(gdf, what).geometry
-    if len(metric) and not (metric.geom_type == "Point").all():
-        metric = metric.representative_point()
-    xy = shapely.get_coordinates(metric.values)
+    crs = require_crs(gdf, what)
+    if len(gdf) and (gdf.geom_type == "Point").all():  # points: move the coordinates only
+        xy = shapely.get_coordinates(gdf.geometry.values)
+        if not crs.equals(BELT_CRS) and len(xy):
+            xy = np.column_stack(_to_belt(crs.to_wkt()).transform(xy[:, 0], xy[:, 1]))
+    else:
+        metric = to_metric(gdf, what).geometry
+        xy = shapely.get_coordinates(metric.representative_point().values if len(metric) else metric.values)
     if len(xy) != len(gdf):
         raise LayerValidationError(
             f"{what}: {len(gdf) - len(xy)} feature(s) have empty or missing geometry. Fix: drop them "
             f"(gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]) or give them a location"
         )
     return xy
+
+
+@functools.cache
+def _to_belt(crs_wkt: str) -> Transformer:
+    return Transformer.from_crs(crs_wkt, BELT_CRS, always_xy=True)
 
 
 def _unpack(prefix: str, target: Target) -> tuple[gpd.GeoDataFrame, str | None]:

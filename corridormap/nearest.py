@@ -87,7 +87,13 @@ class Grid:
         key = np.floor((xy - low) / size).astype(np.int64)
         ny = int(key[:, 1].max()) + 1 if len(xy) else 1
         flat = key[:, 0] * ny + key[:, 1]
-        cells, point_cell = np.unique(flat, return_inverse=True)
+        size_all = (int(key[:, 0].max()) + 1) * ny if len(xy) else 0
+        if size_all <= 8 * len(xy) + 1_000_000:  # few enough cells: count instead of sorting
+            occupied = np.bincount(flat, minlength=size_all) > 0
+            cells = np.flatnonzero(occupied)
+            point_cell = (np.cumsum(occupied) - 1)[flat]
+        else:
+            cells, point_cell = np.unique(flat, return_inverse=True)
         centres = low + (np.column_stack([cells // ny, cells % ny]) + 0.5) * size
         return cls(xy, point_cell.astype(np.intp).ravel(), centres, size * np.sqrt(0.5))
 
