@@ -150,17 +150,21 @@ def test_inside_a_polygon_target_is_zero_km():
     assert card.loc[1, "renewable_zone_km"] == pytest.approx(DEG_LAT_KM, rel=3e-3)
 
 
+def _random_case(kind: str, seed: int, *, extent: float, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random query points and about ten random targets of one kind, in metres."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, extent, (points, 2))
+    if kind == "points":
+        return xy, shapely.points(rng.uniform(0, extent, (12, 2)))
+    if kind == "lines":
+        return xy, shapely.linestrings(rng.uniform(0, extent, (9, 4, 2)))
+    return xy, shapely.buffer(shapely.points(rng.uniform(0, extent, (9, 2))), extent / 20)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("kind", ["points", "lines", "polygons"])
 def test_same_answers_as_sjoin_nearest(seed, kind):
-    rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 100_000, (400, 2))
-    if kind == "points":
-        geoms = shapely.points(rng.uniform(0, 100_000, (15, 2)))
-    elif kind == "lines":
-        geoms = shapely.linestrings(rng.uniform(0, 100_000, (8, 5, 2)))
-    else:
-        geoms = shapely.buffer(shapely.points(rng.uniform(0, 100_000, (8, 2))), 4000)
+    xy, geoms = _random_case(kind, seed, extent=100_000.0, points=400)
     targets = gpd.GeoDataFrame(geometry=geoms, crs=BELT_CRS)
     points = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=BELT_CRS)
     joined = gpd.sjoin_nearest(points, targets, distance_col="d")  # every tied target, one row each
@@ -264,14 +268,7 @@ def test_build_hook_adds_cards_rings_flags_and_strip_diagrams(tmp_path):
 
 @pytest.mark.parametrize("kind", ["points", "lines", "polygons"])
 def test_k_nearest_matches_brute_force(kind):
-    rng = np.random.default_rng(5)
-    xy = rng.uniform(0, 50_000, (300, 2))
-    if kind == "points":
-        geoms = shapely.points(rng.uniform(0, 50_000, (12, 2)))
-    elif kind == "lines":
-        geoms = shapely.linestrings(rng.uniform(0, 50_000, (9, 4, 2)))
-    else:
-        geoms = shapely.buffer(shapely.points(rng.uniform(0, 50_000, (9, 2))), 2500)
+    xy, geoms = _random_case(kind, 5, extent=50_000.0, points=300)
     table = nearest_table(xy, geoms, k=3)
     dist = shapely.distance(shapely.points(xy)[:, None], geoms[None, :])
     order = np.lexsort((np.broadcast_to(np.arange(len(geoms)), dist.shape), dist), axis=1)[:, :3]
