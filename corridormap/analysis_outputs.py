@@ -23,6 +23,7 @@ from ._rules import read_rules_toml, rules_path
 from .crs import to_display
 
 __all__ = [
+    "strip_links_html",
     "add_analysis",
     "default_network",
     "network_targets",
@@ -190,3 +191,21 @@ def add_analysis(
             files[f"strip_{key}.svg"] = strip_diagram(layers, key, specs=specs).encode("utf-8")
     log.info("analysis added: node access cards, %s, %s", ", ".join(extra), ", ".join(files))
     return layers, specs, files
+
+
+def strip_links_html(files: Mapping[str, bytes] | list[str]) -> str:
+    """HTML links to the strip diagrams among the build's extra files, for the map's title block.
+
+    ``<span class="cm-strips">Strip diagrams: <a href="strip_wdfc.svg" ...>Western DFC</a> · ...``;
+    empty when there are none. Names and titles are escaped.
+    """
+    import html
+
+    lines = chainage_lines()
+    links = []
+    for name in files:
+        key = name.removeprefix("strip_").removesuffix(".svg")
+        if name.startswith("strip_") and name.endswith(".svg") and key in lines:
+            href, label = html.escape(name, quote=True), html.escape(str(lines[key]["title"]))
+            links.append(f'<a href="{href}" target="_blank" rel="noopener">{label}</a>')
+    return f'<span class="cm-strips">Strip diagrams: {" · ".join(links)}</span>' if links else ""

@@ -216,3 +216,11 @@ def test_empty_features_give_empty_results_with_the_columns():
     assert list(chainage(empty, L_LINE).columns[-4:]) == ["chainage_km", "side", "offset_km", "beyond_end"]
     belt = _gdf([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     assert len(membership(empty, belt)) == 0 and "in_belt" in membership(empty, belt).columns
+
+
+def test_strip_links_for_the_title_block():
+    from corridormap.analysis_outputs import strip_links_html
+
+    html = strip_links_html(["corridor.gpkg", "strip_wdfc.svg", "strip_dme.svg", "strip_nope.svg"])
+    assert html.count("<a ") == 2 and 'href="strip_wdfc.svg"' in html and ">Western DFC</a>" in html
+    assert strip_links_html([]) == ""
