@@ -81,8 +81,9 @@ def build_outputs(
     specs = dict(catalog) if catalog is not None else load_catalog()
     layers = load_layers(catalog=specs)
     layers, specs, extra_files = analysis_layers(layers, specs, out)
-    result = BuildResult(out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME,
-                         [out / name for name in extra_files], layers)
+    result = BuildResult(
+        out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME, [out / name for name in extra_files], layers
+    )
     refuse_existing(result.paths, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     m = build_map(layers, specs, offline=offline)
@@ -91,8 +92,13 @@ def build_outputs(
         write_bytes_atomic(content, out / name, overwrite=overwrite)
     export_layers(layers, result.gpkg, overwrite=overwrite, specs=specs, manifest=False)
     sources = sorted({str(s.source) for s in specs.values() if s.source is not None})
-    manifest = build_manifest(layers, specs=specs, outputs=[result.map, result.gpkg, *result.extra],
-                              inputs=sources, options={"command": "build", "offline": offline})
+    manifest = build_manifest(
+        layers,
+        specs=specs,
+        outputs=[result.map, result.gpkg, *result.extra],
+        inputs=sources,
+        options={"command": "build", "offline": offline},
+    )
     write_json_atomic(manifest, result.manifest, overwrite=overwrite)
     log.info("built %s", ", ".join(map(str, result.paths)))
     return result

@@ -107,6 +107,8 @@ class LayerSpec:
         Column names shown in the popup table / the hover tooltip.
     provenance : dict
         ``source``, ``licence``, ``as_of``, ``geometry_quality`` of the layer as a whole.
+    visible : bool
+        Drawn when the map opens (``false``: in the layer control, switched off at start).
     path : Path
         The TOML file.
     """
@@ -125,6 +127,7 @@ class LayerSpec:
     popup: tuple[str, ...] = ()
     tooltip: tuple[str, ...] = ("name",)
     search: bool = False
+    visible: bool = True
     provenance: Mapping[str, str] = field(default_factory=dict)
     read: Mapping[str, Any] = field(default_factory=dict)
 
@@ -185,7 +188,9 @@ def read_spec(path: str | Path) -> LayerSpec:
         raw = _merge(_read_toml(path.parent / raw.pop("extends")), raw)
     missing = [k for k in ("name", "group", "geometry") if k not in raw]
     if missing:
-        raise CatalogError(f"{path}: missing key(s) {', '.join(missing)}. Fix: add them (see layers/README.md)")
+        raise CatalogError(
+            f"{path}: missing key(s) {', '.join(missing)}. Fix: add them (see layers/README.md)"
+        )
     if ("source" in raw) == ("derive" in raw):
         raise CatalogError(f"{path}: give exactly one of 'source' (a file) or 'derive' (a function)")
     geometry = (raw["geometry"],) if isinstance(raw["geometry"], str) else tuple(raw["geometry"])
@@ -197,8 +202,10 @@ def read_spec(path: str | Path) -> LayerSpec:
 
         unknown = sorted(set(raw["read"]) - set(ReadOptions.__dataclass_fields__))
         if unknown:
-            raise CatalogError(f"{path}: unknown [read] option(s) {unknown}. Fix: use "
-                               f"{', '.join(ReadOptions.__dataclass_fields__)}")
+            raise CatalogError(
+                f"{path}: unknown [read] option(s) {unknown}. Fix: use "
+                f"{', '.join(ReadOptions.__dataclass_fields__)}"
+            )
     source = None
     if "source" in raw:
         source = Path(raw["source"]).expanduser()
@@ -221,6 +228,7 @@ def read_spec(path: str | Path) -> LayerSpec:
         popup=tuple(raw.get("popup", ())),
         tooltip=tuple(raw.get("tooltip", ("name",))),
         search=bool(raw.get("search", False)),
+        visible=bool(raw.get("visible", True)),
         provenance=dict(raw.get("provenance", {})),
         read=dict(raw.get("read", {})),
     )
@@ -238,7 +246,9 @@ def load_catalog(dirs: Iterable[str | Path] | None = None) -> dict[str, LayerSpe
     -------
     dict of LayerSpec, in draw order (bottom first).
     """
-    folders = [Path(d) for d in dirs] if dirs is not None else [settings.layers_dir, *settings.extra_layers_dirs]
+    folders = (
+        [Path(d) for d in dirs] if dirs is not None else [settings.layers_dir, *settings.extra_layers_dirs]
+    )
     specs: dict[str, LayerSpec] = {}
     for folder in folders:
         if not folder.is_dir():

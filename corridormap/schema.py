@@ -38,33 +38,82 @@ def _feature_labels(gdf: gpd.GeoDataFrame) -> pd.Series:
     if "id" in gdf.columns:
         return gdf["id"].astype(str).radd("id=")
     if "name" in gdf.columns:
-        return pd.Series([f"row {i} ({n!s})" for i, n in zip(range(len(gdf)), gdf["name"])], index=gdf.index)
+        return pd.Series(
+            [f"row {i} ({n!s})" for i, n in zip(range(len(gdf)), gdf["name"], strict=True)], index=gdf.index
+        )
     return pd.Series([f"row {i}" for i in range(len(gdf))], index=gdf.index)
 
 
-def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec, where: str, labels: pd.Series) -> Iterator[Problem]:
+def _geometry_problems(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec, where: str, labels: pd.Series
+) -> Iterator[Problem]:
     geoms = gdf.geometry.values
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for label in labels[missing]:
-        yield Problem(where, "geometry is empty or missing", "give the feature a geometry or remove it", label)
+        yield Problem(
+            where, "geometry is empty or missing", "give the feature a geometry or remove it", label
+        )
     types = np.asarray(shapely.get_type_id(geoms))
-    names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-                      "MultiPolygon", "GeometryCollection"], dtype=object)
-    for label, tid in zip(labels[~missing], types[~missing]):
+    names = np.array(
+        [
+            "Point",
+            "LineString",
+            "LinearRing",
+            "Polygon",
+            "MultiPoint",
+            "MultiLineString",
+            "MultiPolygon",
+            "GeometryCollection",
+        ],
+        dtype=object,
+    )
+    for label, tid in zip(labels[~missing], types[~missing], strict=True):
         if names[tid] not in spec.geometry:
-            yield Problem(where, f"geometry is a {names[tid]}, the catalog expects {' or '.join(spec.geometry)}",
-                          f"convert it, or list {names[tid]} under 'geometry' in {spec.path.name}", label)
+            yield Problem(
+                where,
+                f"geometry is a {names[tid]}, the catalog expects {' or '.join(spec.geometry)}",
+                f"convert it, or list {names[tid]} under 'geometry' in {spec.path.name}",
+                label,
+            )
     invalid = ~missing & ~shapely.is_valid(geoms)
-    for label, geom in zip(labels[invalid], geoms[invalid]):
-        yield Problem(where, f"invalid geometry ({shapely.is_valid_reason(geom)})",
-                      "repair it (e.g. shapely.make_valid, QGIS 'Fix geometries')", label)
+    for label, geom in zip(labels[invalid], geoms[invalid], strict=True):
+        yield Problem(
+            where,
+            f"invalid geometry ({shapely.is_valid_reason(geom)})",
+            "repair it (e.g. shapely.make_valid, QGIS 'Fix geometries')",
+            label,
+        )
     west, south, east, north = india_bounds()
     bounds = shapely.bounds(geoms)
-    outside = ~missing & ((bounds[:, 0] < west) | (bounds[:, 2] > east) | (bounds[:, 1] < south) | (bounds[:, 3] > north))
-    for label, b in zip(labels[outside], bounds[outside]):
-        yield Problem(where, f"coordinates ({b[0]:.4f}, {b[1]:.4f})–({b[2]:.4f}, {b[3]:.4f}) lie outside India "
-                      f"(lon {west}–{east}, lat {south}–{north})",
-                      "check for swapped lon/lat or a wrong CRS", label)
+    outside = ~missing & (
+        (bounds[:, 0] < west) | (bounds[:, 2] > east) | (bounds[:, 1] < south) | (bounds[:, 3] > north)
+    )
+    for label, b in zip(labels[outside], bounds[outside], strict=True):
+        yield Problem(
+            where,
+            f"coordinates ({b[0]:.4f}, {b[1]:.4f})–({b[2]:.4f}, {b[3]:.4f}) lie outside India "
+            f"(lon {west}–{east}, lat {south}–{north})",
+            "check for swapped lon/lat or a wrong CRS",
+            label,
+        )
+
+
+_TRUTH = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _cast_bool(series: pd.Series, present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Booleans, and their usual spellings in files: true/false, yes/no, 1/0 (any case)."""
+
+    def one(value: object) -> bool | None:
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+            return bool(value)
+        return _TRUTH.get(str(value).strip().lower()) if isinstance(value, str) else None
+
+    cast = series.map(one, na_action="ignore")
+    bad = present & cast.isna()
+    return cast.astype("boolean"), bad
 
 
 def _cast(series: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
@@ -80,39 +129,64 @@ def _cast(series: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
             return numbers.where(~bad).astype("Int64"), bad
         return numbers.astype("float64"), bad
     if col.type == "bool":
-        mapping = {True: True, False: False, "true": True, "false": False, 1: True, 0: False}
-        cast = series.map(lambda v: mapping.get(v.lower() if isinstance(v, str) else v))
-        bad = present & cast.isna()
-        return cast.astype("boolean"), bad
-    # date: ISO text kept as text (portable to every format), checked to parse
+        return _cast_bool(series, present)
+    # date: ISO text (portable to every format), checked to parse. Readers such as GDAL turn ISO
+    # dates into timestamps on the way in: those go back to their ISO text, the date alone at midnight.
+    if pd.api.types.is_datetime64_any_dtype(series):
+        iso = [
+            None if pd.isna(v) else v.date().isoformat() if v == v.normalize() else v.isoformat()
+            for v in series
+        ]
+        return pd.Series(iso, index=series.index, dtype=object), pd.Series(False, index=series.index)
     text = series.astype(object).where(present, None)
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
     return text, present & parsed.isna()
 
 
-def _column_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec, where: str, labels: pd.Series) -> Iterator[Problem]:
+def _column_problems(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec, where: str, labels: pd.Series
+) -> Iterator[Problem]:
     for col in spec.columns.values():
         if col.name not in gdf.columns:
             if col.required:
-                yield Problem(where, f"required column {col.name!r} is missing",
-                              f"add it ({col.type}), or mark it required = false in {spec.path.name}")
+                yield Problem(
+                    where,
+                    f"required column {col.name!r} is missing",
+                    f"add it ({col.type}), or mark it required = false in {spec.path.name}",
+                )
             continue
         cast, bad = _cast(gdf[col.name], col)
-        for label, value in zip(labels[bad], gdf[col.name][bad]):
-            yield Problem(where, f"value {value!r} is not a valid {col.type}",
-                          f"correct the value or change the column type in {spec.path.name}", label, col.name)
+        for label, value in zip(labels[bad], gdf[col.name][bad], strict=True):
+            yield Problem(
+                where,
+                f"value {value!r} is not a valid {col.type}",
+                f"correct the value or change the column type in {spec.path.name}",
+                label,
+                col.name,
+            )
         if col.required:
             for label in labels[gdf[col.name].isna()]:
                 yield Problem(where, "required value is empty", "fill it in", label, col.name)
         if col.allowed is not None:
             wrong = cast.notna() & ~cast.isin(col.allowed)
-            for label, value in zip(labels[wrong], cast[wrong]):
-                yield Problem(where, f"value {value!r} is not one of {', '.join(col.allowed)}",
-                              "use one of the allowed values", label, col.name)
+            for label, value in zip(labels[wrong], cast[wrong], strict=True):
+                yield Problem(
+                    where,
+                    f"value {value!r} is not one of {', '.join(col.allowed)}",
+                    "use one of the allowed values",
+                    label,
+                    col.name,
+                )
         if col.unique:
             dup = cast.notna() & cast.duplicated(keep=False)
-            for label, value in zip(labels[dup], cast[dup]):
-                yield Problem(where, f"value {value!r} is not unique", "give each feature its own value", label, col.name)
+            for label, value in zip(labels[dup], cast[dup], strict=True):
+                yield Problem(
+                    where,
+                    f"value {value!r} is not unique",
+                    "give each feature its own value",
+                    label,
+                    col.name,
+                )
 
 
 def check_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, where: str | None = None) -> gpd.GeoDataFrame:

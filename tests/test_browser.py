@@ -215,6 +215,13 @@ CONTROLS = (".cm-title", ".leaflet-control-zoom", ".fullscreen-icon", ".leaflet-
             ".cm-sources", ".cm-legend", ".leaflet-control-layers-group")
 
 
+def open_layer_control(page: Any) -> None:
+    """The grouped layer control starts collapsed to its icon; hovering opens it, as for a user."""
+    control = page.locator(".leaflet-control-layers").filter(has=page.locator(".leaflet-control-layers-group"))
+    control.hover()
+    page.wait_for_selector(".leaflet-control-layers-expanded .leaflet-control-layers-group")
+
+
 def test_controls_work_offline(offline_page: Session) -> None:
     page = offline_page.page
     for selector in CONTROLS:
@@ -244,6 +251,7 @@ def test_controls_work_offline(offline_page: Session) -> None:
     page.locator(".leaflet-control-measure .js-finish").click()
     popup = page.locator(".leaflet-popup-content").inner_text()
     assert "Hectares" in popup and "Perimeter" in popup, popup
+    open_layer_control(page)
     heat = page.locator(".leaflet-control-layers-group label", has_text="(heat map)").first
     heat.locator("input").check(timeout=10000)
     assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
@@ -275,6 +283,7 @@ def test_layer_control_hides_and_shows_a_layer_and_draw_order_holds(offline_page
                                                                      maps: dict[str, Built]) -> None:
     built, page = maps["offline"], offline_page.page
     specs = corridormap.load_catalog()
+    open_layer_control(page)
     label = page.locator(".leaflet-control-layers-group label", has_text=specs["freight_rail"].title)
     rail = page.locator(".leaflet-cm-freight_rail-pane path")
     before = rail.count()

@@ -63,7 +63,9 @@ def test_panes_stack_in_draw_order(built, html: str) -> None:
         if name in specs:
             marker = f'"cm-{name}"'
             start = html.index(marker)
-            z[name] = int(html[html.index("zIndex = ", start) + 9: html.index(";", html.index("zIndex = ", start))])
+            z[name] = int(
+                html[html.index("zIndex = ", start) + 9 : html.index(";", html.index("zIndex = ", start))]
+            )
     assert z["corridor_belt"] < z["freight_rail"] < z["industrial_nodes"]
     assert z["renewable_footprints"] < z["expressways"] < z["freight_stations"]
 
@@ -132,7 +134,9 @@ def test_belt_is_150_true_km_either_side_of_the_western_dfc(built) -> None:
     belt = built.layers["corridor_belt"]
     rail = built.layers["freight_rail"]
     assert len(belt) == 1 and belt.crs.to_epsg() == 4326
-    line = shapely.line_merge(shapely.union_all(rail[rail["corridor"] == "Western DFC"].to_crs(7755).geometry.values))
+    line = shapely.line_merge(
+        shapely.union_all(rail[rail["corridor"] == "Western DFC"].to_crs(7755).geometry.values)
+    )
     poly = belt.to_crs(7755).geometry.iloc[0]
     assert poly.contains(line)
     # planar distance / local scale factor = true distance: 147 true km inside, 153 true km outside

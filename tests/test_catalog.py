@@ -15,14 +15,21 @@ from corridormap.catalog import load_catalog, load_layers, read_layer, read_spec
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError
 
 GOOD = {
-    "id": "a", "name": "Alpha", "status": "operational", "as_of": "2025-01-01",
-    "source": "https://example.org/a", "geometry_quality": "approximate", "capacity_mw": 10,
+    "id": "a",
+    "name": "Alpha",
+    "status": "operational",
+    "as_of": "2025-01-01",
+    "source": "https://example.org/a",
+    "geometry_quality": "approximate",
+    "capacity_mw": 10,
 }
 
 
 def _write_geojson(path: Path, features: list[tuple[dict, dict | None]], crs: str | None = None) -> Path:
-    fc: dict = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": geom} for props, geom in features]}
+    fc: dict = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": props, "geometry": geom} for props, geom in features],
+    }
     if crs:
         fc["crs"] = {"type": "name", "properties": {"name": crs}}
     path.write_text(json.dumps(fc), encoding="utf-8")
@@ -35,7 +42,8 @@ def _point(lon: float, lat: float) -> dict:
 
 @pytest.fixture
 def catalog_dir(tmp_path: Path) -> Path:
-    (tmp_path / "zones.toml").write_text(textwrap.dedent("""
+    (tmp_path / "zones.toml").write_text(
+        textwrap.dedent("""
         name = "zones"
         group = "Renewable energy"
         geometry = "Point"
@@ -50,7 +58,9 @@ def catalog_dir(tmp_path: Path) -> Path:
         [style]
         kind = "point"
         color = "#123456"
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     return tmp_path
 
 
@@ -67,13 +77,13 @@ def test_good_layer_loads_and_casts(catalog_dir: Path) -> None:
 def test_every_problem_reported_at_once(catalog_dir: Path) -> None:
     bad = [
         ({**GOOD, "id": "dup"}, _point(75.0, 22.0)),
-        ({**GOOD, "id": "dup", "status": "rumoured"}, _point(75.1, 22.1)),        # duplicate id, bad status
-        ({**GOOD, "id": "c", "capacity_mw": "lots"}, _point(75.2, 22.2)),         # not a float
-        ({**GOOD, "id": "d", "name": None}, _point(75.3, 22.3)),                  # required empty
-        ({**GOOD, "id": "e"}, _point(-3.7, 40.4)),                                # outside India
+        ({**GOOD, "id": "dup", "status": "rumoured"}, _point(75.1, 22.1)),  # duplicate id, bad status
+        ({**GOOD, "id": "c", "capacity_mw": "lots"}, _point(75.2, 22.2)),  # not a float
+        ({**GOOD, "id": "d", "name": None}, _point(75.3, 22.3)),  # required empty
+        ({**GOOD, "id": "e"}, _point(-3.7, 40.4)),  # outside India
         ({**GOOD, "id": "f"}, {"type": "LineString", "coordinates": [[75, 22], [76, 23]]}),  # wrong type
-        ({**GOOD, "id": "g", "as_of": "last spring"}, _point(75.4, 22.4)),        # not a date
-        ({**GOOD, "id": "h"}, None),                                              # missing geometry
+        ({**GOOD, "id": "g", "as_of": "last spring"}, _point(75.4, 22.4)),  # not a date
+        ({**GOOD, "id": "h"}, None),  # missing geometry
     ]
     _write_geojson(catalog_dir / "zones.geojson", bad)
     with pytest.raises(LayerValidationError) as info:
@@ -94,8 +104,10 @@ def test_every_problem_reported_at_once(catalog_dir: Path) -> None:
 
 
 def test_invalid_polygon_is_reported_with_fix(tmp_path: Path) -> None:
-    (tmp_path / "areas.toml").write_text('name = "areas"\ngroup = "Context"\ngeometry = "Polygon"\n'
-                                         'source = "areas.geojson"\n', encoding="utf-8")
+    (tmp_path / "areas.toml").write_text(
+        'name = "areas"\ngroup = "Context"\ngeometry = "Polygon"\nsource = "areas.geojson"\n',
+        encoding="utf-8",
+    )
     bowtie = {"type": "Polygon", "coordinates": [[[75, 22], [76, 23], [76, 22], [75, 23], [75, 22]]]}
     _write_geojson(tmp_path / "areas.geojson", [({"name": "bow"}, bowtie)])
     with pytest.raises(LayerValidationError, match="Self-intersection.*make_valid"):
@@ -114,7 +126,8 @@ def test_projected_source_is_reprojected(catalog_dir: Path) -> None:
     gdf = gpd.GeoDataFrame([GOOD], geometry=[metric], crs="EPSG:7755")
     gdf.to_file(catalog_dir / "zones.geojson.gpkg", driver="GPKG")
     (catalog_dir / "zones.toml").write_text(
-        (catalog_dir / "zones.toml").read_text().replace('"zones.geojson"', '"zones.geojson.gpkg"'))
+        (catalog_dir / "zones.toml").read_text().replace('"zones.geojson"', '"zones.geojson.gpkg"')
+    )
     out = load_layers(catalog=load_catalog([catalog_dir]))["zones"]
     assert out.crs.to_epsg() == 4326
     assert out.geometry.iloc[0].x == pytest.approx(75.0, abs=1e-9)
@@ -126,7 +139,10 @@ def test_projected_source_is_reprojected(catalog_dir: Path) -> None:
         ('name = "x"\ngroup = "Context"\n', "missing key"),
         ('name = "x"\ngroup = "Context"\ngeometry = "Blob"\nsource = "x.geojson"\n', "unknown geometry"),
         ('name = "x"\ngroup = "Context"\ngeometry = "Point"\n', "exactly one of 'source'"),
-        ('name = "x"\ngroup = "Context"\ngeometry = "Point"\nsource = "x"\n[columns]\na = "decimal"\n', "type 'decimal'"),
+        (
+            'name = "x"\ngroup = "Context"\ngeometry = "Point"\nsource = "x"\n[columns]\na = "decimal"\n',
+            "type 'decimal'",
+        ),
         ('name = "x" group', "not valid TOML"),
     ],
 )
@@ -149,7 +165,8 @@ def test_missing_source_and_unknown_layer(catalog_dir: Path) -> None:
 def test_derived_layer_and_extra_folder(catalog_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     _write_geojson(catalog_dir / "zones.geojson", [({**GOOD, "area_ha": 250.0}, _point(75.0, 22.0))])
     extra = tmp_path_factory.mktemp("extra")
-    (extra / "zone_areas.toml").write_text(textwrap.dedent("""
+    (extra / "zone_areas.toml").write_text(
+        textwrap.dedent("""
         name = "zone_areas"
         group = "Renewable energy"
         geometry = "Polygon"
@@ -157,7 +174,9 @@ def test_derived_layer_and_extra_folder(catalog_dir: Path, tmp_path_factory: pyt
         [derive]
         function = "corridormap.footprints:area_footprints"
         from = "zones"
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     with settings.override(layers_dir=catalog_dir, extra_layers_dirs=[extra]):
         specs = load_catalog()
         assert list(specs) == ["zone_areas", "zones"]  # draw order, bottom first
@@ -165,3 +184,19 @@ def test_derived_layer_and_extra_folder(catalog_dir: Path, tmp_path_factory: pyt
     from corridormap.crs import geodesic_area_km2
 
     assert geodesic_area_km2(areas)[0] * 100 == pytest.approx(250.0, rel=1e-6)  # true hectares
+
+
+def test_layers_can_start_switched_off(catalog_dir: Path) -> None:
+    import folium
+
+    from corridormap.render import build_map
+
+    _write_geojson(catalog_dir / "zones.geojson", [(GOOD, _point(75.0, 22.0))])
+    text = (catalog_dir / "zones.toml").read_text()
+    (catalog_dir / "zones.toml").write_text(text.replace("draw_order = 70", "draw_order = 70\nvisible = false"))
+    specs = load_catalog([catalog_dir])
+    assert specs["zones"].visible is False
+    m = build_map(load_layers(catalog=specs), specs)
+    groups = [c for c in m._children.values() if isinstance(c, folium.FeatureGroup) and c.layer_name == "Zones"]
+    assert len(groups) == 1 and groups[0].show is False
+    assert f"{groups[0].get_name()}.remove()" in m.get_root().render()

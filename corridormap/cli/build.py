@@ -10,10 +10,19 @@ from . import overwrite_option
 
 
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: build/).")
-@click.option("--offline", is_flag=True, default=False,
-              help="Write a single-file map that opens with no network (assets inlined, vector basemap).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: build/).",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    default=False,
+    help="Write a single-file map that opens with no network (assets inlined, vector basemap).",
+)
 @overwrite_option
 def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
     """Build the corridor map, GeoPackage and manifest from the shipped data (no network)."""
@@ -40,4 +49,4 @@ def layers() -> None:
         rows.append((name, spec.group, "/".join(spec.geometry), str(len(loaded[name])), source))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

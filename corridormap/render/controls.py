@@ -43,7 +43,6 @@ __all__ = [
     "CLUSTER_MIN_FEATURES",
     "HEAT_MAX_FEATURES",
     "drop_unused_assets",
-    "pin_marker_panes",
 ]
 
 log = logging.getLogger(__name__)
@@ -336,22 +335,6 @@ class DataSources(MacroElement):
                      f'<div class="cm-sources-body"><table>{body}</table></div>')
 
 
-def pin_marker_panes(group: folium.FeatureGroup) -> int:
-    """Give each point GeoJson's circle markers the GeoJson's pane; returns how many were fixed.
-
-    folium's ``CircleMarker`` drops a ``pane`` option (``path_options`` keeps only style keys), so
-    without this, points draw in Leaflet's overlay pane, under every line and polygon pane.
-    """
-    fixed = 0
-    for child in group._children.values():
-        marker = getattr(child, "marker", None)
-        pane = getattr(child, "options", {}).get("pane")
-        if isinstance(child, folium.GeoJson) and marker is not None and pane and "pane" not in marker.options:
-            marker.options["pane"] = pane
-            fixed += 1
-    return fixed
-
-
 def cluster_layer(group: folium.FeatureGroup, *, disable_at_zoom: int = 9) -> MarkerCluster:
     """Move the point GeoJson parts of a layer's group into one cluster group inside it.
 
@@ -441,8 +424,6 @@ def add_controls(
     for name, gdf in layers.items():
         if specs[name].kind != "point" or gdf.empty:
             continue
-        if name in groups:
-            pin_marker_panes(groups[name])
         if len(gdf) >= cluster_min_features and name in groups:
             cluster_layer(groups[name])
         if len(gdf) > HEAT_MAX_FEATURES:

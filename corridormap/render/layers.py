@@ -52,7 +52,7 @@ def feature_payload(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
     popup_fields = spec.popup or tuple(c for c in gdf.columns if c != gdf.geometry.name)
     out = gpd.GeoDataFrame(
         {
-            "id": [str(r.get("id", i)) for i, r in zip(range(len(records)), records)],
+            "id": [str(r.get("id", i)) for i, r in zip(range(len(records)), records, strict=True)],
             "name": [str(r.get("name", "")) for r in records],
             "_popup": [popup_html(r, popup_fields, spec.columns, spec.title) for r in records],
             "_tooltip": [tooltip_text(r, spec.tooltip) for r in records],
@@ -64,7 +64,9 @@ def feature_payload(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
     return out
 
 
-def _splits(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> Iterator[tuple[str | None, str | None, gpd.GeoDataFrame]]:
+def _splits(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec
+) -> Iterator[tuple[str | None, str | None, gpd.GeoDataFrame]]:
     """(status, category colour, features) for each constant-style part of the layer."""
     column, colours = categories(spec.style)
     status = gdf["status"] if "status" in gdf.columns else pd.Series(None, index=gdf.index, dtype=object)
@@ -105,7 +107,9 @@ def layer_group(
         payload = feature_payload(part, spec)
         kwargs: dict[str, Any] = {"pane": pane}
         if spec.kind == "point":
-            kwargs["marker"] = folium.CircleMarker(pane=pane, **style)
+            marker = folium.CircleMarker(**style)
+            marker.options["pane"] = pane  # folium's CircleMarker keeps only style keys in its options
+            kwargs["marker"] = marker
         folium.GeoJson(
             payload,
             name=f"{spec.title} ({status or 'no status'})",

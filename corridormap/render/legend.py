@@ -28,18 +28,26 @@ def swatch_svg(kind: str, style: Mapping[str, Any]) -> str:
     width = float(style.get("weight", 2))
     fill_op = float(style.get("fillOpacity", 0.6))
     if kind == "point":
-        shape = (f'<circle cx="14" cy="7" r="5" stroke="{stroke}" stroke-width="{min(width, 2)}" '
-                 f'stroke-dasharray="{dash}" fill="{fill}" fill-opacity="{fill_op}"/>')
+        shape = (
+            f'<circle cx="14" cy="7" r="5" stroke="{stroke}" stroke-width="{min(width, 2)}" '
+            f'stroke-dasharray="{dash}" fill="{fill}" fill-opacity="{fill_op}"/>'
+        )
     elif kind == "line":
-        shape = (f'<line x1="1" y1="7" x2="27" y2="7" stroke="{stroke}" stroke-width="{min(width, 5)}" '
-                 f'stroke-dasharray="{dash}"/>')
+        shape = (
+            f'<line x1="1" y1="7" x2="27" y2="7" stroke="{stroke}" stroke-width="{min(width, 5)}" '
+            f'stroke-dasharray="{dash}"/>'
+        )
     else:
-        shape = (f'<rect x="2" y="2" width="24" height="10" stroke="{stroke}" stroke-width="1" '
-                 f'stroke-dasharray="{dash}" fill="{fill}" fill-opacity="{max(fill_op, 0.25)}"/>')
+        shape = (
+            f'<rect x="2" y="2" width="24" height="10" stroke="{stroke}" stroke-width="1" '
+            f'stroke-dasharray="{dash}" fill="{fill}" fill-opacity="{max(fill_op, 0.25)}"/>'
+        )
     return f'<svg width="28" height="14" aria-hidden="true">{shape}</svg>'
 
 
-def legend_entries(layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, LayerSpec]) -> list[dict[str, str]]:
+def legend_entries(
+    layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, LayerSpec]
+) -> list[dict[str, str]]:
     """Rows of the legend, top layer first: ``{"layer", "label", "svg"}`` per layer and category,
     then one row per status style present in the map (``layer`` = ``"status"``)."""
     rows: list[dict[str, str]] = []
@@ -52,14 +60,26 @@ def legend_entries(layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, L
         present = set(gdf[column].dropna().astype(str)) if column and column in gdf.columns else set()
         shown = [v for v in colours if v in present]
         if not shown:
-            rows.append({"layer": name, "label": spec.title, "svg": swatch_svg(spec.kind, path_style(spec.style))})
+            rows.append(
+                {"layer": name, "label": spec.title, "svg": swatch_svg(spec.kind, path_style(spec.style))}
+            )
         for value in shown:
-            rows.append({"layer": name, "label": f"{spec.title}: {value}",
-                         "svg": swatch_svg(spec.kind, path_style(spec.style, color=colours[value]))})
+            rows.append(
+                {
+                    "layer": name,
+                    "label": f"{spec.title}: {value}",
+                    "svg": swatch_svg(spec.kind, path_style(spec.style, color=colours[value])),
+                }
+            )
     status_style = {"kind": "line", "color": "#444", "weight": 3, "status": _status_styles(specs)}
     for status in [s for s in STATUS_ORDER if s in statuses] + sorted(statuses - set(STATUS_ORDER)):
-        rows.append({"layer": "status", "label": status.capitalize(),
-                     "svg": swatch_svg("line", path_style(status_style, status=status))})
+        rows.append(
+            {
+                "layer": "status",
+                "label": status.capitalize(),
+                "svg": swatch_svg("line", path_style(status_style, status=status)),
+            }
+        )
     return rows
 
 
@@ -113,6 +133,8 @@ class Legend(MacroElement):
             if row["layer"] == "status" and not in_status:
                 body.append('<div class="sep">Status (line and outline style)</div>')
                 in_status = True
-            body.append(f'<div class="row" data-layer="{html.escape(row["layer"], quote=True)}">'
-                        f'{row["svg"]}<span>{html.escape(row["label"])}</span></div>')
+            body.append(
+                f'<div class="row" data-layer="{html.escape(row["layer"], quote=True)}">'
+                f"{row['svg']}<span>{html.escape(row['label'])}</span></div>"
+            )
         self.html = f'<h4>{html.escape(title)}</h4><div class="body">{"".join(body)}</div>'

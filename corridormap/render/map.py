@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Mapping
 
@@ -36,8 +37,13 @@ def spec_for_frame(name: str, gdf: gpd.GeoDataFrame) -> LayerSpec:
     order = 80 if all("Point" in k for k in kinds) else 55 if all("Line" in k for k in kinds) else 30
     popup = tuple(c for c in gdf.columns if c != gdf.geometry.name)[:15]
     return LayerSpec(
-        name=name, title=name.replace("_", " ").capitalize(), group="Your layers", geometry=geometry,
-        draw_order=order, path=Path(f"<{name}>"), popup=popup,
+        name=name,
+        title=name.replace("_", " ").capitalize(),
+        group="Your layers",
+        geometry=geometry,
+        draw_order=order,
+        path=Path(f"<{name}>"),
+        popup=popup,
         tooltip=("name",) if "name" in gdf.columns else popup[:1],
         style={"kind": "point" if order == 80 else "line" if order == 55 else "polygon", "color": "#444"},
     )
@@ -74,7 +80,8 @@ def build_map(
         entry gets a plain style in the group "Your layers").
     title : map title.
     fit_to : layer whose extent the map opens on (default the corridor belt; all layers if absent).
-    hidden : layers present in the control but switched off at start.
+    hidden : layers present in the control but switched off at start (as are those whose catalog
+        entry says ``visible = false``).
     offline : draw the vector basemap only (no tile layers), for maps that must open with no network.
 
     Returns
@@ -93,13 +100,13 @@ def build_map(
     order = sorted(resolved, key=lambda n: (resolved[n].draw_order, n))
     shown = {name: to_display(layers[name], name) for name in order}
     m = folium.Map(location=[23.5, 76.0], zoom_start=5, tiles=None, control_scale=True)
-    m.get_root().title = title
+    m.get_root().title = html.escape(title)
     add_basemaps(m, offline=offline)
     add_panes(m, [resolved[n] for n in order])
     groups: dict[str, list[folium.FeatureGroup]] = {}
     by_layer: dict[str, folium.FeatureGroup] = {}
     for name in order:
-        group = layer_group(shown[name], resolved[name], show=name not in hidden)
+        group = layer_group(shown[name], resolved[name], show=name not in hidden and resolved[name].visible)
         group.add_to(m)
         by_layer[name] = group
         groups.setdefault(resolved[name].group, []).append(group)
@@ -108,7 +115,9 @@ def build_map(
         groups.setdefault(control_group, []).extend(extra)
     ordered_groups = {g: groups[g] for g in [*GROUPS, *sorted(set(groups) - set(GROUPS))] if g in groups}
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
-    GroupedLayerControl(ordered_groups, exclusive_groups=False, collapsed=False, position="topright").add_to(m)
+    GroupedLayerControl(ordered_groups, exclusive_groups=False, collapsed=True, position="topright").add_to(
+        m
+    )
     Legend(legend_entries(shown, resolved)).add_to(m)
     _fit(m, shown, fit_to)
     log.info("map built with %d layers", len(order))

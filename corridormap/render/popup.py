@@ -69,7 +69,9 @@ def source_links(text: str) -> str:
     return "<br>".join(parts)
 
 
-def popup_html(row: Mapping[str, Any], fields: Sequence[str], columns: Mapping[str, ColumnSpec], title: str) -> str:
+def popup_html(
+    row: Mapping[str, Any], fields: Sequence[str], columns: Mapping[str, ColumnSpec], title: str
+) -> str:
     """A two-column table of the fields that have a value; the layer title as caption."""
     rows = []
     for name in fields:

@@ -23,7 +23,9 @@ def categories(style: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
     return str(cats["column"]), {str(k): str(v) for k, v in cats.get("colors", {}).items()}
 
 
-def path_style(style: Mapping[str, Any], *, status: str | None = None, color: str | None = None) -> dict[str, Any]:
+def path_style(
+    style: Mapping[str, Any], *, status: str | None = None, color: str | None = None
+) -> dict[str, Any]:
     """Leaflet path options for one status and category of a layer.
 
     Parameters
