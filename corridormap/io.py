@@ -193,41 +193,42 @@ def load_file(
             f"{path}: is {what}. Fix: pass GeoJSON, GeoPackage, Shapefile, FlatGeobuf, "
             "GeoParquet, KML, CSV with coordinates or an OSM extract"
         )
-    if fmt == "csv":
-        ctx, attrs, geoms, crs = _csv(path, opts, report)
-    else:
-        raw = read_vector(path, fmt, opts, report)
-        attrs, crs = raw.attrs, raw.crs
-        ctx = Context(
-            report,
-            _labels(attrs),
-            salvage=opts.salvage,
-            swap_xy=opts.swap_xy,
-            crs=opts.crs,
-            repair=opts.repair,
-        )
-        ctx.nonfinite.update(ctx.labels[i] for i in raw.nonfinite_rows if i < len(ctx.labels))
-        geoms = (
-            raw.geoms
-            if raw.geoms is not None
-            else (parse_wkb(raw.wkb, ctx) if raw.wkb is not None else np.full(len(attrs), None, dtype=object))
-        )
-        for name in raw.json_fields:
-            report.add(
-                "warn",
-                "mixed-types",
-                "values of several types (numbers, text, lists); kept as text",
-                "make the property one type in every feature",
-                field=name,
-            )
-        attrs = parse_datetimes(attrs, [n for n in raw.datetimes if n in attrs.columns], ctx)
-        attrs = attrs.set_axis(fix_names([str(c) for c in attrs.columns], ctx), axis=1)
+    reader = _csv if fmt == "csv" else _vector
+    ctx, attrs, geoms, crs = reader(path, fmt, opts, report)
     gdf = gpd.GeoDataFrame(
         attrs.reset_index(drop=True), geometry=gpd.GeoSeries(geoms, crs=crs if crs else None)
     )
     gdf = _check(gdf, ctx)
     _summarise(gdf, report)
     return (None if report.refused else gdf.reset_index(drop=True)), report
+
+
+def _vector(
+    path: Path, fmt: str, opts: ReadOptions, report: ValidationReport
+) -> tuple[Context, pd.DataFrame, np.ndarray, object]:
+    raw = read_vector(path, fmt, opts, report)
+    attrs = raw.attrs
+    ctx = Context(
+        report, _labels(attrs), salvage=opts.salvage, swap_xy=opts.swap_xy, crs=opts.crs, repair=opts.repair
+    )
+    ctx.nonfinite.update(ctx.labels[i] for i in raw.nonfinite_rows if i < len(ctx.labels))
+    if raw.geoms is not None:
+        geoms = raw.geoms
+    elif raw.wkb is not None:
+        geoms = parse_wkb(raw.wkb, ctx)
+    else:  # an attribute table without geometry
+        geoms = np.full(len(attrs), None, dtype=object)
+    for name in raw.json_fields:
+        report.add(
+            "warn",
+            "mixed-types",
+            "values of several types (numbers, text, lists); kept as text",
+            "make the property one type in every feature",
+            field=name,
+        )
+    attrs = parse_datetimes(attrs, [n for n in raw.datetimes if n in attrs.columns], ctx)
+    attrs = attrs.set_axis(fix_names([str(c) for c in attrs.columns], ctx), axis=1)
+    return ctx, attrs, geoms, raw.crs
 
 
 def _check_label(path: Path, fmt: str, by_name: str | None, report: ValidationReport) -> None:
@@ -245,7 +246,7 @@ def _check_label(path: Path, fmt: str, by_name: str | None, report: ValidationRe
 
 
 def _csv(
-    path: Path, opts: ReadOptions, report: ValidationReport
+    path: Path, fmt: str, opts: ReadOptions, report: ValidationReport
 ) -> tuple[Context, pd.DataFrame, np.ndarray, object]:
     df, renamed = csvc.read_csv_text(path, opts.encoding)
     for old, new in renamed:
