@@ -38,8 +38,8 @@ _API: dict[str, str] = {
     "chainage": "corridor",
     "membership": "corridor",
     "access_card": "access",
-    "catchments": "catchments",
-    "green_power": "catchments",
+    "catchments": "reach",
+    "green_power": "reach",
     "find_gaps": "gaps",
     # users' files
     "read_file": "io",

@@ -146,7 +146,7 @@ def strip_diagram(
 def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     """Industrial nodes with the access card (straight and along the network) and green power."""
     from .access import access_card, default_targets
-    from .catchments import green_power
+    from .reach import green_power
 
     card = access_card(
         layers["industrial_nodes"],
@@ -170,7 +170,7 @@ def add_analysis(
     Inputs are not mutated; a missing input layer leaves its part out (logged).
     """
     from .catalog import read_spec
-    from .catchments import catchments, default_contents
+    from .reach import catchments, default_contents
     from .gaps import find_gaps
 
     if "industrial_nodes" not in layers:

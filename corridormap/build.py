@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import settings
+from .analysis_outputs import strip_links_html
 from .atomic import refuse_existing, write_bytes_atomic, write_json_atomic
 from .catalog import LayerSpec, load_catalog, load_layers
 from .export import export_layers
@@ -86,7 +87,7 @@ def build_outputs(
     )
     refuse_existing(result.paths, overwrite)
     out.mkdir(parents=True, exist_ok=True)
-    m = build_map(layers, specs, offline=offline)
+    m = build_map(layers, specs, offline=offline, title_links_html=strip_links_html(list(extra_files)))
     write_bytes_atomic(map_html(m, offline=offline).encode("utf-8"), result.map, overwrite=overwrite)
     for name, content in extra_files.items():
         write_bytes_atomic(content, out / name, overwrite=overwrite)

@@ -357,15 +357,14 @@ def _read_user_files(paths: Sequence[Path]) -> dict[str, gpd.GeoDataFrame]:
 def analysis_tables(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
     """The analysis results as layers: ``access_card``, ``catchments`` (rings around the industrial
     nodes with what falls inside) and ``gaps`` (features breaking the shipped gap rules)."""
-    import importlib
+    from .access import access_card, default_targets
+    from .gaps import find_gaps
+    from .reach import catchments, default_contents
 
-    # import the modules themselves: the package exposes functions of the same names
-    access, catchments, gaps = (importlib.import_module(f"corridormap.{m}")
-                                for m in ("access", "catchments", "gaps"))
     tables: dict[str, gpd.GeoDataFrame] = {}
     nodes = layers.get("industrial_nodes")
     if nodes is not None:
-        tables["access_card"] = access.access_card(nodes, access.default_targets(layers))
-        tables["catchments"] = catchments.catchments(nodes, catchments.default_contents(layers))
-    tables["gaps"] = gaps.find_gaps(layers)
+        tables["access_card"] = access_card(nodes, default_targets(layers))
+        tables["catchments"] = catchments(nodes, default_contents(layers))
+    tables["gaps"] = find_gaps(layers)
     return tables

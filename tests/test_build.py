@@ -164,3 +164,11 @@ def test_cli_build_and_layers(tmp_path: Path) -> None:
     assert listing.exit_code == 0, listing.output
     for name in load_catalog():
         assert name in listing.output
+
+
+def test_strip_diagrams_written_and_linked_from_the_map(built, html: str) -> None:
+    strips = [p for p in built.extra if p.name.startswith("strip_") and p.suffix == ".svg"]
+    assert strips, "the build writes the strip diagrams beside the map"
+    for path in strips:
+        assert path.read_text(encoding="utf-8").lstrip().startswith("<svg")
+        assert f'href=\\"{path.name}\\"' in html or f'href="{path.name}"' in html

@@ -157,7 +157,7 @@ def access(
     renewable MW in reach, and whether it lies in the corridor belt (and in which state, with --states)."""
     from .. import analysis_outputs as ao
     from ..access import access_card, default_targets
-    from ..catchments import green_power
+    from ..reach import green_power
 
     layers = _layers(_files(**files))
     csv, gpkg = _refuse_existing(out_dir, ["access.csv", "access.gpkg"], overwrite)
@@ -241,8 +241,8 @@ def catchments(
     **files: Path | None,
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
-    from ..catchments import catchments as rings_of
-    from ..catchments import default_contents
+    from ..reach import catchments as rings_of
+    from ..reach import default_contents
     from ..errors import DataSourceNotFoundError
     from ..io import read_file
 

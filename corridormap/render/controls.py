@@ -69,6 +69,7 @@ class TitleBlock(MacroElement):
                       font: 12px/1.3 system-ui, sans-serif; max-width: 60%; }
           .cm-title h1 { margin: 0; font-size: 16px; font-weight: 600; }
           .cm-title .cm-built { color: #555; }
+          .cm-title a { pointer-events: auto; }
         </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
@@ -82,12 +83,15 @@ class TitleBlock(MacroElement):
         """
     )
 
-    def __init__(self, title: str, *, built: dt.date | None = None) -> None:
+    def __init__(self, title: str, *, built: dt.date | None = None, extra_html: str = "") -> None:
+        """``extra_html`` is trusted markup built by corridormap (escaped links), shown on a line below."""
         super().__init__()
         self._name = "TitleBlock"
         day = (built or dt.datetime.now(dt.UTC).date()).isoformat()
         self.html = (f"<h1>{html.escape(title)}</h1><div class=\"cm-built\">Built {day} with corridormap "
                      f"{html.escape(__version__)} · positions approximate, see Data sources</div>")
+        if extra_html:
+            self.html += f'<div class="cm-extra">{extra_html}</div>'
 
 
 def search_records(
@@ -389,6 +393,7 @@ def add_controls(
     *,
     title: str,
     built: dt.date | None = None,
+    title_extra_html: str = "",
     cluster_min_features: int = CLUSTER_MIN_FEATURES,
 ) -> dict[str, list[folium.map.Layer]]:
     """Add the planner's controls to ``m``.
@@ -401,6 +406,7 @@ def add_controls(
     groups : each layer's FeatureGroup on the map (as built by ``layer_group``).
     title : map title for the title block.
     built : build date shown in the title block (default today, UTC).
+    title_extra_html : trusted, already-escaped markup for a line under the title (e.g. links).
     cluster_min_features : point layers with at least this many features cluster when zoomed out.
 
     Returns
@@ -409,7 +415,7 @@ def add_controls(
         Extra overlays for the grouped layer control, by control group (the heat maps).
     """
     drop_unused_assets(m)
-    TitleBlock(title, built=built).add_to(m)
+    TitleBlock(title, built=built, extra_html=title_extra_html).add_to(m)
     Fullscreen(position="topleft", title="Full screen", title_cancel="Leave full screen").add_to(m)
     MeasureControl(position="topleft", primary_length_unit="kilometers", secondary_length_unit="meters",
                    primary_area_unit="hectares", secondary_area_unit="sqkilometers",

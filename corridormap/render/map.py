@@ -70,6 +70,7 @@ def build_map(
     fit_to: str | None = "corridor_belt",
     hidden: tuple[str, ...] = (),
     offline: bool = False,
+    title_links_html: str = "",
 ) -> folium.Map:
     """Draw layers on an interactive map.
 
@@ -83,6 +84,7 @@ def build_map(
     hidden : layers present in the control but switched off at start (as are those whose catalog
         entry says ``visible = false``).
     offline : draw the vector basemap only (no tile layers), for maps that must open with no network.
+    title_links_html : trusted, already-escaped links shown under the title (the build's strip diagrams).
 
     Returns
     -------
@@ -110,7 +112,7 @@ def build_map(
         group.add_to(m)
         by_layer[name] = group
         groups.setdefault(resolved[name].group, []).append(group)
-    extra_overlays = add_controls(m, shown, resolved, by_layer, title=title)
+    extra_overlays = add_controls(m, shown, resolved, by_layer, title=title, title_extra_html=title_links_html)
     for control_group, extra in extra_overlays.items():
         groups.setdefault(control_group, []).extend(extra)
     ordered_groups = {g: groups[g] for g in [*GROUPS, *sorted(set(groups) - set(GROUPS))] if g in groups}

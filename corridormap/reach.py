@@ -4,15 +4,12 @@ Radii are true kilometres: each ring is buffered in EPSG:7755 by the radius time
 scale factor at the feature (see :func:`corridormap.access.true_km`), so a 50 km ring is 50 km on
 the ground wherever it sits in the belt.
 
-``corridormap.catchments`` names both this module and its main function; once the module is
-imported the package attribute is the module, so the module is made callable: calling it calls
-:func:`catchments`, and ``corridormap.catchments(...)`` works either way.
+The module is named ``reach`` so that ``corridormap.catchments`` stays the function: a module of
+the same name would replace it on the package once imported.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -191,13 +188,3 @@ def _pairs_within(xy: Any, layer: gpd.GeoDataFrame, within_km: float) -> tuple[A
     km = true_km(shapely.length(link), mid[:, 0], mid[:, 1])
     keep = km <= within_km
     return point_i[keep], feature_i[keep], km[keep]
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as its main function (see the module notes)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
-        return catchments(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
