@@ -12,11 +12,14 @@ GeoParquet, Shapefile, KML/KMZ or CSV. Every export
 - applies, records and warns about (:class:`~corridormap.errors.DataLossWarning`) every change a
   format forces (see :mod:`corridormap.export_formats`).
 
->>> import geopandas as gpd
+>>> import tempfile, pathlib, geopandas as gpd
 >>> from shapely.geometry import Point
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
 >>> nodes = gpd.GeoDataFrame({"id": [1]}, geometry=[Point(77.2, 28.6)], crs="EPSG:4326")
->>> export_layers({"nodes": nodes}, tmp / "corridor.gpkg").name   # doctest: +SKIP
+>>> export_layers({"nodes": nodes}, tmp / "corridor.gpkg").name
 'corridor.gpkg'
+>>> sorted(p.name for p in tmp.iterdir())
+['corridor.gpkg', 'corridor.gpkg.manifest.json']
 """
 
 from __future__ import annotations

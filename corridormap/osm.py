@@ -404,7 +404,8 @@ def read_extract(path: str | Path, what: str, *, area: AreaLike | None = None) -
 
     Examples
     --------
-    >>> rail = read_extract("tests/fixtures/osm/rewari.osm", "rail")    # doctest: +SKIP
+    ``rail = read_extract("india-latest.osm.pbf", "rail", area="belt")`` reads the railway lines
+    of a Geofabrik extract that touch the corridor belt.
     """
     path = Path(path)
     if not path.is_file():
