@@ -59,7 +59,7 @@
     var style = new Uint8Array(nf);
     for (i = 0; i < nf; i++) style[i] = next();
     var xs = new Int32Array(nv), ys = new Int32Array(nv);
-    var sx = 0, sy = 0;
+    var sx = 0, sy = 0, c, u;
     for (r = 0; r < nr; r++) {
       var a = vertStart[r], e = vertStart[r + 1];
       if (a === e) continue;
@@ -70,12 +70,19 @@
       ys[a] = y;
       var dx = 0, dy = 0;
       for (v = a + 1; v < e; v++) {
+        // the hot loop: one-byte varints inline, longer ones through next(); zigzag by bit ops
+        c = b[p++];
+        u = c < 128 ? c : (p--, next());
+        var ddx = (u >>> 1) ^ -(u & 1);
+        c = b[p++];
+        u = c < 128 ? c : (p--, next());
+        var ddy = (u >>> 1) ^ -(u & 1);
         if (v === a + 1) {
-          dx = signed(next());
-          dy = signed(next());
+          dx = ddx;
+          dy = ddy;
         } else {
-          dx += signed(next());
-          dy += signed(next());
+          dx += ddx;
+          dy += ddy;
         }
         x += dx;
         y += dy;
