@@ -126,7 +126,7 @@ def lines() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "id": ["a", "b", "c", "d"],
-            "name": ["Alpha", "Beta", "<b>Gamma</b> & co", "Delta's \"quoted\""],
+            "name": ["Alpha", "Beta", "<b>Gamma</b> & co", 'Delta\'s "quoted"'],
             "status": ["operational", "proposed", "proposed", None],
             "length_km": [1234.56, None, 2.0, 3.25],
         },
@@ -380,3 +380,16 @@ def test_over_budget_warns_and_names_the_layer(lines: gpd.GeoDataFrame) -> None:
 
 def test_javascript_has_no_script_end_tag() -> None:
     assert "</script" not in big.js_source().lower()
+
+
+def test_layer_without_crs_is_refused_with_the_fix() -> None:
+    from corridormap.errors import CRSError
+
+    with pytest.raises(CRSError, match="no coordinate reference system.*set_crs"):
+        big.prepare(gpd.GeoDataFrame(geometry=[Point(0, 0)]))
+
+
+@pytest.mark.parametrize(("n_points", "expected"), [(big.BIG_FEATURES, False), (big.BIG_FEATURES + 1, True)])
+def test_many_features_take_the_large_path(n_points: int, expected: bool) -> None:
+    gdf = gpd.GeoDataFrame(geometry=[Point(i, 0) for i in range(n_points)], crs="EPSG:3857")
+    assert big.is_big(gdf) is expected
