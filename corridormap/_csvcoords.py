@@ -32,7 +32,7 @@ _DMS = re.compile(
     (?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:"|″|''|s|sec)?\s*)?(?P<h2>[NSEWnew])?\s*$""",
     re.X,
 )
-_LEADING_ZERO = re.compile(r"\s*[-+]?0\d")
+_LEADING_ZERO = re.compile(r"[ \t]*[-+]?0[0-9]")  # no \s: pandas would not hand it to Arrow
 _MAX_DIGITS = 15
 
 

@@ -22,10 +22,13 @@ PG_NAME_MAX = 63
 SHP_NAME_MAX = 10
 EXCEL_CELL_MAX = 32767
 JS_SAFE_INT = 2**53
-_HOSTILE = re.compile(r"<\s*(?:script|iframe|object|embed|svg|img|style)\b|javascript:|\bon\w+\s*=", re.I)
+# no \s in patterns run through pandas: it sends those to Python's re one value at a time, not to Arrow
+_HOSTILE = re.compile(
+    r"<[ \t\r\n]*(?:script|iframe|object|embed|svg|img|style)\b|javascript:|\bon\w+[ \t\r\n]*=", re.I
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_FORMULA = re.compile(r"^\s*[=+\-@]")
-_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
+_FORMULA = re.compile(r"[ \t]*[=+\-@]")
+_NUMBER = re.compile(r"[ \t]*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?[ \t]*")
 
 
 def fix_names(columns: list[str], ctx: Context) -> list[str]:
