@@ -3,11 +3,13 @@
 :func:`nearest_table` gives the same answers as ``geopandas.sjoin_nearest`` (nearest feature and
 planar distance; ties to the target first in layer order) several times faster for many query points:
 
-* point targets: a KD-tree (scipy), two neighbours deep so ties are seen; the rare ambiguous rows
-  are redone by the exact general path;
-* any targets: the features are cut into 2-vertex segments; a regular grid over the query points
-  gives each occupied cell the few segments that can be nearest to any point in it (every segment
-  within the cell centre's nearest distance plus one cell diameter), and numpy measures exactly those.
+* any targets: the features are cut into 2-vertex segments (a point is a zero-length one); a
+  regular grid over the query points gives each occupied cell the few segments that can be nearest
+  to any point in it (every segment within the cell centre's nearest distance plus one cell
+  diameter), and numpy measures exactly those: for k = 1 slot by slot over the cells' candidate
+  lists, keeping each point's best so far; for k > 1 as (point, segment) pairs, then ranked;
+* point targets with k > 1: a KD-tree (scipy), k + 1 neighbours deep so ties are seen; the rare
+  ambiguous rows are redone by the exact general path.
 
 :func:`true_km` turns planar EPSG:7755 metres into true kilometres: the projection is conformal with
 a scale factor of 0.980-0.986 over the corridor, so a planar distance is divided by the factor at
@@ -196,7 +198,7 @@ def nearest_columns(
     max_m = np.inf if max_distance_m is None else float(max_distance_m)
     if len(xy) == 0 or len(geoms) == 0:
         table = _empty()
-    elif (shapely.get_type_id(geoms) == 0).all():
+    elif k > 1 and (shapely.get_type_id(geoms) == 0).all():
         table = _nearest_points(xy, geoms, k=k, max_m=max_m)
     else:
         table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m)
@@ -237,17 +239,16 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
     return table
 
 
-def _candidates(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Any:
-    """(point, segment) pairs: per cell, every segment that can be among any of its points' k nearest.
+def _cell_pairs(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Any:
+    """(cell, segment) pairs sorted by cell, then segment: per cell, every segment that can be among
+    any of its points' k nearest.
 
     For a point p within ``reach`` of its cell centre c, d_k(p) <= d_k(c) + reach, so a segment
     can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach.
     """
     if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
-        cell_i, seg_i = _cell_pairs_dense(grid, segs, k=k, max_m=max_m)
-    else:
-        cell_i, seg_i = _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m)
-    return _expand(grid, cell_i, seg_i)
+        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m)
+    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m)
 
 
 def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> Any:
@@ -260,6 +261,23 @@ def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> An
     return pp, seg_i[np.repeat(offsets[grid.point_cell], per_point) + within]
 
 
+def _measure(x: Any, y: Any, segs: _Segments, s: Any) -> tuple[Any, Any]:
+    """Squared distance from points ``x, y`` to segments ``s`` (arrays that broadcast), and the
+    fraction (0-1) along each segment of the nearest location."""
+    ex, ey = x - segs.ax[s], y - segs.ay[s]
+    dx, dy = segs.dx[s], segs.dy[s]
+    t = ex * dx
+    t += ey * dy
+    t *= segs.inv_len2[s]
+    np.clip(t, 0.0, 1.0, out=t)
+    ex -= t * dx
+    ey -= t * dy
+    ex *= ex
+    ey *= ey
+    ex += ey
+    return ex, t
+
+
 _DENSE_LIMIT = 20_000_000  # cells x segments measured with numpy (in blocks); beyond, an STRtree
 
 
@@ -270,18 +288,15 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
     starts = np.flatnonzero(np.r_[True, segs.feature[1:] != segs.feature[:-1]])
     for first in range(0, len(grid.centres), rows):
         c = grid.centres[first : first + rows]
-        ex = c[:, 0, None] - segs.ax[None, :]
-        ey = c[:, 1, None] - segs.ay[None, :]
-        t = np.clip((ex * segs.dx + ey * segs.dy) * segs.inv_len2, 0.0, 1.0)
-        d = np.hypot(ex - t * segs.dx, ey - t * segs.dy)
+        d2, _ = _measure(c[:, 0, None], c[:, 1, None], segs, slice(None))
         if k == 1:
-            d_k = d.min(axis=1)
+            d_k = np.sqrt(d2.min(axis=1))
         else:  # the k-th nearest feature: per-feature minimum, then partition
-            per_feature = np.minimum.reduceat(d, starts, axis=1)
+            per_feature = np.minimum.reduceat(d2, starts, axis=1)
             kk = min(k, per_feature.shape[1]) - 1
-            d_k = np.partition(per_feature, kk, axis=1)[:, kk]
+            d_k = np.sqrt(np.partition(per_feature, kk, axis=1)[:, kk])
         radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
-        cell_i, seg_i = np.nonzero(d <= radius[:, None])
+        cell_i, seg_i = np.nonzero(d2 <= (radius * radius)[:, None])
         cells.append(cell_i + first)
         found.append(seg_i)
     return np.concatenate(cells), np.concatenate(found)
@@ -290,7 +305,7 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
 def _cell_pairs_tree(
     grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float
 ) -> tuple[Any, Any]:
-    """Candidate (cell, segment) pairs, sorted by cell, through an STRtree (many segments)."""
+    """Candidate (cell, segment) pairs, sorted by cell then segment, through an STRtree (many segments)."""
     tree = segs.tree()
     centres = shapely.points(grid.centres)
     if k == 1:
@@ -301,7 +316,7 @@ def _cell_pairs_tree(
         d_k = _kth_feature_distance(centres, geoms, k)
     radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
     cell_i, seg_i = tree.query(centres, predicate="dwithin", distance=radius)
-    order = np.argsort(cell_i, kind="stable")
+    order = np.lexsort((seg_i, cell_i))
     return cell_i[order], seg_i[order]
 
 
@@ -319,13 +334,13 @@ def _kth_feature_distance(centres: NDArray[Any], geoms: NDArray[Any], k: int) ->
 def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
     """Any targets: exact point-to-segment distances over the grid's candidate pairs."""
     segs = _Segments.of(geoms)
-    pp, ps = _candidates(grid, segs, geoms, k=k, max_m=max_m)
-    ex = grid.xy[pp, 0] - segs.ax[ps]
-    ey = grid.xy[pp, 1] - segs.ay[ps]
-    dx, dy = segs.dx[ps], segs.dy[ps]
-    t = np.clip((ex * dx + ey * dy) * segs.inv_len2[ps], 0.0, 1.0)
-    d = np.hypot(ex - t * dx, ey - t * dy)
-    if np.isin(shapely.get_type_id(geoms), (3, 6)).any():
+    cell_i, seg_i = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
+    if k == 1:
+        return _nearest_first(grid, segs, geoms, cell_i, seg_i, max_m=max_m)
+    pp, ps = _expand(grid, cell_i, seg_i)
+    d2, t = _measure(grid.xy[pp, 0], grid.xy[pp, 1], segs, ps)
+    d = np.sqrt(d2, out=d2)
+    if _is_polygonal(geoms).any():
         d, t, pp, ps = _add_inside(grid.xy, geoms, d, t, pp, ps)
     pf = np.where(ps >= 0, segs.feature[ps], -ps - 1)
     keep = d <= max_m
@@ -333,16 +348,15 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
         d, t, pp, ps, pf = d[keep], t[keep], pp[keep], ps[keep], pf[keep]
     if len(pp) == 0:
         return _empty()
-    chosen, rank = (_first(pp, pf, d), 1) if k == 1 else _rank(pp, pf, d, k)
+    chosen, rank = _rank(pp, pf, d, k)
     c_seg, c_t = ps[chosen], t[chosen]
     on_seg = c_seg >= 0  # inside a polygon: the nearest location is the point itself
     seg = np.where(on_seg, c_seg, 0)
     qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], grid.xy[pp[chosen], 0])
     qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], grid.xy[pp[chosen], 1])
-    ranks = np.broadcast_to(np.asarray(rank, dtype=np.intp), chosen.shape).copy()
     return {
         "point": pp[chosen],
-        "rank": ranks,
+        "rank": rank,
         "target": pf[chosen],
         "distance_m": d[chosen],
         "x": qx,
@@ -350,14 +364,58 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     }
 
 
-def _first(pp: Any, pf: Any, d: Any) -> Any:
-    """k = 1 over pairs grouped by point: the smallest distance, ties to the lowest target position."""
-    new = np.r_[True, pp[1:] != pp[:-1]]
-    starts = np.flatnonzero(new)
-    group = np.cumsum(new) - 1
-    lowest = np.where(d == np.minimum.reduceat(d, starts)[group], pf, np.iinfo(np.intp).max)
-    chosen = np.flatnonzero(lowest == np.minimum.reduceat(lowest, starts)[group])
-    return chosen[np.r_[True, pp[chosen][1:] != pp[chosen][:-1]]]
+def _nearest_first(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], cell_i: Any, seg_i: Any, *, max_m: float
+) -> Columns:
+    """k = 1 from the cells' candidate pairs (see :func:`_sweep`); inside a polygon is 0 m, and a
+    point inside or on polygons takes the lowest of them unless a lower feature is also 0 m away."""
+    d, seg = _sweep(grid, segs, cell_i, seg_i)
+    feature = segs.feature[seg]
+    x, y = grid.xy[:, 0], grid.xy[:, 1]
+    _, t = _measure(x, y, segs, seg)
+    qx, qy = segs.ax[seg] + t * segs.dx[seg], segs.ay[seg] + t * segs.dy[seg]
+    if _is_polygonal(geoms).any():
+        inside_p, inside_f = _inside(grid.xy, geoms)
+        lowest = np.full(len(d), np.iinfo(np.intp).max)
+        np.minimum.at(lowest, inside_p, inside_f)
+        take = (lowest < np.iinfo(np.intp).max) & ((d > 0) | (lowest < feature))
+        d[take], feature[take], qx[take], qy[take] = 0.0, lowest[take], x[take], y[take]
+    point = np.flatnonzero(d <= max_m)
+    return {
+        "point": point,
+        "rank": np.ones(len(point), dtype=np.intp),
+        "target": feature[point],
+        "distance_m": d[point],
+        "x": qx[point],
+        "y": qy[point],
+    }
+
+
+def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, Any]:
+    """Each point's nearest candidate segment: (distance, segment), inf where it has no candidate.
+
+    The cells' candidates go in a (slot, cell) table, in segment (so feature) order. With the points
+    sorted by their cell's candidate count, the points that have a slot ``j`` are a prefix; only a
+    strictly smaller distance replaces the best so far, so ties keep the lower segment and feature.
+    """
+    counts = np.bincount(cell_i, minlength=len(grid.centres))
+    table = np.zeros((int(counts.max(initial=0)), len(counts)), dtype=np.intp)
+    table[np.arange(len(cell_i)) - (np.cumsum(counts) - counts)[cell_i], cell_i] = seg_i
+    order = np.argsort(-counts[grid.point_cell], kind="stable")
+    cell = grid.point_cell[order]
+    x, y = grid.xy[order, 0], grid.xy[order, 1]
+    at_least = np.cumsum(np.bincount(counts[cell], minlength=len(table) + 1)[::-1])[::-1]
+    best, arg = np.full(len(order), np.inf), np.zeros(len(order), dtype=np.intp)
+    for j in range(len(table)):
+        n = at_least[j + 1]  # the points with more than j candidates
+        s = table[j, cell[:n]]
+        d = np.sqrt(_measure(x[:n], y[:n], segs, s)[0])
+        better = d < best[:n]
+        np.copyto(best[:n], d, where=better)
+        np.copyto(arg[:n], s, where=better)
+    distance, segment = np.empty_like(best), np.empty_like(arg)
+    distance[order], segment[order] = best, arg
+    return distance, segment
 
 
 def _rank(pp: Any, pf: Any, d: Any, k: int) -> tuple[Any, Any]:
@@ -373,14 +431,24 @@ def _rank(pp: Any, pf: Any, d: Any, k: int) -> tuple[Any, Any]:
     return order[rank <= k], rank[rank <= k]
 
 
+def _is_polygonal(geoms: NDArray[Any]) -> NDArray[np.bool_]:
+    return np.isin(shapely.get_type_id(geoms), (3, 6))
+
+
+def _inside(xy: NDArray[np.float64], geoms: NDArray[Any]) -> tuple[Any, Any]:
+    """(point, feature) pairs of the points inside or on a polygonal target."""
+    polygonal = np.flatnonzero(_is_polygonal(geoms))
+    inside_p, inside_t = shapely.STRtree(geoms[polygonal]).query(shapely.points(xy), predicate="intersects")
+    return inside_p, polygonal[inside_t]
+
+
 def _add_inside(xy: NDArray[np.float64], geoms: NDArray[Any], d: Any, t: Any, pp: Any, ps: Any) -> Any:
     """Points inside a polygonal target are 0 m from it: pairs with segment ``-feature - 1``."""
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
-    inside_p, inside_t = shapely.STRtree(geoms[polygonal]).query(shapely.points(xy), predicate="intersects")
+    inside_p, inside_f = _inside(xy, geoms)
     order = np.argsort(np.r_[pp, inside_p], kind="stable")  # keep pairs grouped by point
     return (
         np.r_[d, np.zeros(len(inside_p))][order],
         np.r_[t, np.zeros(len(inside_p))][order],
         np.r_[pp, inside_p][order],
-        np.r_[ps, -np.flatnonzero(polygonal)[inside_t] - 1][order],
+        np.r_[ps, -inside_f - 1][order],
     )
