@@ -23,13 +23,14 @@ from .manifest import build_manifest
 from .render import build_map
 from .render.assets import map_html
 
-__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME"]
+__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME", "LOGS_NAME"]
 
 log = logging.getLogger(__name__)
 
 MAP_NAME = "corridor.html"
 GPKG_NAME = "corridor.gpkg"
 MANIFEST_NAME = "manifest.json"
+LOGS_NAME = "read-logs"  # per source file: <file>.validation.json (and .repairs.csv when repaired)
 
 
 @dataclass
@@ -69,6 +70,9 @@ def build_outputs(
 ) -> BuildResult:
     """Build the corridor map, GeoPackage and manifest into ``out_dir`` (default ``build/``).
 
+    Every source file's read report (checks, repairs, coercions) is written to ``read-logs/`` beside
+    the outputs; the strip diagrams of the analysis go beside the map.
+
     Parameters
     ----------
     out_dir : output folder (created if missing); default ``settings.out_dir``.
@@ -79,8 +83,10 @@ def build_outputs(
         inlined from installed packages, and the vector basemap instead of tiles.
     """
     out = Path(out_dir) if out_dir is not None else settings.out_dir
+    refuse_existing([out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME], overwrite)
     specs = dict(catalog) if catalog is not None else load_catalog()
-    layers = load_layers(catalog=specs)
+    with settings.override(repair_log_dir=out / LOGS_NAME):
+        layers = load_layers(catalog=specs)
     layers, specs, extra_files = analysis_layers(layers, specs, out)
     result = BuildResult(
         out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME, [out / name for name in extra_files], layers

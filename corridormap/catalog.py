@@ -273,24 +273,30 @@ def _resolve(function: str, spec: LayerSpec) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _read_cached(path: Path, mtime_ns: int, options: tuple[tuple[str, Any], ...] = ()) -> gpd.GeoDataFrame:
-    # the users'-files loader: any format, checked, repaired (logged) or refused with every problem;
-    # ``options`` are the entry's [read] table (layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal)
-    from .io import read_file
+def _load_cached(path: Path, mtime_ns: int, options: tuple[tuple[str, Any], ...] = ()) -> tuple[Any, Any]:
+    """The users'-files loader's (frame, report) for a source file, read once per file version.
 
-    # invalid geometries are left to the schema check (refused with every other problem) unless the
-    # entry opts in with `repair = true` under [read]
-    return read_file(path, **{"repair": False, **dict(options)})
+    ``options`` are the entry's ``[read]`` table (layer, crs, encoding, swap_xy, salvage, x, y, wkt,
+    decimal, repair). Invalid geometries are left to the schema check (refused with every other
+    problem) unless the entry opts in with ``repair = true``.
+    """
+    from ._readers import ReadOptions
+    from .io import load_file
+
+    return load_file(path, ReadOptions(**{"repair": False, **dict(options)}))
 
 
 def _read_source(spec: LayerSpec) -> gpd.GeoDataFrame:
+    from .io import finish_read
+
     assert spec.source is not None
     if not spec.source.exists():
         raise DataSourceNotFoundError(
             f"{spec.path}: source {spec.source} does not exist. Fix: correct 'source' or add the file"
         )
     options = tuple(sorted(spec.read.items()))
-    return _read_cached(spec.source, spec.source.stat().st_mtime_ns, options).copy()
+    # every load writes its read log (settings.repair_log_dir) and warns again, even when cached
+    return finish_read(*_load_cached(spec.source, spec.source.stat().st_mtime_ns, options))
 
 
 def _load_one(spec: LayerSpec, loaded: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

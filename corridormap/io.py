@@ -120,14 +120,22 @@ def read_file(
         The file cannot be read at all; the message names the fix.
     """
     opts = ReadOptions(layer, crs, encoding, swap_xy, salvage, x, y, wkt, decimal, repair)
-    frame, report = load_file(path, opts)
+    return finish_read(*load_file(path, opts), log_dir=log_dir)
+
+
+def finish_read(
+    frame: gpd.GeoDataFrame | None, report: ValidationReport, *, log_dir: str | Path | None = None
+) -> gpd.GeoDataFrame:
+    """Write the report's log (``log_dir``, default ``settings.repair_log_dir``), then raise if the
+    file was refused or warn about what was repaired; return the frame. Callers that cache
+    :func:`load_file` results call this on every use, so each use is logged and warned about."""
     log_dir = log_dir if log_dir is not None else settings.repair_log_dir
     if log_dir is not None:
         report.write_log(Path(log_dir))
     report.raise_if_refused()
     report.emit_warnings()
     assert frame is not None
-    return frame
+    return frame.copy()
 
 
 def detect_format(path: Path) -> tuple[str, str | None]:

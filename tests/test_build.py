@@ -172,3 +172,11 @@ def test_strip_diagrams_written_and_linked_from_the_map(built, html: str) -> Non
     for path in strips:
         assert path.read_text(encoding="utf-8").lstrip().startswith("<svg")
         assert f'href=\\"{path.name}\\"' in html or f'href="{path.name}"' in html
+
+
+def test_read_logs_written_beside_the_outputs(built) -> None:
+    logs = built.map.parent / "read-logs"
+    names = {p.name for p in logs.iterdir()}
+    for spec in load_catalog().values():
+        if spec.source is not None:
+            assert f"{spec.source.name}.validation.json" in names
