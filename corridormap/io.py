@@ -9,8 +9,8 @@ refusal raises one typed error listing every problem; repairs raise a
 
 Examples
 --------
->>> import corridormap
->>> gdf = corridormap.read_file("plots.csv", x="lon_dms", y="lat_dms")   # doctest: +SKIP
+``corridormap.read_file("plots.csv", x="lon_dms", y="lat_dms")`` reads a CSV whose coordinates are
+in degrees-minutes-seconds columns ``lon_dms`` and ``lat_dms``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Site suitability: a grid over the belt scored by weighted, documented criteria.
 
->>> result = suitability(layers, cell_km=5, weights={"solar": 3})   # doctest: +SKIP
->>> result.sites[["rank", "score", "distance_to_freight_station_km"]]  # doctest: +SKIP
+For example, ``result = suitability(layers, cell_km=5, weights={"solar": 3})`` scores the belt at
+5 km with solar potential weighted 3, and ``result.sites`` lists the top candidates with every
+criterion's value and contribution (``notebooks/03_site_suitability.ipynb`` runs it).
 
 The grid is in EPSG:7755 and aligned on multiples of the cell size; a cell belongs to the area when its
 centre does. For every cell, each criterion's raw value comes from a vectorised nearest-neighbour

@@ -8,9 +8,8 @@ checks themselves live beside the reader (:mod:`corridormap._geomchecks`,
 
 Examples
 --------
->>> from corridormap import validate_file
->>> report = validate_file("plots.gpkg", layer="plots")        # doctest: +SKIP
->>> print(report.to_text())                                     # doctest: +SKIP
+``report = corridormap.validate_file("plots.gpkg", layer="plots")`` then ``print(report.to_text())``
+prints what ``corridormap validate plots.gpkg --layer plots`` prints.
 """
 
 from __future__ import annotations
