@@ -43,7 +43,7 @@ Target: TypeAlias = gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, str]
 def query_points(gdf: gpd.GeoDataFrame, what: str = "nodes") -> NDArray[np.float64]:
     """Metric (EPSG:7755) coordinates of each feature: the point itself, else a representative point."""
     crs = require_crs(gdf, what)
-    if len(gdf) and (gdf.geom_type == "Point").all():  # points: move the coordinates only
+    if len(gdf) and (shapely.get_type_id(gdf.geometry.values) == 0).all():  # points: move coordinates only
         xy = shapely.get_coordinates(gdf.geometry.values)
         if not crs.equals(BELT_CRS) and len(xy):
             xy = np.column_stack(_to_belt(crs.to_wkt()).transform(xy[:, 0], xy[:, 1]))

@@ -56,7 +56,8 @@ def _scale_by_radius() -> tuple[float, float, float, float, NDArray[np.float64]]
 def scale_factor(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
     """Point scale factor of EPSG:7755 at metric coordinates ``x, y`` (planar m per true m)."""
     ax, ay, first, step, factors = _scale_by_radius()
-    at = (np.hypot(np.asarray(x, dtype=float) - ax, ay - np.asarray(y, dtype=float)) - first) / step
+    dx, dy = np.asarray(x, dtype=float) - ax, ay - np.asarray(y, dtype=float)
+    at = (np.sqrt(dx * dx + dy * dy) - first) / step
     at = np.clip(at, 0, len(factors) - 1.000001)
     i = at.astype(np.intp)
     w = at - i
@@ -109,6 +110,7 @@ class _Segments:
     dy: NDArray[np.float64]
     inv_len2: NDArray[np.float64]  # 0 for zero-length segments (point targets)
     feature: NDArray[np.intp]
+    all_points: bool  # every segment has zero length
 
     @classmethod
     def of(cls, geoms: NDArray[Any]) -> _Segments:
@@ -130,7 +132,7 @@ class _Segments:
         d = end - start
         length2 = (d * d).sum(axis=1)
         inv = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
-        return cls(start[:, 0], start[:, 1], d[:, 0], d[:, 1], inv, owner_feature)
+        return cls(start[:, 0], start[:, 1], d[:, 0], d[:, 1], inv, owner_feature, not inv.any())
 
     def tree(self) -> shapely.STRtree:
         start = np.column_stack([self.ax, self.ay])
@@ -265,6 +267,11 @@ def _measure(x: Any, y: Any, segs: _Segments, s: Any) -> tuple[Any, Any]:
     """Squared distance from points ``x, y`` to segments ``s`` (arrays that broadcast), and the
     fraction (0-1) along each segment of the nearest location."""
     ex, ey = x - segs.ax[s], y - segs.ay[s]
+    if segs.all_points:  # the nearest location is the start, whatever the point
+        ex *= ex
+        ey *= ey
+        ex += ey
+        return ex, np.zeros(ex.shape)
     dx, dy = segs.dx[s], segs.dy[s]
     t = ex * dx
     t += ey * dy
@@ -284,7 +291,7 @@ _DENSE_LIMIT = 20_000_000  # cells x segments measured with numpy (in blocks); b
 def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell, from blocks of the centre-segment distances."""
     cells, found = [], []
-    rows = max(1, 2_000_000 // max(len(segs.ax), 1))
+    rows = max(1, 65_536 // max(len(segs.ax), 1))  # blocks that stay in cache
     starts = np.flatnonzero(np.r_[True, segs.feature[1:] != segs.feature[:-1]])
     for first in range(0, len(grid.centres), rows):
         c = grid.centres[first : first + rows]
@@ -399,9 +406,11 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, A
     strictly smaller distance replaces the best so far, so ties keep the lower segment and feature.
     """
     counts = np.bincount(cell_i, minlength=len(grid.centres))
-    table = np.zeros((int(counts.max(initial=0)), len(counts)), dtype=np.intp)
+    width = int(counts.max(initial=0))
+    table = np.zeros((width, len(counts)), dtype=np.intp)
     table[np.arange(len(cell_i)) - (np.cumsum(counts) - counts)[cell_i], cell_i] = seg_i
-    order = np.argsort(-counts[grid.point_cell], kind="stable")
+    fewest_last = (width - counts).astype(np.min_scalar_type(width))  # small ints: a radix sort
+    order = np.argsort(fewest_last[grid.point_cell], kind="stable")
     cell = grid.point_cell[order]
     x, y = grid.xy[order, 0], grid.xy[order, 1]
     at_least = np.cumsum(np.bincount(counts[cell], minlength=len(table) + 1)[::-1])[::-1]
