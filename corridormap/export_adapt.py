@@ -72,6 +72,7 @@ class Caps:
     case_insensitive_names: bool = False
     reserved: frozenset[str] = frozenset()  # lower-case names the format uses itself
     renames: Mapping[str, str] = field(default_factory=dict)  # lower-case name -> the format's name
+    formula_guard: bool = False      # text a spreadsheet would run as a formula gets a leading "'"
 
 
 Kind = str  # "float", "int", "bool", "datetime", "date", "text", "other"
@@ -257,6 +258,11 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -
             out = [v.replace(bad, good) if isinstance(v, str) else v for v in out]
             reason = f"{caps.label} cannot hold {bad!r} in text; written as {good!r}"
             losses.append(Loss(layer, col, n, reason, "text_replaced", {bad: good}))
+    if caps.formula_guard and (n := sum(1 for v in out if _runs_as_formula(v))):
+        out = ["'" + v if _runs_as_formula(v) else v for v in out]
+        losses.append(Loss(layer, col, n, f"{caps.label} opens in spreadsheets, which would run text starting "
+                           f"with = + - @ (or a tab or carriage return) as a formula; such text written with a "
+                           f"leading \"'\"", "formula_guarded", {"prefix": "'"}))
     if caps.max_text_bytes and (n := sum(1 for v in out if isinstance(v, str)
                                          and len(v.encode("utf-8")) > caps.max_text_bytes)):
         limit = caps.max_text_bytes
@@ -264,6 +270,14 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -
         losses.append(Loss(layer, col, n, f"{caps.label} text fields hold at most {limit} bytes; longer "
                            f"values truncated at a character boundary", "truncated", {"max_bytes": limit}))
     return (out if losses else None), losses, kind
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _runs_as_formula(value: Any) -> bool:
+    """Text a spreadsheet would take as a formula (OWASP's CSV-injection characters)."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
 def _clip_utf8(text: str, limit: int) -> str:
@@ -326,6 +340,7 @@ def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:
                 or any(bool(series.str.contains(bad, regex=False).fillna(False).any())
                        for bad in caps.text_replace)
                 or (not caps.null_text and bool(series.isna().any()))
+                or (caps.formula_guard and bool(series.str.startswith(FORMULA_STARTS).fillna(False).any()))
                 or (caps.max_text_bytes is not None and longest * 4 > caps.max_text_bytes))
     return False
 

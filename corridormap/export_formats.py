@@ -280,6 +280,7 @@ FORMATS: dict[str, Format] = {
                   extra=_kml_extra),
     "csv": Format("csv", "CSV", (".csv",),
                   Caps("CSV", null_text=False, datetime_ms=True, booleans=True, case_insensitive_names=True,
+                       formula_guard=True,
                        reserved=frozenset({"wkt", "x", "y", "z", "lon", "lat"})),
                   write_csv_layer, read_csv_layer, "exact (shortest round-trip decimal)",
                   sidecars=(".csvt", ".prj")),

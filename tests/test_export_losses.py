@@ -52,6 +52,8 @@ CASES = [
     ("kml-cdata", "kml", _layer(s=["a]]>b", "c"]), "s", 1, "text_replaced", r"\]\]>"),
     ("geojson-empty", "geojson", _layer(s=["a"]).iloc[:0], None, 0, "empty_schema", "no column list"),
     ("csv-null-text", "csv", _layer(s=["a", None]), "s", 1, "null_to_empty", "null written as ''"),
+    ("csv-formula", "csv", _layer(s=["=HYPERLINK(\"http://x\")", "@SUM(A1)", "-1+2", "plain", "a=b"]), "s", 3,
+     "formula_guarded", "formula"),
 ]
 
 
@@ -125,3 +127,14 @@ def test_zoned_datetime_columns(caps_of, tz, declared):
     fitted, losses = fit("layer", _layer(t=when), caps)
     assert [loss.kind for loss in losses] == (["datetime_to_utc"] if declared else [])
     assert fitted["t"].iloc[0] == when.iloc[0]  # the same instant either way
+
+
+def test_csv_formula_text_is_neutralised_and_reads_back_with_the_prefix(tmp_path):
+    layer = _layer(s=["=1+1", "safe"])
+    path = tmp_path / "layer.csv"
+    with pytest.warns(DataLossWarning, match="formula"):
+        export_layers({"layer": layer}, path, driver="csv")
+    text = path.read_text(encoding="utf-8")
+    assert "'=1+1" in text and "\n=1+1" not in text and ",=1+1" not in text
+    back = read_back(path, "layer", driver="csv")
+    assert list(back["s"]) == ["'=1+1", "safe"]
