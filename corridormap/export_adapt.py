@@ -260,9 +260,9 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -
             losses.append(Loss(layer, col, n, reason, "text_replaced", {bad: good}))
     if caps.formula_guard and (n := sum(1 for v in out if _runs_as_formula(v))):
         out = ["'" + v if _runs_as_formula(v) else v for v in out]
-        losses.append(Loss(layer, col, n, f"{caps.label} opens in spreadsheets, which would run text starting "
-                           f"with = + - @ (or a tab or carriage return) as a formula; such text written with a "
-                           f"leading \"'\"", "formula_guarded", {"prefix": "'"}))
+        reason = (f"{caps.label} opens in spreadsheets, which would run text starting with = + - @ (or a "
+                  f"tab or carriage return) as a formula; such text written with a leading \"'\"")
+        losses.append(Loss(layer, col, n, reason, "formula_guarded", {"prefix": "'"}))
     if caps.max_text_bytes and (n := sum(1 for v in out if isinstance(v, str)
                                          and len(v.encode("utf-8")) > caps.max_text_bytes)):
         limit = caps.max_text_bytes
