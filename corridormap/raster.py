@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.errors
 import rasterio.features
 import rasterio.warp
 import rasterio.windows
@@ -35,7 +36,7 @@ from pyproj import CRS
 
 from . import settings
 from .crs import require_crs
-from .errors import CRSError, DataSourceNotFoundError, NetworkError, OutputExistsError
+from .errors import CRSError, DataSourceNotFoundError, FileFormatError, NetworkError, OutputExistsError
 
 __all__ = [
     "Raster",
@@ -105,6 +106,17 @@ def _is_url(source: str) -> bool:
     return source.startswith(_URL_PREFIXES)
 
 
+def _open_raster(text: str) -> Any:
+    """``rasterio.open``, with GDAL's refusals turned into a message that names the file and the fix."""
+    try:
+        return rasterio.open(text)
+    except rasterio.errors.RasterioIOError as exc:
+        raise FileFormatError(
+            f"{text}: not a raster GDAL can read ({exc}). Fix: pass a GeoTIFF or Cloud-Optimized GeoTIFF; "
+            f"for vector files use `corridormap validate`"
+        ) from exc
+
+
 def read_raster(
     source: str | os.PathLike[str],
     *,
@@ -138,7 +150,7 @@ def read_raster(
             )
     elif not Path(text).is_file():
         raise DataSourceNotFoundError(f"{text}: no such raster file. Fix: check the path")
-    with rasterio.open(text) as src:
+    with _open_raster(text) as src:
         if src.crs is None:
             raise CRSError(f"{text}: the raster has no CRS. Fix: assign one with gdal_edit.py -a_srs")
         window = None

@@ -206,3 +206,13 @@ def test_read_cog_from_a_url_by_window(grid: Raster, tmp_path) -> None:
         server.stdout.close()  # type: ignore[union-attr]
     np.testing.assert_array_equal(part.data, [[2, 3], [6, 7]])
     assert part.name == "demo"
+
+
+def test_a_file_that_is_not_a_raster_is_refused_with_a_fix(tmp_path):
+    from corridormap.errors import FileFormatError
+    from corridormap.raster import read_raster
+
+    path = tmp_path / "plots.tif"
+    path.write_text("not a raster", encoding="utf-8")
+    with pytest.raises(FileFormatError, match="plots.tif: not a raster GDAL can read.*Fix"):
+        read_raster(path)
