@@ -105,7 +105,8 @@ class Problem:
     def __str__(self) -> str:
         where = self.source
         if self.feature is not None:
-            where += f", feature {self.feature}"
+            label = str(self.feature)
+            where += f", {label}" if label.startswith("feature") else f", feature {label}"
         if self.field is not None:
             where += f", field {self.field!r}"
         return f"{where}: {self.problem}. Fix: {self.fix}"
