@@ -155,26 +155,38 @@ def access_card(
     for prefix, target in targets.items():
         layer, label = _unpack(prefix, target)
         table = _nearest_km(xy, layer, k=k, max_distance_km=max_distance_km, grid=grid)
-        codes, names = pd.factorize(layer[label]) if label is not None else (None, None)
-        for rank in range(1, k + 1):
-            suffix = "" if rank == 1 else f"_{rank}"
-            hit = table["rank"] == rank
-            point, found = table["point"][hit], table["target"][hit]
-            if codes is not None:
-                code = np.full(len(xy), -1, dtype=codes.dtype)
-                code[point] = codes[found]
-                new[f"{prefix}_name{suffix}"] = pd.Categorical.from_codes(code, categories=names)
-            km = np.full(len(xy), np.nan)
-            km[point] = table["km"][hit]
-            new[f"{prefix}_km{suffix}"] = km
+        new.update(_rank_columns(prefix, table, len(xy), k, None if label is None else layer[label]))
         wanted = network_targets is None or prefix in network_targets
         if network is not None and wanted and len(layer) and (layer.geom_type == "Point").all():
             from .network import network_km
 
             new[f"{prefix}_network_km"] = network_km(network, xy, layer, max_distance_km=max_distance_km)
     columns = pd.DataFrame(new, index=nodes.index)
-    merged = pd.concat([nodes.drop(columns=[c for c in new if c in nodes.columns]), columns], axis=1)
+    clash = [c for c in new if c in nodes.columns]  # a second run replaces its own columns
+    merged = pd.concat([nodes.drop(columns=clash) if clash else nodes, columns], axis=1)
     return gpd.GeoDataFrame(merged, geometry=nodes.geometry.name, crs=nodes.crs)
+
+
+def _rank_columns(
+    prefix: str, table: dict[str, NDArray[Any]], n: int, k: int, labels: pd.Series | None
+) -> dict[str, Any]:
+    """One node per row: ``{prefix}_name[_i]`` (categorical, when ``labels`` name the target
+    features) and ``{prefix}_km[_i]`` (NaN / missing where nothing is in reach) for ranks 1-k."""
+    out: dict[str, Any] = {}
+    codes, names = pd.factorize(labels) if labels is not None else (None, None)
+    dtype = None if names is None else pd.CategoricalDtype(names)
+    for rank in range(1, k + 1):
+        suffix = "" if rank == 1 else f"_{rank}"
+        hit = table["rank"] == rank
+        point, found = table["point"][hit], table["target"][hit]
+        if codes is not None:
+            code = np.full(n, -1, dtype=codes.dtype)
+            code[point] = codes[found]  # factorize codes: valid by construction
+            out[f"{prefix}_name{suffix}"] = pd.Categorical.from_codes(code, dtype=dtype, validate=False)
+        km = np.full(n, np.nan)
+        km[point] = table["km"][hit]
+        out[f"{prefix}_km{suffix}"] = km
+    return out
 
 
 def _target_table() -> dict[str, dict[str, Any]]:

@@ -84,8 +84,9 @@ class Grid:
     @classmethod
     def over(cls, xy: NDArray[np.float64], *, points_per_cell: float = 8.0) -> Grid:
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        low = xy.min(axis=0) if len(xy) else np.zeros(2)
-        span = np.ptp(xy, axis=0) if len(xy) else np.zeros(2)
+        columns = [xy[:, 0], xy[:, 1]]  # a column at a time: much faster than axis=0 reductions
+        low = np.array([c.min() for c in columns]) if len(xy) else np.zeros(2)
+        span = np.array([c.max() for c in columns]) - low if len(xy) else np.zeros(2)
         size = float(np.clip(np.sqrt(span.prod() / max(len(xy) / points_per_cell, 1.0)), 200.0, 20_000.0))
         key = np.floor((xy - low) / size).astype(np.int64)
         ny = int(key[:, 1].max()) + 1 if len(xy) else 1
