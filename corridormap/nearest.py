@@ -402,23 +402,23 @@ def _nearest_first(
 def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, Any]:
     """Each point's nearest candidate segment: (distance, segment), inf where it has no candidate.
 
-    The cells' candidates go in a (slot, cell) table, in segment (so feature) order. With the points
-    sorted by their cell's candidate count, the points that have a slot ``j`` are a prefix; only a
-    strictly smaller distance replaces the best so far, so ties keep the lower segment and feature.
+    Slot ``j`` of a point is its cell's ``j``-th candidate, in segment (so feature) order. With the
+    points sorted by their cell's candidate count, the points that have a slot ``j`` are a prefix;
+    only a strictly smaller distance replaces the best so far, so ties keep the lower segment and
+    feature.
     """
     counts = np.bincount(cell_i, minlength=len(grid.centres))
     width = int(counts.max(initial=0))
-    table = np.zeros((width, len(counts)), dtype=np.intp)
-    table[np.arange(len(cell_i)) - (np.cumsum(counts) - counts)[cell_i], cell_i] = seg_i
     fewest_last = (width - counts).astype(np.min_scalar_type(width))  # small ints: a radix sort
     order = np.argsort(fewest_last[grid.point_cell], kind="stable")
     cell = grid.point_cell[order]
+    first = (np.cumsum(counts) - counts)[cell]  # where each point's candidates start in seg_i
     x, y = grid.xy[order, 0], grid.xy[order, 1]
-    at_least = np.cumsum(np.bincount(counts[cell], minlength=len(table) + 1)[::-1])[::-1]
+    at_least = np.cumsum(np.bincount(counts[cell], minlength=width + 1)[::-1])[::-1]
     best, arg = np.full(len(order), np.inf), np.zeros(len(order), dtype=np.intp)
-    for j in range(len(table)):
+    for j in range(width):
         n = at_least[j + 1]  # the points with more than j candidates
-        s = table[j, cell[:n]]
+        s = seg_i[first[:n] + j]
         d = np.sqrt(_measure(x[:n], y[:n], segs, s)[0])
         better = d < best[:n]
         np.copyto(best[:n], d, where=better)
