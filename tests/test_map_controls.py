@@ -180,3 +180,18 @@ def test_cli_build_offline_prints_size_against_budget(tmp_path: Path) -> None:
     assert external_references(html) == set()
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert "offline" in json.dumps(manifest)
+
+
+def test_a_layer_can_opt_out_of_the_heat_map() -> None:
+    import dataclasses
+
+    from corridormap.catalog import load_catalog
+    from corridormap.render import build_map
+
+    layers = corridormap.load_layers(["renewable_zones", "ports_logistics"])
+    specs = dict(load_catalog())
+    specs["ports_logistics"] = dataclasses.replace(
+        specs["ports_logistics"], style={**specs["ports_logistics"].style, "heatmap": False})
+    html = build_map(layers, specs).get_root().render()
+    assert f"{specs['renewable_zones'].title} (heat map)" in html
+    assert f"{specs['ports_logistics'].title} (heat map)" not in html

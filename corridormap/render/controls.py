@@ -432,6 +432,8 @@ def add_controls(
             continue
         if len(gdf) >= cluster_min_features and name in groups:
             cluster_layer(groups[name])
+        if specs[name].style.get("heatmap", True) is False:  # [style] heatmap = false: not offered
+            continue
         if len(gdf) > HEAT_MAX_FEATURES:
             log.info("no heat map for %s: %d points (more than %d)", name, len(gdf), HEAT_MAX_FEATURES)
             continue
