@@ -393,3 +393,17 @@ def test_layer_without_crs_is_refused_with_the_fix() -> None:
 def test_many_features_take_the_large_path(n_points: int, expected: bool) -> None:
     gdf = gpd.GeoDataFrame(geometry=[Point(i, 0) for i in range(n_points)], crs="EPSG:3857")
     assert big.is_big(gdf) is expected
+
+
+def test_coordinates_off_the_web_map_are_refused_with_the_fix() -> None:
+    gdf = gpd.GeoDataFrame(geometry=[Point(10, 89.9), Point(10, 20)], crs="EPSG:4326")
+    with pytest.raises(LayerValidationError, match="'polar'.*85°.*clip the layer"):
+        big.prepare(gdf, what="polar")
+
+
+def test_an_empty_layer_still_makes_a_valid_element() -> None:
+    element = big.big_layer(
+        gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326"), _spec("empty", "point", "Point")
+    )
+    assert element.options["counts"] == {"features": 0, "rings": 0, "vertices": 0}
+    assert zlib.decompress(base64.b64decode(element.geometry_text)) == b""

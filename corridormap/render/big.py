@@ -42,7 +42,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from ..catalog import LayerSpec
-from ..errors import CorridormapWarning
+from ..errors import CorridormapWarning, LayerValidationError
 from .big_geometry import (
     LEVEL_ZOOMS,
     MERCATOR,
@@ -328,6 +328,11 @@ def big_layer(
     prepared = prepare(gdf, zooms=zooms, what=spec.name)
     kept = gdf.iloc[prepared.rows]
     codes, styles = style_table(kept, spec)
+    if len(styles) > 255:
+        raise LayerValidationError(
+            f"layer {spec.name!r}: {len(styles)} styles (status x category); the large-layer renderer "
+            "draws at most 255. Fix: colour by a column with fewer categories"
+        )
     options = {
         "name": spec.name,
         "kind": prepared.kind,

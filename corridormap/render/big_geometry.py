@@ -183,6 +183,11 @@ def prepare(gdf: gpd.GeoDataFrame, *, zooms: Sequence[int] = LEVEL_ZOOMS, what: 
         )
     kind = _layer_kind(geoms, what)
     geom_type, coords, offsets = shapely.to_ragged_array(geoms)
+    if not (np.isfinite(coords[:, :2]).all() and (np.abs(coords[:, 1]) <= WORLD_M / 2).all()):
+        raise LayerValidationError(
+            f"layer {what!r}: coordinates beyond the web map's range (latitude past ±85°, or not finite). "
+            "Fix: clip the layer to the area of interest before drawing it"
+        )
     xy = np.rint(coords[:, :2]).astype(np.int64)
     if kind == "point":
         tags = np.zeros(len(xy), dtype=np.uint8)
