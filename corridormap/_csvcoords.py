@@ -280,7 +280,8 @@ def infer_types(df: pd.DataFrame, *, decimal: str | None = None) -> pd.DataFrame
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.isna().any():
             continue
-        if (numbers == numbers.round()).all() and not values.str.contains(r"[.eE]").any():
+        whole = np.isfinite(numbers.to_numpy(dtype=float)).all() and (numbers == numbers.round()).all()
+        if whole and not values.str.contains(r"[.eE]").any():  # "inf" is a float, never an integer
             out[name] = pd.to_numeric(col).astype("Int64")
         else:
             out[name] = pd.to_numeric(col).astype(float)

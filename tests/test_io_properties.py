@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import corridormap
@@ -215,6 +215,7 @@ HEADERS = st.lists(
     rows=st.lists(st.lists(CELLS, min_size=1, max_size=6), max_size=5),
     sep=st.sampled_from([",", ";", "\t"]),
 )
+@example(header=["x", "lat", "lon"], rows=[["inf"]], sep=",")  # "inf" once crashed type inference
 def test_any_csv_gives_a_report_or_a_typed_error(header: list[str], rows: list[list[str]], sep: str) -> None:
     text = sep.join(header) + "\n" + "\n".join(sep.join(r) for r in rows) + "\n"
     with tempfile.TemporaryDirectory() as tmp:
