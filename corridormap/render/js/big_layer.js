@@ -53,6 +53,8 @@
         pad = Math.max(pad, (s.weight || 0) / 2 + (opts.kind === "point" ? s.radius || 0 : 0) + 1);
       });
       this._padPx = pad;
+      this._pool = [];
+      this.on("tileunload", this._recycle, this);
       this._hitPx = pad + 4;
       this.ready = this._load();
       CM.layers[opts.name] = this;
@@ -84,16 +86,26 @@
       L.GridLayer.prototype.onRemove.call(this, map);
     },
 
+    /* Canvases of unloaded tiles are kept and reused: allocating a tile's pixels costs more than
+     * clearing them. */
+    _recycle: function (e) {
+      if (this._pool.length < 64) this._pool.push(e.tile);
+    },
+
     createTile: function (coords) {
-      var tile = L.DomUtil.create("canvas", "leaflet-tile");
-      var size = this.getTileSize(), r = root.devicePixelRatio || 1;
-      tile.width = size.x * r;
-      tile.height = size.y * r;
-      if (this.data) {
-        var ctx = tile.getContext("2d");
-        ctx.scale(r, r);
-        this._drawTile(ctx, coords, size);
+      var size = this.getTileSize(), r = root.devicePixelRatio || 1, tile = this._pool.pop();
+      if (!tile || tile.width !== size.x * r || tile.height !== size.y * r) {
+        tile = L.DomUtil.create("canvas", "leaflet-tile");
+        tile.width = size.x * r;
+        tile.height = size.y * r;
+      } else {
+        tile.className = "leaflet-tile";
+        tile.removeAttribute("style");
       }
+      var ctx = tile.getContext("2d");
+      ctx.setTransform(r, 0, 0, r, 0, 0);
+      ctx.clearRect(0, 0, size.x, size.y);
+      if (this.data) this._drawTile(ctx, coords, size);
       return tile;
     },
 
@@ -189,7 +201,14 @@
       ctx.beginPath();
       ctx.arc(half, half, radius, 0, 2 * Math.PI);
       this._paint(ctx, s, "point");
-      s._sprite = { canvas: c, half: half };
+      // an ImageBitmap is stamped faster than a canvas (no snapshot of the source per draw)
+      var bitmap = root.OffscreenCanvas && root.OffscreenCanvas.prototype.transferToImageBitmap;
+      if (bitmap) {
+        var off = new root.OffscreenCanvas(c.width, c.height);
+        off.getContext("2d").drawImage(c, 0, 0);
+        c = off.transferToImageBitmap();
+      }
+      s._sprite = { canvas: c, half: half, exact: r === 1 };
       return s._sprite;
     },
 
@@ -197,7 +216,8 @@
       var d = this.data, h = sprite.half, size = 2 * h;
       for (var v = d.vertStart[d.ringStart[f]]; v < d.vertStart[d.ringStart[f + 1]]; v++) {
         var px = Math.round(d.xs[v] * t.scale + t.ax) - h, py = Math.round(t.ay - d.ys[v] * t.scale) - h;
-        ctx.drawImage(sprite.canvas, px, py, size, size);
+        if (sprite.exact) ctx.drawImage(sprite.canvas, px, py);
+        else ctx.drawImage(sprite.canvas, px, py, size, size);
       }
     },
 
