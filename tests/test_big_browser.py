@@ -10,6 +10,7 @@ to install it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,8 @@ class Page:
             self.js(
                 f"""async ([lat, lon, zoom]) => {{
             const map = window[{self.map_var!r}];
+            // the map opens with an animated fit; Leaflet ignores setView until it ends
+            while (map._animatingZoom) {{ await new Promise(r => requestAnimationFrame(r)); }}
             map.closePopup();
             map.setView([lat, lon], zoom, {{animate: false}});
             await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -117,10 +120,53 @@ class Page:
         )
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+class InThread:
+    """A Playwright object used from the one thread that owns it.
+
+    Sync Playwright allows one session per thread, and another test module may hold one open in the
+    main thread for the whole session; this module's browser lives in a worker thread instead, and
+    every attribute, call and result goes through it.
+    """
+
+    def __init__(self, target: Any, pool: ThreadPoolExecutor) -> None:
+        self._target, self._pool = target, pool
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._pool.submit(getattr, self._target, name).result()
+        if not callable(value):
+            return _wrap(value, self._pool)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(a._target if isinstance(a, InThread) else a for a in args)
+            kwargs = {k: v._target if isinstance(v, InThread) else v for k, v in kwargs.items()}
+            return _wrap(self._pool.submit(value, *args, **kwargs).result(), self._pool)
+
+        return call
+
+
+def _wrap(value: Any, pool: ThreadPoolExecutor) -> Any:
+    return InThread(value, pool) if type(value).__module__.startswith("playwright.") else value
+
+
+def _open(path: Path, state: Page) -> tuple[Any, Any, Any]:
+    """In the worker thread: start Playwright, open the map, record requests, errors and dialogs."""
     from playwright.sync_api import sync_playwright
 
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    tab = browser.new_page(viewport={"width": 1000, "height": 700})
+    tab.on(
+        "request", lambda r: None if r.url.startswith(("file:", "data:")) else state.requests.append(r.url)
+    )
+    tab.on("pageerror", lambda e: state.errors.append(str(e)))
+    tab.on("dialog", lambda d: (state.dialogs.append(d.message), d.dismiss()))
+    tab.goto(path.as_uri(), wait_until="load")
+    tab.evaluate("corridormapBig.whenReady()")
+    return pw, browser, tab
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
     layers, specs = _layers()
@@ -129,20 +175,16 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
         m = build_map(layers, specs, fit_to=None, offline=True, title="Big layers test")
     path = tmp_path_factory.mktemp("big") / "big.html"
     path.write_text(map_html(m, offline=True), encoding="utf-8")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        tab = browser.new_page(viewport={"width": 1000, "height": 700})
-        state = Page(tab, m.get_name(), layers)
-        tab.on(
-            "request",
-            lambda r: None if r.url.startswith(("file:", "data:")) else state.requests.append(r.url),
-        )
-        tab.on("pageerror", lambda e: state.errors.append(str(e)))
-        tab.on("dialog", lambda d: (state.dialogs.append(d.message), d.dismiss()))
-        tab.goto(path.as_uri(), wait_until="load")
-        tab.evaluate("corridormapBig.whenReady()")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="big-browser")
+    state = Page(None, m.get_name(), layers)
+    pw, browser, tab = pool.submit(_open, path, state).result()
+    state.page = InThread(tab, pool)
+    try:
         yield state
-        browser.close()
+    finally:
+        pool.submit(browser.close).result()
+        pool.submit(pw.stop).result()
+        pool.shutdown()
 
 
 def test_offline_file_makes_no_request_and_no_error(page: Page) -> None:
@@ -297,5 +339,5 @@ def test_layer_control_hides_and_shows_the_large_layer(page: Page) -> None:
     assert _no_popup(page)
     page.page.locator(".leaflet-control-layers").filter(has=label).hover()
     box.click()
-    page.show(21.0, 72.0 + 0.002 * 30, 13)
+    x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
     assert _alpha_at(page, "big_lines", x, y) > 0
