@@ -44,7 +44,7 @@ def _walks(rng: np.random.Generator, n_vertices: int) -> gpd.GeoDataFrame:
     counts = []
     total = 0
     while total < n_vertices:
-        c = int(min(rng.integers(20, 181), max(n_vertices - total, 2)))
+        c = min(int(rng.integers(20, 181)), max(n_vertices - total, 2))
         counts.append(c)
         total += c
     counts_a = np.asarray(counts)

@@ -267,7 +267,7 @@ class BigLayer(MacroElement):
         """Bytes this layer adds to the page (payload and attributes, UTF-8)."""
         return len(self.geometry_text) + len(self.attributes_text.encode("utf-8"))
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # MacroElement renders into the figure
         figure = self.get_root()
         if not isinstance(figure, Figure):
             raise TypeError("a BigLayer renders only inside a map (add its FeatureGroup to a folium.Map)")
