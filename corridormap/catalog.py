@@ -109,6 +109,9 @@ class LayerSpec:
         ``source``, ``licence``, ``as_of``, ``geometry_quality`` of the layer as a whole.
     visible : bool
         Drawn when the map opens (``false``: in the layer control, switched off at start).
+    big : bool or "auto"
+        Draw through the large-layer path (simplified per zoom, encoded, canvas tiles): always,
+        never, or above a size threshold (``"auto"``).
     path : Path
         The TOML file.
     """
@@ -128,6 +131,7 @@ class LayerSpec:
     tooltip: tuple[str, ...] = ("name",)
     search: bool = False
     visible: bool = True
+    big: bool | str = "auto"
     provenance: Mapping[str, str] = field(default_factory=dict)
     read: Mapping[str, Any] = field(default_factory=dict)
 
@@ -180,6 +184,12 @@ def _columns(path: Path, raw: Mapping[str, Any]) -> dict[str, ColumnSpec]:
     return out
 
 
+def _big_option(path: Path, value: Any) -> bool | str:
+    if value in (True, False, "auto"):
+        return value  # type: ignore[no-any-return]
+    raise CatalogError(f"{path}: big = {value!r}. Fix: use true, false or \"auto\"")
+
+
 def read_spec(path: str | Path) -> LayerSpec:
     """Read one catalog file; ``extends = "_common.toml"`` merges a shared base first."""
     path = Path(path)
@@ -229,6 +239,7 @@ def read_spec(path: str | Path) -> LayerSpec:
         tooltip=tuple(raw.get("tooltip", ("name",))),
         search=bool(raw.get("search", False)),
         visible=bool(raw.get("visible", True)),
+        big=_big_option(path, raw.get("big", "auto")),
         provenance=dict(raw.get("provenance", {})),
         read=dict(raw.get("read", {})),
     )

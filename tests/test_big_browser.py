@@ -9,6 +9,8 @@ to install it.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -83,7 +85,7 @@ def _layers() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LayerSpec]]:
     specs = {
         "big_lines": _spec("big_lines", "line", "LineString", 60),
         "big_zones": _spec("big_zones", "polygon", "Polygon", 30),
-        "big_sites": _spec("big_sites", "point", "Point", 80),
+        "big_sites": dataclasses.replace(_spec("big_sites", "point", "Point", 80), search=True),
     }
     return {"big_lines": lines, "big_zones": zones, "big_sites": sites}, specs
 
@@ -341,3 +343,14 @@ def test_layer_control_hides_and_shows_the_large_layer(page: Page) -> None:
     box.click()
     x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
     assert _alpha_at(page, "big_lines", x, y) > 0
+
+
+def test_the_search_control_opens_a_large_layer_feature_popup(page: Page) -> None:
+    p = page.page
+    page.show(24.0, 76.0, 5)
+    p.locator(".leaflet-control-search .search-button").click()
+    p.locator(".leaflet-control-search input.search-input").press_sequentially("Plain", delay=20)
+    tip = p.locator(".search-tooltip .search-tip", has_text="Plain site").first
+    tip.wait_for(state="visible", timeout=5000)
+    tip.click()
+    assert "Plain site" in _popup_text(page)

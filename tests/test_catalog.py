@@ -200,3 +200,27 @@ def test_layers_can_start_switched_off(catalog_dir: Path) -> None:
     groups = [c for c in m._children.values() if isinstance(c, folium.FeatureGroup) and c.layer_name == "Zones"]
     assert len(groups) == 1 and groups[0].show is False
     assert f"{groups[0].get_name()}.remove()" in m.get_root().render()
+
+
+def test_catalog_big_key_sends_a_layer_down_the_large_layer_path(catalog_dir: Path) -> None:
+    from corridormap.render import build_map
+
+    points = [({**GOOD, "id": f"p{i}"}, _point(75.0 + i * 0.01, 22.0)) for i in range(60)]
+    _write_geojson(catalog_dir / "zones.geojson", points)
+    text = (catalog_dir / "zones.toml").read_text()
+    (catalog_dir / "zones.toml").write_text(text.replace("draw_order = 70", "draw_order = 70\nbig = true"))
+    specs = load_catalog([catalog_dir])
+    assert specs["zones"].big is True
+    layers = load_layers(catalog=specs)
+    html = build_map(layers, specs).get_root().render()
+    assert "corridormapBig" in html
+    assert "markerClusterGroup" not in html  # 60 points, but on canvas tiles: nothing to cluster
+    small = build_map(layers, specs, big={"zones": False}).get_root().render()
+    assert "corridormapBig" not in small and "markerClusterGroup" in small
+
+
+def test_catalog_big_key_refuses_other_values(catalog_dir: Path) -> None:
+    text = (catalog_dir / "zones.toml").read_text()
+    (catalog_dir / "zones.toml").write_text(text.replace("draw_order = 70", 'draw_order = 70\nbig = "yes"'))
+    with pytest.raises(CatalogError, match="big = 'yes'.*true, false"):
+        load_catalog([catalog_dir])

@@ -180,6 +180,11 @@ class SearchControl(JSCSSMixin):
             if (!map.hasLayer(group)) { map.addLayer(group); }
             var leaf = findLeaf(group, String(e.latlng.fid));
             if (leaf) { openPopupAt(leaf, e.latlng); }
+            else if (window.corridormapBig) {  // a large layer draws on canvas: open its popup there,
+              // now if the map has jumped there already (no animation), else when it arrives
+              var open = function() { return window.corridormapBig.openAt(map, e.latlng); };
+              if (!open()) { map.once("moveend", open); }
+            }
           });
           map.addControl(control);
         })({{ this._parent.get_name() }});
@@ -430,8 +435,9 @@ def add_controls(
     for name, gdf in layers.items():
         if specs[name].kind != "point" or gdf.empty:
             continue
-        if len(gdf) >= cluster_min_features and name in groups:
-            cluster_layer(groups[name])
+        parts = groups[name]._children.values() if name in groups else ()
+        if len(gdf) >= cluster_min_features and any(isinstance(c, folium.GeoJson) for c in parts):
+            cluster_layer(groups[name])  # (a large layer draws on canvas tiles: nothing to cluster)
         if specs[name].style.get("heatmap", True) is False:  # [style] heatmap = false: not offered
             continue
         if len(gdf) > HEAT_MAX_FEATURES:

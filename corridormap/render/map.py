@@ -71,6 +71,7 @@ def build_map(
     hidden: tuple[str, ...] = (),
     offline: bool = False,
     title_links_html: str = "",
+    big: Mapping[str, bool | str] | None = None,
 ) -> folium.Map:
     """Draw layers on an interactive map.
 
@@ -85,6 +86,8 @@ def build_map(
         entry says ``visible = false``).
     offline : draw the vector basemap only (no tile layers), for maps that must open with no network.
     title_links_html : trusted, already-escaped links shown under the title (the build's strip diagrams).
+    big : per layer, draw through the large-layer path always (True), never (False) or by size
+        ("auto"); default the catalog entry's ``big`` key ("auto").
 
     Returns
     -------
@@ -97,6 +100,7 @@ def build_map(
     >>> type(m).__name__
     'Map'
     """
+    big = dict(big or {})
     catalog = dict(specs) if specs is not None else load_catalog()
     resolved = {name: catalog.get(name) or spec_for_frame(name, gdf) for name, gdf in layers.items()}
     order = sorted(resolved, key=lambda n: (resolved[n].draw_order, n))
@@ -108,18 +112,21 @@ def build_map(
     groups: dict[str, list[folium.FeatureGroup]] = {}
     by_layer: dict[str, folium.FeatureGroup] = {}
     for name in order:
-        group = layer_group(shown[name], resolved[name], show=name not in hidden and resolved[name].visible)
+        spec = resolved[name]
+        group = layer_group(
+            shown[name], spec, show=name not in hidden and spec.visible, big=big.get(name, spec.big)
+        )
         group.add_to(m)
         by_layer[name] = group
         groups.setdefault(resolved[name].group, []).append(group)
-    extra_overlays = add_controls(m, shown, resolved, by_layer, title=title, title_extra_html=title_links_html)
+    extra_overlays = add_controls(
+        m, shown, resolved, by_layer, title=title, title_extra_html=title_links_html
+    )
     for control_group, extra in extra_overlays.items():
         groups.setdefault(control_group, []).extend(extra)
     ordered_groups = {g: groups[g] for g in [*GROUPS, *sorted(set(groups) - set(GROUPS))] if g in groups}
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
-    GroupedLayerControl(ordered_groups, exclusive_groups=False, collapsed=True, position="topright").add_to(
-        m
-    )
+    GroupedLayerControl(ordered_groups, exclusive_groups=False, collapsed=True, position="topright").add_to(m)
     Legend(legend_entries(shown, resolved)).add_to(m)
     _fit(m, shown, fit_to)
     log.info("map built with %d layers", len(order))
