@@ -40,8 +40,17 @@ from .errors import LayerValidationError, require
 from .nearest import true_km
 from .raster import Raster, sample_values, slope, write_raster
 from .sites_model import Model, load_model, normalise
+from .sites_tiff import write_suitability_tiff
 
-__all__ = ["STATUS", "Grid", "SuitabilityResult", "suitability", "suitability_array", "top_sites"]
+__all__ = [
+    "STATUS",
+    "Grid",
+    "SuitabilityResult",
+    "suitability",
+    "suitability_array",
+    "top_sites",
+    "write_suitability_tiff",
+]
 
 log = logging.getLogger(__name__)
 
@@ -448,7 +457,8 @@ def suitability_array(
 
     Band ``i`` is criterion ``i``'s raw value, band ``-2`` the status code (:data:`STATUS`), band
     ``-1`` the score. Nothing is computed until you ask (``.compute()``, ``dask.array.to_zarr``, or a
-    window at a time); run it on the cluster of your ``dask.distributed.Client``.
+    window at a time); run it on the cluster of your ``dask.distributed.Client``. To write the score
+    to a GeoTIFF block by block without holding it: :func:`write_suitability_tiff` with ``stack[-1]``.
     """
     ctx = _prepare(layers, area, weights, cell_km, rasters)
     return _dask_stack(ctx, chunk_cells), ctx.grid, ctx.model
