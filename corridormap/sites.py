@@ -393,7 +393,7 @@ def suitability(
         stack = np.concatenate(bands, axis=1)
     else:
         with _dask_client(client) as dask_client:
-            stack = dask_client.compute(_dask_stack(ctx)).result()
+            stack = dask_client.compute(_dask_stack(ctx, client=dask_client)).result()
     frame = _frames(stack, grid, ctx.model)
     sites = top_sites(
         frame,
@@ -431,14 +431,17 @@ def _run_block(block: np.ndarray, ctx: _Context, block_info: dict[Any, Any] | No
     return _block(ctx, r0, r1, c0, c1)
 
 
-def _dask_stack(ctx: _Context, chunk_cells: int = 512) -> Any:
+def _dask_stack(ctx: _Context, chunk_cells: int = 512, client: Any = None) -> Any:
     da: Any = require("dask.array", "dask")
     dask: Any = require("dask", "dask")
     grid = ctx.grid
     base = da.zeros((grid.nrows, grid.ncols), chunks=chunk_cells, dtype="float64")
     depth = len(ctx.model.criteria) + 2
-    # the context (layers' vertices, rasters) is one node of the graph, shipped once per worker
-    shared = dask.delayed(ctx, pure=True)
+    # the context (layers' vertices, rasters) is one node of the graph, shipped once per worker; with a
+    # client it is sent to the workers now, so graphs (e.g. a batch of blocks at a time) carry only its key
+    shared = (
+        client.scatter(ctx, broadcast=True, hash=True) if client is not None else dask.delayed(ctx, pure=True)
+    )
     return da.map_blocks(
         _run_block, base, shared, new_axis=0, chunks=((depth,), *base.chunks), dtype="float64"
     )
@@ -452,6 +455,7 @@ def suitability_array(
     weights: str | os.PathLike[str] | Mapping[str, float] | Model | None = None,
     rasters: Mapping[str, Raster] | None = None,
     chunk_cells: int = 512,
+    client: Any = None,
 ) -> tuple[Any, Grid, Model]:
     """The suitability stack as a lazy dask array, for grids too big for one machine.
 
@@ -459,6 +463,8 @@ def suitability_array(
     ``-1`` the score. Nothing is computed until you ask (``.compute()``, ``dask.array.to_zarr``, or a
     window at a time); run it on the cluster of your ``dask.distributed.Client``. To write the score
     to a GeoTIFF block by block without holding it: :func:`write_suitability_tiff` with ``stack[-1]``.
+    With ``client`` (a ``dask.distributed.Client``) the context (layers' vertices, rasters) is sent to
+    its workers once, so computing the array a few blocks at a time does not resend it.
     """
     ctx = _prepare(layers, area, weights, cell_km, rasters)
-    return _dask_stack(ctx, chunk_cells), ctx.grid, ctx.model
+    return _dask_stack(ctx, chunk_cells, client), ctx.grid, ctx.model

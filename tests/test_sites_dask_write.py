@@ -156,3 +156,29 @@ def test_array_must_be_2d(tmp_path) -> None:
             da.zeros((2, 3, 4)), tmp_path / "x.tif", transform=from_origin(X0, Y0, 1, 1), crs="EPSG:7755"
         )
     assert not (tmp_path / "x.tif").exists()
+
+
+@pytest.mark.slow
+def test_cli_streams_the_score_on_a_scheduler(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from corridormap import settings
+    from corridormap.catalog import load_layers
+    from corridormap.cli import cli
+
+    out = tmp_path / "sites"
+    args = ["sites", "--cell-km", "20", "--scheduler", "local", "--stream", "--out", str(out)]
+    with settings.override(cache_dir=tmp_path / "cache", offline=True):
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        eager = suitability(load_layers(), cell_km=20).score
+        again = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "streaming the score only" in result.output and sorted(p.name for p in out.iterdir()) == [
+        "suitability.tif"
+    ]
+    data, profile, tags, _ = _read(out / "suitability.tif")
+    np.testing.assert_array_equal(data, eager.data.astype("float32"))
+    assert profile["transform"] == eager.transform and tags["cell_m"] == "20000"
+    assert again.exit_code == 1 and "exist" in again.output and "Traceback" not in again.output
+    refused = CliRunner().invoke(cli, ["sites", "--stream", "--out", str(tmp_path / "other")])
+    assert refused.exit_code == 2 and "--stream needs --scheduler" in refused.output

@@ -8,6 +8,9 @@ import click
 
 from . import overwrite_option
 
+# with --scheduler, grids above this many cells are streamed: only suitability.tif, block by block
+STREAM_CELLS = 25_000_000
+
 
 @click.command()
 @click.option("--cell-km", type=float, default=None, help="Cell size in km (default: the model's, 5).")
@@ -40,6 +43,12 @@ from . import overwrite_option
     default=None,
     help="Score on Dask: a dask.distributed scheduler address, or 'local' for a local cluster.",
 )
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="With --scheduler: write only suitability.tif, block by block, never holding the grid "
+    f"(automatic above {STREAM_CELLS:,} cells; no sites list).",
+)
 @overwrite_option
 def sites(
     cell_km: float | None,
@@ -50,6 +59,7 @@ def sites(
     with_grid: bool,
     offline: bool,
     scheduler: str | None,
+    stream: bool,
     overwrite: bool,
 ) -> None:
     """Site suitability: score the belt on a grid and write the top candidate sites."""
@@ -65,7 +75,13 @@ def sites(
         raise OutputExistsError(
             f"{out_dir}: {', '.join(existing)} exist. Fix: pass --overwrite or another --out"
         )
+    if stream and (with_map or with_grid or scheduler is None):
+        raise click.UsageError(
+            "--stream needs --scheduler and writes only suitability.tif (no --map, --grid)"
+        )
     layers = load_layers()
+    if scheduler is not None and _streamed(layers, cell_km, weights, scheduler, out_dir, stream, overwrite):
+        return
     result = suitability(layers, cell_km=cell_km, weights=weights, top=top, client=scheduler)
     paths = result.write(out_dir, overwrite=True, grid=with_grid)
     table = result.sites.drop(columns="geometry")
@@ -84,3 +100,39 @@ def sites(
     click.echo(table[shown].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     for path in paths.values():
         click.echo(f"wrote {path.resolve()}")
+
+
+def _streamed(
+    layers: dict,
+    cell_km: float | None,
+    weights: Path | None,
+    scheduler: str,
+    out_dir: Path,
+    stream: bool,
+    overwrite: bool,
+) -> bool:
+    """Stream the score to suitability.tif on Dask if asked or the grid is large; False if not done."""
+    from ..crs import BELT_CRS
+    from ..sites import _dask_client, suitability_array, write_suitability_tiff
+
+    _, grid, model = suitability_array(layers, cell_km=cell_km, weights=weights)  # lazy: just the grid
+    if not stream and grid.nrows * grid.ncols <= STREAM_CELLS:
+        return False
+    click.echo(
+        f"{grid.nrows:,} x {grid.ncols:,} cells: streaming the score only (no sites list, grid or map)"
+    )
+    tags = {"source": f"corridormap suitability model {model.source}", "cell_m": f"{grid.cell_m:g}"}
+    with _dask_client(scheduler) as client:
+        # again with the client, so the context goes to the workers once, not with every batch of blocks
+        stack, _, _ = suitability_array(layers, cell_km=cell_km, weights=weights, client=client)
+        path = write_suitability_tiff(
+            stack[-1],
+            out_dir / "suitability.tif",
+            transform=grid.transform,
+            crs=BELT_CRS,
+            overwrite=overwrite,
+            client=client,
+            tags=tags,
+        )
+    click.echo(f"wrote {path.resolve()}")
+    return True
