@@ -65,3 +65,58 @@ def test_k1_agrees_with_rank_one_of_the_ranked_search(kind):
     assert (one["point"] == np.arange(len(xy))).all()
     assert (one["target"] == first["target"]).all()
     np.testing.assert_allclose(one[["distance_m", "x", "y"]], first[["distance_m", "x", "y"]], atol=1e-6)
+
+
+def _brute_force(xy, geoms, k, max_m=np.inf):
+    """(point, rank, target, distance) of every point's k nearest, ties to the lower target position."""
+    dist = shapely.distance(shapely.points(xy)[:, None], geoms[None, :])
+    order = np.lexsort((np.broadcast_to(np.arange(len(geoms)), dist.shape), dist), axis=1)[:, :k]
+    d = np.take_along_axis(dist, order, 1)
+    point, rank = np.nonzero(d <= max_m)
+    return point, rank + 1, order[point, rank], d[point, rank]
+
+
+def _many_lines(rng, n, extent):
+    """``n`` 4-vertex lines a few hundred metres long: far denser than the query points."""
+    start = rng.uniform(0, extent, (n, 1, 2))
+    return shapely.linestrings(np.concatenate([start, start + rng.normal(0, 300.0, (n, 3, 2)).cumsum(1)], 1))
+
+
+@pytest.mark.parametrize("path", ["dense", "strtree"])
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("max_m", [np.inf, 700.0])
+def test_k_nearest_of_many_lines_equal_brute_force(monkeypatch, path, k, max_m):
+    import corridormap.nearest as nearest
+
+    if path == "strtree":
+        monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
+    rng = np.random.default_rng(11)
+    geoms = _many_lines(rng, 300, 20_000.0)
+    xy = rng.uniform(-2_000, 22_000, (400, 2))
+    table = nearest_table(xy, geoms, k=k, max_distance_m=max_m)
+    point, rank, target, d = _brute_force(xy, geoms, k, max_m)
+    assert len(table) == len(point) > 0
+    np.testing.assert_array_equal(table["point"], point)
+    np.testing.assert_array_equal(table["rank"], rank)
+    np.testing.assert_array_equal(table["target"], target)
+    np.testing.assert_allclose(table["distance_m"], d, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["dense", "strtree"])
+@pytest.mark.parametrize("k", [2, 3])
+def test_k_nearest_ties_go_to_the_first_target(monkeypatch, path, k):
+    import corridormap.nearest as nearest
+
+    if path == "strtree":
+        monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
+    # unit-length horizontal lines on a 1 m lattice, twice over (the copy comes later in layer order),
+    # queried at lattice and half-lattice points: every distance is exact and most are tied
+    starts = np.stack(np.meshgrid(np.arange(20.0), np.arange(20.0)), -1).reshape(-1, 1, 2)
+    lines = shapely.linestrings(np.concatenate([starts, starts + [1.0, 0.0]], 1))
+    geoms = np.r_[lines, lines][np.random.default_rng(5).permutation(2 * len(lines))]
+    xy = np.random.default_rng(6).integers(0, 40, (300, 2)) / 2.0
+    table = nearest_table(xy, geoms, k=k)
+    point, rank, target, d = _brute_force(xy, geoms, k)
+    np.testing.assert_array_equal(table["target"], target)
+    np.testing.assert_array_equal(table["distance_m"], d)
+    assert (table["point"] == point).all() and (table["rank"] == rank).all()
