@@ -106,6 +106,7 @@ def write_suitability_tiff(
     dtype: str = "float32",
     cog: bool = True,
     batch_blocks: int | None = None,
+    cache_mb: int = 256,
 ) -> Path:
     """Write a lazy 2-D score (e.g. ``suitability_array(...)[0][-1]``) to a GeoTIFF without holding it.
 
@@ -134,6 +135,9 @@ def write_suitability_tiff(
     batch_blocks : int, optional
         Blocks computed per batch (default: twice the cluster's threads, at least 4); the client holds
         at most two batches.
+    cache_mb : int
+        GDAL's block cache while writing (its default, 5 % of the machine's memory, would hold that
+        much of the file in this process).
     """
     if array.ndim != 2:
         raise ValueError(f"write_suitability_tiff: the array must be 2-D (rows, columns), got {array.shape}")
@@ -158,7 +162,7 @@ def write_suitability_tiff(
         "predictor": 3,
         "bigtiff": "IF_SAFER",
     }
-    with staging_dir(target) as stage:
+    with rasterio.Env(GDAL_CACHEMAX=int(cache_mb)), staging_dir(target) as stage:
         tiled = stage / f"tiled-{target.name}"
         with rasterio.open(tiled, "w", **profile) as dst:
             count = _stream(array, dst, dtype, client, batch_blocks)
