@@ -70,7 +70,7 @@ with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_a
         import corridormap
         stack, grid, _ = suitability_array(corridormap.load_layers(), cell_km=size, client=client)
         score, transform = stack[-1], grid.transform
-    with tempfile.TemporaryDirectory(dir=".") as folder:
+    with tempfile.TemporaryDirectory() as folder:
         path = write_suitability_tiff(score, os.path.join(folder, "s.tif"), transform=transform,
                                       crs=BELT_CRS, client=client)
         mb = os.path.getsize(path) / 2**20
