@@ -106,10 +106,10 @@ def build_map(
     order = sorted(resolved, key=lambda n: (resolved[n].draw_order, n))
     shown = {name: to_display(layers[name], name) for name in order}
     m = folium.Map(location=[23.5, 76.0], zoom_start=5, tiles=None, control_scale=True)
-    m.get_root().title = html.escape(title)
+    m.get_root().title = html.escape(title)  # type: ignore[attr-defined]  # the root is a branca Figure
     add_basemaps(m, offline=offline)
     add_panes(m, [resolved[n] for n in order])
-    groups: dict[str, list[folium.FeatureGroup]] = {}
+    groups: dict[str, list[folium.map.Layer]] = {}
     by_layer: dict[str, folium.FeatureGroup] = {}
     for name in order:
         spec = resolved[name]

@@ -80,7 +80,7 @@ def popup_html(
             continue
         col = columns.get(name)
         label = html.escape(col.title if col else name.replace("_", " ").capitalize())
-        shown = source_links(value) if name == "source" else format_value(value, col)
+        shown = source_links(str(value)) if name == "source" else format_value(value, col)
         rows.append(f"<tr><th>{label}</th><td>{shown}</td></tr>")
     caption = html.escape(title)
     return f'<table class="cm-popup"><caption>{caption}</caption>{"".join(rows)}</table>'
