@@ -9,7 +9,7 @@ planar distance; ties to the target first in layer order) several times faster f
   diameter), and numpy measures exactly those: for k = 1 slot by slot over the cells' candidate
   lists, keeping each point's best so far; for k > 1 as (point, segment) pairs, then ranked, with
   cells no wider than a quarter of the targets' spacing so that few pairs are measured, and each
-  cell's k-th distance from an STRtree radius search that doubles until k features are in it;
+  cell's k-th feature distance from an STRtree radius search that widens until k are in it;
 * point targets with k > 1: a KD-tree (scipy), k + 1 neighbours deep so ties are seen; the rare
   ambiguous rows are redone by the exact general path.
 
@@ -249,7 +249,7 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
     return table
 
 
-def _cell_pairs(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> Any:
+def _cell_pairs(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Any:
     """(cell, segment) pairs sorted by cell, then segment: per cell, every segment that can be among
     any of its points' k nearest.
 
@@ -258,7 +258,7 @@ def _cell_pairs(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> Any:
     """
     if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
         return _cell_pairs_dense(grid, segs, k=k, max_m=max_m)
-    return _cell_pairs_tree(grid, segs, k=k, max_m=max_m)
+    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m)
 
 
 def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> Any:
@@ -317,7 +317,9 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
     return np.concatenate(cells), np.concatenate(found)
 
 
-def _cell_pairs_tree(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any]:
+def _cell_pairs_tree(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float
+) -> tuple[Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell then segment, through an STRtree (many segments)."""
     tree = segs.tree()
     centres = shapely.points(grid.centres)
@@ -326,41 +328,41 @@ def _cell_pairs_tree(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tu
         d_k = np.full(len(centres), np.inf)
         d_k[found[0]] = dist
     else:
-        d_k = _kth_feature_distance(grid, segs, tree, k, cap=max_m + grid.reach)
+        d_k = _kth_feature_distance(grid, geoms, k, cap=max_m + grid.reach)
     radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
     cell_i, seg_i = tree.query(centres, predicate="dwithin", distance=radius)
     order = np.lexsort((seg_i, cell_i))
     return cell_i[order], seg_i[order]
 
 
-def _kth_feature_distance(
-    grid: Grid, segs: _Segments, tree: shapely.STRtree, k: int, *, cap: float
-) -> NDArray[np.float64]:
-    """Distance from each cell centre to its k-th nearest feature (by their segments, so never less
-    than the true one when a centre is inside a polygon); inf where that is beyond ``cap``.
+def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float) -> NDArray[np.float64]:
+    """Distance from each cell centre to its k-th nearest feature; inf where that is beyond ``cap``.
 
-    A search radius per centre starts at twice the nearest segment's distance plus a cell diagonal and
-    doubles until k features are within it; the k-th nearest of the features found is then the exact
-    k-th, since every feature outside the radius is farther than all of them.
+    A search radius per centre, the nearest feature's distance plus a margin (a cell diagonal and a
+    sixteenth of that distance), grows by doubling the margin until k features are within it; the
+    k-th nearest of the features found is then the exact k-th, as every feature outside is farther.
+    Features, not segments: a circle around a point far from a long line takes in much of it.
     """
-    kk = min(k, 1 + int(np.count_nonzero(np.diff(segs.feature))))  # features: their segments are together
-    centres = shapely.points(grid.centres)
+    kk = min(k, len(geoms))
+    tree, centres = shapely.STRtree(geoms), shapely.points(grid.centres)
     found, d_1 = tree.query_nearest(centres, return_distance=True, all_matches=False)
-    radius = np.empty(len(centres))
-    radius[found[0]] = 2.0 * d_1 + 2.0 * grid.reach
-    out = np.full(len(centres), np.inf)
+    nearest, margin, out = np.empty(len(centres)), np.empty(len(centres)), np.full(len(centres), np.inf)
+    nearest[found[0]] = d_1
+    margin[found[0]] = 2.0 * grid.reach + d_1 / 16.0
+    if kk == 1:
+        return nearest
     todo = np.arange(len(centres))
     while len(todo):
-        ci, si = tree.query(centres[todo], predicate="dwithin", distance=radius[todo])
-        d = np.sqrt(_measure(grid.centres[todo[ci], 0], grid.centres[todo[ci], 1], segs, si)[0])
-        chosen, rank = _rank(ci, segs.feature[si], d, kk)
-        kth = chosen[rank == kk]
-        out[todo[ci[kth]]] = d[kth]
-        done = np.zeros(len(todo), dtype=bool)
-        done[ci[kth]] = True
-        done |= radius[todo] > cap  # beyond reach anyway
+        radius = nearest[todo] + margin[todo]
+        ci, fi = tree.query(centres[todo], predicate="dwithin", distance=radius)
+        d = shapely.distance(centres[todo[ci]], geoms[fi])
+        order = np.lexsort((d, ci))
+        counts = np.bincount(ci, minlength=len(todo))
+        done = counts >= kk
+        out[todo[done]] = d[order][(np.cumsum(counts) - counts)[done] + kk - 1]
+        done |= radius > cap  # beyond reach anyway
         todo = todo[~done]
-        radius[todo] *= 2.0
+        margin[todo] *= 2.0
     return out
 
 
@@ -369,7 +371,7 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     segs = _Segments.of(geoms)
     if k > 1:  # every candidate pair is measured and ranked: keep them few where targets are dense
         grid = _finer(grid, segs)
-    cell_i, seg_i = _cell_pairs(grid, segs, k=k, max_m=max_m)
+    cell_i, seg_i = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
     if k == 1:
         return _nearest_first(grid, segs, geoms, cell_i, seg_i, max_m=max_m)
     pp, ps = _expand(grid, cell_i, seg_i)
