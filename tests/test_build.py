@@ -180,3 +180,12 @@ def test_read_logs_written_beside_the_outputs(built) -> None:
     for spec in load_catalog().values():
         if spec.source is not None:
             assert f"{spec.source.name}.validation.json" in names
+
+
+def test_every_public_name_resolves_and_no_module_shadows_a_function() -> None:
+    import importlib
+
+    for name, module in corridormap._API.items():
+        importlib.import_module(f"corridormap.{module}")  # importing a room must not replace a name
+        assert getattr(corridormap, name) is getattr(importlib.import_module(f"corridormap.{module}"), name)
+    assert callable(corridormap.catchments) and callable(corridormap.find_gaps)
