@@ -119,15 +119,9 @@ def _sample_in(raster: Raster, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return sample_values(raster, np.asarray(tx), np.asarray(ty))
 
 
-def _block(ctx: _Context, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-    """Raw values of every criterion, the status code and the score for one block of the grid.
-
-    Returns a float array of shape ``(len(criteria) + 2, r1 - r0, c1 - c0)``.
-    """
+def _values_at(ctx: _Context, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw values (one row per criterion), status codes and scores at cell centres inside the area."""
     model = ctx.model
-    gx, gy = ctx.grid.centres(r0, r1, c0, c1)
-    inside = shapely.contains_xy(ctx.area, gx, gy)
-    xs, ys = gx[inside], gy[inside]
     values = np.full((len(model.criteria), xs.size), np.nan)
     for i, c in enumerate(model.criteria):
         if c.layer is not None:
@@ -145,7 +139,18 @@ def _block(ctx: _Context, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
     status[missing & (status == 1)] = 4
     score = _score(values, model).sum(axis=0)
     score[status != 1] = np.nan
-    out = np.full((len(model.criteria) + 2, r1 - r0, c1 - c0), np.nan)
+    return values, status, score
+
+
+def _block(ctx: _Context, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """Raw values of every criterion, the status code and the score for one block of the grid.
+
+    Returns a float array of shape ``(len(ctx.model.criteria) + 2, r1 - r0, c1 - c0)``.
+    """
+    gx, gy = ctx.grid.centres(r0, r1, c0, c1)
+    inside = shapely.contains_xy(ctx.area, gx, gy)
+    values, status, score = _values_at(ctx, gx[inside], gy[inside])
+    out = np.full((len(ctx.model.criteria) + 2, r1 - r0, c1 - c0), np.nan)
     out[:-2, inside] = values
     out[-2] = 0.0
     out[-2, inside] = status
@@ -273,15 +278,37 @@ class SuitabilityResult:
 def _frames(stack: np.ndarray, grid: Grid, model: Model) -> gpd.GeoDataFrame:
     status = stack[-2]
     rows, cols = np.nonzero(status > 0)
+    return _cell_frame(
+        grid, model, rows, cols, stack[:-2, rows, cols], status[rows, cols], stack[-1, rows, cols]
+    )
+
+
+def cells_frame(ctx: _Context, rows: np.ndarray, cols: np.ndarray) -> gpd.GeoDataFrame:
+    """The grid frame's rows (as in :attr:`SuitabilityResult.grid`) for just these cells inside the area,
+    scored by the same code as the whole grid (e.g. the sites found while streaming the score)."""
+    grid = ctx.grid
+    rows, cols = np.asarray(rows, dtype="int64"), np.asarray(cols, dtype="int64")
+    xs = grid.left + (cols + 0.5) * grid.cell_m
+    ys = grid.top - (rows + 0.5) * grid.cell_m
+    values, status, score = _values_at(ctx, xs, ys)
+    return _cell_frame(grid, ctx.model, rows, cols, values, status, score)
+
+
+def _cell_frame(
+    grid: Grid,
+    model: Model,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    values: np.ndarray,
+    status: np.ndarray,
+    score: np.ndarray,
+) -> gpd.GeoDataFrame:
     x0 = grid.left + cols * grid.cell_m
     y1 = grid.top - rows * grid.cell_m
-    values = stack[:-2, rows, cols]
     contributions = _score(values, model)
     data: dict[str, Any] = {"row": rows, "col": cols}
-    data["status"] = pd.Categorical.from_codes(
-        status[rows, cols].astype(int), categories=list(STATUS.values())
-    )
-    data["score"] = stack[-1, rows, cols]
+    data["status"] = pd.Categorical.from_codes(status.astype(int), categories=list(STATUS.values()))
+    data["score"] = score
     for i, c in enumerate(model.criteria):
         data[c.column] = values[i]
         data[f"{c.name}_score"] = normalise(c, values[i])

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 import dask.array as da
 import distributed
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
+import rasterio.windows
 import shapely
 from rasterio.transform import from_origin
 
 from corridormap.atomic import STAGING_PREFIX
 from corridormap.errors import OutputExistsError
 from corridormap.raster import Raster
-from corridormap.sites import suitability, suitability_array, write_suitability_tiff
+from corridormap.sites import suitability, suitability_array, top_sites, write_suitability_tiff
+from corridormap.sites_tiff import TopCells, stream_suitability
 
 X0, Y0 = 4_000_000.0, 4_000_000.0  # bottom-left of a 30 km x 20 km area in EPSG:7755: 200 x 300 cells
 
@@ -170,15 +175,80 @@ def test_cli_streams_the_score_on_a_scheduler(tmp_path) -> None:
     args = ["sites", "--cell-km", "20", "--scheduler", "local", "--stream", "--out", str(out)]
     with settings.override(cache_dir=tmp_path / "cache", offline=True):
         result = CliRunner().invoke(cli, args, catch_exceptions=False)
-        eager = suitability(load_layers(), cell_km=20).score
+        eager_result = suitability(load_layers(), cell_km=20)
+        eager, eager_sites = eager_result.score, eager_result.sites
         again = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "streaming the score only" in result.output and sorted(p.name for p in out.iterdir()) == [
-        "suitability.tif"
-    ]
+    assert "streaming the score and the top sites" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["sites.csv", "sites.geojson", "suitability.tif"]
     data, profile, tags, _ = _read(out / "suitability.tif")
     np.testing.assert_array_equal(data, eager.data.astype("float32"))
+    sites = gpd.read_file(out / "sites.geojson")
+    table = pd.read_csv(out / "sites.csv", index_col="cell_id")
+    assert list(table.index) == list(eager_sites.index) and list(sites["rank"]) == list(eager_sites["rank"])
+    np.testing.assert_allclose(sites["score"], eager_sites["score"], rtol=1e-12)
     assert profile["transform"] == eager.transform and tags["cell_m"] == "20000"
     assert again.exit_code == 1 and "exist" in again.output and "Traceback" not in again.output
     refused = CliRunner().invoke(cli, ["sites", "--stream", "--out", str(tmp_path / "other")])
     assert refused.exit_code == 2 and "--stream needs --scheduler" in refused.output
+
+
+# (top, min_separation_km, chunk_cells, on_cluster): blocks 6.4 km or 3.2 km wide, so at 6 km apart the
+# best cells of neighbouring blocks suppress each other across the edges and blocks are picked again
+# (or 3.2 km blocks, 2 km apart)
+STREAMED = [(3, 6.0, 64, True), (10, 6.0, 64, False), (20, 2.0, 32, True), (5, 0.0, 64, False)]
+
+
+@pytest.mark.parametrize(("top", "separation", "chunk_cells", "on_cluster"), STREAMED)
+def test_streamed_sites_equal_the_eager_sites(
+    inputs, client, tmp_path, caplog, top, separation, chunk_cells, on_cluster
+) -> None:
+    layers, kwargs = inputs
+    eager = suitability(layers, top=top, min_separation_km=separation, **kwargs)
+    caplog.set_level(logging.INFO, logger="corridormap.sites_tiff")
+    path, sites, grid = stream_suitability(
+        layers,
+        tmp_path / "s.tif",
+        top=top,
+        min_separation_km=separation,
+        chunk_cells=chunk_cells,
+        client=client if on_cluster else None,
+        cog=False,
+        **kwargs,
+    )
+    assert len(sites) == top and (grid.nrows, grid.ncols) == (200, 300)
+    # ranks, cells, scores and every criterion's value and contribution, bit for bit
+    pd.testing.assert_frame_equal(sites, eager.sites)
+    np.testing.assert_array_equal(_read(path)[0], eager.score.data.astype("float32"))
+    repicked = "picked again" in caplog.text
+    assert repicked == (separation > 0)  # neighbouring blocks' best cells are closer than that
+
+
+def _centre_frame(score: np.ndarray, cell: float) -> gpd.GeoDataFrame:
+    rows, cols = np.nonzero(~np.isnan(score))
+    x0, y1 = X0 + cols * cell, Y0 - rows * cell
+    boxes = shapely.box(x0, y1 - cell, x0 + cell, y1)
+    index = pd.Index(rows * score.shape[1] + cols, name="cell_id")
+    return gpd.GeoDataFrame({"score": score[rows, cols]}, geometry=boxes, crs="EPSG:7755", index=index)
+
+
+@pytest.mark.parametrize(("top", "expected"), [(1, [12]), (2, [12, 9]), (3, [12, 9, 31]), (9, [12, 9, 31])])
+def test_best_cells_of_adjacent_blocks_closer_than_the_separation(client, caplog, top, expected) -> None:
+    # 4 x 8 cells of 1 km in two blocks of 4 x 4; separation 2.5 km. Left block: a (row 1, col 3) 0.9,
+    # c (1, 1) 0.8 (2 km from a), d (3, 0) 0.1; right block: b (1, 4) 1.0, 1 km from a, e (3, 7) 0.05.
+    # In its block a hides c, but a itself is hidden by b across the edge: the sites are b, then c
+    # (3 km from b), then not d (2.2 km from c) but e. Cell id = row * 8 + col.
+    score = np.full((4, 8), np.nan)
+    score[1, 3], score[1, 1], score[3, 0], score[1, 4], score[3, 7] = 0.9, 0.8, 0.1, 1.0, 0.05
+    array = da.from_array(score, chunks=4)
+    cells = TopCells(top=top, min_separation_km=2.5, transform=from_origin(X0, Y0, 1000, 1000), shape=(4, 8))
+    caplog.set_level(logging.INFO, logger="corridormap.sites_tiff")
+    for window, block in [
+        (rasterio.windows.Window(0, 0, 4, 4), score[:, :4]),
+        (rasterio.windows.Window(4, 0, 4, 4), score[:, 4:]),
+    ]:
+        cells.add(window, block)
+    rows, cols = cells.resolve(array, client=client)
+    assert list(rows * 8 + cols) == expected
+    assert list(top_sites(_centre_frame(score, 1000.0), top=top, min_separation_km=2.5).index) == expected
+    assert ("picked again" in caplog.text) == (top > 1)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import overwrite_option
 
-# with --scheduler, grids above this many cells are streamed: only suitability.tif, block by block
+# with --scheduler, grids above this many cells are streamed: suitability.tif block by block, then the sites
 STREAM_CELLS = 25_000_000
 
 
@@ -46,8 +47,8 @@ STREAM_CELLS = 25_000_000
 @click.option(
     "--stream",
     is_flag=True,
-    help="With --scheduler: write only suitability.tif, block by block, never holding the grid "
-    f"(automatic above {STREAM_CELLS:,} cells; no sites list).",
+    help="With --scheduler: write suitability.tif block by block and the top sites, never holding "
+    f"the grid (automatic above {STREAM_CELLS:,} cells; no --map or --grid).",
 )
 @overwrite_option
 def sites(
@@ -77,16 +78,17 @@ def sites(
         )
     if stream and (with_map or with_grid or scheduler is None):
         raise click.UsageError(
-            "--stream needs --scheduler and writes only suitability.tif (no --map, --grid)"
+            "--stream needs --scheduler and writes only suitability.tif and the sites (no --map, --grid)"
         )
     layers = load_layers()
-    if scheduler is not None and _streamed(layers, cell_km, weights, scheduler, out_dir, stream, overwrite):
+    if scheduler is not None and _streamed(
+        layers, cell_km, weights, top, scheduler, out_dir, stream, overwrite
+    ):
         return
     result = suitability(layers, cell_km=cell_km, weights=weights, top=top, client=scheduler)
     paths = result.write(out_dir, overwrite=True, grid=with_grid)
-    table = result.sites.drop(columns="geometry")
-    table.to_csv(out_dir / "sites.csv")
     paths["table"] = out_dir / "sites.csv"
+    table = _table(result.sites, paths["table"])
     if with_map:
         from ..render import build_map
         from ..render.assets import map_html
@@ -96,7 +98,19 @@ def sites(
         add_suitability(m, result)
         paths["map"] = out_dir / "sites.html"
         paths["map"].write_text(map_html(m, offline=offline), encoding="utf-8")
-    shown = ["rank", "score", *[c.column for c in result.model.criteria]]
+    _report(table, result.model, paths)
+
+
+def _table(sites: Any, path: Path) -> Any:
+    """Write the sites as CSV (no geometry) and return that table."""
+    table = sites.drop(columns="geometry")
+    table.to_csv(path)
+    return table
+
+
+def _report(table: Any, model: Any, paths: dict[str, Path]) -> None:
+    """Print the sites' main columns and the files written."""
+    shown = ["rank", "score", *[c.column for c in model.criteria]]
     click.echo(table[shown].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     for path in paths.values():
         click.echo(f"wrote {path.resolve()}")
@@ -106,33 +120,36 @@ def _streamed(
     layers: dict,
     cell_km: float | None,
     weights: Path | None,
+    top: int | None,
     scheduler: str,
     out_dir: Path,
     stream: bool,
     overwrite: bool,
 ) -> bool:
-    """Stream the score to suitability.tif on Dask if asked or the grid is large; False if not done."""
-    from ..crs import BELT_CRS
-    from ..sites import _dask_client, suitability_array, write_suitability_tiff
+    """Stream the score to suitability.tif on Dask, picking the top sites on the way, if asked or the
+    grid is large; False if not done."""
+    from ..sites import _dask_client, suitability_array
+    from ..sites_tiff import stream_suitability
 
     _, grid, model = suitability_array(layers, cell_km=cell_km, weights=weights)  # lazy: just the grid
     if not stream and grid.nrows * grid.ncols <= STREAM_CELLS:
         return False
     click.echo(
-        f"{grid.nrows:,} x {grid.ncols:,} cells: streaming the score only (no sites list, grid or map)"
+        f"{grid.nrows:,} x {grid.ncols:,} cells: streaming the score and the top sites (no grid or map)"
     )
-    tags = {"source": f"corridormap suitability model {model.source}", "cell_m": f"{grid.cell_m:g}"}
+    paths = {"score": out_dir / "suitability.tif", "sites": out_dir / "sites.geojson"}
     with _dask_client(scheduler) as client:
-        # again with the client, so the context goes to the workers once, not with every batch of blocks
-        stack, _, _ = suitability_array(layers, cell_km=cell_km, weights=weights, client=client)
-        path = write_suitability_tiff(
-            stack[-1],
-            out_dir / "suitability.tif",
-            transform=grid.transform,
-            crs=BELT_CRS,
-            overwrite=overwrite,
+        _, sites, _ = stream_suitability(
+            layers,
+            paths["score"],
+            cell_km=cell_km,
+            weights=model,
+            top=top,
             client=client,
-            tags=tags,
+            overwrite=overwrite,
         )
-    click.echo(f"wrote {path.resolve()}")
+    paths["sites"].unlink(missing_ok=True)
+    sites.to_crs("EPSG:4326").to_file(paths["sites"], driver="GeoJSON")
+    paths["table"] = out_dir / "sites.csv"
+    _report(_table(sites, paths["table"]), model, paths)
     return True
