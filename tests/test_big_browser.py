@@ -10,7 +10,6 @@ to install it.
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -83,7 +82,7 @@ def _layers() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LayerSpec]]:
         crs="EPSG:4326",
     )
     specs = {
-        "big_lines": _spec("big_lines", "line", "LineString", 60),
+        "big_lines": dataclasses.replace(_spec("big_lines", "line", "LineString", 60), search=True),
         "big_zones": _spec("big_zones", "polygon", "Polygon", 30),
         "big_sites": dataclasses.replace(_spec("big_sites", "point", "Point", 80), search=True),
     }
@@ -111,7 +110,12 @@ class Page:
             // the map opens with an animated fit; Leaflet ignores setView until it ends
             while (map._animatingZoom) {{ await new Promise(r => requestAnimationFrame(r)); }}
             map.closePopup();
-            map.setView([lat, lon], zoom, {{animate: false}});
+            for (let i = 0; i < 20; i++) {{  // (a pan still running, e.g. a popup's autopan, can undo a jump)
+                map.stop();
+                map.setView([lat, lon], zoom, {{animate: false}});
+                await new Promise(r => requestAnimationFrame(r));
+                if (map.getZoom() === zoom && map.getCenter().distanceTo([lat, lon]) < 1) break;
+            }}
             await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
             const box = map.getContainer().getBoundingClientRect();
             const p = map.latLngToContainerPoint([lat, lon]);
@@ -345,12 +349,52 @@ def test_layer_control_hides_and_shows_the_large_layer(page: Page) -> None:
     assert _alpha_at(page, "big_lines", x, y) > 0
 
 
-def test_the_search_control_opens_a_large_layer_feature_popup(page: Page) -> None:
+def _search_box(page: Page, text: str, tip_text: str) -> list[str]:
+    """Type ``text`` into the search control, click the first tip containing ``tip_text``; return the tips."""
     p = page.page
-    page.show(24.0, 76.0, 5)
-    p.locator(".leaflet-control-search .search-button").click()
-    p.locator(".leaflet-control-search input.search-input").press_sequentially("Plain", delay=20)
-    tip = p.locator(".search-tooltip .search-tip", has_text="Plain site").first
+    box = p.locator(".leaflet-control-search input.search-input")
+    if not box.is_visible():
+        p.locator(".leaflet-control-search .search-button").click()
+    box.fill("")  # (a previous search leaves its text in the open box)
+    box.press_sequentially(text, delay=20)
+    tip = p.locator(".search-tooltip .search-tip", has_text=tip_text).first
     tip.wait_for(state="visible", timeout=5000)
+    tips = p.locator(".search-tooltip .search-tip").all_inner_texts()
     tip.click()
+    return tips
+
+
+def test_the_search_control_opens_a_large_layer_feature_popup(page: Page) -> None:
+    page.show(24.0, 76.0, 5)
+    _search_box(page, "Plain", "Plain site")
     assert "Plain site" in _popup_text(page)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_the_search_box_finds_a_large_line_and_opens_its_popup(page: Page, hidden: bool) -> None:
+    page.show(24.0, 76.0, 5)
+    if hidden:  # switched off in the layer control: a search result switches it back on
+        page.js(
+            f"""() => {{ const map = window[{page.map_var!r}], big = corridormapBig.layers.big_lines;
+                map.eachLayer(l => {{ if (l.hasLayer && l !== big && l.hasLayer(big)) map.removeLayer(l); }});
+            }}"""
+        )
+        assert page.js("corridormapBig.layers.big_lines._map") is None
+    tips = _search_box(page, "gamma", "Gamma line")
+    assert tips == ["Gamma line"]
+    assert "Gamma line" in _popup_text(page)
+    view = page.js(
+        f"""() => {{ const map = window[{page.map_var!r}];
+            return [map.getZoom(), map.getBounds().contains(corridormapBig.layers.big_lines.bounds(2))]; }}"""
+    )
+    assert view[0] >= 9 and view[1] is True  # zoomed onto the whole line
+    assert page.js("!!corridormapBig.layers.big_lines._map") is True
+
+
+def test_the_search_box_lists_large_layer_names_as_text(page: Page) -> None:
+    page.show(24.0, 76.0, 5)
+    tips = _search_box(page, "onerror", "Depot")
+    assert tips == [HOSTILE]
+    assert HOSTILE in _popup_text(page)
+    assert page.page.locator(".search-tooltip img, .leaflet-popup-content img").count() == 0
+    assert page.dialogs == []

@@ -17,6 +17,7 @@ import corridormap
 from corridormap.catalog import LayerSpec
 from corridormap.render import basemap, controls
 from corridormap.render.assets import external_references, map_html
+from corridormap.render.big import BigLayer, big_layer_of
 from corridormap.render.layers import layer_group
 
 
@@ -195,3 +196,41 @@ def test_a_layer_can_opt_out_of_the_heat_map() -> None:
     html = build_map(layers, specs).get_root().render()
     assert f"{specs['renewable_zones'].title} (heat map)" in html
     assert f"{specs['ports_logistics'].title} (heat map)" not in html
+
+
+def _sites(n: int) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"id": [f"s{i}" for i in range(n)], "name": [f"Site {i}" for i in range(n)], "status": "operational"},
+        geometry=[Point(72.0 + 0.01 * i, 22.0 + 0.01 * (i % 7)) for i in range(n)], crs="EPSG:4326",
+    )
+
+
+@pytest.mark.parametrize("big", [True, False])
+def test_a_large_searchable_layer_embeds_no_search_records(big: bool) -> None:
+    """Search adds the same bytes to the page whatever the size of a large layer (its names come from
+    its own payload); a normal layer's names are embedded, one record each."""
+    added = {}
+    for n in (40, 400):
+        sizes = {}
+        for search in (False, True):
+            m = corridormap.build_map({"sites": _sites(n)}, {"sites": _spec("sites", "point", search=search)},
+                                      big={"sites": big}, fit_to=None)
+            html = m.get_root().render()
+            sizes[search] = len(html)
+        added[n] = sizes[True] - sizes[False]
+        control = next(c for c in m._children.values() if isinstance(c, controls.SearchControl))
+        assert control.big == ({"sites": "Sites"} if big else {})
+        assert len(control.records) == (0 if big else n)
+        assert ('"title": "Site 39"' in html) is not big
+    if big:
+        assert added[400] == added[40]
+    else:
+        assert added[400] - added[40] >= 360 * len('{"title": "Site 100", "loc": [22.0, 73.0]}')
+
+
+@pytest.mark.parametrize("big", [True, False])
+def test_big_layer_of_tells_which_path_layer_group_took(big: bool) -> None:
+    group = layer_group(_sites(3), _spec("sites", "point"), big=big)
+    found = big_layer_of(group)
+    assert (found is not None) is big
+    assert found is None or isinstance(found, BigLayer)

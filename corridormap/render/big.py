@@ -63,6 +63,7 @@ __all__ = [
     "BigLayer",
     "big_layer",
     "is_big",
+    "big_layer_of",
     "attribute_table",
     "style_table",
     "js_source",
@@ -92,6 +93,15 @@ JS_FILES = ("decode.js", "grid_index.js", "big_layer.js")
 def is_big(gdf: gpd.GeoDataFrame) -> bool:
     """Whether ``big="auto"`` sends this layer down the large-layer path."""
     return len(gdf) > BIG_FEATURES or vertex_count(gdf) > BIG_VERTICES
+
+
+def big_layer_of(group: Element) -> BigLayer | None:
+    """The :class:`BigLayer` a layer's group draws with, or None when it took the normal path.
+
+    This is what :func:`.layers.layer_group` actually did, for controls that treat the two paths
+    differently (search reads a large layer's names from its own payload).
+    """
+    return next((c for c in group._children.values() if isinstance(c, BigLayer)), None)
 
 
 def style_table(gdf: pd.DataFrame, spec: LayerSpec) -> tuple[np.ndarray, list[dict[str, Any]]]:

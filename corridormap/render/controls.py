@@ -3,7 +3,8 @@ clustering of dense point layers, heat maps of point layers and the "Data source
 
 :func:`add_controls` adds them all to a map built by :func:`~corridormap.render.map.build_map` and
 returns the extra overlays (heat maps) for the grouped layer control. Every control works with no
-network: search runs over names embedded in the page, the minimap draws the vector country outlines,
+network: search runs over names embedded in the page (a large layer's names are read from its own
+payload, not embedded twice), the minimap draws the vector country outlines,
 and text from data files reaches the page escaped (search tips are set as text, never as HTML).
 """
 
@@ -26,6 +27,7 @@ from folium.template import Template
 from .. import __version__
 from ..catalog import LayerSpec
 from .basemap import outline_geojson
+from .big import big_layer_of
 from .popup import source_links
 
 __all__ = [
@@ -52,6 +54,8 @@ CLUSTER_MIN_FEATURES = 50
 # a heat map embeds every point again: above this many points (big layers) it is left out
 HEAT_MAX_FEATURES = 20_000
 SEARCH_ZOOM = 11
+# tips offered from the large layers per search (each large layer searches its own names)
+SEARCH_BIG_LIMIT = 25
 _SEARCH_CDN = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist"
 _MINIMAP_CDN = "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1"
 
@@ -123,7 +127,13 @@ def search_records(
 
 
 class SearchControl(JSCSSMixin):
-    """Search over feature names, offline: zooms to the feature, switches its layer on, opens its popup."""
+    """Search over feature names, offline: zooms to the feature, switches its layer on, opens its popup.
+
+    ``records`` (:func:`search_records`) are the normal layers' names; the large layers named in
+    ``big`` (``{layer name: title}``) are searched as the user types through
+    ``corridormapBig.search`` over their own payload, and a large-layer result is shown with
+    ``layer.focus``.
+    """
 
     _template = Template(
         """
@@ -131,6 +141,22 @@ class SearchControl(JSCSSMixin):
         (function(map) {
           var records = {{ this.records|tojson }};
           var groups = { {%- for key, var in this.groups.items() %}{{ key|tojson }}: {{ var }},{% endfor %} };
+          var bigTitles = {{ this.big|tojson }};
+          function bigRows(text) {  // matches from the large layers' own names, on the map or not
+            var CM = window.corridormapBig;
+            if (!CM) { return []; }
+            var layers = Object.keys(bigTitles).map(function(n) { return CM.layers[n]; })
+              .filter(function(l) { return l && l.data; });
+            return CM.search(map, text, {{ this.big_limit }}, layers).map(function(r) {
+              var ll = r.layer.anchor(r.feature);
+              return {title: r.label, loc: [ll.lat, ll.lng], layer: r.layer.cm.name, feature: r.feature};
+            });
+          }
+          function showBig(ll) {
+            var group = groups[ll.layerKey], layer = window.corridormapBig.layers[ll.layerKey];
+            if (group && !map.hasLayer(group)) { map.addLayer(group); }
+            layer.focus(ll.feature);
+          }
           function findLeaf(layer, fid) {
             var found = null;
             if (layer.feature && String(layer.feature.properties.id) === fid) { return layer; }
@@ -155,16 +181,26 @@ class SearchControl(JSCSSMixin):
           }
           var control = new L.Control.Search({
             sourceData: function(text, callResponse) {
-              callResponse(records);
+              callResponse(records.concat(bigRows(text)));
               return {abort: function() {}};
             },
             formatData: function(rows) {
               var out = {};
               rows.forEach(function(r) {
-                var ll = L.latLng(r.loc[0], r.loc[1]);
-                ll.layerKey = r.layer; ll.fid = r.id; out[r.title] = ll;
+                var ll = L.latLng(r.loc[0], r.loc[1]), title = r.title, k = 1;
+                if (r.feature !== undefined) {  // a large layer's name may repeat: keep every tip
+                  ll.feature = r.feature;
+                  while (out.hasOwnProperty(title)) {
+                    k += 1;
+                    title = r.title + " (" + bigTitles[r.layer] + (k > 2 ? " " + (k - 1) : "") + ")";
+                  }
+                }
+                ll.layerKey = r.layer; ll.fid = r.id; out[title] = ll;
               });
               return out;
+            },
+            moveToLocation: function(ll, title, m) {  // a large-layer feature: zoom to its bounds
+              if (ll.feature !== undefined) { showBig(ll); } else { m.setView(ll, {{ this.zoom }}); }
             },
             buildTip: function(text) {  // as text, never as HTML: names come from data files
               var li = L.DomUtil.create("li", ""); li.textContent = text; return li;
@@ -176,15 +212,10 @@ class SearchControl(JSCSSMixin):
           });
           control.on("search:locationfound", function(e) {
             var group = groups[e.latlng.layerKey];
-            if (!group) { return; }
+            if (!group || e.latlng.feature !== undefined) { return; }  // (moveToLocation showed it)
             if (!map.hasLayer(group)) { map.addLayer(group); }
             var leaf = findLeaf(group, String(e.latlng.fid));
             if (leaf) { openPopupAt(leaf, e.latlng); }
-            else if (window.corridormapBig) {  // a large layer draws on canvas: open its popup there,
-              // now if the map has jumped there already (no animation), else when it arrives
-              var open = function() { return window.corridormapBig.openAt(map, e.latlng); };
-              if (!open()) { map.once("moveend", open); }
-            }
           });
           map.addControl(control);
         })({{ this._parent.get_name() }});
@@ -195,14 +226,17 @@ class SearchControl(JSCSSMixin):
     default_css = [("Leaflet.Search.css", f"{_SEARCH_CDN}/leaflet-search.min.css")]
 
     def __init__(self, records: list[dict[str, Any]], groups: Mapping[str, folium.FeatureGroup], *,
+                 big: Mapping[str, str] | None = None,
                  placeholder: str = "Search nodes, stations, ports, zones…",
-                 zoom: int = SEARCH_ZOOM) -> None:
+                 zoom: int = SEARCH_ZOOM, big_limit: int = SEARCH_BIG_LIMIT) -> None:
         super().__init__()
         self._name = "SearchControl"
         self.records = records
         self.groups = {name: group.get_name() for name, group in groups.items()}
+        self.big = dict(big or {})
         self.placeholder = placeholder
         self.zoom = int(zoom)
+        self.big_limit = int(big_limit)
 
 
 class MousePosition(MacroElement):
@@ -426,8 +460,11 @@ def add_controls(
                    primary_area_unit="hectares", secondary_area_unit="sqkilometers",
                    units={"sqkilometers": {"factor": 1e-6, "display": "km²", "decimals": 1}}).add_to(m)
     searchable = {n: g for n, g in groups.items() if specs[n].search}
+    # a large layer (as layer_group drew it) is searched in its own payload, not embedded again
+    big = {n: specs[n].title for n, g in searchable.items() if big_layer_of(g) is not None}
     if searchable:
-        SearchControl(search_records({n: layers[n] for n in searchable}, specs), searchable).add_to(m)
+        records = search_records({n: layers[n] for n in searchable if n not in big}, specs)
+        SearchControl(records, searchable, big=big).add_to(m)
     MousePosition().add_to(m)
     VectorMiniMap(outline_geojson()).add_to(m)
     DataSources(source_rows(layers, specs)).add_to(m)

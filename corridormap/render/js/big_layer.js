@@ -8,8 +8,8 @@
  *
  *   corridormapBig.layer(options)        the layer (options written by big.py)
  *   corridormapBig.layers[name]          layers by catalog name
- *   corridormapBig.search(map, text)     features whose name contains text: [{layer, feature, name}]
- *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there (search hook)
+ *   corridormapBig.search(map, text)     features whose name contains text: [{layer, feature, name, label}]
+ *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there
  *   layer.focus(feature)                 zoom to a feature and open its popup
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
  *   corridormapBig.whenReady()           resolves once every layer has decoded its payload
@@ -297,12 +297,16 @@
       return L.latLngBounds(P.unproject(L.point(b[4 * f], b[4 * f + 1])), P.unproject(L.point(b[4 * f + 2], b[4 * f + 3])));
     },
 
-    focus: function (f) {
-      var self = this, d = this.data, r = d.ringStart[f];
+    /* A point on feature f (the middle vertex of its first ring), where search marks it. */
+    anchor: function (f) {
+      var d = this.data, r = d.ringStart[f];
       var mid = Math.floor((d.vertStart[r] + d.vertStart[r + 1] - 1) / 2);
-      var at = L.Projection.SphericalMercator.unproject(L.point(d.xs[mid], d.ys[mid]));
+      return L.Projection.SphericalMercator.unproject(L.point(d.xs[mid], d.ys[mid]));
+    },
+
+    focus: function (f) {
       this._map.fitBounds(this.bounds(f), { maxZoom: 14, animate: false });
-      self.openPopup(f, at);
+      this.openPopup(f, this.anchor(f));
     },
 
     latLngs: function (f, level) {
@@ -390,14 +394,24 @@
       .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
   }
 
-  /* Features of the large layers on `map` whose name contains `text` (case-insensitive). */
-  CM.search = function (map, text, limit) {
+  /* The text of HTML escaped by escapeText (or Python's html.escape), as the map's names are. */
+  CM.unescape = function (text) {
+    return String(text).replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
+      .replace(/&#x27;/g, "'").replace(/&amp;/g, "&");
+  };
+
+  /* Features whose name contains `text` (case-insensitive), at most `limit` (default 10):
+   * [{layer, feature, name (escaped HTML), label (plain text)}]. Searches the large layers on `map`,
+   * or the given `layers` (decoded ones, on the map or not). */
+  CM.search = function (map, text, limit, layers) {
     var needle = escapeText(text).toLowerCase(), out = [], max = limit || 10;
-    CM.onMap(map).forEach(function (layer) {
-      var n = layer.cm.counts.features;
+    (layers || CM.onMap(map)).forEach(function (layer) {
+      var n = layer.data ? layer.cm.counts.features : 0;
       for (var f = 0; f < n && out.length < max; f++) {
         var name = layer.text("names", f);
-        if (name && name.toLowerCase().indexOf(needle) >= 0) out.push({ layer: layer, feature: f, name: name });
+        if (name && name.toLowerCase().indexOf(needle) >= 0) {
+          out.push({ layer: layer, feature: f, name: name, label: CM.unescape(name) });
+        }
       }
     });
     return out;
