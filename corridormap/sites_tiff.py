@@ -378,17 +378,22 @@ def stream_suitability(
     score = _dask_stack(ctx, chunk_cells, client)[-1]
     cells = TopCells(top=top, min_separation_km=separation, transform=grid.transform, shape=score.shape)
     tags = {"source": f"corridormap suitability model {model.source}", "cell_m": f"{grid.cell_m:g}"}
-    written = write_suitability_tiff(
-        score,
-        path,
-        transform=grid.transform,
-        crs=BELT_CRS,
-        overwrite=overwrite,
-        client=client,
-        tags=tags,
-        cog=cog,
-        sites=cells,
-    )
-    rows, cols = cells.resolve(score, client=client)
-    sites = top_sites(cells_frame(ctx, rows, cols), top=top, min_separation_km=separation)
-    return written, sites, grid
+    target = Path(path)
+    refuse_existing([target], overwrite)
+    # the score stays staged until the sites are settled too: a failure leaves no score without sites
+    with staging_dir(target) as stage:
+        staged = write_suitability_tiff(
+            score,
+            stage / target.name,
+            transform=grid.transform,
+            crs=BELT_CRS,
+            overwrite=True,
+            client=client,
+            tags=tags,
+            cog=cog,
+            sites=cells,
+        )
+        rows, cols = cells.resolve(score, client=client)
+        sites = top_sites(cells_frame(ctx, rows, cols), top=top, min_separation_km=separation)
+        replace_into(staged, target)
+    return target, sites, grid

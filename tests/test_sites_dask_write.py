@@ -252,3 +252,20 @@ def test_best_cells_of_adjacent_blocks_closer_than_the_separation(client, caplog
     assert list(rows * 8 + cols) == expected
     assert list(top_sites(_centre_frame(score, 1000.0), top=top, min_separation_km=2.5).index) == expected
     assert ("picked again" in caplog.text) == (top > 1)
+
+
+def test_a_failure_while_picking_sites_leaves_no_score_file(inputs, tmp_path, monkeypatch) -> None:
+    from corridormap import sites_tiff
+
+    layers, kwargs = inputs
+    target = tmp_path / "s.tif"
+    target.write_bytes(b"the previous score")
+
+    def broken(self, score, client=None):
+        raise RuntimeError("worker lost while picking sites")
+
+    monkeypatch.setattr(sites_tiff.TopCells, "resolve", broken)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        stream_suitability(layers, target, top=3, cog=False, overwrite=True, **kwargs)
+    assert target.read_bytes() == b"the previous score"  # untouched: nothing half-done replaced it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]  # no staging folder left behind
