@@ -72,8 +72,8 @@ def _chainage_layers() -> list[str]:
 def chainage_line(layers: Mapping[str, gpd.GeoDataFrame], key: str) -> tuple[shapely.LineString, float]:
     """One configured line (EPSG:7755) and its true length in km."""
     from .corridor import main_line
+    from .crs import true_km
     from .errors import CatalogError
-    from .nearest import true_km
 
     spec = chainage_lines().get(key)
     if spec is None:
@@ -170,8 +170,8 @@ def add_analysis(
     Inputs are not mutated; a missing input layer leaves its part out (logged).
     """
     from .catalog import read_spec
-    from .reach import catchments, default_contents
     from .gaps import find_gaps
+    from .reach import catchments, default_contents
 
     if "industrial_nodes" not in layers:
         log.info("no industrial_nodes layer: analysis left out of the build")

@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import BELT_CRS, geodesic_area_km2, geodesic_length_km, require_crs, to_metric
+from .crs import BELT_CRS, geodesic_area_km2, geodesic_length_km, require_crs, scale_factor, to_metric
 from .errors import LayerValidationError
-from .nearest import scale_factor
 
 __all__ = ["corridor_belt", "corridor_line", "main_line", "chainage", "membership"]
 

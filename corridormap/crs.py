@@ -7,16 +7,19 @@ Lambert conformal conic in metres valid for all of India), never in degrees. Map
 EPSG:7755 is conformal, not equidistant: over the belt (16–32 N) its scale factor is 0.980–0.990,
 so a planar metre is 1–2% short of a true metre and a planar square metre 2–4% short. Figures that
 are reported (km, km², ha) are therefore true ones: distances are divided by the local scale factor
-(:func:`corridormap.nearest.scale_factor`, within 0.1% of geodesic at belt scale), and lengths and
+(:func:`scale_factor`, within 0.1% of geodesic at belt scale), and lengths and
 areas of whole geometries come from the ellipsoid (:func:`geodesic_length_km`,
 :func:`geodesic_area_km2`).
 """
 
 from __future__ import annotations
 
+import functools
+
 import geopandas as gpd
 import numpy as np
-from pyproj import CRS, Geod
+from numpy.typing import NDArray
+from pyproj import CRS, Geod, Proj, Transformer
 
 from .errors import CRSError
 
@@ -29,6 +32,8 @@ __all__ = [
     "is_metric",
     "geodesic_length_km",
     "geodesic_area_km2",
+    "scale_factor",
+    "true_km",
 ]
 
 BELT_CRS = "EPSG:7755"
@@ -65,6 +70,41 @@ def to_display(gdf: gpd.GeoDataFrame, what: str = "layer") -> gpd.GeoDataFrame:
     if crs.equals(CRS.from_user_input(DISPLAY_CRS)):
         return gdf.copy()
     return gdf.to_crs(DISPLAY_CRS)
+
+
+@functools.cache
+def _scale_by_radius() -> tuple[float, float, float, float, NDArray[np.float64]]:
+    """EPSG:7755 is a Lambert conformal conic, so its scale factor depends only on the distance
+    ``rho`` from the cone's apex. Find the apex (from the sagitta of the 24 N parallel) and tabulate
+    the factor on a regular grid of ``rho``: (apex x, apex y, first rho, rho step, factors)."""
+    to_xy = Transformer.from_crs("EPSG:4326", BELT_CRS, always_xy=True)
+    (x0, x1), (y0, y1) = to_xy.transform([80.0, 90.0], [24.0, 24.0])
+    rho0 = ((x1 - x0) ** 2 + (y1 - y0) ** 2) / (2.0 * (y1 - y0))
+    lats = np.arange(70.0, -20.0001, -0.01)
+    _, ys = to_xy.transform(np.full_like(lats, 80.0), lats)
+    rho = (y0 + rho0) - np.asarray(ys)
+    factors = np.asarray(Proj(BELT_CRS).get_factors(np.full_like(lats, 80.0), lats).meridional_scale)
+    step = 500.0
+    regular = np.arange(rho[0], rho[-1], step)
+    return float(x0), float(y0 + rho0), float(rho[0]), step, np.interp(regular, rho, factors)
+
+
+def scale_factor(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Point scale factor of EPSG:7755 at metric coordinates ``x, y`` (planar m per true m)."""
+    ax, ay, first, step, factors = _scale_by_radius()
+    dx, dy = np.asarray(x, dtype=float) - ax, ay - np.asarray(y, dtype=float)
+    at = (np.sqrt(dx * dx + dy * dy) - first) / step
+    at = np.clip(at, 0, len(factors) - 1.000001)
+    i = at.astype(np.intp)
+    w = at - i
+    return factors[i] * (1 - w) + factors[i + 1] * w
+
+
+def true_km(
+    distance_m: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Planar EPSG:7755 metres measured around midpoint ``x, y`` -> true (ellipsoidal) kilometres."""
+    return np.asarray(distance_m, dtype=float) / scale_factor(x, y) / 1000.0
 
 
 _GEOD = Geod(ellps="WGS84")

@@ -13,8 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .crs import geodesic_area_km2, require_crs, to_metric
-from .nearest import scale_factor
+from .crs import geodesic_area_km2, require_crs, scale_factor, to_metric
 
 __all__ = ["area_footprints"]
 

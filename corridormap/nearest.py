@@ -1,4 +1,4 @@
-"""Exact, vectorised nearest-feature search in the belt's metric CRS, and planar-to-true distances.
+"""Exact, vectorised nearest-feature search in the belt's metric CRS.
 
 :func:`nearest_table` gives the same answers as ``geopandas.sjoin_nearest`` (nearest feature and
 planar distance; ties to the target first in layer order) several times faster for many query points:
@@ -13,14 +13,12 @@ planar distance; ties to the target first in layer order) several times faster f
 * point targets with k > 1: a KD-tree (scipy), k + 1 neighbours deep so ties are seen; the rare
   ambiguous rows are redone by the exact general path.
 
-:func:`true_km` turns planar EPSG:7755 metres into true kilometres: the projection is conformal with
-a scale factor of 0.980-0.986 over the corridor, so a planar distance is divided by the factor at
-its midpoint, which keeps figures within 0.1% of ``pyproj.Geod`` at belt scale.
+:func:`true_km` and :func:`scale_factor` (planar EPSG:7755 metres to true ones) live in
+:mod:`corridormap.crs` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,49 +26,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from pyproj import Proj, Transformer
 
-from .crs import BELT_CRS
+from .crs import scale_factor, true_km
 
 __all__ = ["Grid", "nearest_table", "nearest_columns", "scale_factor", "true_km"]
 
 _COLUMNS = ["point", "rank", "target", "distance_m", "x", "y"]
-
-
-# --- planar to true distance ----------------------------------------------------------------------
-@functools.cache
-def _scale_by_radius() -> tuple[float, float, float, float, NDArray[np.float64]]:
-    """EPSG:7755 is a Lambert conformal conic, so its scale factor depends only on the distance
-    ``rho`` from the cone's apex. Find the apex (from the sagitta of the 24 N parallel) and tabulate
-    the factor on a regular grid of ``rho``: (apex x, apex y, first rho, rho step, factors)."""
-    to_xy = Transformer.from_crs("EPSG:4326", BELT_CRS, always_xy=True)
-    (x0, x1), (y0, y1) = to_xy.transform([80.0, 90.0], [24.0, 24.0])
-    rho0 = ((x1 - x0) ** 2 + (y1 - y0) ** 2) / (2.0 * (y1 - y0))
-    lats = np.arange(70.0, -20.0001, -0.01)
-    _, ys = to_xy.transform(np.full_like(lats, 80.0), lats)
-    rho = (y0 + rho0) - np.asarray(ys)
-    factors = np.asarray(Proj(BELT_CRS).get_factors(np.full_like(lats, 80.0), lats).meridional_scale)
-    step = 500.0
-    regular = np.arange(rho[0], rho[-1], step)
-    return float(x0), float(y0 + rho0), float(rho[0]), step, np.interp(regular, rho, factors)
-
-
-def scale_factor(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Point scale factor of EPSG:7755 at metric coordinates ``x, y`` (planar m per true m)."""
-    ax, ay, first, step, factors = _scale_by_radius()
-    dx, dy = np.asarray(x, dtype=float) - ax, ay - np.asarray(y, dtype=float)
-    at = (np.sqrt(dx * dx + dy * dy) - first) / step
-    at = np.clip(at, 0, len(factors) - 1.000001)
-    i = at.astype(np.intp)
-    w = at - i
-    return factors[i] * (1 - w) + factors[i + 1] * w
-
-
-def true_km(
-    distance_m: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Planar EPSG:7755 metres measured around midpoint ``x, y`` -> true (ellipsoidal) kilometres."""
-    return np.asarray(distance_m, dtype=float) / scale_factor(x, y) / 1000.0
 
 
 # --- the grid over the query points ---------------------------------------------------------------

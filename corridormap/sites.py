@@ -35,9 +35,8 @@ import shapely
 from affine import Affine
 from pyproj import Transformer
 
-from .crs import BELT_CRS, require_crs, to_metric
+from .crs import BELT_CRS, require_crs, to_metric, true_km
 from .errors import LayerValidationError, require
-from .nearest import true_km
 from .raster import Raster, sample_values, slope, write_raster
 from .sites_model import Model, load_model, normalise
 from .sites_tiff import write_suitability_tiff

@@ -128,8 +128,7 @@ def test_refuses_to_overwrite(built) -> None:
 
 
 def test_belt_is_150_true_km_either_side_of_the_western_dfc(built) -> None:
-    from corridormap.crs import geodesic_area_km2, geodesic_length_km
-    from corridormap.nearest import scale_factor
+    from corridormap.crs import geodesic_area_km2, geodesic_length_km, scale_factor
 
     belt = built.layers["corridor_belt"]
     rail = built.layers["freight_rail"]

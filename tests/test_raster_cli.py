@@ -51,30 +51,13 @@ def test_info_prints_shape_and_tags(files) -> None:
 
 def test_sample_to_csv(files) -> None:
     out = files / "sampled.csv"
-    result = run(
-        "raster",
-        "sample",
-        str(files / "demo.tif"),
-        "--file",
-        str(files / "points.geojson"),
-        "--out",
-        str(out),
-    )
+    args = ["raster", "sample", str(files / "demo.tif"), "--file", str(files / "points.geojson")]
+    args += ["--out", str(out)]
+    result = run(*args)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     assert table[["id", "demo"]].values.tolist() == [["a", 0.0], ["b", 15.0]]
-    refused = CliRunner().invoke(
-        cli,
-        [
-            "raster",
-            "sample",
-            str(files / "demo.tif"),
-            "--file",
-            str(files / "points.geojson"),
-            "--out",
-            str(out),
-        ],
-    )
+    refused = CliRunner().invoke(cli, args)  # the same command again, without --overwrite
     assert refused.exit_code != 0 and "exists" in refused.output and "Traceback" not in refused.output
 
 
