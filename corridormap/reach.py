@@ -1,7 +1,7 @@
 """What lies within reach: catchment rings with counts and sums, and green-power pairing.
 
 Radii are true kilometres: each ring is buffered in EPSG:7755 by the radius times the projection's
-scale factor at the feature (see :func:`corridormap.access.true_km`), so a 50 km ring is 50 km on
+scale factor at the feature (see :func:`corridormap.crs.true_km`), so a 50 km ring is 50 km on
 the ground wherever it sits in the belt.
 
 The module is named ``reach`` so that ``corridormap.catchments`` stays the function: a module of

@@ -8,7 +8,7 @@ The grid is in EPSG:7755 and aligned on multiples of the cell size; a cell belon
 centre does. For every cell, each criterion's raw value comes from a vectorised nearest-neighbour
 query (a KD-tree over the layer's points, or over its lines' vertices densified every half cell, so a
 line distance is at most a quarter cell too long), converted to true km with the projection's scale
-factor (:func:`corridormap.nearest.true_km`), or from a raster sampled at the cell centre. Cells are
+factor (:func:`corridormap.crs.true_km`), or from a raster sampled at the cell centre. Cells are
 ``cell_km`` wide in EPSG:7755's planar metres (1.4-2 % wider on the ground over the belt). The
 model (normalisation functions, weights, exclusions) is :mod:`corridormap.sites_model`.
 
