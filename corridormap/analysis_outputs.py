@@ -23,6 +23,7 @@ from ._rules import read_rules_toml, rules_path
 from .crs import to_display
 
 __all__ = [
+    "strip_entries",
     "strip_links_html",
     "add_analysis",
     "default_network",
@@ -191,6 +192,18 @@ def add_analysis(
             files[f"strip_{key}.svg"] = strip_diagram(layers, key, specs=specs).encode("utf-8")
     log.info("analysis added: node access cards, %s, %s", ", ".join(extra), ", ".join(files))
     return layers, specs, files
+
+
+def strip_entries(files: Mapping[str, bytes]) -> list[dict[str, str]]:
+    """The strip diagrams among the build's extra files, for the map's title block:
+    ``{"title", "file", "svg"}`` each (the SVG text goes inside the map; no link to a file)."""
+    lines = chainage_lines()
+    out = []
+    for name, content in files.items():
+        key = name.removeprefix("strip_").removesuffix(".svg")
+        if name.startswith("strip_") and name.endswith(".svg") and key in lines:
+            out.append({"title": str(lines[key]["title"]), "file": name, "svg": content.decode("utf-8")})
+    return out
 
 
 def strip_links_html(files: Mapping[str, bytes] | list[str]) -> str:

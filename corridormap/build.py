@@ -1,4 +1,4 @@
-"""The default build: every catalog layer, offline, into a map, a GeoPackage and a manifest.
+"""The default build: every catalog layer into a single-file map, a GeoPackage and a manifest.
 
 ``build_outputs()`` is what ``corridormap build`` runs. Nothing is written until every output is
 known to be writable (existing files are refused without ``overwrite=True``); each file is written
@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import settings
-from .analysis_outputs import strip_links_html
+from .analysis_outputs import strip_entries
 from .atomic import refuse_existing, write_bytes_atomic, write_json_atomic
 from .catalog import LayerSpec, load_catalog, load_layers
 from .export import export_layers
@@ -67,6 +67,7 @@ def build_outputs(
     overwrite: bool = False,
     catalog: Mapping[str, LayerSpec] | None = None,
     offline: bool = False,
+    cdn: bool = False,
 ) -> BuildResult:
     """Build the corridor map, GeoPackage and manifest into ``out_dir`` (default ``build/``).
 
@@ -79,9 +80,14 @@ def build_outputs(
     overwrite : replace existing outputs; without it an existing output raises
         :class:`~corridormap.errors.OutputExistsError` before anything is written.
     catalog : catalog to build from (default: the shipped one plus ``settings.extra_layers_dirs``).
-    offline : write a map that makes no network request: every script, stylesheet, font and icon
-        inlined from installed packages, and the vector basemap instead of tiles.
+    offline : write a map for air-gapped use: no tile basemaps, no network request at all. By default
+        the map is one self-contained file too (every script, stylesheet and icon inlined, the
+        planning basemap and the strip diagrams inside) that also offers online tile basemaps,
+        loaded when the network is there and skipped when not.
+    cdn : write a lighter page that loads Leaflet and its plugins from their CDNs (needs the network).
     """
+    if offline and cdn:
+        raise ValueError("a map cannot be both offline and CDN-linked: choose offline or cdn")
     out = Path(out_dir) if out_dir is not None else settings.out_dir
     refuse_existing([out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME], overwrite)
     specs = dict(catalog) if catalog is not None else load_catalog()
@@ -93,8 +99,9 @@ def build_outputs(
     )
     refuse_existing(result.paths, overwrite)
     out.mkdir(parents=True, exist_ok=True)
-    m = build_map(layers, specs, offline=offline, title_links_html=strip_links_html(list(extra_files)))
-    write_bytes_atomic(map_html(m, offline=offline).encode("utf-8"), result.map, overwrite=overwrite)
+    m = build_map(layers, specs, offline=offline, strips=strip_entries(extra_files))
+    page = map_html(m, offline=offline, cdn=cdn)
+    write_bytes_atomic(page.encode("utf-8"), result.map, overwrite=overwrite)
     for name, content in extra_files.items():
         write_bytes_atomic(content, out / name, overwrite=overwrite)
     export_layers(layers, result.gpkg, overwrite=overwrite, specs=specs, manifest=False)
@@ -104,7 +111,7 @@ def build_outputs(
         specs=specs,
         outputs=[result.map, result.gpkg, *result.extra],
         inputs=sources,
-        options={"command": "build", "offline": offline},
+        options={"command": "build", "offline": offline, "cdn": cdn},
     )
     write_json_atomic(manifest, result.manifest, overwrite=overwrite)
     log.info("built %s", ", ".join(map(str, result.paths)))

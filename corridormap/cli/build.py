@@ -21,19 +21,31 @@ from . import overwrite_option
     "--offline",
     is_flag=True,
     default=False,
-    help="Write a single-file map that opens with no network (assets inlined, vector basemap).",
+    help="For air-gapped use: no tile basemaps, the map makes no network request at all.",
+)
+@click.option(
+    "--cdn",
+    is_flag=True,
+    default=False,
+    help="A lighter map that loads Leaflet and its plugins from CDNs (needs the network to open).",
 )
 @overwrite_option
-def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
-    """Build the corridor map, GeoPackage and manifest from the shipped data (no network)."""
+def build(out_dir: Path | None, overwrite: bool, offline: bool, cdn: bool) -> None:
+    """Build the corridor map, GeoPackage and manifest from the shipped data (no network).
+
+    The map is one self-contained HTML file (scripts, basemap and strip diagrams inside) that opens
+    anywhere, and uses online tile basemaps when the network is there.
+    """
     from ..build import build_outputs
     from ..render.assets import size_report
 
-    result = build_outputs(out_dir, overwrite=overwrite, offline=offline)
+    if offline and cdn:
+        raise click.UsageError("--offline and --cdn exclude each other: choose one")
+    result = build_outputs(out_dir, overwrite=overwrite, offline=offline, cdn=cdn)
     click.echo("Built:")
     for path in result.paths:
         click.echo(f"  {path.resolve()}")
-    click.echo(f"Map size: {size_report(result.map.stat().st_size, offline=offline)}")
+    click.echo(f"Map size: {size_report(result.map.stat().st_size, offline=offline, cdn=cdn)}")
 
 
 @click.command()

@@ -35,7 +35,10 @@ import mimetypes
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
+
+from branca.element import Figure
 
 from ..errors import DataSourceNotFoundError
 
@@ -49,6 +52,9 @@ __all__ = [
     "external_references",
     "vendor_dir",
     "map_html",
+    "map_kind",
+    "MapFigure",
+    "tile_references",
     "size_report",
     "MAP_BUDGET_BYTES",
 ]
@@ -253,7 +259,7 @@ def _style_tag(url: str) -> str:
     return f"<style>/* {url} */\n{text}\n</style>"
 
 
-def inline_assets(html: str, *, offline: bool = True) -> str:
+def inline_assets(html: str, *, offline: bool = True, tiles: bool = False) -> str:
     """Inline the map's scripts and stylesheets.
 
     Parameters
@@ -261,6 +267,8 @@ def inline_assets(html: str, *, offline: bool = True) -> str:
     html : a rendered map page.
     offline : inline every external asset and check that nothing external remains; with ``False``
         CDN URLs stay (the page needs the network) and only package-local assets are inlined.
+    tiles : with ``offline``, tile layers may remain (they load when the network is there and are
+        skipped when not); every other external reference is still refused.
 
     Raises
     ------
@@ -282,13 +290,13 @@ def inline_assets(html: str, *, offline: bool = True) -> str:
 
     out = _LINK.sub(sub_link, out)
     if offline:
-        remaining = external_references(out)
+        remaining = external_references(out) - (tile_references(out) if tiles else set())
         if remaining:
             raise DataSourceNotFoundError(
                 "the offline map still references the network: " + ", ".join(sorted(remaining)[:10])
                 + " (tile layers cannot be inlined: build offline maps with the vector basemap)"
             )
-    log.info("inlined assets (%s): %d bytes", "offline" if offline else "online", len(out))
+    log.info("inlined assets (%s): %d bytes", "tiles" if tiles else "offline" if offline else "cdn", len(out))
     return out
 
 
@@ -299,6 +307,14 @@ _EXTERNAL = re.compile(
     r"""["'](?P<tiles>(?:https?:)?//[^"']+)["']""",
     re.I,
 )
+
+
+_TILES = re.compile(r"""L\.tileLayer(?:\.wms)?\(\s*["'](?P<tiles>(?:https?:)?//[^"']+)["']""")
+
+
+def tile_references(html: str) -> set[str]:
+    """The tile URL templates of a page's tile layers."""
+    return {m.group("tiles") for m in _TILES.finditer(html)}
 
 
 def external_references(html: str) -> set[str]:
@@ -313,21 +329,53 @@ def external_references(html: str) -> set[str]:
     return found
 
 
-# Size budget of a built map file, documented in the README: an offline map must stay small enough
-# to send by e-mail (most mail systems refuse attachments over 10 MB; 3 MB leaves room for several);
-# about 0.9 MB of it is the inlined Leaflet, plugins, fonts and icons, which an online map fetches.
-MAP_BUDGET_BYTES = {"offline": 3_000_000, "online": 2_000_000}
+# Size budget of a built map file, documented in the README: the default map (everything inlined,
+# tiles optional) and the offline map must stay small enough to send by e-mail (most mail systems
+# refuse attachments over 10 MB; 3 MB leaves room for several); about 0.6 MB of it is the inlined
+# Leaflet, plugins and icons, which the CDN-linked page fetches instead.
+MAP_BUDGET_BYTES = {"default": 3_000_000, "offline": 3_000_000, "cdn": 2_000_000}
+_KIND_TEXT = {"default": "a single-file map", "offline": "an offline map", "cdn": "a CDN-linked map"}
 
 
-def map_html(m: object, *, offline: bool) -> str:
-    """Render a folium map to one HTML page; with ``offline`` every asset is inlined."""
-    rendered: str = m.get_root().render()  # type: ignore[attr-defined]
-    return inline_assets(rendered, offline=offline)
+class MapFigure(Figure):
+    """The page of a corridormap map: rendering it (``m.save``, a notebook, ``map_html``) inlines every
+    asset, so the file opens with no network; tile layers stay unless ``offline``."""
+
+    def __init__(self, *, offline: bool = False) -> None:
+        super().__init__()
+        self.offline = offline
+
+    def render_linked(self, **kwargs: Any) -> str:
+        """The page with third-party assets still linked to their CDN addresses."""
+        return str(super().render(**kwargs))
+
+    def render(self, **kwargs: Any) -> str:
+        return inline_assets(self.render_linked(**kwargs), offline=True, tiles=not self.offline)
 
 
-def size_report(size_bytes: int, *, offline: bool) -> str:
-    """``"1.42 MB (budget 3.00 MB for an offline map)"``, with ``OVER BUDGET`` when it is."""
-    kind = "offline" if offline else "online"
+def map_html(m: object, *, offline: bool = False, cdn: bool = False) -> str:
+    """Render a folium map to one HTML page.
+
+    By default every script, style, font and icon is inlined (the page opens with no network) and
+    tile layers stay (they load when the network is there); ``offline`` also refuses any tile layer
+    or other network address (zero requests); ``cdn`` links third-party assets to their CDN instead
+    (a lighter page that needs the network).
+    """
+    root = m.get_root()  # type: ignore[attr-defined]
+    rendered: str = root.render_linked() if isinstance(root, MapFigure) else root.render()
+    if cdn:
+        return inline_assets(rendered, offline=False)
+    return inline_assets(rendered, offline=True, tiles=not offline)
+
+
+def map_kind(*, offline: bool = False, cdn: bool = False) -> str:
+    """``"offline"``, ``"cdn"`` or ``"default"``: the budget a map is held to."""
+    return "offline" if offline else "cdn" if cdn else "default"
+
+
+def size_report(size_bytes: int, *, offline: bool = False, cdn: bool = False) -> str:
+    """``"1.42 MB (budget 3.00 MB for a single-file map)"``, with ``OVER BUDGET`` when it is."""
+    kind = map_kind(offline=offline, cdn=cdn)
     budget = MAP_BUDGET_BYTES[kind]
-    text = f"{size_bytes / 1e6:.2f} MB (budget {budget / 1e6:.2f} MB for an {kind} map)"
+    text = f"{size_bytes / 1e6:.2f} MB (budget {budget / 1e6:.2f} MB for {_KIND_TEXT[kind]})"
     return text + (" OVER BUDGET" if size_bytes > budget else "")

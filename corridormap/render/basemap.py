@@ -1,17 +1,17 @@
-"""Basemaps: tile layers when the map may use the network, a vector basemap that needs none.
+"""Basemaps: the offline planning basemap beneath, tile basemaps over it when the network allows.
 
-The vector basemap is drawn from installed data only (``basemap.toml`` says what and why): country
-outlines from the Natural Earth 1:110m file that pyogrio's wheel installs, with India highlighted,
-and corridormap's own list of approximate city points with labels. The corridor belt is one of the
-map's layers, so it is not repeated here. No installed package carries Indian state boundaries, so
-none are drawn. Online maps offer OpenStreetMap, a light basemap and satellite imagery (no API
-key), plus the vector basemap; offline maps offer the vector basemap only.
+The planning basemap (``basemap.toml`` says what, from where and under which licence) is drawn from
+files shipped in ``data/basemap/``: Natural Earth 1:10m land, lakes, rivers and cities, and the
+datameet 2019 state boundaries with their names, at two levels of detail (coarser when zoomed out);
+neighbouring countries come from the Natural Earth 1:110m file the pyogrio wheel installs. It lies
+beneath Leaflet's tile pane: a tile basemap (OpenStreetMap, a light map, satellite imagery, no API
+key) covers it once its tiles load, and where they cannot load (no network) it stays in view, with
+no error shown. Offline maps (``offline=True``) have no tile layer at all and make no request.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import importlib.util
 import logging
 import tomllib
@@ -20,22 +20,36 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-from branca.element import MacroElement
-from folium.template import Template
-from folium.utilities import JsCode
-from shapely.geometry import Point, box
+import shapely
+from shapely.geometry import box
 
 from ..errors import DataSourceNotFoundError
+from .basemap_data import basemap_layers, simplified
+from .page import Component
 
-__all__ = ["VECTOR_NAME", "BASEMAP_PANE", "countries", "cities", "vector_basemap", "add_basemaps",
-           "outline_geojson"]
+__all__ = [
+    "VECTOR_NAME",
+    "VECTOR_KEY",
+    "countries",
+    "cities",
+    "add_basemaps",
+    "outline_geojson",
+    "basemap_data",
+    "basemap_sources",
+    "encode_line",
+    "encoded",
+    "BOUNDARY_NOTE",
+]
 
 log = logging.getLogger(__name__)
 
-VECTOR_NAME = "Vector basemap (offline)"
-BASEMAP_PANE = "cm-basemap"
-SEA_COLOUR = "#d6e6ef"
+VECTOR_NAME = "Planning basemap only (offline)"
+VECTOR_KEY = "planning"
 MAX_ZOOM = 18
+BOUNDARY_NOTE = (
+    "State and country boundaries are approximate and not authoritative (Natural Earth, datameet "
+    "2019); they do not depict India's external boundary as the Survey of India does."
+)
 _CONFIG = Path(__file__).with_name("basemap.toml")
 
 
@@ -49,7 +63,8 @@ def _countries_file() -> Path:
     spec = importlib.util.find_spec(cfg["package"])
     if spec is None or not spec.submodule_search_locations:
         raise DataSourceNotFoundError(
-            f"the vector basemap needs the {cfg['package']!r} package; reinstall corridormap")
+            f"the vector basemap needs the {cfg['package']!r} package; reinstall corridormap"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / cfg["path"]
     if not path.is_file():
         raise DataSourceNotFoundError(
@@ -76,115 +91,154 @@ def countries() -> gpd.GeoDataFrame:
 
 
 def cities() -> gpd.GeoDataFrame:
-    """corridormap's approximate city points (EPSG:4326): ``name``."""
-    points = _config()["cities"]["points"]
-    return gpd.GeoDataFrame(
-        {"name": list(points)},
-        geometry=[Point(lon, lat) for lat, lon in points.values()],
-        crs="EPSG:4326",
-    )
+    """The basemap's cities (Natural Earth 1:10m, population >= 300,000), EPSG:4326: ``name`` (in
+    today's official use, ``basemap.toml`` [cities.names]), ``country``, ``major`` (labelled at
+    every zoom)."""
+    frame = basemap_layers()["cities"]
+    cfg = _config()
+    renames = cfg["cities"]["names"]
+    frame["name"] = frame["name"].map(lambda n: renames.get(n, n))
+    frame["major"] = frame["scalerank"] <= cfg["display"]["major_city_scalerank"]
+    return frame[["name", "country", "major", "geometry"]]
 
 
 def outline_geojson(*, tolerance_deg: float = 0.05) -> dict[str, Any]:
     """Simplified country outlines as a GeoJSON mapping (for the minimap)."""
     frame = countries()
     frame["geometry"] = frame.geometry.simplify(tolerance_deg)
-    return frame.__geo_interface__
+    return simplified(frame, tolerance_deg, 2).__geo_interface__  # type: ignore[no-any-return]
 
 
-_CITY_LABEL = JsCode(
-    """function(feature, layer) {
-        layer.bindTooltip(feature.properties.label,
-            {permanent: true, direction: "right", offset: [3, 0], className: "cm-city-label"});
-    }"""
-)
+ENCODE_DECIMALS = 3  # about 100 m: the planning basemap's coordinates in the page
 
 
-def vector_basemap(*, show: bool = True) -> folium.FeatureGroup:
-    """The vector basemap as one base layer: countries (India highlighted) and labelled cities."""
-    group = folium.FeatureGroup(name=VECTOR_NAME, overlay=False, show=show)
-    land = countries()
-    folium.GeoJson(
-        land,
-        name="countries",
-        style_function=lambda f: {
-            "color": "#7d7361" if f["properties"]["highlight"] else "#b3aea3",
-            "weight": 1.4 if f["properties"]["highlight"] else 0.8,
-            "fillColor": "#f6f2e6" if f["properties"]["highlight"] else "#ebe9e4",
-            "fillOpacity": 1.0,
-        },
-        pane=BASEMAP_PANE,
-        interactive=False,
-        control=False,
-    ).add_to(group)
-    towns = cities()
-    towns["label"] = towns["name"].map(html.escape)
-    dot = folium.CircleMarker(radius=2.5, color="#555", weight=1, fill=True, fill_color="#fff",
-                              fill_opacity=1.0)
-    dot.options.update(pane=BASEMAP_PANE, interactive=False)  # folium's path_options drops both
-    folium.GeoJson(
-        towns,
-        name="cities",
-        marker=dot,
-        on_each_feature=_CITY_LABEL,
-        pane=BASEMAP_PANE,
-        control=False,
-    ).add_to(group)
-    return group
+def encode_line(coords: Any, decimals: int = ENCODE_DECIMALS) -> str:
+    """One ring or line as an encoded polyline (Google's algorithm, lat before lon), ``decimals``
+    digits kept: about 3-4 characters a vertex instead of about 16 in GeoJSON.
+
+    >>> encode_line([(72.5, 23.0), (72.6, 23.1)], 3)
+    '_n_C_ffL_S_S'
+    """
+    scale = 10**decimals
+    out: list[str] = []
+    prev = (0, 0)
+    for x, y in coords:
+        cur = (round(y * scale), round(x * scale))
+        for delta in (cur[0] - prev[0], cur[1] - prev[1]):
+            value = ~(delta << 1) if delta < 0 else delta << 1
+            while value >= 0x20:
+                out.append(chr((0x20 | (value & 0x1F)) + 63))
+                value >>= 5
+            out.append(chr(value + 63))
+        prev = cur
+    return "".join(out)
 
 
-class _BasemapStyle(MacroElement):
-    """Sea-coloured background under the vector basemap; small grey city labels."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-          .leaflet-tooltip.cm-city-label { background: transparent; border: 0; box-shadow: none;
-              padding: 0 2px; color: #444; font: 11px/1.1 system-ui, sans-serif;
-              text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
-          .leaflet-tooltip.cm-city-label::before { display: none; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function(map, vector) {
-          var credit = {{ this.credit|tojson }}, shown = false;
-          function paint() {
-            var on = map.hasLayer(vector);
-            map.getContainer().style.background = on ? {{ this.sea|tojson }} : "";
-            if (map.attributionControl && on !== shown) {
-              if (on) { map.attributionControl.addAttribution(credit); }
-              else { map.attributionControl.removeAttribution(credit); }
-              shown = on;
-            }
-          }
-          map.on("baselayerchange", paint);
-          map.whenReady(paint);
-        })({{ this._parent.get_name() }}, {{ this.vector.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, vector: folium.FeatureGroup) -> None:
-        super().__init__()
-        self._name = "BasemapStyle"
-        self.vector = vector
-        self.sea = SEA_COLOUR
-        cfg = _config()
-        # folium does not pass a FeatureGroup's options to Leaflet, so the credit is added here
-        self.credit = html.escape(f"{cfg['countries']['attribution']}; {cfg['cities']['attribution']}")
+def encoded(frame: gpd.GeoDataFrame) -> list[list[list[str]]]:
+    """Each feature as parts, each part as rings (polygons: exterior then holes; lines: one), encoded."""
+    features = []
+    for geom in frame.geometry:
+        parts = []
+        for part in shapely.get_parts(geom):
+            if part.is_empty:
+                continue
+            if part.geom_type == "Polygon":
+                parts.append(
+                    [encode_line(part.exterior.coords)] + [encode_line(r.coords) for r in part.interiors]
+                )
+            else:
+                parts.append([encode_line(part.coords)])
+        if parts:
+            features.append(parts)
+    return features
 
 
-def add_basemaps(m: folium.Map, *, offline: bool) -> None:
-    """Add the basemaps: online, the tile layers (OpenStreetMap first) and the vector basemap;
-    offline, the vector basemap alone, so the map requests no tiles."""
+def _geojson(frame: gpd.GeoDataFrame, columns: tuple[str, ...] = ()) -> dict[str, Any]:
+    keep = [c for c in columns if c in frame.columns]
+    out: dict[str, Any] = frame[[*keep, frame.geometry.name]].__geo_interface__
+    out.pop("bbox", None)
+    for feature in out["features"]:
+        feature.pop("bbox", None)
+        feature.pop("id", None)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def basemap_data() -> dict[str, Any]:
+    """Everything the planning basemap draws, as JSON-ready data (``render/js/basemap.js``)."""
+    cfg = _config()
+    display = cfg["display"]
+    layers = basemap_layers()
+    fine = {k: layers[k] for k in ("land", "lakes", "rivers", "states")}
+    coarse = {k: simplified(v, display["coarse_tolerance_deg"], 2) for k, v in fine.items()}
+    # small lakes and minor rivers only at the detailed level
+    coarse["rivers"] = coarse["rivers"][coarse["rivers"]["scalerank"] <= 8]
+
+    def level(frames: dict[str, gpd.GeoDataFrame], lo: int, hi: int) -> dict[str, Any]:
+        return {"minZoom": lo, "maxZoom": hi, **{k: encoded(v) for k, v in frames.items()}}
+
+    states = layers["states"]
+    labels = gpd.GeoDataFrame({"name": states["name"]}, geometry=states.geometry.representative_point())
+    town = cities()
+    world = countries()
+    world["geometry"] = world.geometry.simplify(0.02)
+    return {
+        "style": display["style"],
+        "decimals": ENCODE_DECIMALS,
+        "countries": _geojson(simplified(world, 0.02, 2), ("highlight",)),
+        "levels": [level(coarse, 0, display["fine_zoom"] - 1), level(fine, display["fine_zoom"], MAX_ZOOM)],
+        "stateLabels": [
+            [round(p.y, 3), round(p.x, 3), str(n)]
+            for p, n in zip(labels.geometry, labels["name"], strict=True)
+        ],
+        "cities": [
+            [round(g.y, 4), round(g.x, 4), str(n), bool(mj)]
+            for g, n, mj in zip(town.geometry, town["name"], town["major"], strict=True)
+        ],
+        "stateLabelZoom": display["state_label_zoom"],
+        "minorCityZoom": display["minor_city_zoom"],
+        "credit": display["credit"],
+    }
+
+
+def basemap_sources() -> list[dict[str, str]]:
+    """Rows for the Data sources panel: the basemap's sources and licences."""
+    cfg = _config()
+    return [
+        {
+            "layer": f"basemap_{key}",
+            "title": title,
+            "source": cfg[key]["source"],
+            "licence": cfg[key]["licence"],
+            "as_of": "2019" if key == "states" else "Natural Earth 5.1",
+            "geometry_quality": "approximate",
+        }
+        for key, title in (
+            ("detail", "Basemap: land, water, cities"),
+            ("states", "Basemap: state boundaries"),
+            ("countries", "Basemap: neighbouring countries"),
+        )
+    ]
+
+
+def add_basemaps(
+    m: folium.Map, *, offline: bool
+) -> tuple[list[tuple[str, str, folium.TileLayer | None]], str]:
+    """Add the planning basemap and (unless ``offline``) the tile basemaps over it.
+
+    Returns the basemap choices for the layer panel, ``(key, title, tile layer or None)``, and the
+    key chosen at start (the first tile basemap online, the planning basemap offline). Tile layers
+    are not on the map at start: the panel adds the chosen one.
+    """
     # with no tile layer Leaflet knows no zoom limit, which clustering needs
     m.options.setdefault("max_zoom", MAX_ZOOM)
-    folium.map.CustomPane(BASEMAP_PANE, z_index=250, pointer_events=False).add_to(m)
+    Component("basemap", basemap_data(), js=("basemap.js",)).add_to(m)
+    choices: list[tuple[str, str, folium.TileLayer | None]] = []
     if not offline:
         for i, (name, provider) in enumerate(_config()["online"].items()):
-            folium.TileLayer(provider, name=name, show=i == 0).add_to(m)
-    vector = vector_basemap(show=offline)
-    vector.add_to(m)
-    _BasemapStyle(vector).add_to(m)
+            tiles = folium.TileLayer(provider, name=name, overlay=False, control=False, show=False)
+            tiles.add_to(m)
+            choices.append((f"tiles{i}", name, tiles))
+    choices.append((VECTOR_KEY, VECTOR_NAME if choices else "Planning basemap (offline)", None))
     log.debug("basemaps added (offline=%s)", offline)
+    return choices, choices[0][0]

@@ -1,11 +1,13 @@
-"""The planner's controls: title block, search, measure, fullscreen, minimap, mouse position,
-clustering of dense point layers, heat maps of point layers and the "Data sources" panel.
+"""The planner's controls: title block (with the strip diagrams), search, measure, fullscreen,
+minimap, pointer position, clustering of dense point layers, heat maps of point layers and the
+"Data sources" panel.
 
 :func:`add_controls` adds them all to a map built by :func:`~corridormap.render.map.build_map` and
-returns the extra overlays (heat maps) for the grouped layer control. Every control works with no
-network: search runs over names embedded in the page (a large layer's names are read from its own
-payload, not embedded twice), the minimap draws the vector country outlines,
-and text from data files reaches the page escaped (search tips are set as text, never as HTML).
+returns the extra overlays (heat maps) for the layer panel. Every control works with no network:
+search runs over names in the page (a large layer's names are read from its own payload, not
+embedded twice), the minimap draws the vector country outlines. The browser code is
+``render/js/controls.js``; data reaches it as JSON (:class:`~corridormap.render.page.Component`) and
+is set as text there, never as HTML.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from typing import Any
 import folium
 import geopandas as gpd
 import pandas as pd
-from branca.element import MacroElement
-from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster, MeasureControl
-from folium.template import Template
 
 from .. import __version__
 from ..catalog import LayerSpec
 from .basemap import outline_geojson
 from .big import big_layer_of
+from .page import Component
 from .popup import source_links
 
 __all__ = [
@@ -50,7 +50,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HEAT_GROUP = "Heat maps"
-CLUSTER_MIN_FEATURES = 50
+# a point layer clusters when zoomed out only from this many features (sparser layers never do)
+CLUSTER_MIN_FEATURES = 300
+CLUSTER_NOTE = ("Numbered circles in this layer's colour group nearby features when zoomed out; "
+                "click one or zoom in to see them")
+# below this window size (px) the panel and the overview map start collapsed
+SMALL_SCREEN = (1500, 900)
+TITLE_NOTE = "Positions approximate; boundaries approximate, not authoritative. See Data sources"
 # a heat map embeds every point again: above this many points (big layers) it is left out
 HEAT_MAX_FEATURES = 20_000
 SEARCH_ZOOM = 11
@@ -60,42 +66,21 @@ _SEARCH_CDN = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist"
 _MINIMAP_CDN = "https://cdnjs.cloudflare.com/ajax/libs/leaflet-minimap/3.6.1"
 
 
-class TitleBlock(MacroElement):
-    """The map's title and build line, centred at the top."""
+class TitleBlock(Component):
+    """The map's title, build line, caveat and the strip diagrams (inline SVG in a dialog).
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-          .cm-title { position: absolute; top: 10px; left: 50%; transform: translateX(-50%); z-index: 800;
-                      background: rgba(255,255,255,0.92); padding: 4px 14px; border-radius: 5px;
-                      box-shadow: 0 1px 5px rgba(0,0,0,0.35); text-align: center; pointer-events: none;
-                      font: 12px/1.3 system-ui, sans-serif; max-width: 60%; }
-          .cm-title h1 { margin: 0; font-size: 16px; font-weight: 600; }
-          .cm-title .cm-built { color: #555; }
-          .cm-title a { pointer-events: auto; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function(map) {
-          var div = L.DomUtil.create("div", "cm-title", map.getContainer());
-          div.innerHTML = {{ this.html|tojson }};
-          // popups opened near the top pan clear of the title block
-          L.Popup.mergeOptions({autoPanPaddingTopLeft: L.point(60, 90)});
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
+    ``strips``: ``{"title", "file", "svg"}`` per diagram (SVG text made by corridormap).
+    """
 
-    def __init__(self, title: str, *, built: dt.date | None = None, extra_html: str = "") -> None:
-        """``extra_html`` is trusted markup built by corridormap (escaped links), shown on a line below."""
-        super().__init__()
-        self._name = "TitleBlock"
+    def __init__(self, title: str, *, built: dt.date | None = None,
+                 strips: list[dict[str, str]] | None = None, note: str = TITLE_NOTE) -> None:
         day = (built or dt.datetime.now(dt.UTC).date()).isoformat()
-        self.html = (f"<h1>{html.escape(title)}</h1><div class=\"cm-built\">Built {day} with corridormap "
-                     f"{html.escape(__version__)} · positions approximate, see Data sources</div>")
-        if extra_html:
-            self.html += f'<div class="cm-extra">{extra_html}</div>'
+        self.built = f"Built {day} with corridormap {__version__}"
+        super().__init__("title", {"title": title, "built": self.built, "note": note, "strips": strips or []},
+                         js=("controls.js",))
+        # the same text as HTML, escaped (what a reader sees; for tests and the notebook)
+        self.html = (f"<h1>{html.escape(title)}</h1><div class=\"cm-built\">{html.escape(self.built)}</div>"
+                     f"<div class=\"cm-note\">{html.escape(note)}</div>")
 
 
 def search_records(
@@ -126,102 +111,15 @@ def search_records(
     return records
 
 
-class SearchControl(JSCSSMixin):
+class SearchControl(Component):
     """Search over feature names, offline: zooms to the feature, switches its layer on, opens its popup.
 
     ``records`` (:func:`search_records`) are the normal layers' names; the large layers named in
     ``big`` (``{layer name: title}``) are searched as the user types through
     ``corridormapBig.search`` over their own payload, and a large-layer result is shown with
-    ``layer.focus``.
+    ``layer.focus`` (``render/js/controls.js``).
     """
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function(map) {
-          var records = {{ this.records|tojson }};
-          var groups = { {%- for key, var in this.groups.items() %}{{ key|tojson }}: {{ var }},{% endfor %} };
-          var bigTitles = {{ this.big|tojson }};
-          function bigRows(text) {  // matches from the large layers' own names, on the map or not
-            var CM = window.corridormapBig;
-            if (!CM) { return []; }
-            var layers = Object.keys(bigTitles).map(function(n) { return CM.layers[n]; })
-              .filter(function(l) { return l && l.data; });
-            return CM.search(map, text, {{ this.big_limit }}, layers).map(function(r) {
-              var ll = r.layer.anchor(r.feature);
-              return {title: r.label, loc: [ll.lat, ll.lng], layer: r.layer.cm.name, feature: r.feature};
-            });
-          }
-          function showBig(ll) {
-            var group = groups[ll.layerKey], layer = window.corridormapBig.layers[ll.layerKey];
-            if (group && !map.hasLayer(group)) { map.addLayer(group); }
-            layer.focus(ll.feature);
-          }
-          function findLeaf(layer, fid) {
-            var found = null;
-            if (layer.feature && String(layer.feature.properties.id) === fid) { return layer; }
-            if (layer.eachLayer) {
-              layer.eachLayer(function(child) { found = found || findLeaf(child, fid); });
-            }
-            return found;
-          }
-          function openPopupAt(leaf, latlng) {
-            var popup = leaf.getPopup && leaf.getPopup();
-            if (!popup) { return; }
-            var done = false;
-            function open() {
-              if (done) { return; }
-              done = true;
-              L.popup({maxWidth: 420, autoPanPaddingTopLeft: [60, 90]})
-                .setLatLng(leaf.getLatLng ? leaf.getLatLng() : latlng)
-                .setContent(popup.getContent()).openOn(map);
-            }
-            map.once("moveend", open);
-            setTimeout(open, 700);
-          }
-          var control = new L.Control.Search({
-            sourceData: function(text, callResponse) {
-              callResponse(records.concat(bigRows(text)));
-              return {abort: function() {}};
-            },
-            formatData: function(rows) {
-              var out = {};
-              rows.forEach(function(r) {
-                var ll = L.latLng(r.loc[0], r.loc[1]), title = r.title, k = 1;
-                if (r.feature !== undefined) {  // a large layer's name may repeat: keep every tip
-                  ll.feature = r.feature;
-                  while (out.hasOwnProperty(title)) {
-                    k += 1;
-                    title = r.title + " (" + bigTitles[r.layer] + (k > 2 ? " " + (k - 1) : "") + ")";
-                  }
-                }
-                ll.layerKey = r.layer; ll.fid = r.id; out[title] = ll;
-              });
-              return out;
-            },
-            moveToLocation: function(ll, title, m) {  // a large-layer feature: zoom to its bounds
-              if (ll.feature !== undefined) { showBig(ll); } else { m.setView(ll, {{ this.zoom }}); }
-            },
-            buildTip: function(text) {  // as text, never as HTML: names come from data files
-              var li = L.DomUtil.create("li", ""); li.textContent = text; return li;
-            },
-            initial: false, firstTipSubmit: true, autoCollapse: false, collapsed: true,
-            zoom: {{ this.zoom }}, position: "topleft", textPlaceholder: {{ this.placeholder|tojson }},
-            marker: {icon: false, animate: true,
-                     circle: {radius: 14, weight: 3, color: "#e0115f", fill: false}}
-          });
-          control.on("search:locationfound", function(e) {
-            var group = groups[e.latlng.layerKey];
-            if (!group || e.latlng.feature !== undefined) { return; }  // (moveToLocation showed it)
-            if (!map.hasLayer(group)) { map.addLayer(group); }
-            var leaf = findLeaf(group, String(e.latlng.fid));
-            if (leaf) { openPopupAt(leaf, e.latlng); }
-          });
-          map.addControl(control);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
     default_js = [("Leaflet.Search.js", f"{_SEARCH_CDN}/leaflet-search.min.js")]
     default_css = [("Leaflet.Search.css", f"{_SEARCH_CDN}/leaflet-search.min.css")]
 
@@ -229,70 +127,32 @@ class SearchControl(JSCSSMixin):
                  big: Mapping[str, str] | None = None,
                  placeholder: str = "Search nodes, stations, ports, zones…",
                  zoom: int = SEARCH_ZOOM, big_limit: int = SEARCH_BIG_LIMIT) -> None:
-        super().__init__()
-        self._name = "SearchControl"
         self.records = records
-        self.groups = {name: group.get_name() for name, group in groups.items()}
         self.big = dict(big or {})
-        self.placeholder = placeholder
-        self.zoom = int(zoom)
-        self.big_limit = int(big_limit)
+        names = list(groups)
+        data = {"records": records, "layers": names, "big": self.big, "placeholder": placeholder,
+                "zoom": int(zoom), "bigLimit": int(big_limit)}
+        super().__init__("search", data, [groups[n] for n in names], js=("controls.js",))
 
 
-class MousePosition(MacroElement):
-    """Latitude and longitude under the pointer (a few lines of Leaflet, no plugin)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function(map) {
-          var ctl = L.control({position: "bottomleft"});
-          ctl.onAdd = function() {
-            var div = L.DomUtil.create("div", "cm-mouse-position leaflet-control-attribution");
-            div.textContent = "–";
-            map.on("mousemove", function(e) {
-              div.textContent = e.latlng.lat.toFixed(4) + "° N, " + e.latlng.lng.toFixed(4) + "° E";
-            });
-            return div;
-          };
-          ctl.addTo(map);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
+class MousePosition(Component):
+    """Latitude and longitude under the pointer, kept true after a pan, zoom or search."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._name = "MousePosition"
+        super().__init__("mouse", {}, js=("controls.js",))
 
 
-class VectorMiniMap(JSCSSMixin):
-    """An overview map drawing the vector country outlines (no tiles, works offline)."""
+class VectorMiniMap(Component):
+    """An overview map drawing the vector country outlines (no tiles, works offline); minimised on
+    small screens."""
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function(map) {
-          var outline = L.geoJson({{ this.data|tojson }}, {interactive: false, style: function(f) {
-            return f.properties.highlight
-              ? {color: "#7d7361", weight: 1, fillColor: "#f6f2e6", fillOpacity: 1}
-              : {color: "#b3aea3", weight: 0.5, fillColor: "#ebe9e4", fillOpacity: 1};
-          }});
-          var mini = new L.Control.MiniMap(outline, {toggleDisplay: true, position: "bottomright",
-            zoomLevelFixed: 3, width: 160, height: 160});
-          mini.addTo(map);
-          mini._miniMap.getContainer().style.background = "#d6e6ef";
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
     default_js = [("Control_MiniMap_js", f"{_MINIMAP_CDN}/Control.MiniMap.js")]
     default_css = [("Control_MiniMap_css", f"{_MINIMAP_CDN}/Control.MiniMap.css")]
 
     def __init__(self, data: Mapping[str, Any]) -> None:
-        super().__init__()
-        self._name = "VectorMiniMap"
-        self.data = data
+        self.outline = data
+        config = {"outline": data, "smallWidth": SMALL_SCREEN[0], "smallHeight": SMALL_SCREEN[1]}
+        super().__init__("minimap", config, js=("controls.js",))
 
 
 def _as_of(spec: LayerSpec, gdf: gpd.GeoDataFrame | None) -> str:
@@ -324,47 +184,12 @@ def source_rows(
     return rows
 
 
-class DataSources(MacroElement):
-    """A "Data sources" button (bottom left) opening a panel with every layer's provenance."""
+class DataSources(Component):
+    """A "Data sources and caveats" button (bottom left) opening every layer's provenance."""
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-          .cm-sources { background: rgba(255,255,255,0.95); border-radius: 5px;
-                        box-shadow: 0 1px 5px rgba(0,0,0,0.4);
-                        font: 12px/1.35 system-ui, sans-serif; max-width: 460px; }
-          .cm-sources button { border: 0; background: none; padding: 5px 10px; font: inherit;
-                               font-weight: 600;
-                               cursor: pointer; }
-          .cm-sources .cm-sources-body { display: none; max-height: 50vh; overflow-y: auto;
-                                         padding: 0 10px 8px; }
-          .cm-sources.open .cm-sources-body { display: block; }
-          .cm-sources table { border-collapse: collapse; }
-          .cm-sources th, .cm-sources td { text-align: left; vertical-align: top; padding: 2px 4px;
-                                           border-top: 1px solid #e4e4e4; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function(map) {
-          var ctl = L.control({position: "bottomleft"});
-          ctl.onAdd = function() {
-            var div = L.DomUtil.create("div", "cm-sources");
-            div.innerHTML = {{ this.html|tojson }};
-            div.querySelector("button").onclick = function() { div.classList.toggle("open"); };
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-          };
-          ctl.addTo(map);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, rows: list[dict[str, str]]) -> None:
-        super().__init__()
-        self._name = "DataSources"
+    def __init__(self, rows: list[dict[str, str]], notes: list[str] | tuple[str, ...] = ()) -> None:
+        data = [{**r, "source_html": source_links(r["source"])} for r in rows]
+        super().__init__("sources", {"rows": data, "notes": list(notes)}, js=("controls.js",))
         esc = html.escape
         body = "".join(
             f'<tr data-layer="{esc(r["layer"], quote=True)}"><th>{esc(r["title"])}</th>'
@@ -374,19 +199,22 @@ class DataSources(MacroElement):
             "</td></tr>"
             for r in rows
         )
-        self.html = (f'<button type="button" aria-expanded="false">Data sources</button>'
-                     f'<div class="cm-sources-body"><table>{body}</table></div>')
+        # the same text as HTML, escaped (what a reader sees; the page builds it from the JSON)
+        self.html = f'<table>{"".join(esc(n) for n in notes)}{body}</table>'
 
 
-def cluster_layer(group: folium.FeatureGroup, *, disable_at_zoom: int = 9) -> MarkerCluster:
+def cluster_layer(
+    group: folium.FeatureGroup, *, disable_at_zoom: int = 9, color: str = "#555"
+) -> MarkerCluster:
     """Move the point GeoJson parts of a layer's group into one cluster group inside it.
 
-    Points cluster when zoomed out and are all drawn, in the layer's own pane, from
+    Points cluster when zoomed out, drawn as circles in the layer's ``color`` with the count
+    (``corridormap.clusterIcon``), and are all drawn, in the layer's own pane, from
     ``disable_at_zoom`` on. Returns the cluster group.
     """
-    cluster = MarkerCluster(control=False, options={
+    cluster = MarkerCluster(control=False, icon_create_function="corridormap.clusterIcon", options={
         "disableClusteringAtZoom": disable_at_zoom, "showCoverageOnHover": False,
-        "spiderfyOnMaxZoom": False, "maxClusterRadius": 45,
+        "spiderfyOnMaxZoom": False, "maxClusterRadius": 45, "cmColor": color,
     })
     children = list(group._children.items())
     group._children.clear()
@@ -413,13 +241,16 @@ def heat_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, weight: str | None = N
     return HeatMap(data, name=f"{spec.title} (heat map)", show=False, radius=22, blur=16, min_opacity=0.3)
 
 
-# folium.Map loads Bootstrap 5 (about 280 KB) though nothing on corridormap's map uses it, and its
-# grid class ``.row`` restyles any element of that class (the legend's rows, for one).
-UNUSED_MAP_ASSETS = frozenset({"bootstrap", "bootstrap_css"})
+# folium.Map loads Bootstrap 5, jQuery, Font Awesome and the awesome-markers plugin (about 600 KB
+# inlined) though nothing on corridormap's map uses them (its markers are circles and its labels and
+# badges plain elements), and Bootstrap's grid class ``.row`` restyles any element of that class.
+UNUSED_MAP_ASSETS = frozenset({"bootstrap", "bootstrap_css", "jquery", "awesome_markers",
+                               "awesome_markers_css", "awesome_markers_font_css", "glyphicons_css",
+                               "awesome_rotate_css"})
 
 
 def drop_unused_assets(m: folium.Map) -> None:
-    """Stop ``m`` from loading the folium defaults in :data:`UNUSED_MAP_ASSETS` (Bootstrap)."""
+    """Stop ``m`` from loading the folium defaults in :data:`UNUSED_MAP_ASSETS`."""
     m.default_js = [(n, u) for n, u in m.default_js if n not in UNUSED_MAP_ASSETS]
     m.default_css = [(n, u) for n, u in m.default_css if n not in UNUSED_MAP_ASSETS]
 
@@ -432,7 +263,9 @@ def add_controls(
     *,
     title: str,
     built: dt.date | None = None,
-    title_extra_html: str = "",
+    strips: list[dict[str, str]] | None = None,
+    notes: tuple[str, ...] = (),
+    basemap_rows: list[dict[str, str]] | None = None,
     cluster_min_features: int = CLUSTER_MIN_FEATURES,
 ) -> dict[str, list[folium.map.Layer]]:
     """Add the planner's controls to ``m``.
@@ -445,7 +278,9 @@ def add_controls(
     groups : each layer's FeatureGroup on the map (as built by ``layer_group``).
     title : map title for the title block.
     built : build date shown in the title block (default today, UTC).
-    title_extra_html : trusted, already-escaped markup for a line under the title (e.g. links).
+    strips : strip diagrams shown from the title block (``{"title", "file", "svg"}`` each).
+    notes : caveats shown at the top of the Data sources panel.
+    basemap_rows : the basemap's sources, listed after the layers' in the Data sources panel.
     cluster_min_features : point layers with at least this many features cluster when zoomed out.
 
     Returns
@@ -454,7 +289,7 @@ def add_controls(
         Extra overlays for the grouped layer control, by control group (the heat maps).
     """
     drop_unused_assets(m)
-    TitleBlock(title, built=built, extra_html=title_extra_html).add_to(m)
+    TitleBlock(title, built=built, strips=strips).add_to(m)
     Fullscreen(position="topleft", title="Full screen", title_cancel="Leave full screen").add_to(m)
     MeasureControl(position="topleft", primary_length_unit="kilometers", secondary_length_unit="meters",
                    primary_area_unit="hectares", secondary_area_unit="sqkilometers",
@@ -467,14 +302,16 @@ def add_controls(
         SearchControl(records, searchable, big=big).add_to(m)
     MousePosition().add_to(m)
     VectorMiniMap(outline_geojson()).add_to(m)
-    DataSources(source_rows(layers, specs)).add_to(m)
+    DataSources([*source_rows(layers, specs), *(basemap_rows or [])], notes).add_to(m)
     heat: list[folium.map.Layer] = []
     for name, gdf in layers.items():
         if specs[name].kind != "point" or gdf.empty:
             continue
         parts = groups[name]._children.values() if name in groups else ()
         if len(gdf) >= cluster_min_features and any(isinstance(c, folium.GeoJson) for c in parts):
-            cluster_layer(groups[name])  # (a large layer draws on canvas tiles: nothing to cluster)
+            colour = str(specs[name].style.get("fill_color") or specs[name].style.get("color") or "#555")
+            # (a large layer draws on canvas tiles: nothing to cluster)
+            cluster_layer(groups[name], color=colour)
         if specs[name].style.get("heatmap", True) is False:  # [style] heatmap = false: not offered
             continue
         if len(gdf) > HEAT_MAX_FEATURES:

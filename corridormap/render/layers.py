@@ -8,31 +8,30 @@ lines and lines under points however often layers are toggled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from folium.utilities import JsCode
 
 from ..catalog import LayerSpec
 from . import big as big_path
+from .page import Component
 from .popup import popup_html, tooltip_text
 from .style import STATUS_ORDER, categories, path_style
 
-__all__ = ["pane_name", "add_panes", "layer_group", "feature_payload"]
+__all__ = ["pane_name", "add_panes", "layer_group", "feature_payload", "rounded"]
 
 # Leaflet's overlay pane sits at z-index 400 and its marker pane at 600: catalog layers go between.
 PANE_BASE_Z = 400
 
-BIND_JS = JsCode(
-    """function(feature, layer) {
-        var p = feature.properties;
-        if (p._popup) { layer.bindPopup(p._popup, {maxWidth: 420}); }
-        if (p._tooltip) { layer.bindTooltip(p._tooltip, {sticky: true}); }
-    }"""
-)
+# popups, tooltips and the chooser of stacked points are bound by render/js/corridormap.js
+BIND_JS = JsCode("function(feature, layer) { corridormap.bindFeature(feature, layer); }")
+COORD_DECIMALS = 5  # about 1 m: coordinates sent to the page are rounded to this
 
 
 def pane_name(spec: LayerSpec) -> str:
@@ -46,18 +45,34 @@ def add_panes(m: folium.Map, specs: list[LayerSpec]) -> None:
         folium.map.CustomPane(pane_name(spec), z_index=z, pointer_events=True).add_to(m)
 
 
-def feature_payload(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
-    """The lean GeoDataFrame actually sent to the page: id, name, popup HTML and tooltip text."""
+def rounded(geometry: Any, decimals: int = COORD_DECIMALS) -> Any:
+    """Geometries with coordinates rounded for the page (display only; about 1 m at 5 decimals)."""
+    return shapely.transform(np.asarray(geometry), lambda xy: np.round(xy, decimals))
+
+
+def feature_payload(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec, *, gaps: Mapping[str, list[dict[str, str]]] | None = None
+) -> gpd.GeoDataFrame:
+    """The lean GeoDataFrame actually sent to the page: id, name, layer title, popup HTML, tooltip.
+
+    ``gaps``: gap flags by feature id (description and reason), shown as badges and a popup section.
+    """
     records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
     popup_fields = spec.popup or tuple(c for c in gdf.columns if c != gdf.geometry.name)
+    ids = [str(r.get("id", i)) for i, r in zip(range(len(records)), records, strict=True)]
+    flags = gaps or {}
     out = gpd.GeoDataFrame(
         {
-            "id": [str(r.get("id", i)) for i, r in zip(range(len(records)), records, strict=True)],
+            "id": ids,
             "name": [str(r.get("name", "")) for r in records],
-            "_popup": [popup_html(r, popup_fields, spec.columns, spec.title) for r in records],
+            "_layer": spec.title,
+            "_popup": [
+                popup_html(r, popup_fields, spec.columns, spec.title, gaps=flags.get(i, ()))
+                for r, i in zip(records, ids, strict=True)
+            ],
             "_tooltip": [tooltip_text(r, spec.tooltip) for r in records],
         },
-        geometry=gdf.geometry.values,
+        geometry=rounded(gdf.geometry.values),
         crs=gdf.crs,
         index=gdf.index,
     )
@@ -89,22 +104,28 @@ def _splits(
 
 
 def layer_group(
-    gdf: gpd.GeoDataFrame, spec: LayerSpec, *, show: bool = True, big: bool | str = "auto"
+    gdf: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    *,
+    show: bool = True,
+    big: bool | str = "auto",
+    gaps: Mapping[str, list[dict[str, str]]] | None = None,
 ) -> folium.FeatureGroup:
     """Build the toggleable group for one layer (``gdf`` in EPSG:4326).
 
     ``big``: draw through the large-layer path (:mod:`.big`: simplified per zoom, encoded, canvas
     tiles) always (True), never (False), or for layers over ``big.BIG_VERTICES`` vertices or
-    ``big.BIG_FEATURES`` features ("auto").
+    ``big.BIG_FEATURES`` features ("auto"). ``gaps``: gap flags by feature id, shown in popups.
     """
     group = folium.FeatureGroup(name=spec.title, show=show)
+    Component("core").add_to(group)  # corridormap.js binds the features' popups and tooltips
     if big is True or (big == "auto" and big_path.is_big(gdf)):
         big_path.big_layer(gdf, spec).add_to(group)
         return group
     pane = pane_name(spec)
     for status, colour, part in _splits(gdf, spec):
         style = path_style(spec.style, status=status, color=colour)
-        payload = feature_payload(part, spec)
+        payload = feature_payload(part, spec, gaps=gaps)
         kwargs: dict[str, Any] = {"pane": pane}
         if spec.kind == "point":
             marker = folium.CircleMarker(**style)

@@ -1,23 +1,26 @@
-"""One legend for the whole map: a swatch per layer (and per category), and the status styles.
+"""The legend inside the layer panel: a swatch per layer (and per category), and the status styles.
 
 Swatches are small inline SVGs drawn with the same colours and dash patterns as the map, so the
-legend cannot drift from what is drawn. Labels are escaped.
+legend cannot drift from what is drawn; every attribute is escaped. :class:`LayerPanel` is the one
+control holding basemaps, layers and legend.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
-from branca.element import MacroElement
-from folium.template import Template
+from branca.element import Element
 
 from ..catalog import LayerSpec
+from .page import Component
 from .style import STATUS_ORDER, categories, path_style
 
-__all__ = ["Legend", "legend_entries", "swatch_svg"]
+__all__ = ["LayerPanel", "legend_entries", "layer_swatches", "status_rows", "swatch_svg", "HTML_TO_IMAGE"]
+
+HTML_TO_IMAGE = "https://cdn.jsdelivr.net/npm/html-to-image@1.11.11/dist/html-to-image.js"
 
 
 def swatch_svg(kind: str, style: Mapping[str, Any]) -> str:
@@ -91,50 +94,77 @@ def _status_styles(specs: Mapping[str, LayerSpec]) -> dict[str, Any]:
     return merged
 
 
-class Legend(MacroElement):
-    """A collapsible legend control (bottom right) listing the given rows."""
+def layer_swatches(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> list[dict[str, str]]:
+    """The swatches of one layer: one per category present (``label`` = the category), else one."""
+    column, colours = categories(spec.style)
+    present = set(gdf[column].dropna().astype(str)) if column and column in gdf.columns else set()
+    shown = [v for v in colours if v in present]
+    if not shown:
+        return [{"label": spec.title, "svg": swatch_svg(spec.kind, path_style(spec.style))}]
+    return [{"label": value.capitalize() if value.islower() else value,
+             "svg": swatch_svg(spec.kind, path_style(spec.style, color=colours[value]))} for value in shown]
 
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-        <style>
-          .cm-legend { background: rgba(255,255,255,0.94); padding: 6px 10px; border-radius: 5px;
-                       box-shadow: 0 1px 5px rgba(0,0,0,0.4); font: 12px/1.35 system-ui, sans-serif;
-                       max-height: 45vh; overflow-y: auto; }
-          .cm-legend h4 { margin: 0 0 4px; font-size: 13px; cursor: pointer; }
-          .cm-legend .row { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
-          .cm-legend .sep { margin-top: 4px; border-top: 1px solid #ddd; padding-top: 3px; font-weight: 600; }
-          .cm-legend.collapsed .body { display: none; }
-        </style>
-        {% endmacro %}
-        {% macro script(this, kwargs) %}
-        (function() {
-          var legend = L.control({position: "bottomright"});
-          legend.onAdd = function() {
-            var div = L.DomUtil.create("div", "cm-legend");
-            div.innerHTML = {{ this.html|tojson }};
-            div.querySelector("h4").onclick = function() { div.classList.toggle("collapsed"); };
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-          };
-          legend.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-        """
-    )
 
-    def __init__(self, rows: list[dict[str, str]], title: str = "Legend") -> None:
-        super().__init__()
-        self._name = "Legend"
-        body = []
-        in_status = False
-        for row in rows:
-            if row["layer"] == "status" and not in_status:
-                body.append('<div class="sep">Status (line and outline style)</div>')
-                in_status = True
-            body.append(
-                f'<div class="row" data-layer="{html.escape(row["layer"], quote=True)}">'
-                f"{row['svg']}<span>{html.escape(row['label'])}</span></div>"
-            )
-        self.html = f'<h4>{html.escape(title)}</h4><div class="body">{"".join(body)}</div>'
+def status_rows(
+    layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, LayerSpec]
+) -> list[dict[str, str]]:
+    """One row per status that has its own line style and is present in the map."""
+    statuses: set[str] = set()
+    for gdf in layers.values():
+        if "status" in gdf.columns:
+            statuses.update(str(s) for s in gdf["status"].dropna())
+    styles = _status_styles(specs)
+    status_style = {"kind": "line", "color": "#444", "weight": 3, "status": styles}
+    wanted = [s for s in STATUS_ORDER if s in statuses] + sorted((statuses & set(styles)) - set(STATUS_ORDER))
+    return [{"label": s.capitalize(), "svg": swatch_svg("line", path_style(status_style, status=s))}
+            for s in wanted]
+
+
+class LayerPanel(Component):
+    """The one control for basemaps, layers (grouped, with swatches) and legend notes, plus the
+    tools to share, save (PNG) and print the view (``render/js/panel.js``).
+
+    Parameters
+    ----------
+    bases : ``(key, title, element or None)`` per basemap choice (None: the vector basemap alone).
+    groups : ``{group title: [{"key", "title", "element", "swatches", "note"}]}`` in order.
+    status : status rows (:func:`status_rows`).
+    notes : short notes under the layers.
+    default_base : key of the basemap chosen at start.
+    fit : ``[[south, west], [north, east]]`` the map opens on, unless the URL holds a shared view.
+    """
+
+    default_js = [("html_to_image", HTML_TO_IMAGE)]
+
+    def __init__(self, bases: Sequence[tuple[str, str, Element | None]],
+                 groups: Mapping[str, list[dict[str, Any]]], *,
+                 status: list[dict[str, str]], notes: list[str], default_base: str,
+                 small_screen: tuple[int, int] = (1500, 900), title: str = "Layers and legend",
+                 fit: list[list[float]] | None = None) -> None:
+        refs: list[Element] = []
+
+        def ref(element: Element | None) -> int | None:
+            if element is None:
+                return None
+            refs.append(element)
+            return len(refs) - 1
+
+        data = {
+            "title": title,
+            "basesTitle": "Basemap",
+            "statusTitle": "Status (line and outline style)",
+            "bases": [{"key": k, "title": t, "ref": ref(e)} for k, t, e in bases],
+            "defaultBase": default_base,
+            "groups": [
+                {"title": g, "layers": [{"key": r["key"], "title": r["title"], "ref": ref(r["element"]),
+                                         "swatches": r.get("swatches", []), "note": r.get("note", "")}
+                                        for r in rows]}
+                for g, rows in groups.items()
+            ],
+            "status": status,
+            "notes": notes,
+            "smallWidth": small_screen[0],
+            "smallHeight": small_screen[1],
+            "fit": fit,
+        }
+        super().__init__("panel", data, refs, js=("panel.js",))
