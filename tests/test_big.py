@@ -20,7 +20,7 @@ from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolyg
 from corridormap.catalog import ColumnSpec, LayerSpec
 from corridormap.errors import CorridormapWarning, LayerValidationError
 from corridormap.render import big, big_geometry, layers
-from corridormap.render.popup import popup_html
+from corridormap.render.popup import popup_table_html
 
 HALF_DIAGONAL_M = 0.5 * 2**0.5  # worst rounding error of a point quantised to whole metres
 
@@ -287,7 +287,7 @@ def test_popups_assembled_from_the_table_equal_the_normal_paths_popups(lines: gp
     spec = _spec("lines", "line", "LineString")
     table = big.attribute_table(lines, spec)
     for f, record in enumerate(lines.drop(columns="geometry").to_dict("records")):
-        assert _assemble_popup(table, f) == popup_html(record, spec.popup, spec.columns, spec.title)
+        assert _assemble_popup(table, f) == popup_table_html(record, spec.popup, spec.columns, spec.title)
     assert "&lt;b&gt;Gamma&lt;/b&gt; &amp; co" in json.dumps(table)
     assert "<b>" not in json.dumps(table)
     assert "1,234.6 km" in json.dumps(table)

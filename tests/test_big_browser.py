@@ -332,18 +332,23 @@ def test_open_at_opens_the_feature_under_a_point(page: Page) -> None:
     assert page.js(f"corridormapBig.openAt(window[{page.map_var!r}], [10.0, 60.0])") is False
 
 
-def test_layer_control_hides_and_shows_the_large_layer(page: Page) -> None:
+def _panel_box(page: Page, title: str) -> Any:
+    """The layer panel's checkbox of a layer (the panel opened first if it starts collapsed)."""
+    panel = page.page.locator(".cm-panel")
+    if "collapsed" in (panel.get_attribute("class") or ""):
+        panel.locator(".cm-panel-head").click()
+    return panel.locator(".cm-panel-row", has_text=title).locator("input")
+
+
+def test_layer_panel_hides_and_shows_the_large_layer(page: Page) -> None:
     x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
-    label = page.page.locator(".leaflet-control-layers-overlays label", has_text="Big lines")
-    page.page.locator(".leaflet-control-layers").filter(has=label).hover()  # a collapsed control opens
-    box = label.locator("input")
+    box = _panel_box(page, "Big lines")
     assert box.is_checked()
     box.click()
     assert page.js("document.querySelectorAll('.leaflet-cm-big_lines-pane canvas').length") == 0
     assert page.js("corridormapBig.layers.big_lines._map") is None
     page.page.mouse.click(x, y)
     assert _no_popup(page)
-    page.page.locator(".leaflet-control-layers").filter(has=label).hover()
     box.click()
     x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
     assert _alpha_at(page, "big_lines", x, y) > 0

@@ -1,9 +1,11 @@
 """The planner's map in a real browser: Debian's Chromium driven by Playwright, every request recorded.
 
-The maps are built once per session from the shipped layers plus one node with a hostile name; the
-offline map must make no request outside ``file://`` and ``data:``; the online map's CDN requests are
-answered from the same locally installed assets (tiles with a blank image). Screenshots go to
-``test-artifacts/``. These tests never skip: without Chromium they fail, saying how to install it.
+The maps are built once per session from the shipped layers plus one node with a hostile name: the
+offline map (``offline=True``) must make no request outside ``file://`` and ``data:``; the default map
+(everything inlined, tile basemaps offered) is opened with the network cut (tiles fail, nothing else
+is requested); the CDN-linked map's requests are answered from the same locally installed assets
+(tiles with a blank image). Screenshots go to ``test-artifacts/``. These tests never skip: without
+Chromium they fail, saying how to install it.
 """
 
 from __future__ import annotations
@@ -67,13 +69,13 @@ def _layers() -> dict[str, gpd.GeoDataFrame]:
     return layers
 
 
-def _build(layers: dict[str, gpd.GeoDataFrame], out: Path, *, offline: bool) -> Built:
+def _build(layers: dict[str, gpd.GeoDataFrame], out: Path, *, offline: bool, cdn: bool = False) -> Built:
     m = corridormap.build_map(layers, offline=offline)
     specs = corridormap.load_catalog()
     titles = {specs[n].title: n for n in layers}
     groups = {titles[c.layer_name]: c.get_name() for c in m._children.values()
               if isinstance(c, folium.FeatureGroup) and c.layer_name in titles}
-    out.write_text(map_html(m, offline=offline), encoding="utf-8")
+    out.write_text(map_html(m, offline=offline, cdn=cdn), encoding="utf-8")
     return Built(out, m.get_name(), groups, {n: len(g) for n, g in layers.items()})
 
 
@@ -82,7 +84,7 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     tmp = tmp_path_factory.mktemp("maps")
     layers = _layers()
     return {"offline": _build(layers, tmp / "offline.html", offline=True),
-            "online": _build(layers, tmp / "online.html", offline=False)}
+            "online": _build(layers, tmp / "online.html", offline=False, cdn=True)}
 
 
 @pytest.fixture(scope="session")
@@ -116,8 +118,9 @@ def _serve_locally(session: Session) -> Any:
     return handle
 
 
-def _open(browser: Any, built: Built, *, online: bool = False) -> Session:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+def _open(browser: Any, built: Built, *, online: bool = False, width: int = 1280, height: int = 800,
+          url: str | None = None) -> Session:
+    page = browser.new_page(viewport={"width": width, "height": height})
     session = Session(page)
     page.on("request", lambda r: session.requests.append(r.url))
     page.on("console", lambda m: session.errors.append(m.text) if m.type == "error" else None)
@@ -134,7 +137,7 @@ def _open(browser: Any, built: Built, *, online: bool = False) -> Session:
     if online:
         page.route("http://**/*", _serve_locally(session))
         page.route("https://**/*", _serve_locally(session))
-    page.goto(built.path.as_uri())
+    page.goto(url or built.path.as_uri())
     page.wait_for_function(f"() => window.{built.map_var} && window.{built.map_var}._loaded")
     page.wait_for_timeout(400)
     return session
@@ -192,7 +195,7 @@ def test_offline_map_draws_every_layer_with_no_network_and_no_error(browser: Any
         # one SVG path per feature; points of a clustered layer are counted in their cluster icons
         assert sum(drawn.values()) + clustered == sum(built.counts.values())
         dense = {n for n, c in built.counts.items() if c >= CLUSTER_MIN_FEATURES}
-        assert dense and clustered > 0  # the shipped stations are dense enough to cluster
+        assert not dense and clustered == 0  # no shipped layer is dense enough to need clusters
         for name, n in built.counts.items():
             assert drawn[name] == n or (name in dense and drawn[name] < n), name
         session.page.screenshot(path=str(ARTIFACTS / "map-offline.png"))
@@ -211,15 +214,16 @@ def test_offline_map_is_one_self_contained_file(maps: dict[str, Built]) -> None:
 
 CONTROLS = (".cm-title", ".leaflet-control-zoom", ".fullscreen-icon", ".leaflet-control-measure",
             ".leaflet-control-search", ".leaflet-control-minimap", ".leaflet-control-scale",
-            ".cm-mouse-position",
-            ".cm-sources", ".cm-legend", ".leaflet-control-layers-group")
+            ".cm-mouse-position", ".cm-sources", ".cm-panel")
 
 
-def open_layer_control(page: Any) -> None:
-    """The grouped layer control starts collapsed to its icon; hovering opens it, as for a user."""
-    control = page.locator(".leaflet-control-layers").filter(has=page.locator(".leaflet-control-layers-group"))
-    control.hover()
-    page.wait_for_selector(".leaflet-control-layers-expanded .leaflet-control-layers-group")
+def open_panel(page: Any) -> Any:
+    """The layer panel (collapsed at start on a laptop screen) opened as a user does; returns it."""
+    panel = page.locator(".cm-panel")
+    if "collapsed" in (panel.get_attribute("class") or ""):
+        panel.locator(".cm-panel-head").click()
+    page.wait_for_selector(".cm-panel-body", state="visible")
+    return panel
 
 
 def test_controls_work_offline(offline_page: Session) -> None:
@@ -251,8 +255,8 @@ def test_controls_work_offline(offline_page: Session) -> None:
     page.locator(".leaflet-control-measure .js-finish").click()
     popup = page.locator(".leaflet-popup-content").inner_text()
     assert "Hectares" in popup and "Perimeter" in popup, popup
-    open_layer_control(page)
-    heat = page.locator(".leaflet-control-layers-group label", has_text="(heat map)").first
+    panel = open_panel(page)
+    heat = panel.locator(".cm-panel-row", has_text="(heat map)").first
     heat.locator("input").check(timeout=10000)
     assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
     page.screenshot(path=str(ARTIFACTS / "map-offline-controls.png"))
@@ -269,7 +273,7 @@ def test_default_offline_build_opens_with_no_network(browser: Any, tmp_path: Pat
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         page.goto(result.map.as_uri())
-        page.wait_for_selector(".cm-legend")
+        page.wait_for_selector(".cm-panel")
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "map-default-offline.png"))
         assert [u for u in requests if not u.startswith(("file://", "data:"))] == []
@@ -283,8 +287,8 @@ def test_layer_control_hides_and_shows_a_layer_and_draw_order_holds(offline_page
                                                                      maps: dict[str, Built]) -> None:
     built, page = maps["offline"], offline_page.page
     specs = corridormap.load_catalog()
-    open_layer_control(page)
-    label = page.locator(".leaflet-control-layers-group label", has_text=specs["freight_rail"].title)
+    panel = open_panel(page)
+    label = panel.locator(".cm-panel-row", has_text=specs["freight_rail"].title)
     rail = page.locator(".leaflet-cm-freight_rail-pane path")
     before = rail.count()
     assert before == built.counts["freight_rail"]
@@ -331,9 +335,16 @@ def test_search_for_dholera_zooms_to_it_and_opens_its_popup(offline_page: Sessio
     assert abs(lat - dholera.y) < 0.3 and abs(lon - dholera.x) < 0.3
     popup = page.locator(".leaflet-popup-content").inner_text()
     assert "Dholera Special Investment Region" in popup
-    for label in ("Type", "Status", "Area (ha)", "Source", "Geometry quality"):
-        assert label in popup, label
-    assert " ha" in popup
+    for text in ("investment region", "under construction", "Area", "92,000 ha", "Source:", "more sources",
+                 "Details"):
+        assert text in popup, text
+    assert "Area (ha)" not in popup  # units once, with the value
+    # the search box never covers the popup
+    box = page.locator(".leaflet-control-search").bounding_box()
+    pop = page.locator(".leaflet-popup").bounding_box()
+    assert box and pop
+    assert box["x"] + box["width"] <= pop["x"] or box["y"] + box["height"] <= pop["y"] or \
+        pop["y"] + pop["height"] <= box["y"]
     page.screenshot(path=str(ARTIFACTS / "map-offline-search.png"))
     assert offline_page.errors == []
 
@@ -368,3 +379,186 @@ def test_online_map_with_cdn_answered_locally_draws_the_same_layers(browser: Any
         assert session.errors == []
     finally:
         session.page.close()
+
+
+# ---- the default build as a planner opens it: the file alone, a laptop, the network cut ----
+
+MAP_JS = ("(() => { for (const k of Object.keys(window)) {"
+          " try { if (window[k] instanceof L.Map) return window[k]; } catch (e) {} } return null; })()")
+SIZES = [(1366, 768), (1920, 1080)]
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, gpd.GeoDataFrame]:
+    """The default build's map copied alone into an empty folder (as when e-mailed), and its nodes."""
+    result = corridormap.build_outputs(tmp_path_factory.mktemp("build") / "out")
+    folder = tmp_path_factory.mktemp("inbox")
+    shutil.copy(result.map, folder / "corridor.html")
+    return folder / "corridor.html", result.layers["industrial_nodes"].to_crs("EPSG:4326")
+
+
+def _cut_off(browser: Any, path: Path, width: int, height: int, hash_: str = "") -> Session:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    session = Session(page)
+    page.on("pageerror", lambda e: session.errors.append(str(e)))
+    page.on("dialog", lambda d: (session.dialogs.append(d.message), d.dismiss()))
+
+    def cut(route: Any) -> None:
+        session.requests.append(route.request.url)
+        route.abort()
+
+    page.route("http://**/*", cut)
+    page.route("https://**/*", cut)
+    page.goto(path.as_uri() + hash_)
+    page.wait_for_function(f"() => {MAP_JS} && {MAP_JS}._loaded")
+    page.wait_for_timeout(500)
+    return session
+
+
+def _node_pixel(page: Any, lat: float, lon: float, zoom: int = 10) -> tuple[float, float]:
+    p = page.evaluate(f"""([lat, lon, z]) => {{ const m = {MAP_JS}; m.closePopup();
+        m.setView([lat, lon], z, {{animate: false}}); const p = m.latLngToContainerPoint([lat, lon]);
+        const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }}""",
+                      [lat, lon, zoom])
+    page.wait_for_timeout(250)  # (a closing popup fades out; it must not catch the click)
+    return p[0], p[1]
+
+
+def _popup(page: Any) -> tuple[str, dict[str, float] | None]:
+    el = page.locator(".leaflet-popup")
+    if el.count() == 0:
+        return "", None
+    return el.inner_text(), el.bounding_box()
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_default_map_alone_and_offline_every_node_reachable_by_a_click(
+    browser: Any, alone: tuple[Path, gpd.GeoDataFrame], width: int, height: int
+) -> None:
+    path, nodes = alone
+    session = _cut_off(browser, path, width, height)
+    page = session.page
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"planner-first-view-{width}x{height}.png"))
+        assert session.errors == [] and session.dialogs == []
+        # only tile basemaps asked for the network (and were skipped): the file is self-contained
+        assert session.requests and all(any(h in u for h in TILE_HOSTS) for u in session.requests)
+        for pane in ("freight_rail", "corridor_belt", "industrial_nodes"):
+            assert page.locator(f".leaflet-cm-{pane}-pane path").count() > 0, pane
+        assert page.locator(".leaflet-cm-basemap-pane path").count() > 50  # the planning basemap
+        assert page.locator(".cm-label.cm-state", has_text="Gujarat").count() == 1
+        collapsed = "collapsed" in (page.locator(".cm-panel").get_attribute("class") or "")
+        assert collapsed is (width < 1500)  # the panel starts collapsed on a laptop screen
+        # no link or load points at a file beside the HTML (the strip diagrams are inside)
+        local = page.evaluate("""() => Array.from(document.querySelectorAll('[href], [src]'))
+            .map(e => e.getAttribute('href') || e.getAttribute('src'))
+            .filter(h => h && !/^(https?:|mailto:|#|data:|blob:|javascript:)/i.test(h))""")
+        assert local == []
+        wrong, tall, chosen = [], [], 0
+        for name, geom in zip(nodes["name"], nodes.geometry, strict=True):
+            x, y = _node_pixel(page, geom.y, geom.x)
+            page.mouse.click(x, y)
+            page.wait_for_timeout(150)
+            text, box = _popup(page)
+            if page.locator(".cm-chooser").count():
+                entry = page.locator(".cm-chooser li a", has_text=name)
+                if entry.count() != 1:
+                    wrong.append(name)
+                    continue
+                entry.click()
+                chosen += 1
+                page.wait_for_timeout(300)
+                text, box = _popup(page)
+            if name not in text:
+                wrong.append(name)
+            elif (box is None or box["height"] > 0.6 * height + 60 or box["y"] < 0
+                  or box["y"] + box["height"] > height):
+                tall.append((name, box))
+        assert wrong == [] and tall == []
+        assert chosen >= 7  # Dholera SIR and the Tata fab, four Sanand units, two YEIDA units share positions
+        x, y = _node_pixel(page, 22.98, 72.33, 11)  # the four Sanand units
+        page.mouse.click(x, y)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"planner-chooser-{width}x{height}.png"))
+        page.locator(".cm-chooser li a").nth(1).click()
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(ARTIFACTS / f"planner-popup-{width}x{height}.png"))
+        assert session.errors == []
+    finally:
+        page.close()
+
+
+def test_shared_view_in_the_url_hash_restores_and_follows_the_map(
+    browser: Any, alone: tuple[Path, gpd.GeoDataFrame]
+) -> None:
+    path, _ = alone
+    session = _cut_off(browser, path, 1366, 768, "#map=9/23.1000/72.6000&layers=industrial_nodes,freight_rail"
+                                                 "&base=planning")
+    page = session.page
+    try:
+        lat, lon, zoom = page.evaluate(
+            f"() => {{ const m = {MAP_JS}, c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }}")
+        assert (round(lat, 3), round(lon, 3), zoom) == (23.1, 72.6, 9)
+        assert page.locator(".leaflet-cm-freight_stations-pane path").count() == 0  # not in the shared view
+        assert page.locator(".leaflet-cm-freight_rail-pane path").count() > 0
+        assert session.requests == []  # the planning basemap was shared: no tile asked for
+        page.evaluate(f"() => {MAP_JS}.setView([19.0, 73.0], 8, {{animate: false}})")
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => location.hash").startswith("#map=8/19.0000/73.0000&layers=")
+        assert session.errors == []
+    finally:
+        page.close()
+
+
+def test_png_and_print_show_the_map_with_its_title_and_legend(
+    browser: Any, alone: tuple[Path, gpd.GeoDataFrame]
+) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    path, _ = alone
+    session = _cut_off(browser, path, 1366, 768)
+    page = session.page
+    try:
+        url = page.evaluate(f"() => corridormap.capturePng({MAP_JS})")
+        data = base64.b64decode(url.split(",", 1)[1])
+        (ARTIFACTS / "planner-view-export.png").write_bytes(data)
+        image = Image.open(io.BytesIO(data)).convert("L")
+        assert image.size == (1366, 768)
+        # the legend panel (opened for the image) sits top right: a light box with dark text
+        legend = np.asarray(image.crop((1366 - 280, 40, 1366 - 20, 300)))
+        assert legend.mean() > 200 and legend.min() < 90
+        title = np.asarray(image.crop((500, 12, 860, 34)))  # the title block, centred at the top
+        assert title.min() < 90
+        assert "collapsed" in (page.locator(".cm-panel").get_attribute("class") or "")  # restored after
+        page.emulate_media(media="print")
+        assert page.locator(".cm-panel-body").is_visible() and page.locator(".cm-title").is_visible()
+        assert not page.locator(".leaflet-control-zoom").is_visible()
+        assert not page.locator(".cm-panel-bases").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "planner-print-preview.png"))
+        for size in ("A4", "A3"):
+            pdf = page.pdf(format=size, landscape=True, print_background=True)
+            assert pdf.startswith(b"%PDF")
+            (ARTIFACTS / f"planner-print-{size}.pdf").write_bytes(pdf)
+        assert session.errors == []
+    finally:
+        page.close()
+
+
+def test_strip_diagram_opens_inside_the_map(browser: Any, alone: tuple[Path, gpd.GeoDataFrame]) -> None:
+    path, _ = alone
+    session = _cut_off(browser, path, 1366, 768)
+    page = session.page
+    try:
+        page.locator(".cm-strip-open", has_text="Western DFC").click()
+        dialog = page.locator(".cm-dialog")
+        assert dialog.locator("svg.cm-strip-svg text").count() > 20
+        assert "New Rewari" in dialog.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "planner-strip-diagram.png"))
+        page.keyboard.press("Escape")
+        assert page.locator(".cm-dialog").count() == 0
+        assert session.errors == []
+    finally:
+        page.close()

@@ -12,13 +12,13 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from geopandas.testing import assert_geodataframe_equal
+from mappage import one
 
 import corridormap
 from corridormap.build import build_outputs
 from corridormap.catalog import GROUPS, load_catalog
 from corridormap.cli import cli
 from corridormap.errors import OutputExistsError
-from corridormap.render.legend import legend_entries
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +40,21 @@ def test_outputs_written(built) -> None:
 
 def test_map_has_every_layer_group_and_legend_entry(built, html: str) -> None:
     specs = load_catalog()
+    panel = one(html, "panel")
+    titles = {row["key"]: row["title"] for g in panel["groups"] for row in g["layers"]}
     for name, spec in specs.items():
         if name not in built.layers:
             continue
-        assert json.dumps(spec.title)[1:-1] in html, f"layer {name} missing from the layer control"
+        assert titles.get(name) == spec.title, f"layer {name} missing from the layer panel"
         assert f"cm-{name}" in html, f"layer {name} has no pane"
     groups_used = {specs[n].group for n in built.layers if n in specs}
     assert groups_used >= {g for g in GROUPS if g not in ("Analysis",)}
-    for group in groups_used:
-        assert json.dumps(group) in html
-    rows = legend_entries({n: built.layers[n] for n in built.layers if n in specs}, specs)
-    labels = [r["label"] for r in rows]
-    assert {"Operational", "Under construction", "Proposed"} <= set(labels)
-    for label in labels:
-        assert label.replace("&", "&amp;") in html.replace("\\u0026", "&") or label in html
+    assert groups_used <= {g["title"] for g in panel["groups"]}
+    zones = next(row for g in panel["groups"] for row in g["layers"] if row["key"] == "renewable_zones")
+    assert [s["label"] for s in zones["swatches"]] == ["Solar", "Wind", "Hybrid", "Green hydrogen"]
+    status = [r["label"] for r in panel["status"]]
+    assert {"Operational", "Under construction", "Proposed"} <= set(status)
+    assert "Computed" not in status  # no style of its own: not offered as a line style
 
 
 def test_panes_stack_in_draw_order(built, html: str) -> None:
@@ -70,15 +71,18 @@ def test_panes_stack_in_draw_order(built, html: str) -> None:
     assert z["renewable_footprints"] < z["expressways"] < z["freight_stations"]
 
 
-def test_popups_are_formatted_tables_with_units(html: str) -> None:
-    assert 'class=\\"cm-popup\\"' in html or 'class="cm-popup"' in html
-    assert " ha</td>" in html.replace("\\u003c", "<").replace("\\u003e", ">")
-    assert " MW</td>" in html.replace("\\u003c", "<").replace("\\u003e", ">")
+def test_popups_are_compact_with_units_once(html: str) -> None:
+    page = html.replace("\\u003c", "<").replace("\\u003e", ">").replace('\\"', '"')
+    assert 'class="cm-pop"' in page and 'class="cm-pop-key"' in page
+    assert " ha</dd>" in page and " MW</td>" in page
+    assert "Investment</dt><dd>" in page  # the label without its unit: the value carries it
+    assert "(₹ crore)" not in page and "Area (ha)" not in page
 
 
 def test_map_fitted_to_belt(built, html: str) -> None:
     west, south, east, north = built.layers["corridor_belt"].total_bounds
-    assert f"[[{south}, {west}], [{north}, {east}]]" in html
+    (s, w), (n, e) = one(html, "panel")["fit"]
+    assert (s, w, n, e) == pytest.approx((south, west, north, east))
 
 
 def test_hostile_names_are_escaped() -> None:
@@ -165,12 +169,14 @@ def test_cli_build_and_layers(tmp_path: Path) -> None:
         assert name in listing.output
 
 
-def test_strip_diagrams_written_and_linked_from_the_map(built, html: str) -> None:
+def test_strip_diagrams_written_and_embedded_in_the_map(built, html: str) -> None:
     strips = [p for p in built.extra if p.name.startswith("strip_") and p.suffix == ".svg"]
     assert strips, "the build writes the strip diagrams beside the map"
+    embedded = {s["file"]: s["svg"] for s in one(html, "title")["strips"]}
     for path in strips:
         assert path.read_text(encoding="utf-8").lstrip().startswith("<svg")
-        assert f'href=\\"{path.name}\\"' in html or f'href="{path.name}"' in html
+        assert embedded[path.name] == path.read_text(encoding="utf-8")  # inside the map: no link to a file
+        assert f'href="{path.name}"' not in html and f'href=\\"{path.name}\\"' not in html
 
 
 def test_read_logs_written_beside_the_outputs(built) -> None:

@@ -150,13 +150,25 @@ def test_external_references_ignore_links_a_reader_clicks() -> None:
                                          "https://tiles.x/{z}/{x}/{y}.png", "https://img.x/r.png"}
 
 
-@pytest.mark.parametrize(("size", "offline", "expected"), [
-    (1_420_000, True, "1.42 MB (budget 3.00 MB for an offline map)"),
-    (3_100_000, True, "3.10 MB (budget 3.00 MB for an offline map) OVER BUDGET"),
-    (500_000, False, "0.50 MB (budget 2.00 MB for an online map)"),
+@pytest.mark.parametrize(("size", "kind", "expected"), [
+    (1_420_000, {"offline": True}, "1.42 MB (budget 3.00 MB for an offline map)"),
+    (3_100_000, {"offline": True}, "3.10 MB (budget 3.00 MB for an offline map) OVER BUDGET"),
+    (2_500_000, {}, "2.50 MB (budget 3.00 MB for a single-file map)"),
+    (500_000, {"cdn": True}, "0.50 MB (budget 2.00 MB for a CDN-linked map)"),
 ])
-def test_size_report(size: int, offline: bool, expected: str) -> None:
-    assert size_report(size, offline=offline) == expected
+def test_size_report(size: int, kind: dict[str, bool], expected: str) -> None:
+    assert size_report(size, **kind) == expected
+
+
+def test_inlining_keeps_tile_layers_only_when_asked() -> None:
+    m = folium.Map(tiles="OpenStreetMap")
+    page = assets.map_html(m)  # the default: everything inlined, tiles kept (used when online)
+    assert assets.external_references(page) == assets.tile_references(page) == {
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
+    with pytest.raises(DataSourceNotFoundError, match="tile"):
+        assets.map_html(m, offline=True)
+    linked = assets.map_html(m, cdn=True)
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in linked
 
 
 def test_vendored_npm_packages_carry_their_licence() -> None:

@@ -11,12 +11,13 @@ import folium
 import geopandas as gpd
 import pytest
 from click.testing import CliRunner
+from mappage import one, page_data
 from shapely.geometry import LineString, Point, Polygon
 
 import corridormap
 from corridormap.catalog import LayerSpec
 from corridormap.render import basemap, controls
-from corridormap.render.assets import external_references, map_html
+from corridormap.render.assets import external_references, map_html, tile_references
 from corridormap.render.big import BigLayer, big_layer_of
 from corridormap.render.layers import layer_group
 
@@ -118,9 +119,11 @@ def test_cluster_layer_moves_geojson_into_one_cluster() -> None:
     spec = _spec("pts", "point")
     group = layer_group(_points(["a", "b"]), spec)
     parts = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
-    cluster = controls.cluster_layer(group)
-    assert list(group._children.values()) == [cluster]
+    others = [c for c in group._children.values() if not isinstance(c, folium.GeoJson)]
+    cluster = controls.cluster_layer(group, color="#123456")
+    assert list(group._children.values()) == [cluster, *others]
     assert list(cluster._children.values()) == parts
+    assert cluster.options["cmColor"] == "#123456"  # clusters drawn in the layer's own colour
 
 
 def test_build_map_has_controls_heat_group_and_no_bootstrap() -> None:
@@ -136,12 +139,16 @@ def test_build_map_has_controls_heat_group_and_no_bootstrap() -> None:
     assert "Line (heat map)" not in html  # heat maps only for point layers
 
 
-def test_online_map_offers_three_tile_basemaps_and_the_vector_one() -> None:
+def test_default_map_offers_three_tile_basemaps_over_the_planning_one() -> None:
     specs = {"pts": _spec("pts", "point")}
     html = _map_with({"pts": _points(["a"])}, specs)
     assert "tile.openstreetmap.org" in html and "World_Light_Gray_Base" in html and "World_Imagery" in html
-    assert basemap.VECTOR_NAME in html
+    bases = one(html, "panel")["bases"]
+    assert [b["title"] for b in bases][-1] == basemap.VECTOR_NAME
+    assert one(html, "panel")["defaultBase"] == bases[0]["key"] == "tiles0"
     assert not re.search(r"api[_-]?key|access_token", html, re.I)
+    # the page itself is self-contained: only the tile templates point at the network
+    assert external_references(html) == tile_references(html) != set()
 
 
 def test_offline_map_has_no_tiles_and_inlines_everything() -> None:
@@ -149,10 +156,10 @@ def test_offline_map_has_no_tiles_and_inlines_everything() -> None:
     html = map_html(m, offline=True)
     assert "L.tileLayer" not in html.split("</head>")[1]
     assert external_references(html) == set()
-    assert basemap.VECTOR_NAME in html
+    assert [b["key"] for b in one(html, "panel")["bases"]] == [basemap.VECTOR_KEY]
 
 
-def test_vector_basemap_data() -> None:
+def test_planning_basemap_data() -> None:
     land = basemap.countries()
     assert set(land.loc[land["highlight"], "iso_a3"]) == {"IND"}
     assert {"PAK", "NPL", "BGD"} <= set(land["iso_a3"])
@@ -161,16 +168,49 @@ def test_vector_basemap_data() -> None:
     india = land[land["highlight"]].geometry.iloc[0]
     assert india.contains(Point(77.21, 28.61)) and india.contains(Point(72.88, 19.08))  # Delhi, Mumbai
     towns = basemap.cities()
-    assert towns.crs.to_epsg() == 4326 and "Ahmedabad" in set(towns["name"])
-    assert towns.geometry.within(india.buffer(0.3)).all()
+    assert towns.crs.to_epsg() == 4326
+    assert {"Ahmedabad", "Mumbai", "Delhi", "Nashik", "Prayagraj"} <= set(towns["name"])  # today's names
+    assert {"Mumbai", "Delhi", "Ahmedabad"} <= set(towns.loc[towns["major"], "name"])
+    assert "Nasik" not in set(towns["name"])
     outline = basemap.outline_geojson()
     assert outline["type"] == "FeatureCollection" and len(json.dumps(outline)) < 60_000
+    data = basemap.basemap_data()
+    assert [lv["minZoom"] for lv in data["levels"]] == [0, 7]
+    coarse, fine = (sum(len(r) for f in lv["states"] for p in f for r in p) for lv in data["levels"])
+    assert coarse < fine  # fewer characters zoomed out
+    assert {"Gujarat", "Rajasthan", "Maharashtra"} <= {s[2] for s in data["stateLabels"]}
+
+
+@pytest.mark.parametrize("coords", [[(72.5, 23.0), (72.6, 23.1)], [(-0.5, 51.5), (0.12, 51.49), (0.0, 51.5)]])
+def test_encoded_lines_decode_to_the_rounded_coordinates(coords: list[tuple[float, float]]) -> None:
+    text = basemap.encode_line(coords, 3)
+    lat = lng = 0
+    i, out = 0, []
+    while i < len(text):  # the decoder of render/js/basemap.js, in Python
+        for k in range(2):
+            shift = result = 0
+            while True:
+                b = ord(text[i]) - 63
+                i += 1
+                result |= (b & 0x1F) << shift
+                shift += 5
+                if b < 0x20:
+                    break
+            d = ~(result >> 1) if result & 1 else result >> 1
+            if k == 0:
+                lat += d
+            else:
+                lng += d
+        out.append((lng / 1000, lat / 1000))
+    assert out == [(round(x, 3), round(y, 3)) for x, y in coords]
 
 
 def test_cli_build_offline_prints_size_against_budget(tmp_path: Path) -> None:
     from corridormap.cli import cli
 
     result = CliRunner().invoke(cli, ["build", "--offline", "--out", str(tmp_path)])
+    both = CliRunner().invoke(cli, ["build", "--offline", "--cdn", "--out", str(tmp_path / "x")])
+    assert both.exit_code != 0 and "exclude each other" in both.output
     assert result.exit_code == 0, result.output
     match = re.search(r"Map size: (\d+\.\d\d) MB \(budget 3\.00 MB for an offline map\)", result.output)
     assert match
@@ -221,11 +261,12 @@ def test_a_large_searchable_layer_embeds_no_search_records(big: bool) -> None:
         control = next(c for c in m._children.values() if isinstance(c, controls.SearchControl))
         assert control.big == ({"sites": "Sites"} if big else {})
         assert len(control.records) == (0 if big else n)
-        assert ('"title": "Site 39"' in html) is not big
+        records = [r["title"] for d in page_data(html, "search") for r in d["records"]]
+        assert ("Site 39" in records) is not big
     if big:
         assert added[400] == added[40]
     else:
-        assert added[400] - added[40] >= 360 * len('{"title": "Site 100", "loc": [22.0, 73.0]}')
+        assert added[400] - added[40] >= 360 * len('{"title":"Site 100","loc":[22.0,73.0]}')
 
 
 @pytest.mark.parametrize("big", [True, False])

@@ -53,7 +53,7 @@ from .big_geometry import (
     vertex_count,
 )
 from .page import JS_DIR, Raw, add_files
-from .popup import format_value, source_links, tooltip_text
+from .popup import format_value, label_of, source_links, tooltip_text
 from .style import path_style
 
 __all__ = [
@@ -181,14 +181,14 @@ def attribute_table(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> dict[str, Any]:
 
     The browser assembles a popup as ``<table class="cm-popup"><caption>title</caption>`` plus one
     ``<tr><th>label</th><td>value</td></tr>`` per non-empty value: the same HTML as
-    :func:`.popup.popup_html`, whose formatting (units, thousands separators, source links) and
+    :func:`.popup.popup_table_html`, whose formatting (units, thousands separators, source links) and
     escaping this reuses.
     """
     fields = [f for f in (spec.popup or [c for c in gdf.columns if c != gdf.geometry.name])]
     labels, columns = [], []
     for name in fields:
         col = spec.columns.get(name)
-        labels.append(html.escape(col.title if col else name.replace("_", " ").capitalize()))
+        labels.append(label_of(name, col))  # the unit is shown once, with the value
         values = gdf[name] if name in gdf.columns else pd.Series([None] * len(gdf), dtype=object)
         if name != "source" and _plain_strings(values, col):
             unit = f" {html.escape(col.unit)}" if col is not None and col.unit else ""

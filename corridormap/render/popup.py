@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..catalog import ColumnSpec
 
-__all__ = ["format_value", "popup_html", "popup_layout", "label_of", "tooltip_text", "source_links"]
+__all__ = ["format_value", "popup_html", "popup_table_html", "popup_layout", "label_of", "tooltip_text", "source_links"]
 
 _LAYOUT = Path(__file__).with_name("popup.toml")
 
@@ -189,6 +189,22 @@ def popup_html(
                          f"<table>{body}</table></details>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def popup_table_html(
+    row: Mapping[str, Any], fields: Sequence[str], columns: Mapping[str, ColumnSpec], title: str
+) -> str:
+    """A plain two-column table of the fields that have a value, the layer title as caption: the
+    popup of a large layer (``js/big_layer.js`` assembles the same HTML from its columnar table)."""
+    rows = []
+    for name in fields:
+        value = row.get(name)
+        if _is_null(value) or value == "":
+            continue
+        col = columns.get(name)
+        shown = source_links(str(value)) if name == "source" else format_value(value, col)
+        rows.append(f"<tr><th>{label_of(name, col)}</th><td>{shown}</td></tr>")
+    return f'<table class="cm-popup"><caption>{html.escape(title)}</caption>{"".join(rows)}</table>'
 
 
 def tooltip_text(row: Mapping[str, Any], fields: Sequence[str]) -> str:
