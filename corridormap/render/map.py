@@ -205,7 +205,7 @@ def build_map(
                          notes=(BOUNDARY_NOTE,), basemap_rows=basemap_sources())
     for layer in extra.get(HEAT_GROUP, []):
         rows.add(HEAT_GROUP, f"heat:{layer.layer_name}", layer.layer_name, layer, [])
-    for name, group in by_layer.items():
+    for name, group in reversed(by_layer.items()):  # top layer first: its labels win where they meet
         if any(isinstance(c, MarkerCluster) for c in group._children.values()):
             for row in rows.groups[resolved[name].group]:
                 if row["key"] == name:

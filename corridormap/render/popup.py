@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..catalog import ColumnSpec
 
-__all__ = ["format_value", "popup_html", "popup_table_html", "popup_layout", "label_of", "tooltip_text", "source_links"]
+__all__ = ["format_value", "popup_html", "popup_table_html", "popup_layout", "label_of", "tooltip_text",
+           "source_links"]
 
 _LAYOUT = Path(__file__).with_name("popup.toml")
 

@@ -96,9 +96,27 @@
       var want = map.getZoom() >= cfg.minZoom && (!group || map.hasLayer(group));
       if (want && !map.hasLayer(labels)) { map.addLayer(labels); }
       if (!want && map.hasLayer(labels)) { map.removeLayer(labels); }
+      CM.declutter(map);
     }
+    CM.labelGroups.push(labels);
     map.on("zoomend overlayadd overlayremove cm:layers", update);
     map.whenReady(update);
+  };
+
+  /* hide the labels that would overlap one drawn before them, all label layers together, the first
+   * made (the top layer's) first; the popups have every name */
+  CM.labelGroups = [];
+  CM.declutter = function (map) {
+    var kept = [];
+    CM.labelGroups.forEach(function (group) { if (map.hasLayer(group)) { group.eachLayer(keep); } });
+    function keep(m) {
+      var el = m.getElement && m.getElement();
+      if (!el) { return; }
+      el.style.visibility = "";
+      var r = el.getBoundingClientRect();
+      var hit = kept.some(function (k) { return r.left < k.right && k.left < r.right && r.top < k.bottom && k.top < r.bottom; });
+      if (hit) { el.style.visibility = "hidden"; } else { kept.push(r); }
+    }
   };
 
   /* gap badges: a small red mark beside each flagged node, never over it, never catching clicks */
