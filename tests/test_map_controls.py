@@ -275,3 +275,17 @@ def test_big_layer_of_tells_which_path_layer_group_took(big: bool) -> None:
     found = big_layer_of(group)
     assert (found is not None) is big
     assert found is None or isinstance(found, BigLayer)
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_a_notebook_map_and_a_saved_map_need_no_network(offline: bool, tmp_path: Path) -> None:
+    import html as html_lib
+
+    m = corridormap.build_map({"pts": _points(["a"])}, {"pts": _spec("pts", "point")}, offline=offline)
+    srcdoc = re.search(r'srcdoc="(.*?)"', m._repr_html_(), re.S)
+    assert srcdoc
+    m.save(tmp_path / "m.html")
+    for page in (html_lib.unescape(srcdoc.group(1)), (tmp_path / "m.html").read_text(encoding="utf-8")):
+        assert "<script src=" not in page and "rel=\"stylesheet\"" not in page
+        assert external_references(page) == tile_references(page)
+        assert bool(tile_references(page)) is not offline

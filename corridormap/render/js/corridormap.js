@@ -67,7 +67,10 @@
   /* folium's onEachFeature for every normal-path feature (corridormap/render/layers.py) */
   CM.bindFeature = function (feature, layer) {
     var p = feature.properties;
-    if (p._tooltip) { layer.bindTooltip(p._tooltip, { sticky: !layer.getLatLng, direction: "top", offset: [0, -6] }); }
+    // (an area gets no hover tooltip: it would follow the pointer anywhere inside it; a click opens its popup)
+    if (p._tooltip && !(layer instanceof L.Polygon)) {
+      layer.bindTooltip(p._tooltip, { sticky: !layer.getLatLng, direction: "top", offset: [0, -6] });
+    }
     if (!p._popup) { return; }
     if (layer.getLatLng) { CM.points.push(layer); }
     layer.bindPopup(p._popup, CM.POPUP);
