@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import re
 import shutil
+import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -397,7 +399,9 @@ def alone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, gpd.GeoDataFr
     return folder / "corridor.html", result.layers["industrial_nodes"].to_crs("EPSG:4326")
 
 
-def _cut_off(browser: Any, path: Path, width: int, height: int, hash_: str = "") -> Session:
+@contextmanager
+def _cut_off(browser: Any, path: Path, width: int, height: int, hash_: str = "") -> Iterator[Session]:
+    """The map opened from ``path`` with every network request aborted (and recorded); closed after."""
     page = browser.new_page(viewport={"width": width, "height": height})
     session = Session(page)
     page.on("pageerror", lambda e: session.errors.append(str(e)))
@@ -409,10 +413,13 @@ def _cut_off(browser: Any, path: Path, width: int, height: int, hash_: str = "")
 
     page.route("http://**/*", cut)
     page.route("https://**/*", cut)
-    page.goto(path.as_uri() + hash_)
-    page.wait_for_function(f"() => {MAP_JS} && {MAP_JS}._loaded")
-    page.wait_for_timeout(500)
-    return session
+    try:
+        page.goto(path.as_uri() + hash_)
+        page.wait_for_function(f"() => {MAP_JS} && {MAP_JS}._loaded")
+        page.wait_for_timeout(500)
+        yield session
+    finally:
+        page.close()
 
 
 def _node_pixel(page: Any, lat: float, lon: float, zoom: int = 10) -> tuple[float, float]:
@@ -436,9 +443,8 @@ def test_default_map_alone_and_offline_every_node_reachable_by_a_click(
     browser: Any, alone: tuple[Path, gpd.GeoDataFrame], width: int, height: int
 ) -> None:
     path, nodes = alone
-    session = _cut_off(browser, path, width, height)
-    page = session.page
-    try:
+    with _cut_off(browser, path, width, height) as session:
+        page = session.page
         page.screenshot(path=str(ARTIFACTS / f"planner-first-view-{width}x{height}.png"))
         assert session.errors == [] and session.dialogs == []
         # only tile basemaps asked for the network (and were skipped): the file is self-contained
@@ -484,18 +490,15 @@ def test_default_map_alone_and_offline_every_node_reachable_by_a_click(
         page.wait_for_timeout(400)
         page.screenshot(path=str(ARTIFACTS / f"planner-popup-{width}x{height}.png"))
         assert session.errors == []
-    finally:
-        page.close()
 
 
 def test_shared_view_in_the_url_hash_restores_and_follows_the_map(
     browser: Any, alone: tuple[Path, gpd.GeoDataFrame]
 ) -> None:
     path, _ = alone
-    session = _cut_off(browser, path, 1366, 768, "#map=9/23.1000/72.6000&layers=industrial_nodes,freight_rail"
-                                                 "&base=planning")
-    page = session.page
-    try:
+    with _cut_off(browser, path, 1366, 768, "#map=9/23.1000/72.6000&layers=industrial_nodes,freight_rail"
+                                                 "&base=planning") as session:
+        page = session.page
         lat, lon, zoom = page.evaluate(
             f"() => {{ const m = {MAP_JS}, c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }}")
         assert (round(lat, 3), round(lon, 3), zoom) == (23.1, 72.6, 9)
@@ -506,8 +509,6 @@ def test_shared_view_in_the_url_hash_restores_and_follows_the_map(
         page.wait_for_timeout(500)
         assert page.evaluate("() => location.hash").startswith("#map=8/19.0000/73.0000&layers=")
         assert session.errors == []
-    finally:
-        page.close()
 
 
 def test_png_and_print_show_the_map_with_its_title_and_legend(
@@ -519,9 +520,8 @@ def test_png_and_print_show_the_map_with_its_title_and_legend(
     from PIL import Image
 
     path, _ = alone
-    session = _cut_off(browser, path, 1366, 768)
-    page = session.page
-    try:
+    with _cut_off(browser, path, 1366, 768) as session:
+        page = session.page
         url = page.evaluate(f"() => corridormap.capturePng({MAP_JS})")
         data = base64.b64decode(url.split(",", 1)[1])
         (ARTIFACTS / "planner-view-export.png").write_bytes(data)
@@ -543,15 +543,12 @@ def test_png_and_print_show_the_map_with_its_title_and_legend(
             assert pdf.startswith(b"%PDF")
             (ARTIFACTS / f"planner-print-{size}.pdf").write_bytes(pdf)
         assert session.errors == []
-    finally:
-        page.close()
 
 
 def test_strip_diagram_opens_inside_the_map(browser: Any, alone: tuple[Path, gpd.GeoDataFrame]) -> None:
     path, _ = alone
-    session = _cut_off(browser, path, 1366, 768)
-    page = session.page
-    try:
+    with _cut_off(browser, path, 1366, 768) as session:
+        page = session.page
         page.locator(".cm-strip-open", has_text="Western DFC").click()
         dialog = page.locator(".cm-dialog")
         assert dialog.locator("svg.cm-strip-svg text").count() > 20
@@ -559,6 +556,16 @@ def test_strip_diagram_opens_inside_the_map(browser: Any, alone: tuple[Path, gpd
         page.screenshot(path=str(ARTIFACTS / "planner-strip-diagram.png"))
         page.keyboard.press("Escape")
         assert page.locator(".cm-dialog").count() == 0
+        # what a planner reads (panel, data sources, title, a flagged node's popup) names no file or rule id
+        open_panel(page)
+        page.locator(".cm-sources button").click()
+        x, y = _node_pixel(page, 19.7, 75.31)  # AURIC Bidkin: gap-flagged
+        page.mouse.click(x, y)
+        page.wait_for_timeout(300)
+        text = page.evaluate("() => document.body.innerText")
+        assert "Gaps (" in text
+        gaps_toml = Path(__file__).resolve().parents[1] / "layers" / "rules" / "gaps.toml"
+        rules = tomllib.loads(gaps_toml.read_text("utf-8"))
+        for word in (".toml", ".geojson", "layers/", "rules/", *(r["id"] for r in rules["rule"])):
+            assert word not in text, word
         assert session.errors == []
-    finally:
-        page.close()
