@@ -194,3 +194,11 @@ def test_every_public_name_resolves_and_no_module_shadows_a_function() -> None:
         importlib.import_module(f"corridormap.{module}")  # importing a room must not replace a name
         assert getattr(corridormap, name) is getattr(importlib.import_module(f"corridormap.{module}"), name)
     assert callable(corridormap.catchments) and callable(corridormap.find_gaps)
+
+
+def test_default_map_is_one_file_within_the_e_mail_budget(built, html: str) -> None:
+    from corridormap.render.assets import MAP_BUDGET_BYTES, external_references, tile_references
+
+    assert built.map.stat().st_size < MAP_BUDGET_BYTES["default"]
+    assert external_references(html) == tile_references(html)  # only tile basemaps, used when online
+    assert "<script src=" not in html

@@ -102,7 +102,15 @@
     });
     map.on("popupopen", function (e) {
       var c = e.popup.getElement && e.popup.getElement();
-      if (c) { c.style.pointerEvents = ""; }
+      if (!c) { return; }
+      c.style.pointerEvents = "";
+      if (!c._cmToggle) { // a section opened or closed: the popup is laid out and panned clear again
+        c._cmToggle = true;
+        c.addEventListener("toggle", function () {
+          var p = e.popup; // (update() would re-render the content and close the section again)
+          if (p.isOpen()) { p._updateLayout(); p._updatePosition(); p._adjustPan(); }
+        }, true);
+      }
     });
     function sync() {
       Object.keys(boxes).forEach(function (k) {
