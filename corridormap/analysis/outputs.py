@@ -1,9 +1,11 @@
 """The analysis as it appears in the default build and the CLI, from the shipped layers.
 
-:func:`add_analysis` is what :func:`corridormap.build.analysis_layers` (the build's hook) calls: each
-industrial node gets its access card and green-power columns (shown in its popup), the catchment
-rings and the gap-flagged nodes become toggleable layers, and the strip diagrams are written beside
-the map. The other functions serve ``corridormap chainage`` and ``corridormap access``.
+:func:`add_analysis_layers` is the one "analysis as layers": each industrial node gets its access
+card (straight-line and network km) and green-power columns (shown in its popup), and the catchment
+rings and the gap-flagged features become layers of their own. The build (through
+:func:`add_analysis`, which also writes the strip diagrams beside the map), hence the map, and
+``corridormap export --with-analysis`` all use it, so they hold the same layers and columns. The
+other functions serve ``corridormap chainage`` and ``corridormap access``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from ..crs import to_display
 from .rules import read_rules_toml, rules_path
 
 __all__ = [
+    "ANALYSIS_LAYERS",
     "strip_links_html",
+    "add_analysis_layers",
     "add_analysis",
     "default_network",
     "network_targets",
@@ -34,6 +38,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ANALYSIS_LAYERS = ("catchment_rings", "gap_flags")  # added beside industrial_nodes, which gains the card
 
 
 def _rules_dir() -> Path:
@@ -162,21 +168,27 @@ def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     return card
 
 
-def add_analysis(
-    layers: dict[str, gpd.GeoDataFrame], specs: dict[str, Any], out_dir: Path
-) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any], dict[str, bytes]]:
-    """The build hook's work: node cards, catchment and gap layers, strip diagram files.
+def add_analysis_layers(
+    layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, Any]
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
+    """The analysis as layers: the one definition the build, the map and ``export --with-analysis`` use.
 
-    Inputs are not mutated; a missing input layer leaves its part out (logged).
+    ``industrial_nodes`` gains its access card: true km to the nearest of each target, network km
+    (``*_network_km``) along the freight-rail and expressway graph for the targets named in
+    ``layers/rules/network.toml``, and green power within reach. Two layers are added, with their
+    map entries from ``layers/rules/map/``: ``catchment_rings`` (what lies within each ring around
+    each node) and ``gap_flags`` (features breaking a rule of ``layers/rules/gaps.toml``).
+
+    Inputs are not mutated; without an ``industrial_nodes`` layer nothing is added (logged).
     """
     from ..catalog.load import read_spec
     from .gaps import find_gaps
     from .reach import catchments, default_contents
 
-    if "industrial_nodes" not in layers:
-        log.info("no industrial_nodes layer: analysis left out of the build")
-        return layers, specs, {}
     layers, specs = dict(layers), dict(specs)
+    if "industrial_nodes" not in layers:
+        log.info("no industrial_nodes layer: the analysis layers are left out")
+        return layers, specs
     layers["industrial_nodes"] = _node_card(layers)
     extra: dict[str, gpd.GeoDataFrame] = {
         "catchment_rings": catchments(layers["industrial_nodes"], default_contents(layers)),
@@ -185,11 +197,25 @@ def add_analysis(
     for name, frame in extra.items():
         layers[name] = frame
         specs[name] = read_spec(_rules_dir() / "map" / f"{name}.toml")
+    return layers, specs
+
+
+def add_analysis(
+    layers: dict[str, gpd.GeoDataFrame], specs: dict[str, Any], out_dir: Path
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any], dict[str, bytes]]:
+    """The build hook's work: :func:`add_analysis_layers`, plus the strip diagram files.
+
+    Inputs are not mutated; a missing input layer leaves its part out (logged).
+    """
+    if "industrial_nodes" not in layers:
+        log.info("no industrial_nodes layer: analysis left out of the build")
+        return layers, specs, {}
+    layers, specs = add_analysis_layers(layers, specs)
     files: dict[str, bytes] = {}
     for key, spec in chainage_lines().items():
         if spec["layer"] in layers:
             files[f"strip_{key}.svg"] = strip_diagram(layers, key, specs=specs).encode("utf-8")
-    log.info("analysis added: node access cards, %s, %s", ", ".join(extra), ", ".join(files))
+    log.info("analysis added: node access cards, %s, %s", ", ".join(ANALYSIS_LAYERS), ", ".join(files))
     return layers, specs, files
 
 
