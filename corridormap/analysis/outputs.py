@@ -10,6 +10,7 @@ other functions serve ``corridormap chainage`` and ``corridormap access``.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,8 +22,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import to_display
+from ..catalog.load import load_catalog, read_spec
+from ..crs import to_display, true_km
+from ..errors import CatalogError
+from .access import access_card, default_targets
+from .corridor import chainage, main_line
+from .gaps import find_gaps
+from .network import graph_from_lines
+from .reach import catchments, default_contents, green_power
 from .rules import read_rules_toml, rules_path
+from .strip import strip_svg
 
 __all__ = [
     "ANALYSIS_LAYERS",
@@ -48,8 +57,6 @@ def _rules_dir() -> Path:
 
 def default_network(layers: Mapping[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph | None:
     """The freight-rail and expressway lines as one graph (speeds from ``layers/rules/network.toml``)."""
-    from .network import graph_from_lines
-
     frames = [
         layers[n].assign(kind=n)[["kind", layers[n].geometry.name]].to_crs("EPSG:4326")
         for n in ("freight_rail", "expressways")
@@ -77,10 +84,6 @@ def _chainage_layers() -> list[str]:
 
 def chainage_line(layers: Mapping[str, gpd.GeoDataFrame], key: str) -> tuple[shapely.LineString, float]:
     """One configured line (EPSG:7755) and its true length in km."""
-    from ..crs import true_km
-    from ..errors import CatalogError
-    from .corridor import main_line
-
     spec = chainage_lines().get(key)
     if spec is None:
         raise CatalogError(
@@ -99,8 +102,6 @@ def chainage_line(layers: Mapping[str, gpd.GeoDataFrame], key: str) -> tuple[sha
 
 def chainage_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> gpd.GeoDataFrame:
     """Long table: every feature of the configured layers on every chosen line (EPSG:4326)."""
-    from .corridor import chainage
-
     frames = []
     for key in keys:
         line, _ = chainage_line(layers, key)
@@ -126,10 +127,6 @@ def strip_diagram(
     specs: Mapping[str, Any] | None = None,
 ) -> str:
     """The strip diagram SVG of one configured line with the chainage layers along it."""
-    from ..catalog.load import load_catalog
-    from .corridor import chainage
-    from .strip import strip_svg
-
     line, length = chainage_line(layers, key)
     specs = specs if specs is not None else load_catalog()
     frames, colors = {}, {}
@@ -151,9 +148,6 @@ def strip_diagram(
 
 def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     """Industrial nodes with the access card (straight and along the network) and green power."""
-    from .access import access_card, default_targets
-    from .reach import green_power
-
     card = access_card(
         layers["industrial_nodes"],
         default_targets(layers),
@@ -181,10 +175,6 @@ def add_analysis_layers(
 
     Inputs are not mutated; without an ``industrial_nodes`` layer nothing is added (logged).
     """
-    from ..catalog.load import read_spec
-    from .gaps import find_gaps
-    from .reach import catchments, default_contents
-
     layers, specs = dict(layers), dict(specs)
     if "industrial_nodes" not in layers:
         log.info("no industrial_nodes layer: the analysis layers are left out")
@@ -225,8 +215,6 @@ def strip_links_html(files: Mapping[str, bytes] | list[str]) -> str:
     ``<span class="cm-strips">Strip diagrams: <a href="strip_wdfc.svg" ...>Western DFC</a> · ...``;
     empty when there are none. Names and titles are escaped.
     """
-    import html
-
     lines = chainage_lines()
     links = []
     for name in files:
