@@ -196,6 +196,35 @@ def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
     assert "FAILED: \n" in done.stdout
 
 
+def _names_own_module(call: ast.Call) -> bool:
+    """True for ``import_module`` of one of the package's modules: relative, absolute, or built from
+    ``__name__``/``__package__``."""
+    if len(call.args) > 1 or any(k.arg == "package" for k in call.keywords):
+        return True  # a relative import
+    arg = call.args[0]
+    literal = [arg.value] if isinstance(arg, ast.Constant) else []
+    if isinstance(arg, ast.JoinedStr):
+        literal = [v.value for v in arg.values if isinstance(v, ast.Constant)]
+    if literal and str(literal[0]).startswith((".", "corridormap")):
+        return True
+    return any(isinstance(n, ast.Name) and n.id in ("__name__", "__package__") for n in ast.walk(arg))
+
+
+def test_no_importlib_door_or_module_getattr_shim() -> None:
+    """Own modules are imported by import statements; the only lazy door is the public API's."""
+    doors, shims = [], []
+    for name, path in modules(PACKAGE).items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            is_call = isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module")
+            if is_call and node.args and _names_own_module(node):
+                doors.append(name)
+        shims += [name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]
+    assert doors == ["corridormap"]  # corridormap.__getattr__: each public name loads on first use
+    # the public API's lazy names, and settings.cache_dir (the value in force): no shim for a moved name
+    assert sorted(shims) == ["corridormap", "corridormap.settings"]
+
+
 def test_at_most_twelve_modules_at_the_top() -> None:
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
