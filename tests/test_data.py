@@ -21,6 +21,7 @@ METRIC = "EPSG:7755"
 
 LAYERS = {
     "industrial_nodes": "Point",
+    "nicdc_national_nodes": "Point",
     "freight_rail": "LineString",
     "freight_stations": "Point",
     "expressways": "LineString",
@@ -34,6 +35,7 @@ COMMON = [
 REQUIRED = [c for c in COMMON if c != "notes"]
 EXTRA = {
     "industrial_nodes": ["node_type", "corridor", "area_ha", "investment_inr_crore", "jobs", "sectors"],
+    "nicdc_national_nodes": ["node_type", "corridor", "area_ha", "investment_inr_crore", "jobs", "sectors"],
     "freight_rail": ["corridor", "section", "from_station", "to_station", "opened", "length_km",
                      "corridor_length_km", "double_track", "link"],
     "freight_stations": ["corridor", "role", "km_from_start", "seq"],
@@ -97,7 +99,7 @@ def test_layer_schema(layers: dict[str, gpd.GeoDataFrame], name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "quality"), [
-    ("industrial_nodes", "approximate"), ("freight_stations", "approximate"), ("renewable_zones", "approximate"),
+    ("industrial_nodes", "approximate"), ("nicdc_national_nodes", "approximate"), ("freight_stations", "approximate"), ("renewable_zones", "approximate"),
     ("ports_logistics", "approximate"), ("freight_rail", "schematic"), ("expressways", "schematic"),
 ])
 def test_geometry_quality_is_honest(layers: dict[str, gpd.GeoDataFrame], name: str, quality: str) -> None:
@@ -112,11 +114,18 @@ def test_coordinates_have_five_decimals_at_most(name: str) -> None:
     assert ((coords[:, 0] > 60) & (coords[:, 0] < 98) & (coords[:, 1] > 6) & (coords[:, 1] < 37)).all()
 
 
+# NICDC's nodes on other corridors, outside the DMIC belt: their own layer (off at start, outside belt statistics)
+NATIONAL_NODE_IDS = {"khurpia", "rajpura", "palakkad", "prayagraj_imc", "gaya_imc", "zaheerabad", "orvakal", "kopparthy"}
+
+
 def test_counts(layers: dict[str, gpd.GeoDataFrame]) -> None:
     nodes = layers["industrial_nodes"]
-    assert len(nodes) >= 26
-    assert set(REFERENCE_NODE_IDS) <= set(nodes["id"])
-    assert layers["expressways"]["expressway"].nunique() == 11
+    national = layers["nicdc_national_nodes"]
+    assert len(nodes) == 35 and len(national) == 8
+    assert set(national["id"]) == NATIONAL_NODE_IDS
+    assert not set(nodes["id"]) & set(national["id"])
+    assert set(REFERENCE_NODE_IDS) <= set(nodes["id"]) | set(national["id"])
+    assert layers["expressways"]["expressway"].nunique() == 12
     assert len(layers["renewable_zones"]) == 16
     assert len(layers["ports_logistics"]) == 15
     stations = layers["freight_stations"]
@@ -124,11 +133,22 @@ def test_counts(layers: dict[str, gpd.GeoDataFrame]) -> None:
 
 
 def test_node_vocabularies(layers: dict[str, gpd.GeoDataFrame]) -> None:
-    nodes = layers["industrial_nodes"]
+    nodes = pd.concat([layers["industrial_nodes"], layers["nicdc_national_nodes"]])
     used = {s for value in nodes["sectors"].dropna() for s in value.split("; ")}
     assert used <= SECTORS, used - SECTORS
     assert {"Japan industrial township", "sector park"} <= set(nodes["node_type"])
     assert (nodes["area_ha"].dropna() > 0).all()
+
+
+def test_national_nodes_lie_outside_the_belt_and_the_dmic(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    from corridormap.corridor import corridor_belt
+
+    belt = corridor_belt(layers["freight_rail"], corridor="Western DFC", buffer_km=150.0).union_all()
+    national = layers["nicdc_national_nodes"]
+    assert not national.within(belt).any()
+    assert not national["corridor"].str.startswith("DMIC").any()
+    nodes = layers["industrial_nodes"]
+    assert (nodes.within(belt) | nodes["corridor"].str.startswith("DMIC")).all()
 
 
 def test_added_nodes_carry_provenance(layers: dict[str, gpd.GeoDataFrame]) -> None:
