@@ -8,6 +8,7 @@ counts, published lengths of the lines (geodesic, within 10 %), and every positi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -268,3 +269,36 @@ def test_state_check_catches_a_wrong_state(states: gpd.GeoDataFrame, claimed: li
     ahmedabad = gpd.GeoSeries([shapely.Point(72.58, 23.03)], crs=4326).to_crs(METRIC).iloc[0]
     problem = state_problems(states, ahmedabad, claimed)
     assert (problem is None) if expected is None else problem.startswith(expected)
+
+
+LENGTH_NOTE = re.compile(r"Length check: the line measures (?P<km>[\d.]+) km on the ellipsoid")
+CHAINAGE_NOTE = re.compile(r"Chainage: published (?P<pub>[\d.]+) km from New JNPT; the schematic line reaches this "
+                           r"point at (?P<km>[\d.]+) km")
+
+
+def test_dfc_sections_explain_their_length(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Every DFC section states its measured length beside the published one, and the figure is true."""
+    for _, row in layers["freight_rail"].iterrows():
+        match = LENGTH_NOTE.search(row["notes"] or "")
+        assert match, f"{row['id']}: notes lack the length check"
+        assert float(match["km"]) == pytest.approx(GEOD.geometry_length(row.geometry) / 1000.0, abs=0.1), row["id"]
+
+
+def test_wdfc_station_chainage_differences_are_stated(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Each WDFC station with a published chainage states the line's chainage there, and that figure is true."""
+    rail = layers["freight_rail"]
+    coords: list[tuple[float, float]] = []
+    for geom in rail.loc[rail["id"].str.startswith("wdfc_"), "geometry"]:
+        part = list(geom.coords)
+        coords += part if not coords else part[1:]
+    chainage = [0.0]
+    for a, b in zip(coords, coords[1:]):
+        chainage.append(chainage[-1] + GEOD.inv(*a, *b)[2] / 1000.0)
+    at = dict(zip(coords, chainage))
+    stations = layers["freight_stations"].dropna(subset=["km_from_start"])
+    assert len(stations) >= 15
+    for _, row in stations.iterrows():
+        match = CHAINAGE_NOTE.search(row["notes"] or "")
+        assert match, f"{row['id']}: notes lack the chainage comparison"
+        assert float(match["pub"]) == pytest.approx(row["km_from_start"])
+        assert float(match["km"]) == pytest.approx(at[(row.geometry.x, row.geometry.y)], abs=0.1), row["id"]
