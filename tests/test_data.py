@@ -100,7 +100,8 @@ def test_layer_schema(layers: dict[str, gpd.GeoDataFrame], name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "quality"), [
-    ("industrial_nodes", "approximate"), ("nicdc_national_nodes", "approximate"), ("freight_stations", "approximate"), ("renewable_zones", "approximate"),
+    ("industrial_nodes", "approximate"), ("nicdc_national_nodes", "approximate"),
+    ("freight_stations", "approximate"), ("renewable_zones", "approximate"),
     ("ports_logistics", "approximate"), ("freight_rail", "schematic"), ("expressways", "schematic"),
 ])
 def test_geometry_quality_is_honest(layers: dict[str, gpd.GeoDataFrame], name: str, quality: str) -> None:
@@ -115,8 +116,10 @@ def test_coordinates_have_five_decimals_at_most(name: str) -> None:
     assert ((coords[:, 0] > 60) & (coords[:, 0] < 98) & (coords[:, 1] > 6) & (coords[:, 1] < 37)).all()
 
 
-# NICDC's nodes on other corridors, outside the DMIC belt: their own layer (off at start, outside belt statistics)
-NATIONAL_NODE_IDS = {"khurpia", "rajpura", "palakkad", "prayagraj_imc", "gaya_imc", "zaheerabad", "orvakal", "kopparthy"}
+# NICDC's nodes on other corridors outside the DMIC belt: their own layer (off at start, outside belt stats)
+NATIONAL_NODE_IDS = {
+    "khurpia", "rajpura", "palakkad", "prayagraj_imc", "gaya_imc", "zaheerabad", "orvakal", "kopparthy",
+}
 
 
 def test_counts(layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -272,8 +275,9 @@ def test_state_check_catches_a_wrong_state(states: gpd.GeoDataFrame, claimed: li
 
 
 LENGTH_NOTE = re.compile(r"Length check: the line measures (?P<km>[\d.]+) km on the ellipsoid")
-CHAINAGE_NOTE = re.compile(r"Chainage: published (?P<pub>[\d.]+) km from New JNPT; the schematic line reaches this "
-                           r"point at (?P<km>[\d.]+) km")
+CHAINAGE_NOTE = re.compile(
+    r"Chainage: published (?P<pub>[\d.]+) km from New JNPT; the schematic line reaches this point at (?P<km>[\d.]+) km"
+)
 
 
 def test_dfc_sections_explain_their_length(layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -281,11 +285,12 @@ def test_dfc_sections_explain_their_length(layers: dict[str, gpd.GeoDataFrame]) 
     for _, row in layers["freight_rail"].iterrows():
         match = LENGTH_NOTE.search(row["notes"] or "")
         assert match, f"{row['id']}: notes lack the length check"
-        assert float(match["km"]) == pytest.approx(GEOD.geometry_length(row.geometry) / 1000.0, abs=0.1), row["id"]
+        measured = GEOD.geometry_length(row.geometry) / 1000.0
+        assert float(match["km"]) == pytest.approx(measured, abs=0.1), row["id"]
 
 
-def test_wdfc_station_chainage_differences_are_stated(layers: dict[str, gpd.GeoDataFrame]) -> None:
-    """Each WDFC station with a published chainage states the line's chainage there, and that figure is true."""
+def test_wdfc_station_chainage_is_stated(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Each WDFC station with a published chainage states the line's chainage there; that figure is true."""
     rail = layers["freight_rail"]
     coords: list[tuple[float, float]] = []
     for geom in rail.loc[rail["id"].str.startswith("wdfc_"), "geometry"]:
