@@ -307,3 +307,19 @@ def test_wdfc_station_chainage_is_stated(layers: dict[str, gpd.GeoDataFrame]) ->
         assert match, f"{row['id']}: notes lack the chainage comparison"
         assert float(match["pub"]) == pytest.approx(row["km_from_start"])
         assert float(match["km"]) == pytest.approx(at[(row.geometry.x, row.geometry.y)], abs=0.1), row["id"]
+
+
+EXPRESSWAY_NOTE = re.compile(
+    r"Length check: the expressway's sections other than proposed ones measure (?P<km>[\d.]+) km"
+)
+
+
+def test_expressways_explain_their_length(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Every expressway section states the whole expressway's measured length, and the figure is true."""
+    roads = layers["expressways"]
+    built = roads[roads["status"] != "proposed"]
+    totals = {name: geodesic_km(group.geometry) for name, group in built.groupby("expressway")}
+    for _, row in roads.iterrows():
+        match = EXPRESSWAY_NOTE.search(row["notes"] or "")
+        assert match, f"{row['id']}: notes lack the length check"
+        assert float(match["km"]) == pytest.approx(totals[row["expressway"]], abs=0.1), row["id"]
