@@ -26,6 +26,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import settings
+from .catalog import load_catalog
 from .errors import CatalogError, DataSourceNotFoundError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "split_sources",
     "source_audit",
     "source_shares",
+    "shipped_layers",
 ]
 
 #: source_kind values, best first: the order a feature lists its sources in.
@@ -111,6 +113,16 @@ def split_sources(text: object) -> list[str]:
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return []
     return [item.strip() for item in str(text).split(" ; ") if item.strip()]
+
+
+def shipped_layers() -> dict[str, gpd.GeoDataFrame]:
+    """The catalog's layers read from files in the shipped ``data/`` folder (derived layers left out)."""
+    data_dir = settings.data_dir.resolve()
+    return {
+        name: gpd.read_file(spec.source)
+        for name, spec in load_catalog([settings.layers_dir]).items()
+        if spec.source is not None and spec.source.resolve().parent == data_dir
+    }
 
 
 def source_audit(layers: Mapping[str, gpd.GeoDataFrame], hosts: SourceHosts | None = None) -> pd.DataFrame:

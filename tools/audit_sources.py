@@ -15,32 +15,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import geopandas as gpd
-
-from corridormap import settings
-from corridormap.sources import source_audit, source_shares
-
-LAYERS = (
-    "industrial_nodes",
-    "nicdc_national_nodes",
-    "freight_rail",
-    "freight_stations",
-    "expressways",
-    "renewable_zones",
-    "ports_logistics",
-)
+from corridormap.sources import shipped_layers, source_audit, source_shares
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--csv", type=Path, help="write one row per citation to this new file")
     args = parser.parse_args(argv)
-    layers = {
-        name: gpd.read_file(settings.data_dir / f"{name}.geojson")
-        for name in LAYERS
-        if (settings.data_dir / f"{name}.geojson").is_file()
-    }
-    audit = source_audit(layers)
+    audit = source_audit(shipped_layers())
     shares = source_shares(audit)
     print(f"{int(shares['citations'])} citations of web addresses ({int(shares['distinct_urls'])} distinct)")
     for key in ("official", "official_or_established", "established_or_reference", "denied"):
