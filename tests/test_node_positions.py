@@ -1,8 +1,9 @@
 """Each node checked against the best public description of its position (``data/node_position_checks.csv``).
 
-A row is either ``within`` (the node lies within its stated ``position_tolerance_km`` of the reference
-place) or ``distance`` (a published distance from the reference, e.g. "26 km east of Dighi Port", holds
-within the tolerance).
+Every node has a row. A row is ``within`` (the node lies within its stated ``position_tolerance_km`` of
+the reference place), ``distance`` (a published distance from the reference, e.g. "26 km east of Dighi
+Port", holds within the tolerance) or ``none`` (not checked: the note says why, e.g. the place is in no
+dataset).
 """
 
 from __future__ import annotations
@@ -26,7 +27,19 @@ def nodes() -> dict[str, gpd.GeoDataFrame]:
     return {n: gpd.read_file(DATA / f"{n}.geojson").set_index("id") for n in set(CHECKS["layer"])}
 
 
-@pytest.mark.parametrize("row", CHECKS.to_dict("records"), ids=list(CHECKS["id"]))
+CHECKED = CHECKS[CHECKS["check"] != "none"]
+
+
+def test_every_node_has_a_row(nodes: dict[str, gpd.GeoDataFrame]) -> None:
+    assert set(CHECKS["layer"]) == {"industrial_nodes", "nicdc_national_nodes"}
+    listed = {(layer, i) for layer, i in zip(CHECKS["layer"], CHECKS["id"], strict=True)}
+    assert listed == {(layer, i) for layer, gdf in nodes.items() for i in gdf.index}
+    unchecked = CHECKS[CHECKS["check"] == "none"]
+    assert unchecked["note"].str.startswith("not checked: ").all()
+    assert len(CHECKED) >= 25
+
+
+@pytest.mark.parametrize("row", CHECKED.to_dict("records"), ids=list(CHECKED["id"]))
 def test_node_within_its_stated_tolerance_of_the_reference(
     nodes: dict[str, gpd.GeoDataFrame], row: dict
 ) -> None:
