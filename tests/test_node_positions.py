@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 
-from corridormap.sources import classify_url, load_source_hosts
+from corridormap.catalog.sources import classify_url, load_source_hosts
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GEOD = Geod(ellps="WGS84")

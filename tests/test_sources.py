@@ -10,9 +10,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from corridormap.catalog import load_catalog
-from corridormap.render.popup import popup_html
-from corridormap.sources import (
+from corridormap.catalog.load import load_catalog
+from corridormap.catalog.sources import (
     SOURCE_KINDS,
     SourceHosts,
     classify_url,
@@ -22,6 +21,7 @@ from corridormap.sources import (
     source_shares,
     split_sources,
 )
+from corridormap.render.popup import popup_html
 
 # Measured on the shipped data (python tools/audit_sources.py); a floor that may only rise. The target
 # (15 % official, 85 % official or established) is not reached yet: see data/README.md, "Sources".

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from corridormap.sources import shipped_layers, source_audit, source_shares
+from corridormap.catalog.sources import shipped_layers, source_audit, source_shares
 
 
 def main(argv: list[str] | None = None) -> int:

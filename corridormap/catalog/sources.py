@@ -25,9 +25,9 @@ from urllib.parse import urlparse
 import geopandas as gpd
 import pandas as pd
 
-from . import settings
-from .catalog import load_catalog
-from .errors import CatalogError, DataSourceNotFoundError
+from .. import settings
+from ..errors import CatalogError, DataSourceNotFoundError
+from .load import load_catalog
 
 __all__ = [
     "SOURCE_KINDS",
