@@ -17,6 +17,8 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from corridormap.analysis.corridor import corridor_belt
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 METRIC = "EPSG:7755"
 
@@ -145,8 +147,6 @@ def test_node_vocabularies(layers: dict[str, gpd.GeoDataFrame]) -> None:
 
 
 def test_national_nodes_lie_outside_the_belt_and_the_dmic(layers: dict[str, gpd.GeoDataFrame]) -> None:
-    from corridormap.analysis.corridor import corridor_belt
-
     belt = corridor_belt(layers["freight_rail"], corridor="Western DFC", buffer_km=150.0).union_all()
     national = layers["nicdc_national_nodes"]
     assert not national.within(belt).any()
