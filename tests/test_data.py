@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -195,7 +196,7 @@ def test_dfc_sections_connect(layers: dict[str, gpd.GeoDataFrame]) -> None:
     rail = layers["freight_rail"].set_index("id")
     ends = {i: (g.coords[0], g.coords[-1]) for i, g in rail.geometry.items()}
     west = [i for i in rail.index if i.startswith("wdfc_")]
-    for a, b in zip(west, west[1:]):
+    for a, b in pairwise(west):
         assert ends[a][1] == ends[b][0], (a, b)
     assert ends["edfc_khurja_dadri_link"][1] == ends["wdfc_rewari_dadri"][1]
 
@@ -297,9 +298,9 @@ def test_wdfc_station_chainage_is_stated(layers: dict[str, gpd.GeoDataFrame]) ->
         part = list(geom.coords)
         coords += part if not coords else part[1:]
     chainage = [0.0]
-    for a, b in zip(coords, coords[1:]):
+    for a, b in pairwise(coords):
         chainage.append(chainage[-1] + GEOD.inv(*a, *b)[2] / 1000.0)
-    at = dict(zip(coords, chainage))
+    at = dict(zip(coords, chainage, strict=True))
     stations = layers["freight_stations"].dropna(subset=["km_from_start"])
     assert len(stations) >= 15
     for _, row in stations.iterrows():
