@@ -172,8 +172,25 @@ DRAWN_JS = """([mapVar, names]) => {
 
 
 def _show_all(session: Session, built: Built) -> None:
+    """Switch on every layer (some are off at start, e.g. nicdc_national_nodes) and show all India."""
+    session.page.evaluate(
+        "([mapVar, groups]) => { for (const v of Object.values(groups)) {"
+        " window[mapVar].addLayer(window[v]); } }",
+        [built.map_var, built.groups],
+    )
     session.page.evaluate(f"() => window.{built.map_var}.setView([23.5, 80.0], 4, {{animate: false}})")
     session.page.wait_for_timeout(500)
+
+
+def test_layers_off_at_start_are_listed_but_hidden(offline_page: Session, maps: dict[str, Built]) -> None:
+    built = maps["offline"]
+    shown = offline_page.page.evaluate(
+        "([mapVar, groups]) => Object.fromEntries(Object.entries(groups).map("
+        "([n, v]) => [n, window[mapVar].hasLayer(window[v])]))",
+        [built.map_var, built.groups],
+    )
+    assert shown["nicdc_national_nodes"] is False
+    assert shown["industrial_nodes"] is True
 
 
 def _drawn(session: Session, built: Built) -> dict[str, int]:
