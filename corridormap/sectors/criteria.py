@@ -139,13 +139,13 @@ def _sum_within(spec: CriterionSpec, xy: Any, target: gpd.GeoDataFrame, edge: An
     return values, notes, at_least
 
 
-def _raster(spec: CriterionSpec, nodes: gpd.GeoDataFrame) -> tuple[Any, Any]:
+def _raster(spec: CriterionSpec, nodes: gpd.GeoDataFrame, area: gpd.GeoDataFrame) -> tuple[Any, Any]:
     from ..raster import sample_values
 
     try:
         from ..raster_defaults import default_raster
 
-        raster = default_raster(str(spec.raster), nodes.to_crs(DISPLAY_CRS))
+        raster = default_raster(str(spec.raster), area)
     except MissingDependencyError as exc:
         log.info("criterion %s not assessed: %s", spec.name, exc)
         note = f"{NOT_ASSESSED}: needs the raster extra (pip install 'corridormap[raster]')"
@@ -156,6 +156,14 @@ def _raster(spec: CriterionSpec, nodes: gpd.GeoDataFrame) -> tuple[Any, Any]:
         object
     )
     return values, notes
+
+
+def _raster_area(nodes: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """The nodes with the whole node layer, so that a subset reuses the same cached raster."""
+    frames = [nodes.to_crs(DISPLAY_CRS).geometry]
+    if "industrial_nodes" in layers:
+        frames.append(layers["industrial_nodes"].to_crs(DISPLAY_CRS).geometry)
+    return gpd.GeoDataFrame(geometry=pd.concat(frames, ignore_index=True), crs=DISPLAY_CRS)
 
 
 def criterion_values(
@@ -188,7 +196,7 @@ def criterion_values(
             out[f"{name}_note"] = np.full(len(nodes), "declared sectors of the node", dtype=object)
             continue
         if spec.measure == "raster":
-            out[name], out[f"{name}_note"] = _raster(spec, nodes)
+            out[name], out[f"{name}_note"] = _raster(spec, nodes, _raster_area(nodes, layers))
             continue
         target = _target(spec, layers)
         if target is None:
