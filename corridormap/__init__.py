@@ -52,6 +52,11 @@ _API: dict[str, str] = {
     "export_layers": "export",
     # rasters and sites
     "suitability": "sites",
+    # sectors and briefs
+    "sector_fit": "sectors.fit",
+    "load_profiles": "sectors.profiles",
+    "brief": "sectors.brief",
+    "compare_nodes": "sectors.compare",
 }
 
 __all__ = ["CorridormapError", "errors", "settings", "__version__", *sorted(_API)]

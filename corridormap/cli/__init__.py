@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "chainage": "analysis:chainage",
     "catchments": "analysis:catchments",
     "gaps": "analysis:gaps",
+    "sectors": "sectors:sectors",
+    "brief": "sectors:brief",
+    "compare": "sectors:compare",
 }
 
 

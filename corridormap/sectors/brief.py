@@ -144,13 +144,10 @@ def brief_model(facts: NodeFacts, lang: str, inset_png: bytes) -> dict[str, Any]
 
 
 def _css(text: str) -> Markup:
-    from .fonts import woff_subset
+    from .fonts import font_face_css
 
     css = (_TEMPLATES / "brief.css").read_text(encoding="utf-8")
-    font = base64.b64encode(woff_subset(text)).decode("ascii")
-    face = f'url(data:font/woff;base64,{font}) format("woff")'
-    css = f'@font-face {{ font-family: "CorridormapBrief"; src: {face}; }}\n{css}'
-    return Markup(css)  # noqa: S704 - the package's own stylesheet and base64 font bytes, no data text
+    return Markup(f"{font_face_css(text)}\n{css}")  # noqa: S704 - package stylesheet + base64 font, no data text
 
 
 def _all_text(models: Sequence[Mapping[str, Any]]) -> str:

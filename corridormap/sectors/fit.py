@@ -166,7 +166,22 @@ def sector_fit(
     out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=DISPLAY_CRS)
     for column in ("rank", "rank_min", "rank_max"):
         out[column] = out[column].astype("Int64")
-    return out
+    head = [
+        "node_id",
+        "name",
+        "state",
+        "status",
+        "sector",
+        "sector_title",
+        "fit",
+        "rank",
+        "rank_min",
+        "rank_max",
+        "assessed_weight_share",
+        "why",
+    ]
+    per = [f"{c}_{part}" for c in criteria_specs() for part in ("value", "score", "weight", "contribution")]
+    return out[[*head, *(c for c in per if c in out.columns), "geometry"]]
 
 
 def fit_sensitivity(values: pd.DataFrame, profiles: Mapping[str, Profile], ids: pd.Series) -> pd.DataFrame:

@@ -16,7 +16,9 @@ from pathlib import Path
 from ..errors import DataSourceNotFoundError, MissingDependencyError
 from .i18n import labels, labels_path
 
-__all__ = ["font_path", "font_family", "missing_glyphs", "woff_subset"]
+__all__ = ["font_path", "font_family", "missing_glyphs", "woff_subset", "font_face_css", "FACE"]
+
+FACE = "CorridormapBrief"  # the CSS family name of the embedded subset
 
 
 def _spec() -> dict[str, str]:
@@ -87,3 +89,11 @@ def woff_subset(text: str) -> bytes:
         font.flavor = "woff"
         font.save(out)
     return out.getvalue()
+
+
+def font_face_css(text: str) -> str:
+    """An ``@font-face`` rule for :data:`FACE` holding the glyphs of ``text`` as a WOFF data URI."""
+    import base64
+
+    font = base64.b64encode(woff_subset(text)).decode("ascii")
+    return f'@font-face {{ font-family: "{FACE}"; src: url(data:font/woff;base64,{font}) format("woff"); }}'
