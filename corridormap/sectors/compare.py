@@ -50,7 +50,7 @@ def best_of(facts: Mapping[str, Fact | None]) -> list[str]:
     return [node for node, value in usable.items() if value == target]
 
 
-def _rows(all_facts: Mapping[str, NodeFacts]) -> list[tuple[str, tuple[tuple[str, Any], ...], str]]:
+def _rows(all_facts: Mapping[str, NodeFacts]) -> list[tuple[str, str, dict[str, Any], str]]:
     """(section, fact key + params, kind) of every comparable fact, in brief order, first node first."""
     seen: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[str, str]] = {}
     for facts in all_facts.values():
@@ -60,7 +60,7 @@ def _rows(all_facts: Mapping[str, NodeFacts]) -> list[tuple[str, tuple[tuple[str
                     continue
                 params = tuple(sorted((k, v) for k, v in f.params.items() if k in ("r", "line")))
                 seen.setdefault((f.key, params), (section.key, f.kind))
-    return [(section, (key, *params), kind) for (key, params), (section, kind) in seen.items()]  # type: ignore[misc]
+    return [(section, key, dict(params), kind) for (key, params), (section, kind) in seen.items()]
 
 
 def _lookup(facts: NodeFacts, key: str, params: Mapping[str, Any]) -> Fact | None:
@@ -87,8 +87,7 @@ def compare_nodes(
         )
     all_facts = dict(facts) if facts is not None else node_facts(ids, layers=layers)
     records = []
-    for section, (key, *params), kind in _rows(all_facts):
-        kw = dict(params)
+    for section, key, kw, kind in _rows(all_facts):
         cells = {node: _lookup(all_facts[node], key, kw) for node in ids}
         some = next(f for f in cells.values() if f is not None)
         record: dict[str, Any] = {
@@ -156,7 +155,8 @@ def write_compare(
     overwrite: bool = False,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
 ) -> list[Path]:
-    """Write ``compare.<lang>.csv`` and ``compare.<lang>.html`` (existing ones refused without ``overwrite``)."""
+    """Write ``compare.<lang>.csv`` and ``compare.<lang>.html`` (existing ones refused without
+    ``overwrite``)."""
     from ..atomic import refuse_existing, write_bytes_atomic
 
     out = Path(out_dir)
