@@ -100,7 +100,8 @@ class SectorFitView(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = corridormapSectorFit.view({{ this._parent.get_name() }}, {{ this.options|tojson }});
+        var {{ this.get_name() }} = corridormapSectorFit.view(
+            {{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}
         """
     )
