@@ -16,6 +16,7 @@ node's ``sectors`` list any of the profile's ``matches``, else 0.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -42,14 +43,9 @@ def _declared(values: pd.Series, matches: tuple[str, ...]) -> np.ndarray:
     return values.map(hit).to_numpy(dtype=float)
 
 
-def fit_scores(values: pd.DataFrame, profile: Profile) -> pd.DataFrame:
-    """Per node: each weighted criterion's raw value, score, weight and contribution, and the fit.
-
-    ``values`` is :func:`~corridormap.sectors.criteria.criterion_values` output (aligned on nodes).
-    """
-    out = pd.DataFrame(index=values.index)
-    weighted = np.zeros(len(values))
-    assessed_w = np.zeros(len(values))
+def _scores(values: pd.DataFrame, profile: Profile) -> dict[str, np.ndarray]:
+    """Each weighted criterion's raw value and score (NaN where not assessed)."""
+    out: dict[str, np.ndarray] = {}
     for w in profile.weightings:
         raw = values[w.criterion]
         if w.criterion == "declared_sector":
@@ -63,20 +59,49 @@ def fit_scores(values: pd.DataFrame, profile: Profile) -> pd.DataFrame:
             at_low = normalise(criterion, low)
             saturated = at_low == (0.0 if w.function.endswith("decay") else 1.0)
             score = np.where(np.isnan(score) & ~np.isnan(low) & saturated, at_low, score)
-        ok = ~np.isnan(score)
-        weighted += np.where(ok, w.weight * np.nan_to_num(score), 0.0)
-        assessed_w += np.where(ok, w.weight, 0.0)
         out[f"{w.criterion}_value"] = raw
         out[f"{w.criterion}_score"] = score
-        out[f"{w.criterion}_weight"] = w.weight
-    total = sum(w.weight for w in profile.weightings)
+    return out
+
+
+def _fit_of(scores: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(fit 0-100, assessed weight) for these weights over precomputed scores."""
+    n = len(next(iter(scores.values())))
+    weighted, assessed = np.zeros(n), np.zeros(n)
+    for name, weight in weights.items():
+        score = scores[f"{name}_score"]
+        ok = ~np.isnan(score)
+        weighted += np.where(ok, weight * np.nan_to_num(score), 0.0)
+        assessed += np.where(ok, weight, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        denominator = np.where(assessed_w > 0, assessed_w, np.nan)
-        for w in profile.weightings:
-            out[f"{w.criterion}_contribution"] = 100.0 * w.weight * out[f"{w.criterion}_score"] / denominator
-        out["fit"] = 100.0 * weighted / denominator
-    out["assessed_weight_share"] = assessed_w / total
-    out["rank"] = out["fit"].rank(ascending=False, method="min")
+        fit = 100.0 * weighted / np.where(assessed > 0, assessed, np.nan)
+    return fit, assessed
+
+
+def _rank(fit: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(fit, index=index).rank(ascending=False, method="min")
+
+
+def fit_scores(values: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """Per node: each weighted criterion's raw value, score, weight and contribution, and the fit.
+
+    ``values`` is :func:`~corridormap.sectors.criteria.criterion_values` output (aligned on nodes).
+    """
+    scores = _scores(values, profile)
+    weights = profile.weights()
+    fit, assessed = _fit_of(scores, weights)
+    columns: dict[str, Any] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denominator = np.where(assessed > 0, assessed, np.nan)
+        for name, weight in weights.items():
+            columns[f"{name}_value"] = scores[f"{name}_value"]
+            columns[f"{name}_score"] = scores[f"{name}_score"]
+            columns[f"{name}_weight"] = np.full(len(values), weight)
+            columns[f"{name}_contribution"] = 100.0 * weight * scores[f"{name}_score"] / denominator
+    columns["fit"] = fit
+    columns["assessed_weight_share"] = assessed / sum(weights.values())
+    out = pd.DataFrame(columns, index=values.index)
+    out["rank"] = _rank(fit, values.index)
     return out
 
 
@@ -105,11 +130,14 @@ def _why(row: pd.Series, profile: Profile, notes: pd.Series) -> str:
 
 
 def _ranks_under(values: pd.DataFrame, profile: Profile) -> dict[tuple[str, float], pd.Series]:
+    """The ranks when one weight at a time is multiplied by 1 ± :data:`SENSITIVITY_STEP`."""
+    scores = _scores(values, profile)
+    weights = profile.weights()
     out = {}
-    for w in profile.weightings:
+    for name, weight in weights.items():
         for factor in (1.0 - SENSITIVITY_STEP, 1.0 + SENSITIVITY_STEP):
-            moved = profile.with_weights({w.criterion: w.weight * factor})
-            out[(w.criterion, factor)] = fit_scores(values, moved)["rank"]
+            fit, _ = _fit_of(scores, {**weights, name: weight * factor})
+            out[(name, factor)] = _rank(fit, values.index)
     return out
 
 

@@ -80,6 +80,8 @@ def woff_subset(text: str) -> bytes:
     options.flavor = "woff"
     options.name_IDs = ["*"]
     options.notdef_outline = True
+    # horizontal text only: no vertical metrics; no OpenType layout (parsing it is most of the cost)
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "VORG", "vhea", "vmtx"]
     basic = "".join(chr(c) for c in range(32, 127))
     out = io.BytesIO()
     with TTFont(str(font_path())) as font:

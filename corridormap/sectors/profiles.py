@@ -28,6 +28,7 @@ raised once, naming the file, the key and the allowed names.
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -129,9 +130,17 @@ def _read(path: Path) -> dict[str, Any]:
         raise CatalogError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax") from None
 
 
+@functools.cache
+def _read_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
+    return _read(path)
+
+
 def context() -> dict[str, Any]:
     """``_context.toml``: the extent of the context files, the context layers and the criteria."""
-    return _read(profiles_dir() / "_context.toml")
+    path = profiles_dir() / "_context.toml"
+    if not path.is_file():
+        raise DataSourceNotFoundError(f"{path} is missing. Fix: restore it from the repository")
+    return _read_cached(path, path.stat().st_mtime_ns)
 
 
 def criteria_specs() -> dict[str, CriterionSpec]:
