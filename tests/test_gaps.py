@@ -6,9 +6,9 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from corridormap.analysis.gaps import find_gaps, read_rules
 from corridormap.crs import BELT_CRS
 from corridormap.errors import DataSourceNotFoundError, LayerValidationError
-from corridormap.gaps import find_gaps, read_rules
 
 X0, Y0 = 4_000_000.0, 4_000_000.0  # near 80 E, 24 N, where 1 planar km is about 1.02 true km
 
@@ -161,7 +161,7 @@ def test_rule_files_follow_the_settings_in_force(tmp_path):
     import shutil
 
     from corridormap import settings
-    from corridormap.access import default_targets
+    from corridormap.analysis.access import default_targets
 
     shutil.copytree(settings.layers_dir / "rules", tmp_path / "rules")
     (tmp_path / "rules" / "access.toml").write_text('[targets.port]\nlayer = "roads"\n', encoding="utf-8")

@@ -14,8 +14,8 @@ from rasterio.transform import from_origin
 
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError
 from corridormap.raster import Raster
-from corridormap.sites import make_grid, suitability, suitability_array, top_sites
-from corridormap.sites_model import Criterion, load_model, normalise
+from corridormap.sites.model import Criterion, load_model, normalise
+from corridormap.sites.suitability import make_grid, suitability, suitability_array, top_sites
 
 X0, Y0 = 4_000_000.0, 4_000_000.0  # bottom-left of a 20 km x 20 km square in EPSG:7755
 

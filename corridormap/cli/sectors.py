@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 _LANG = click.option(
     "--lang",

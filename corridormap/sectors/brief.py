@@ -207,7 +207,7 @@ def briefs(
     node_ids: Sequence[str], *, lang: str = "en", layers: Mapping[str, gpd.GeoDataFrame] | None = None
 ) -> list[Brief]:
     """The briefs of several nodes (facts computed once)."""
-    from ..catalog import load_layers
+    from ..catalog.load import load_layers
     from .inset import inset_png
 
     Translator(lang)  # refuse an unknown language before any work

@@ -23,7 +23,7 @@ import shapely
 from numpy.typing import NDArray
 
 from .. import settings
-from ..access import nearest_km, query_points
+from ..analysis.nearest import nearest_km, query_points
 from ..crs import BELT_CRS, DISPLAY_CRS, to_metric, true_km
 from ..errors import CatalogError, DataSourceNotFoundError, MissingDependencyError
 from .profiles import CriterionSpec, context, criteria_specs
@@ -143,7 +143,7 @@ def _raster(spec: CriterionSpec, nodes: gpd.GeoDataFrame, area: gpd.GeoDataFrame
     from ..raster import sample_values
 
     try:
-        from ..raster_defaults import default_raster
+        from ..sites.defaults import default_raster
 
         raster = default_raster(str(spec.raster), area)
     except MissingDependencyError as exc:

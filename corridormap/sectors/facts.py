@@ -233,11 +233,11 @@ def node_facts(
 
     Raises :class:`~corridormap.errors.LayerValidationError` naming unknown ids and the known ones.
     """
-    from ..access import access_card, default_targets
-    from ..analysis_outputs import chainage_lines, chainage_table
-    from ..catalog import load_layers
-    from ..gaps import find_gaps
-    from ..reach import catchments, default_contents, green_power
+    from ..analysis.access import access_card, default_targets
+    from ..analysis.gaps import find_gaps
+    from ..analysis.outputs import chainage_lines, chainage_table
+    from ..analysis.reach import catchments, default_contents, green_power
+    from ..catalog.load import load_layers
 
     layers = dict(layers) if layers is not None else load_layers()
     nodes = layers["industrial_nodes"]

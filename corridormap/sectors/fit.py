@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..crs import DISPLAY_CRS
-from ..sites_model import Criterion, normalise
+from ..sites.model import Criterion, normalise
 from .criteria import criterion_values
 from .profiles import Profile, criteria_specs, load_profiles
 

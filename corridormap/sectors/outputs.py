@@ -44,7 +44,7 @@ def write_sector_outputs(
 ) -> list[Path]:
     """Compute the node x sector fit and write its three outputs into ``out_dir``; return their paths."""
     from ..atomic import refuse_existing, replace_into, staging_dir
-    from ..catalog import load_layers
+    from ..catalog.load import load_layers
 
     out = Path(out_dir)
     targets = [out / FIT_CSV, out / SENSITIVITY_CSV, out / FIT_GPKG]

@@ -38,7 +38,7 @@ from typing import Any
 
 from .. import settings
 from ..errors import CatalogError, DataSourceNotFoundError, Problem, raise_if_problems
-from ..sites_model import FUNCTIONS
+from ..sites.model import FUNCTIONS
 
 __all__ = [
     "CriterionSpec",
