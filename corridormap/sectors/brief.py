@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,12 +54,28 @@ def _label(t: Translator, fact: Fact) -> str:
     return t.label(fact.key, **{k: v for k, v in fact.params.items() if k in ("r", "line")})
 
 
+_WITHIN = re.compile(r"^(\d+) within (\d+(?:\.\d+)?) km$")
+
+
+def _detail(t: Translator, fact: Fact) -> str:
+    """The note beside a value, in the page's language where it is corridormap's own wording."""
+    if fact.params.get("at_least"):
+        return ""  # the value already says "more than"
+    if fact.key == "chainage_on" and fact.params.get("side") in ("left", "right"):
+        text = (
+            f"{t.label('side.' + str(fact.params['side']))}, {t.number(fact.params.get('offset_km'), 'km')}"
+        )
+        return text + (f" ({t.label('beyond_end')})" if fact.params.get("beyond_end") else "")
+    found = _WITHIN.match(fact.detail)
+    if found:
+        return t.label("within_count", n=int(found.group(1)), r=float(found.group(2)))
+    return fact.detail
+
+
 def _rows(t: Translator, facts: Sequence[Fact]) -> list[dict[str, str]]:
     rows = []
     for fact in facts:
-        detail = fact.detail
-        if fact.params.get("at_least"):
-            detail = ""  # the value already says "more than"
+        detail = _detail(t, fact)
         rows.append({"label": _label(t, fact), "value": _value(t, fact), "detail": detail})
     return rows
 

@@ -127,7 +127,9 @@ def _chainage(table: pd.DataFrame, node_id: str) -> Section:
     for _, row in rows.iterrows():
         beyond = bool(row.get("beyond_end"))
         detail = f"{row['side']}, {row['offset_km']:.1f} km" + (" (beyond the line's end)" if beyond else "")
-        facts.append(Fact("chainage_on", _num(row["chainage_km"]), "km", None, detail, {"line": row["line"]}))
+        params = {"line": row["line"], "side": str(row["side"]), "offset_km": _num(row["offset_km"]),
+                  "beyond_end": beyond}
+        facts.append(Fact("chainage_on", _num(row["chainage_km"]), "km", None, detail, params))
     return Section("chainage", tuple(facts))
 
 

@@ -117,7 +117,7 @@ def _reach(page: _Page, x: float, y: float, reach: Mapping[str, Any]) -> float:
 def _fit(page: _Page, y: float, fit: Mapping[str, Any]) -> float:
     width = _PAGE_W - 2 * _M
     y = page.heading(_M, y, width, fit["title"])
-    widths = (44.0, 10.0, 24.0, 42.0)
+    widths = (40.0, 10.0, 20.0, 52.0)
     for row in fit["rows"]:
         x = _M
         y1 = page.text(x, y, widths[0] - 1, row["label"], 7.2, _INK)
