@@ -92,6 +92,10 @@ def build_outputs(
     refuse_existing(result.paths, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     m = build_map(layers, specs, offline=offline, title_links_html=strip_links_html(list(extra_files)))
+    if "industrial_nodes" in layers:  # the "Sector fit" view (corridormap.sectors, render/sector_fit.py)
+        from .sectors.mapview import add_to_map
+
+        add_to_map(m, layers)
     write_bytes_atomic(map_html(m, offline=offline).encode("utf-8"), result.map, overwrite=overwrite)
     for name, content in extra_files.items():
         write_bytes_atomic(content, out / name, overwrite=overwrite)
