@@ -16,9 +16,10 @@ from mappage import one
 
 import corridormap
 from corridormap.build import build_outputs
-from corridormap.catalog import GROUPS, load_catalog
+from corridormap.catalog.load import GROUPS, load_catalog
 from corridormap.cli import cli
 from corridormap.errors import OutputExistsError
+from corridormap.render.assets import MAP_BUDGET_BYTES, external_references, tile_references
 
 
 @pytest.fixture(scope="module")
@@ -197,8 +198,21 @@ def test_every_public_name_resolves_and_no_module_shadows_a_function() -> None:
 
 
 def test_default_map_is_one_file_within_the_e_mail_budget(built, html: str) -> None:
-    from corridormap.render.assets import MAP_BUDGET_BYTES, external_references, tile_references
-
     assert built.map.stat().st_size < MAP_BUDGET_BYTES["default"]
     assert external_references(html) == tile_references(html)  # only tile basemaps, used when online
     assert "<script src=" not in html
+
+
+def test_export_with_analysis_holds_the_builds_analysis_layers(built, tmp_path):
+    """One analysis as layers: the build's GeoPackage and ``export --with-analysis`` agree exactly."""
+    names = ["industrial_nodes", "catchment_rings", "gap_flags"]
+    out = tmp_path / "analysis.gpkg"
+    args = ["export", "--out", str(out), "--with-analysis", "--layers", ",".join(names)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    for name in names:
+        exported, in_build = gpd.read_file(out, layer=name), gpd.read_file(built.gpkg, layer=name)
+        assert list(exported.columns) == list(in_build.columns), name
+        assert_geodataframe_equal(exported, in_build)
+    nodes = gpd.read_file(built.gpkg, layer="industrial_nodes")
+    assert {"freight_station_km", "port_network_km"} <= set(nodes.columns)  # network km in both

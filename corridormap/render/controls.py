@@ -24,7 +24,7 @@ import pandas as pd
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster, MeasureControl
 
 from .. import __version__
-from ..catalog import LayerSpec
+from ..catalog.load import LayerSpec
 from .basemap import outline_geojson
 from .big import big_layer_of
 from .page import Component

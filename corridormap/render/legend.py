@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 from branca.element import Element
 
-from ..catalog import LayerSpec
+from ..catalog.load import LayerSpec
 from .page import Component
 from .style import STATUS_ORDER, categories, path_style
 

@@ -18,14 +18,15 @@ import geopandas as gpd
 import pandas as pd
 from folium.plugins import MarkerCluster
 
-from ..catalog import GROUPS, LayerSpec, load_catalog
+from ..catalog.load import GROUPS, LayerSpec, load_catalog
 from ..crs import to_display
 from .assets import MapFigure
 from .basemap import BOUNDARY_NOTE, add_basemaps, basemap_sources
 from .controls import CLUSTER_NOTE, HEAT_GROUP, SMALL_SCREEN, add_controls
-from .layers import add_panes, layer_group
+from .layers import layer_group
 from .legend import LayerPanel, layer_swatches, status_rows
 from .page import Component
+from .panes import add_panes
 
 __all__ = ["build_map", "spec_for_frame", "DEFAULT_TITLE", "GAP_LAYER", "gap_flags_by_feature",
            "label_points"]

@@ -99,7 +99,7 @@ class Component(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        corridormap.run({{ this.function|tojson }}, {{ this._parent.get_name() }},
+        var {{ this.get_name() }} = corridormap.run({{ this.function|tojson }}, {{ this._parent.get_name() }},
             {{ this.get_name()|tojson }}, [{% for v in this.ref_names %}{{ v }}, {% endfor %}]);
         {% endmacro %}
         """
