@@ -481,7 +481,7 @@ def test_default_map_alone_and_offline_every_node_reachable_by_a_click(
         for name, geom in zip(nodes["name"], nodes.geometry, strict=True):
             x, y = _node_pixel(page, geom.y, geom.x)
             page.mouse.click(x, y)
-            page.wait_for_timeout(150)
+            page.wait_for_timeout(400)  # (the popup pans into view, animated)
             text, box = _popup(page)
             if page.locator(".cm-chooser").count():
                 entry = page.locator(".cm-chooser li a", has_text=name)
