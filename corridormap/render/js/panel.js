@@ -22,12 +22,11 @@
       head.setAttribute("aria-expanded", String(open));
     };
 
-    if (cfg.bases.length > 1) {
+    cfg.bases.forEach(function (b) { bases[b.key] = b.ref === null ? null : refs[b.ref]; });
+    if (cfg.bases.length > 1) { // (an offline map has the planning basemap only: nothing to choose)
       var bsec = CM.el("fieldset", "cm-panel-group cm-panel-bases", body);
       CM.el("legend", "", bsec, cfg.basesTitle);
       cfg.bases.forEach(function (b) {
-        var ref = b.ref === null ? null : refs[b.ref];
-        bases[b.key] = ref;
         var row = CM.el("label", "cm-panel-row", bsec);
         var input = CM.el("input", "", row);
         input.type = "radio"; input.name = "cm-base"; input.value = b.key;
