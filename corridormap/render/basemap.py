@@ -91,14 +91,14 @@ def countries() -> gpd.GeoDataFrame:
 
 
 def cities() -> gpd.GeoDataFrame:
-    """The basemap's cities (Natural Earth 1:10m, population >= 300,000), EPSG:4326: ``name`` (in
-    today's official use, ``basemap.toml`` [cities.names]), ``country``, ``major`` (labelled at
-    every zoom)."""
+    """The basemap's cities (Natural Earth 1:10m populated places of 300,000 people or more),
+    EPSG:4326: ``name`` (in today's official use, ``basemap.toml`` [cities.names]), ``country``,
+    ``major`` (labelled at every zoom)."""
     frame = basemap_layers()["cities"]
     cfg = _config()
     renames = cfg["cities"]["names"]
     frame["name"] = frame["name"].map(lambda n: renames.get(n, n))
-    frame["major"] = frame["scalerank"] <= cfg["display"]["major_city_scalerank"]
+    frame["major"] = frame["pop_max"] >= cfg["display"]["major_city_population"]
     return frame[["name", "country", "major", "geometry"]]
 
 
@@ -171,8 +171,6 @@ def basemap_data() -> dict[str, Any]:
     layers = basemap_layers()
     fine = {k: layers[k] for k in ("land", "lakes", "rivers", "states")}
     coarse = {k: simplified(v, display["coarse_tolerance_deg"], 2) for k, v in fine.items()}
-    # small lakes and minor rivers only at the detailed level
-    coarse["rivers"] = coarse["rivers"][coarse["rivers"]["scalerank"] <= 8]
 
     def level(frames: dict[str, gpd.GeoDataFrame], lo: int, hi: int) -> dict[str, Any]:
         return {"minZoom": lo, "maxZoom": hi, **{k: encoded(v) for k, v in frames.items()}}

@@ -1,10 +1,11 @@
 """The offline basemap's data: prepared once from public-domain / CC0 files, read at build time.
 
-:func:`prepare_basemap` turns the third-party files (Natural Earth 1:10m land, lakes, rivers and
-populated places; the datameet 2019 state polygons) into the small files shipped in
-``data/basemap/`` (clipped, repaired, simplified to about 300 m, coordinates rounded); the build
-reads them with :func:`basemap_layers` and simplifies once more for the zoomed-out level. Sources
-and licences are in ``render/basemap.toml`` and ``data/README.md``.
+:func:`prepare_basemap` turns the third-party files (Natural Earth 1:10m land; the datameet 2019
+state polygons) into the small files shipped in ``data/basemap/`` (clipped, repaired, simplified,
+coordinates rounded). Rivers, lakes and cities come from the project's Natural Earth context files
+(``data/ne_water_belt.geojson``, ``data/ne_places_belt.geojson``). :func:`basemap_layers` reads them
+all; the map simplifies once more for the zoomed-out level. Sources and licences are in
+``render/basemap.toml`` and ``data/README.md``.
 
 Run again after a source changes::
 
@@ -21,35 +22,38 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
-from shapely.geometry import box
 
 from .. import settings
 from ..errors import DataSourceNotFoundError
 
-__all__ = ["BASEMAP_FILES", "FINE_TOLERANCE_DEG", "prepare_basemap", "basemap_layers", "simplified"]
+__all__ = [
+    "BASEMAP_FILES",
+    "CONTEXT_FILES",
+    "FINE_TOLERANCE_DEG",
+    "MIN_CITY_POPULATION",
+    "prepare_basemap",
+    "basemap_layers",
+    "simplified",
+]
 
 log = logging.getLogger(__name__)
 
-FINE_TOLERANCE_DEG = 0.003  # about 300 m: the shipped detail of Natural Earth (zoom 7 and in)
+FINE_TOLERANCE_DEG = 0.003  # about 300 m: the detail of Natural Earth from zoom 7
 STATE_TOLERANCE_DEG = 0.005  # about 500 m: state boundaries (the source is already simplified)
 MIN_PART_DEG2 = 0.002  # state polygon parts smaller than this (about 20 km²: slivers, islets) are left out
-STATE_EXTENT = (66.0, 6.0, 90.0, 34.0)  # west, south, east, north: the states drawn in detail
+STATE_EXTENT = (66.0, 6.0, 90.0, 34.0)  # west, south, east, north: the states drawn
 DECIMALS = 3  # about 100 m
-BASEMAP_FILES = {
+MIN_CITY_POPULATION = 300_000
+BASEMAP_FILES = {  # in data/basemap/, made by prepare_basemap
     "land": "land_ne10m.geojson",
-    "lakes": "lakes_ne10m.geojson",
-    "rivers": "rivers_ne10m.geojson",
     "states": "states_datameet2019.geojson",
-    "cities": "cities_ne10m.geojson",
 }
+# the project's Natural Earth context files (in data/, shipped for the sectors) serve the basemap too
+CONTEXT_FILES = {"water": "ne_water_belt.geojson", "places": "ne_places_belt.geojson"}
 _SOURCES = {
     "land": "natural_earth_belt/ne_10m_land_belt.geojson",
-    "lakes": "natural_earth_belt/ne_10m_lakes_belt.geojson",
-    "rivers": "natural_earth_belt/ne_10m_rivers_lake_centerlines_belt.geojson",
     "states": "india_states_2019.geojson",
-    "cities": "natural_earth_belt/ne_10m_populated_places_belt.geojson",
 }
-MIN_CITY_POPULATION = 300_000
 
 
 def simplified(gdf: gpd.GeoDataFrame, tolerance_deg: float, decimals: int = DECIMALS) -> gpd.GeoDataFrame:
@@ -71,87 +75,69 @@ def _read(src: Path, key: str) -> gpd.GeoDataFrame:
     return frame.to_crs("EPSG:4326") if frame.crs else frame.set_crs("EPSG:4326")
 
 
-def prepare_basemap(src: str | Path, out: str | Path) -> dict[str, Path]:
-    """Write the basemap files of :data:`BASEMAP_FILES` into ``out`` from the sources in ``src``.
+def _states(states: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Repaired (``make_valid``, polygonal parts kept, every repair logged), the outer rings of the
+    parts that matter (the dissolve left slivers and pin-holes), clipped to :data:`STATE_EXTENT`."""
+    for name in states.loc[~states.geometry.is_valid, "st_name"]:
+        log.info("basemap: state polygon %s is invalid; repaired with make_valid", name)
+    cleaned = []
+    for geom in shapely.make_valid(np.asarray(states.geometry.values)):
+        polygonal = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+        parts = [p for p in shapely.get_parts(polygonal) if p.area >= MIN_PART_DEG2]
+        rings = shapely.MultiPolygon([shapely.Polygon(p.exterior) for p in parts])
+        cleaned.append(shapely.clip_by_rect(rings, *STATE_EXTENT))
+    out = gpd.GeoDataFrame({"name": states["st_name"].to_numpy()}, geometry=cleaned, crs=states.crs)
+    return out[~out.geometry.is_empty]
 
-    States: the invalid polygons (Rajasthan and Telangana in the 2019 file) are repaired with
-    ``make_valid`` (polygonal parts kept), every repair logged.
-    """
+
+def prepare_basemap(src: str | Path, out: str | Path) -> dict[str, Path]:
+    """Write the basemap files of :data:`BASEMAP_FILES` into ``out`` from the sources in ``src``."""
     src, out = Path(src), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    frames: dict[str, gpd.GeoDataFrame] = {}
-    frames["land"] = _read(src, "land")[["geometry"]]
-    lakes = _read(src, "lakes")
-    frames["lakes"] = lakes[["name", "geometry"]]
-    rivers = _read(src, "rivers")
-    frames["rivers"] = rivers[["name", "scalerank", "geometry"]]
-    states = _read(src, "states")
-    bad = ~states.geometry.is_valid
-    for name in states.loc[bad, "st_name"]:
-        log.info("basemap: state polygon %s is invalid; repaired with make_valid", name)
-    fixed = shapely.make_valid(np.asarray(states.geometry.values))
-    polygonal = [
-        shapely.union_all([g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")])
-        for geom in fixed
-    ]
-    # outer rings of the parts that matter (the dissolve left slivers and pin-holes), clipped
-    cleaned = []
-    for geom in polygonal:
-        parts = [p for p in shapely.get_parts(geom) if p.area >= MIN_PART_DEG2]
-        cleaned.append(
-            shapely.clip_by_rect(
-                shapely.MultiPolygon([shapely.Polygon(p.exterior) for p in parts]), *STATE_EXTENT
-            )
-        )
-    states = states.set_geometry(cleaned, crs=states.crs)
-    states = states[~states.geometry.is_empty]
-    frames["states"] = states[["st_name", "geometry"]].rename(columns={"st_name": "name"})
-    places = _read(src, "cities")
-    keep = places[(places["POP_MAX"] >= MIN_CITY_POPULATION) & places.intersects(box(66, 16, 82, 33))]
-    frames["cities"] = gpd.GeoDataFrame(
-        {
-            "name": keep["NAME"].to_numpy(),
-            "country": keep["ADM0NAME"].to_numpy(),
-            "scalerank": keep["SCALERANK"].to_numpy(),
-            "pop_max": keep["POP_MAX"].to_numpy(),
-        },
-        geometry=keep.geometry.to_numpy(),
-        crs="EPSG:4326",
-    )
+    frames = {
+        "land": simplified(_read(src, "land")[["geometry"]], FINE_TOLERANCE_DEG),
+        "states": simplified(_states(_read(src, "states")), STATE_TOLERANCE_DEG),
+    }
     written = {}
     for key, frame in frames.items():
-        if key == "cities":
-            done = frame
-        else:
-            done = simplified(frame, STATE_TOLERANCE_DEG if key == "states" else FINE_TOLERANCE_DEG)
-        if key == "cities":
-            done = done.set_geometry(
-                shapely.transform(np.asarray(done.geometry.values), lambda xy: np.round(xy, 4))
-            )
         path = out / BASEMAP_FILES[key]
         path.unlink(missing_ok=True)
-        done.to_file(path, driver="GeoJSON", COORDINATE_PRECISION=4, RFC7946="YES")
+        frame.to_file(path, driver="GeoJSON", COORDINATE_PRECISION=4, RFC7946="YES")
         written[key] = path
-        log.info("basemap: %s -> %s (%d features)", key, path, len(done))
+        log.info("basemap: %s -> %s (%d features)", key, path, len(frame))
     return written
 
 
 @functools.lru_cache(maxsize=2)
 def _layers(data_dir: Path) -> dict[str, gpd.GeoDataFrame]:
+    files = {
+        **{k: Path("basemap") / n for k, n in BASEMAP_FILES.items()},
+        **{k: Path(n) for k, n in CONTEXT_FILES.items()},
+    }
     frames = {}
-    for key, name in BASEMAP_FILES.items():
-        path = data_dir / "basemap" / name
+    for key, name in files.items():
+        path = data_dir / name
         if not path.is_file():
             raise DataSourceNotFoundError(
                 f"the offline basemap file {path} is missing. Fix: reinstall corridormap, or run "
                 "python -m corridormap.render.basemap_data SHARED_DATA_DIR data/basemap"
             )
         frames[key] = gpd.read_file(path)
+    water = frames.pop("water")
+    lake = water["water_kind"].isin(["lake", "reservoir"])
+    frames["lakes"] = simplified(water.loc[lake, ["name", "geometry"]], FINE_TOLERANCE_DEG)
+    frames["rivers"] = simplified(water.loc[~lake, ["name", "geometry"]], FINE_TOLERANCE_DEG)
+    places = frames.pop("places")
+    frames["cities"] = places.loc[
+        places["pop_max"] >= MIN_CITY_POPULATION, ["name", "country", "pop_max", "geometry"]
+    ].reset_index(drop=True)
     return frames
 
 
 def basemap_layers() -> dict[str, gpd.GeoDataFrame]:
-    """The shipped basemap layers (EPSG:4326), keyed as :data:`BASEMAP_FILES` (copies)."""
+    """The basemap's layers (EPSG:4326, copies): ``land`` and ``states`` (``data/basemap/``),
+    ``lakes`` and ``rivers`` (``data/ne_water_belt.geojson``), ``cities`` (``data/ne_places_belt.geojson``,
+    population at least :data:`MIN_CITY_POPULATION`)."""
     return {k: v.copy() for k, v in _layers(Path(settings.data_dir)).items()}
 
 
