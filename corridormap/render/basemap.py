@@ -117,7 +117,9 @@ def encode_line(coords: Any, decimals: int = ENCODE_DECIMALS) -> str:
     digits kept: about 3-4 characters a vertex instead of about 16 in GeoJSON.
 
     >>> encode_line([(72.5, 23.0), (72.6, 23.1)], 3)
-    '_n_C_ffL_S_S'
+    'o|k@grlCgEgE'
+    >>> encode_line([(-120.2, 38.5), (-120.95, 40.7), (-126.453, 43.252)], 5)  # Google's example
+    '_p~iF~ps|U_ulLnnqC_mqNvxq`@'
     """
     scale = 10**decimals
     out: list[str] = []
