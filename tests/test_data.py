@@ -1,8 +1,8 @@
 """Checks on the shipped corridor data in ``data/*.geojson``.
 
-The files are hand-authored; these tests hold them to the schema in ``data/README.md``: columns and vocabularies,
-counts, published lengths of the lines (geodesic, within 10 %), and every position inside the state it claims
-(checked against the third-party 2019 state polygons in ``../shared/data``).
+The files are hand-authored; these tests hold them to the schema in ``data/README.md``: columns and
+vocabularies, counts, published lengths of the lines (geodesic, within 10 %), and every position inside
+the state it claims (checked against the third-party 2019 state polygons in ``../shared/data``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ EXTRA = {
     "freight_rail": ["corridor", "section", "from_station", "to_station", "opened", "length_km",
                      "corridor_length_km", "double_track", "link"],
     "freight_stations": ["corridor", "role", "km_from_start", "seq"],
-    "expressways": ["expressway", "section", "length_km", "section_length_km", "lanes", "opened", "designation"],
+    "expressways": [
+        "expressway", "section", "length_km", "section_length_km", "lanes", "opened", "designation"
+    ],
     "renewable_zones": ["zone_type", "technology", "capacity_mw", "area_ha"],
     "ports_logistics": ["facility_type", "throughput", "capacity_teu_m", "cargo_mt"],
 }
@@ -178,7 +180,9 @@ def geodesic_km(geoms: gpd.GeoSeries) -> float:
 
 
 @pytest.mark.parametrize(("corridor", "published_km"), [("Western DFC", 1506.0), ("Eastern DFC", 1337.0)])
-def test_dfc_length_matches_published(layers: dict[str, gpd.GeoDataFrame], corridor: str, published_km: float) -> None:
+def test_dfc_length_matches_published(
+    layers: dict[str, gpd.GeoDataFrame], corridor: str, published_km: float
+) -> None:
     rail = layers["freight_rail"]
     built = rail[(rail["corridor"] == corridor) & (rail["status"] != "proposed")]
     assert set(built["corridor_length_km"]) == {published_km}
@@ -254,7 +258,9 @@ def state_problems(states: gpd.GeoDataFrame, point: shapely.Point, claimed: list
 
 
 @pytest.mark.parametrize("name", LAYERS)
-def test_positions_lie_in_their_states(layers: dict[str, gpd.GeoDataFrame], states: gpd.GeoDataFrame, name: str) -> None:
+def test_positions_lie_in_their_states(
+    layers: dict[str, gpd.GeoDataFrame], states: gpd.GeoDataFrame, name: str
+) -> None:
     gdf = layers[name].to_crs(METRIC)
     problems = []
     for _, row in gdf.iterrows():
@@ -269,7 +275,9 @@ def test_positions_lie_in_their_states(layers: dict[str, gpd.GeoDataFrame], stat
 
 
 @pytest.mark.parametrize(("claimed", "expected"), [(["Gujarat"], None), (["Rajasthan"], "inside Gujarat")])
-def test_state_check_catches_a_wrong_state(states: gpd.GeoDataFrame, claimed: list[str], expected: str | None) -> None:
+def test_state_check_catches_a_wrong_state(
+    states: gpd.GeoDataFrame, claimed: list[str], expected: str | None
+) -> None:
     ahmedabad = gpd.GeoSeries([shapely.Point(72.58, 23.03)], crs=4326).to_crs(METRIC).iloc[0]
     problem = state_problems(states, ahmedabad, claimed)
     assert (problem is None) if expected is None else problem.startswith(expected)

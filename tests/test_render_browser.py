@@ -234,7 +234,8 @@ CONTROLS = (".cm-title", ".leaflet-control-zoom", ".fullscreen-icon", ".leaflet-
 
 def open_layer_control(page: Any) -> None:
     """The grouped layer control starts collapsed to its icon; hovering opens it, as for a user."""
-    control = page.locator(".leaflet-control-layers").filter(has=page.locator(".leaflet-control-layers-group"))
+    grouped = page.locator(".leaflet-control-layers-group")
+    control = page.locator(".leaflet-control-layers").filter(has=grouped)
     control.hover()
     page.wait_for_selector(".leaflet-control-layers-expanded .leaflet-control-layers-group")
 
