@@ -208,7 +208,9 @@ def test_ranks_and_their_range_under_pm20_percent_weights(fit: gpd.GeoDataFrame,
 
 
 def test_the_natural_earth_clip_never_yields_a_guess(layers) -> None:
-    nodes = layers["industrial_nodes"].set_index("id", drop=False)
+    # Palakkad (outside the clip) is one of NICDC's national nodes, a layer of its own since #17
+    both = pd.concat([layers["industrial_nodes"], layers["nicdc_national_nodes"]], ignore_index=True)
+    nodes = both.set_index("id", drop=False)
     values = criterion_values(nodes, layers)
     assert math.isnan(values.loc["palakkad", "airport_km"])  # outside the clip
     assert "outside the Natural Earth extent" in values.loc["palakkad", "airport_km_note"]
@@ -276,6 +278,9 @@ def test_briefs_one_pdf_page_per_node_in_each_language(tmp_path: Path, layers) -
 
     from corridormap.sectors.brief import write_briefs
 
+    # a brief for a node outside the Natural Earth clip: Palakkad, from NICDC's national nodes (#17)
+    both = pd.concat([layers["industrial_nodes"], layers["nicdc_national_nodes"]], ignore_index=True)
+    layers = {**layers, "industrial_nodes": both}
     for lang in ("en", "ja"):
         paths = write_briefs(["mbir", "palakkad"], tmp_path, lang=lang, pdf=True, layers=layers)
         assert [p.name for p in paths] == [
