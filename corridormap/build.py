@@ -15,7 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import settings
-from .analysis.outputs import strip_links_html
+from .analysis.outputs import add_analysis, strip_links_html
 from .atomic import refuse_existing, write_bytes_atomic, write_json_atomic
 from .catalog.load import LayerSpec, load_catalog, load_layers
 from .export.manifest import build_manifest
@@ -56,8 +56,6 @@ def analysis_layers(
     Returns the layers and specs to draw and export (possibly with extra layers, or extra columns on
     existing ones) and extra files to write beside the map (name -> content). Inputs are not mutated.
     """
-    from .analysis.outputs import add_analysis
-
     return add_analysis(layers, specs, out_dir)
 
 
