@@ -20,6 +20,7 @@ from ..crs import BELT_CRS, DISPLAY_CRS, scale_factor
 from .criteria import context_layer
 from .fonts import font_family, font_path
 from .i18n import Translator
+from .profiles import all_nodes
 
 __all__ = ["inset_png"]
 
@@ -62,7 +63,7 @@ def inset_png(
     size_mm: tuple[float, float] = (85.0, 70.0),
     dpi: int = 200,
 ) -> bytes:
-    """The PNG inset around one node of ``layers["industrial_nodes"]`` (labels in ``lang``)."""
+    """The PNG inset around one node of the node layers (labels in ``lang``)."""
     from matplotlib import rc_context
     from matplotlib.lines import Line2D
 
@@ -80,7 +81,7 @@ def _draw(
     dpi: int,
     Line2D: Any,  # noqa: N803 - matplotlib's class, passed in
 ) -> bytes:
-    nodes = layers["industrial_nodes"].to_crs(BELT_CRS)
+    nodes = all_nodes(layers).to_crs(BELT_CRS)
     node = nodes[nodes["id"] == node_id].geometry.iloc[0]
     half = radius_km * 1000.0 * float(scale_factor(np.array([node.x]), np.array([node.y]))[0])
     window = shapely.box(node.x - half, node.y - half * 0.82, node.x + half, node.y + half * 0.82)
@@ -89,11 +90,12 @@ def _draw(
     _draw_context(ax, window)
     handles = []
     for name, (key, colour, marker, size) in _STYLE.items():
-        if name not in layers:
-            continue
-        layer = layers[name].to_crs(BELT_CRS)
         if name == "industrial_nodes":
-            layer = layer[layer["id"] != node_id]
+            layer = nodes[nodes["id"] != node_id]
+        elif name in layers:
+            layer = layers[name].to_crs(BELT_CRS)
+        else:
+            continue
         layer = layer[layer.intersects(window)]
         if not len(layer):
             continue
