@@ -196,8 +196,7 @@ def test_map_sector_fit_view_sizes_nodes_and_explains_in_the_popup(
 
     info = browser(run)
     assert info["errors"] == []
-    # the DMIC nodes layer: 35 nodes since #17 moved NICDC's 8 national nodes to their own layer
-    assert info["n"] == info["nodes"] >= 35 and max(info["radii"]) > min(info["radii"])
+    assert info["n"] == info["nodes"] > 40 and max(info["radii"]) > min(info["radii"])
     assert HOSTILE in info["popup"] and info["imgs"] == 0  # a hostile name stays text
     assert "/ 100" in info["popup"] and "rank" in info["popup"]
     assert info["after_off"] == 0
