@@ -1,9 +1,10 @@
 """Access: how far each feature is from the nearest station, line, port or zone.
 
-Distances are measured in the belt's metric CRS (EPSG:7755) and reported in **true kilometres**
-(see :mod:`corridormap.nearest`): within 0.1% of the geodesic distance at belt scale, whatever CRS
-the input came in. The search is exact, the same answers as ``geopandas.sjoin_nearest``; ties go to
-the target that comes first in its layer's row order.
+The nearest location on each target is found in the belt's metric CRS (EPSG:7755, the exact search
+of :func:`nearest_table`, the same answers as ``geopandas.sjoin_nearest``); the distance reported is
+measured from the query point to that location on the WGS 84 ellipsoid (``pyproj.Geod``), in km,
+whatever CRS the input came in, and the k nearest are ranked by that reported distance (ties to the
+target first in its layer's row order). See :func:`geodesic_nearest`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 
-from .crs import BELT_CRS, require_crs, to_metric
+from .crs import BELT_CRS, geodesic_km, require_crs, scale_bounds, to_metric
 from .errors import LayerValidationError
 from .nearest import Grid, nearest_columns, nearest_table, scale_factor, true_km
 
 __all__ = [
     "access_card",
     "default_targets",
+    "geodesic_nearest",
     "nearest_km",
     "query_points",
     "nearest_table",
@@ -91,16 +93,80 @@ def _nearest_km(
     max_distance_km: float | None,
     grid: Grid | None,
 ) -> dict[str, NDArray[Any]]:
+    """The k nearest features by geodesic km: candidates found in the belt CRS, distances measured
+    on the ellipsoid (:func:`geodesic_nearest`)."""
     geoms = to_metric(layer, "target layer").geometry.values if len(layer) else np.empty(0, dtype=object)
-    # planar <= true * 1.03 anywhere near India, so this bound never drops a target within reach
-    bound = None if max_distance_km is None else max_distance_km * 1000.0 * 1.03
-    table = nearest_columns(xy, geoms, k=k, max_distance_m=bound, grid=grid)
-    p = table["point"]
-    table["km"] = true_km(table["distance_m"], (xy[p, 0] + table["x"]) / 2, (xy[p, 1] + table["y"]) / 2)
+    return geodesic_nearest(xy, geoms, k=k, max_distance_km=max_distance_km, grid=grid)
+
+
+def geodesic_nearest(
+    xy: NDArray[np.float64],
+    geoms: NDArray[Any],
+    *,
+    k: int = 1,
+    max_distance_km: float | None = None,
+    grid: Grid | None = None,
+) -> dict[str, NDArray[Any]]:
+    """Each point's k nearest features ranked by the geodesic km that is reported.
+
+    Both in EPSG:7755. The nearest location on each candidate feature is found in the plane (as
+    :func:`nearest_table` does); the distance from the point to it is measured on the WGS 84
+    ellipsoid (:func:`corridormap.crs.geodesic_km`). Planar and geodesic distances disagree by
+    the projection's scale factor, between ``low`` and ``high`` over the points and features
+    (:func:`corridormap.crs.scale_bounds`): ``planar / high <= geodesic <= planar / low``. So
+    when the planar k nearest (exact, :func:`nearest_table`) lie within ``G`` geodesic km, every
+    feature that can be among the geodesic k nearest lies within ``high * G`` planar metres; all
+    of those are measured and ranked (distances to the millimetre; ties to the lower feature
+    position). Over the DMIC belt ``high / low`` is about 1.01, so the extra candidates are those
+    in a ring 1% wider.
+
+    Returns columns ``point``, ``rank``, ``target``, ``distance_m`` (planar), ``x``, ``y`` (the
+    nearest location) and ``km`` (geodesic), sorted by point then rank.
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
+    if len(xy) == 0 or not valid.any():
+        empty = nearest_columns(xy[:0], geoms[:0])
+        return {**empty, "km": np.empty(0)}
+    bounds = np.vstack([xy, shapely.get_coordinates(shapely.envelope(geoms[valid]))])
+    low, high = scale_bounds(bounds)
+    bound = None if max_distance_km is None else max_distance_km * 1000.0 * high
+    first = nearest_columns(xy, geoms, k=k, max_distance_m=bound, grid=grid)
+    g = geodesic_km(xy[first["point"]], np.column_stack([first["x"], first["y"]]))
+    reach_km = np.full(len(xy), np.inf if max_distance_km is None else float(max_distance_km))
+    found = np.bincount(first["point"], minlength=len(xy))
+    worst = np.zeros(len(xy))
+    np.maximum.at(worst, first["point"], g)
+    reach_km[found >= k] = np.minimum(reach_km[found >= k], worst[found >= k])
+    radius = reach_km * 1000.0 * high * (1 + 1e-9) + 1e-6
+    finite = np.isfinite(radius)
+    tree = shapely.STRtree(geoms)
+    pts = shapely.points(xy)
+    p_f, t_f = tree.query(pts[finite], predicate="dwithin", distance=radius[finite])
+    p_f = np.flatnonzero(finite)[p_f]
+    rest = np.flatnonzero(~finite)  # fewer than k features in all: every feature is a candidate
+    every = np.flatnonzero(valid)
+    p = np.r_[p_f, np.repeat(rest, len(every))].astype(np.intp)
+    t = np.r_[t_f, np.tile(every, len(rest))].astype(np.intp)
+    near = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(pts[p], geoms[t]), 1))
+    km = np.round(geodesic_km(xy[p], near), 6)  # to the millimetre: ranks do not hang on float noise
     if max_distance_km is not None:
-        keep = table["km"] <= max_distance_km
-        table = {c: v[keep] for c, v in table.items()}
-    return table
+        keep = km <= max_distance_km
+        p, t, near, km = p[keep], t[keep], near[keep], km[keep]
+    order = np.lexsort((t, km, p))
+    p, t, near, km = p[order], t[order], near[order], km[order]
+    start = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1] if len(p) else np.zeros(0, np.intp)
+    rank = np.arange(len(p)) - np.repeat(start, np.diff(np.r_[start, len(p)])) + 1
+    top = rank <= k
+    return {
+        "point": p[top],
+        "rank": rank[top],
+        "target": t[top],
+        "distance_m": np.hypot(*(near[top] - xy[p[top]]).T),
+        "x": near[top, 0],
+        "y": near[top, 1],
+        "km": km[top],
+    }
 
 
 def access_card(
