@@ -177,6 +177,8 @@ def access_card(
     max_distance_km: float | None = None,
     network: Any = None,
     network_targets: Collection[str] | None = None,
+    network_name: str | None = None,
+    max_ratio: float = 3.0,
 ) -> gpd.GeoDataFrame:
     """Each node's nearest feature of every target layer, with its name and distance in km.
 
@@ -193,11 +195,18 @@ def access_card(
     max_distance_km : float, optional
         Targets farther than this are ignored; a node with nothing in reach gets NaN / None.
     network : networkx graph, optional
-        A graph in osmnx's shape (see :mod:`corridormap.network`); adds ``{prefix}_network_km``,
-        the distance along it from the node's nearest access point to the nearest target (point
-        target layers only).
+        A road or rail graph in osmnx's shape (see :mod:`corridormap.network`); adds
+        ``{prefix}_network_km``, the distance along it (edge lengths on the ellipsoid) from the
+        node's nearest access point to the nearest target (point target layers only), empty where
+        there is none, with ``{prefix}_network_note`` saying why ("not connected in this network";
+        "likely gap in the network" when it is more than ``max_ratio`` times the straight-line km)
+        and ``{prefix}_network`` naming the network.
     network_targets : collection of str, optional
         The prefixes that get a network distance (default: every point target layer).
+    network_name : str, optional
+        What ``{prefix}_network`` says (default: the graph's ``name`` attribute, else "the given graph").
+    max_ratio : float
+        The plausibility guard of the network figures (see ``network``).
 
     Returns
     -------
@@ -224,9 +233,11 @@ def access_card(
         new.update(_rank_columns(prefix, table, len(xy), k, None if label is None else layer[label]))
         wanted = network_targets is None or prefix in network_targets
         if network is not None and wanted and len(layer) and (layer.geom_type == "Point").all():
-            from .network import network_km
+            from .network import network_columns
 
-            new[f"{prefix}_network_km"] = network_km(network, xy, layer, max_distance_km=max_distance_km)
+            name = network_name or str(network.graph.get("name", "the given graph"))
+            new.update(network_columns(network, xy, layer, new[f"{prefix}_km"], prefix=prefix, network=name,
+                                       max_ratio=max_ratio, max_distance_km=max_distance_km))
     columns = pd.DataFrame(new, index=nodes.index)
     clash = [c for c in new if c in nodes.columns]  # a second run replaces its own columns
     merged = pd.concat([nodes.drop(columns=clash) if clash else nodes, columns], axis=1)

@@ -144,16 +144,18 @@ def strip_diagram(
 
 
 def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """Industrial nodes with the access card (straight and along the network) and green power."""
+    """Industrial nodes with the access card (geodesic km), rail km to ports and terminals along the
+    freight corridors (:mod:`corridormap.port_rail`) and green power.
+
+    No distance along the shipped lines as a whole: they are not a road network (a node cannot
+    reach a station along them), so such figures were mostly accidents."""
     from .access import access_card, default_targets
+    from .port_rail import port_rail_columns
     from .reach import green_power
 
-    card = access_card(
-        layers["industrial_nodes"],
-        default_targets(layers),
-        network=default_network(layers),
-        network_targets=network_targets(),
-    )
+    card = access_card(layers["industrial_nodes"], default_targets(layers))
+    rail, _ = port_rail_columns(layers["industrial_nodes"], layers)
+    card = gpd.GeoDataFrame(pd.concat([card, rail], axis=1), geometry=card.geometry.name, crs=card.crs)
     if "renewable_zones" in layers:
         card = green_power(card, layers["renewable_zones"])
     for column in card.columns:  # plain strings for every exporter

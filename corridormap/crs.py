@@ -18,9 +18,11 @@ planar and geodesic distances can disagree (used to re-rank nearest features exa
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from numpy.typing import NDArray
 from pyproj import CRS, Geod, Proj, Transformer
 
@@ -39,6 +41,7 @@ __all__ = [
     "scale_bounds",
     "true_km",
     "geodesic_km",
+    "geodesic_line_km",
 ]
 
 BELT_CRS = "EPSG:7755"
@@ -138,6 +141,31 @@ def geodesic_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray
     lon2, lat2 = _belt_to_lonlat().transform(b[:, 0], b[:, 1])
     _, _, metres = _GEOD.inv(np.asarray(lon1), np.asarray(lat1), np.asarray(lon2), np.asarray(lat2))
     return np.asarray(metres, dtype=float) / 1000.0
+
+
+def geodesic_line_km(lines: NDArray[Any], *, crs: str = BELT_CRS) -> NDArray[np.float64]:
+    """Length (km) of each line on the WGS 84 ellipsoid: the sum of the geodesics between its
+    consecutive vertices (vertices in ``crs``, EPSG:7755 by default); 0 for a point, NaN for a
+    missing geometry. Vectorised: one transform and one ``Geod.inv`` for all vertices."""
+    geoms = np.asarray(lines, dtype=object).ravel()
+    out = np.zeros(len(geoms))
+    out[shapely.is_missing(geoms)] = np.nan
+    parts, owner = shapely.get_parts(geoms, return_index=True)  # multi-part: no leg between parts
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    if len(coords) < 2:
+        return out
+    if crs != DISPLAY_CRS:
+        coords = np.column_stack(_to_lonlat(crs).transform(coords[:, 0], coords[:, 1]))
+    same = part[1:] == part[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    _, _, metres = _GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+    np.add.at(out, owner[part[1:][same]], np.asarray(metres, dtype=float) / 1000.0)
+    return out
+
+
+@functools.cache
+def _to_lonlat(crs: str) -> Transformer:
+    return Transformer.from_crs(crs, DISPLAY_CRS, always_xy=True)
 
 
 def scale_bounds(xy: NDArray[np.float64], *, pad_m: float = 250_000.0) -> tuple[float, float]:

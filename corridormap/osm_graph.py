@@ -3,7 +3,8 @@
 :func:`road_graph` (motorway and trunk by default) and :func:`rail_graph` read the same sources as
 :mod:`corridormap.osm` (Overpass tiles through the cache, or a local extract), keep only the ways
 that exist today (no construction or proposed lines), and build an osmnx ``MultiDiGraph``: nodes
-with ``x``/``y`` in EPSG:4326, the graph attribute ``crs``, and on every edge ``length`` (metres),
+with ``x``/``y`` in EPSG:4326, the graph attribute ``crs``, and on every edge ``length`` (metres on
+the WGS 84 ellipsoid, :func:`corridormap.network.add_geodesic_lengths`; osmnx's own are spherical),
 ``speed_kph`` and ``travel_time`` (seconds). Speeds come from a tagged ``maxspeed`` where present,
 else from ``layers/osm/speeds.toml`` by road class (``highway``) or rail ``usage``. Rail is
 bidirectional; roads follow OSM's ``oneway``. Such a graph is what
@@ -32,6 +33,7 @@ import shapely
 
 from . import _overpass
 from .errors import LayerValidationError, OutputExistsError
+from .network import add_geodesic_lengths
 from .osm import AreaLike, FeatureSpec, _matches, _osmnx, _spec, _xml_of, read_config, resolve_area
 
 __all__ = ["road_graph", "rail_graph", "graph_from_layers", "parse_speed_kph", "save_graph",
@@ -134,6 +136,7 @@ def _graph(specs: Sequence[FeatureSpec], source: str | Path | None, area: AreaLi
                                        f"extract or area covers the corridor, or choose other classes")
         with _osmnx(useful_tags_way=EDGE_TAGS, useful_tags_node=["highway", "railway", "ref", "name"]) as ox:
             graph: nx.MultiDiGraph = ox.graph_from_xml(merged, bidirectional=bidirectional, retain_all=True)
+    add_geodesic_lengths(graph)  # osmnx's lengths are great-circle (sphere); ours are on the ellipsoid
     log.info("%s graph: %d nodes, %d edges", what, len(graph), graph.number_of_edges())
     return graph
 

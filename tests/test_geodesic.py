@@ -119,8 +119,9 @@ def test_max_distance_is_on_the_reported_km():
 
 
 def test_access_card_km_is_geod_and_point_inside_a_polygon_is_zero():
-    node = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=shapely.points([(75.0, 24.0), (72.0, 20.0)]),
-                            crs="EPSG:4326")
+    node = gpd.GeoDataFrame(
+        {"name": ["A", "B"]}, geometry=shapely.points([(75.0, 24.0), (72.0, 20.0)]), crs="EPSG:4326"
+    )
     zone = gpd.GeoDataFrame({"name": ["Z"]}, geometry=[shapely.box(74.9, 23.9, 75.1, 24.1)], crs="EPSG:4326")
     card = access_card(node, {"zone": zone})
     assert card.loc[0, "zone_km"] == 0.0
