@@ -123,8 +123,11 @@ def _belt_to_lonlat() -> Transformer:
     return Transformer.from_crs(BELT_CRS, DISPLAY_CRS, always_xy=True)
 
 
-def geodesic_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Geodesic distance (km, WGS 84 ellipsoid) between pairs of EPSG:7755 points, row by row.
+def geodesic_km(
+    a_xy: NDArray[np.float64], b_xy: NDArray[np.float64], *, a_lonlat: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """Geodesic distance (km, WGS 84 ellipsoid) between pairs of EPSG:7755 points, row by row
+    (``a_lonlat``: the first points' longitude/latitude when known, instead of ``a_xy``).
 
     Examples
     --------
@@ -137,7 +140,10 @@ def geodesic_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray
     b = np.asarray(b_xy, dtype=float).reshape(-1, 2)
     if len(a) == 0:
         return np.empty(0)
-    lon1, lat1 = _belt_to_lonlat().transform(a[:, 0], a[:, 1])
+    if a_lonlat is None:
+        lon1, lat1 = _belt_to_lonlat().transform(a[:, 0], a[:, 1])
+    else:
+        lon1, lat1 = np.asarray(a_lonlat, dtype=float).reshape(-1, 2).T
     lon2, lat2 = _belt_to_lonlat().transform(b[:, 0], b[:, 1])
     _, _, metres = _GEOD.inv(np.asarray(lon1), np.asarray(lat1), np.asarray(lon2), np.asarray(lat2))
     return np.asarray(metres, dtype=float) / 1000.0
