@@ -30,6 +30,7 @@ __all__ = [
     "chainage_lines",
     "chainage_line",
     "chainage_table",
+    "published_table",
     "strip_diagram",
 ]
 
@@ -103,13 +104,95 @@ def chainage_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> g
                 continue
             done = chainage(to_display(layers[name]), line)
             keep = [c for c in ("id", "name") if c in done.columns]
-            part = done[[*keep, "chainage_km", "side", "offset_km", "beyond_end", done.geometry.name]]
+            quality = [c for c in ("geometry_quality", "position_tolerance_km") if c in done.columns]
+            wanted = [*keep, "chainage_km", "side", "offset_km", "beyond_end", *quality, done.geometry.name]
+            part = done[wanted]
             frames.append(part.assign(line=chainage_lines()[key]["title"], layer=name))
-    columns = ["line", "layer", "id", "name", "chainage_km", "side", "offset_km", "beyond_end"]
+    columns = [
+        "line", "layer", "id", "name", "chainage_km", "side", "offset_km", "beyond_end", "geometry_quality",
+        "position_tolerance_km",
+    ]
     if not frames:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs="EPSG:4326")
     table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     return table[[c for c in columns if c in table.columns] + [table.geometry.name]]
+
+
+_PUBLISHED = [
+    "line", "id", "name", "published_km", "computed_km", "difference_km", "published_interval_km",
+    "computed_interval_km", "interval_difference_km", "offset_km", "geometry_quality",
+    "position_tolerance_km",
+]
+
+
+def published_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> pd.DataFrame:
+    """Published km against computed chainage, per line with a ``published_km`` source in
+    ``layers/rules/chainage.toml``.
+
+    One row per feature with a published km, in published order: ``published_km``, ``computed_km``
+    (:func:`corridormap.corridor.chainage` along the configured main line, same origin),
+    ``difference_km`` (computed - published), the interval from the previous row both ways and
+    its difference, the feature's offset from the line, ``geometry_quality`` and
+    ``position_tolerance_km``; then a ``(whole line)`` row with the published length (the line
+    layer's ``published_length_column``) against the computed length. Lines without published
+    km get one row saying so in ``name``.
+    """
+    from .corridor import chainage
+
+    frames = []
+    for key in keys:
+        spec = chainage_lines()[key]
+        line, length = chainage_line(layers, key)
+        source = dict(spec.get("published_km", {}))
+        layer = layers.get(str(source.get("layer", "")))
+        column = str(source.get("column", ""))
+        if layer is None or column not in layer.columns or layer[column].notna().sum() == 0:
+            frames.append(pd.DataFrame({"line": [spec["title"]], "name": ["(no published km in the data)"]}))
+        else:
+            done = chainage(layer[layer[column].notna()], line).sort_values(column, kind="stable")
+            published = done[column].to_numpy(dtype=float)
+            computed = done["chainage_km"].to_numpy(dtype=float)
+            rows = pd.DataFrame(
+                {
+                    "line": spec["title"],
+                    "id": done["id"].to_numpy() if "id" in done.columns else None,
+                    "name": done["name"].to_numpy() if "name" in done.columns else done.index.astype(str),
+                    "published_km": published,
+                    "computed_km": computed,
+                    "difference_km": computed - published,
+                    "published_interval_km": np.r_[np.nan, np.diff(published)],
+                    "computed_interval_km": np.r_[np.nan, np.diff(computed)],
+                    "offset_km": done["offset_km"].to_numpy(dtype=float),
+                    "geometry_quality": done.get("geometry_quality"),
+                    "position_tolerance_km": done.get("position_tolerance_km"),
+                }
+            )
+            rows["interval_difference_km"] = rows["computed_interval_km"] - rows["published_interval_km"]
+            frames.append(rows)
+        frames.append(_whole_line(layers, spec, length))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return table.reindex(columns=_PUBLISHED)
+
+
+def _whole_line(
+    layers: Mapping[str, gpd.GeoDataFrame], spec: Mapping[str, Any], length: float
+) -> pd.DataFrame:
+    """The ``(whole line)`` row: published length (if the data has one) against the computed one."""
+    column = spec.get("published_length_column")
+    sections = layers[spec["layer"]]
+    for where, allowed in dict(spec.get("where", {})).items():
+        sections = sections[sections[where].isin(list(allowed))]
+    values = sections[column].dropna().unique() if column and column in sections.columns else []
+    published = float(values[0]) if len(values) == 1 else np.nan
+    return pd.DataFrame(
+        {
+            "line": [spec["title"]],
+            "name": ["(whole line)" if len(values) == 1 else "(whole line; no published length in the data)"],
+            "published_km": [published],
+            "computed_km": [length],
+            "difference_km": [length - published],
+        }
+    )
 
 
 def strip_diagram(
@@ -134,12 +217,16 @@ def strip_diagram(
             frames[title] = chainage(layers[name], line)
             if spec is not None and spec.style.get("color"):
                 colors[title] = str(spec.style["color"])  # the stroke: some fills are white
+    line_spec = chainage_lines()[key]
     return strip_svg(
         frames,
         length_km=length,
-        title=chainage_lines()[key]["title"],
+        title=line_spec["title"],
         max_offset_km=max_offset_km,
         colors=colors,
+        origin=str(line_spec.get("origin", "start")),
+        end=str(line_spec.get("end", "end")),
+        direction=str(line_spec.get("direction", "")),
     )
 
 

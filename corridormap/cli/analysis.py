@@ -214,18 +214,20 @@ def access(
 def chainage(
     line_keys: tuple[str, ...], max_offset_km: float, out_dir: Path, overwrite: bool, **files: Path | None
 ) -> None:
-    """Chainage: km along the Western DFC / Delhi–Mumbai Expressway, side and offset, plus strip SVGs."""
+    """Chainage: km along the Western DFC / Delhi–Mumbai Expressway, side and offset, published km
+    against computed km (chainage_published.csv), plus strip SVGs."""
     from .. import analysis_outputs as ao
 
     layers = _layers(_files(**files))
     keys = list(line_keys) or list(ao.chainage_lines())
-    names = ["chainage.csv", "chainage.gpkg"] + [f"strip_{key}.svg" for key in keys]
-    csv, gpkg, *svgs = _refuse_existing(out_dir, names, overwrite)
+    names = ["chainage.csv", "chainage.gpkg", "chainage_published.csv"] + [f"strip_{key}.svg" for key in keys]
+    csv, gpkg, published, *svgs = _refuse_existing(out_dir, names, overwrite)
     table = ao.chainage_table(layers, keys)
     _write(table, csv, gpkg, "chainage")
+    ao.published_table(layers, keys).round(3).to_csv(published, index=False)
     for key, svg in zip(keys, svgs, strict=True):
         svg.write_text(ao.strip_diagram(layers, key, max_offset_km=max_offset_km), encoding="utf-8")
-    _done([csv, gpkg, *svgs])
+    _done([csv, gpkg, published, *svgs])
 
 
 @click.command()
