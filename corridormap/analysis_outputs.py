@@ -259,17 +259,24 @@ def add_analysis(
     Inputs are not mutated; a missing input layer leaves its part out (logged).
     """
     from .catalog import read_spec
-    from .gaps import find_gaps
+    from .gaps import find_gaps, gap_summary, node_gap_fields
     from .reach import catchments, default_contents
 
     if "industrial_nodes" not in layers:
         log.info("no industrial_nodes layer: analysis left out of the build")
         return layers, specs, {}
     layers, specs = dict(layers), dict(specs)
-    layers["industrial_nodes"] = _node_card(layers)
+    flags = find_gaps(layers)
+    for line in gap_summary(flags):
+        log.info("gap rule %s", line)
+    card = _node_card(layers)
+    fields = node_gap_fields(card, flags, layers)
+    layers["industrial_nodes"] = gpd.GeoDataFrame(
+        pd.concat([card, fields], axis=1), geometry=card.geometry.name, crs=card.crs
+    )
     extra: dict[str, gpd.GeoDataFrame] = {
         "catchment_rings": catchments(layers["industrial_nodes"], default_contents(layers)),
-        "gap_flags": find_gaps(layers),
+        "gap_flags": flags,
     }
     for name, frame in extra.items():
         layers[name] = frame

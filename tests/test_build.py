@@ -157,6 +157,8 @@ def test_cli_build_and_layers(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert str((tmp_path / "out" / "corridor.html").resolve()) in result.output
+    assert "Gap rules (layers/rules/gaps.toml), features flagged:" in result.output
+    assert "far_from_freight_and_road (high):" in result.output
     again = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
     assert again.exit_code != 0 and "--overwrite" in again.output and "Traceback" not in again.output
     listing = runner.invoke(cli, ["layers"])
