@@ -3,8 +3,9 @@
 For random point pairs across the DMIC belt and beyond (68.5-81 E, 17-31 N) the script compares with
 ``Geod.inv``:
 
-* ``reported, point target``: what the access card reports now (:func:`corridormap.access.geodesic_nearest`,
-  nearest location found in EPSG:7755, distance measured on the ellipsoid);
+* ``reported, point target``: what the access card reports now
+  (:func:`corridormap.analysis.geodesic.geodesic_nearest`, nearest location found in EPSG:7755,
+  distance measured on the ellipsoid);
 * ``reported, line target``: the same to a 40 km line through the far point, against the least Geod
   distance to that line (bounded minimisation along it);
 * ``planar / scale factor``: the former method (:func:`corridormap.crs.true_km`: planar EPSG:7755 metres
@@ -24,7 +25,7 @@ import numpy as np
 import shapely
 from pyproj import Geod, Transformer
 
-from corridormap.access import geodesic_nearest
+from corridormap.analysis.geodesic import geodesic_nearest
 from corridormap.crs import BELT_CRS, true_km
 
 GEOD = Geod(ellps="WGS84")

@@ -15,11 +15,11 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import settings
-from .analysis_outputs import strip_links_html
+from .analysis.outputs import strip_links_html
 from .atomic import refuse_existing, write_bytes_atomic, write_json_atomic
-from .catalog import LayerSpec, load_catalog, load_layers
-from .export import export_layers
-from .manifest import build_manifest
+from .catalog.load import LayerSpec, load_catalog, load_layers
+from .export.manifest import build_manifest
+from .export.write import export_layers
 from .render import build_map
 from .render.assets import map_html
 
@@ -56,7 +56,7 @@ def analysis_layers(
     Returns the layers and specs to draw and export (possibly with extra layers, or extra columns on
     existing ones) and extra files to write beside the map (name -> content). Inputs are not mutated.
     """
-    from .analysis_outputs import add_analysis
+    from .analysis.outputs import add_analysis
 
     return add_analysis(layers, specs, out_dir)
 

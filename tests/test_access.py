@@ -9,8 +9,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from corridormap.access import access_card, nearest_table, scale_factor, true_km
-from corridormap.crs import BELT_CRS
+from corridormap.analysis.access import access_card
+from corridormap.analysis.nearest import nearest_table
+from corridormap.crs import BELT_CRS, scale_factor, true_km
 
 CRSES = ["EPSG:4326", "EPSG:32643", BELT_CRS]
 GEOD = Geod(ellps="WGS84")
@@ -246,8 +247,8 @@ def test_public_names_resolve_to_the_analysis_functions():
 
 def test_build_hook_adds_cards_rings_flags_and_strip_diagrams(tmp_path):
     import corridormap
-    from corridormap.analysis_outputs import add_analysis
-    from corridormap.catalog import load_catalog
+    from corridormap.analysis.outputs import add_analysis
+    from corridormap.catalog.load import load_catalog
 
     specs = load_catalog()
     layers = corridormap.load_layers(catalog=specs)
@@ -282,7 +283,7 @@ def test_k_nearest_matches_brute_force(kind):
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_the_strtree_path_for_many_segments_gives_the_same_answers(monkeypatch, k):
-    import corridormap.nearest as nearest
+    import corridormap.analysis.nearest as nearest
 
     rng = np.random.default_rng(9)
     xy = rng.uniform(0, 80_000, (500, 2))

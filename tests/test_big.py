@@ -17,7 +17,7 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 
-from corridormap.catalog import ColumnSpec, LayerSpec
+from corridormap.catalog.load import ColumnSpec, LayerSpec
 from corridormap.errors import CorridormapWarning, LayerValidationError
 from corridormap.render import big, big_geometry, layers
 from corridormap.render.popup import popup_html
@@ -255,7 +255,7 @@ def test_zigzag_round_trip(values: list[int]) -> None:
 
 
 def test_synthetic_network_round_trips_within_quantisation() -> None:
-    from corridormap.bench import synthetic_belt
+    from bench_render import synthetic_belt
 
     gdf = synthetic_belt(3000, seed=3)["synth_lines"]
     p = big.prepare(gdf)

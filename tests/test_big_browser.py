@@ -20,11 +20,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from bench_render import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import LineString, Point, Polygon
 
-from corridormap.bench import CHROMIUM, CHROMIUM_ARGS
-from corridormap.catalog import LayerSpec
+from corridormap.catalog.load import LayerSpec
 from corridormap.render import big, build_map
 from corridormap.render.assets import map_html
 

@@ -15,7 +15,7 @@ from geopandas.testing import assert_geodataframe_equal
 
 import corridormap
 from corridormap.build import build_outputs
-from corridormap.catalog import GROUPS, load_catalog
+from corridormap.catalog.load import GROUPS, load_catalog
 from corridormap.cli import cli
 from corridormap.errors import OutputExistsError
 from corridormap.render.legend import legend_entries

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 from corridormap import settings
-from corridormap.catalog import load_catalog, load_layers, read_layer, read_spec
+from corridormap.catalog.load import load_catalog, load_layers, read_layer, read_spec
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError
 
 GOOD = {
@@ -172,7 +172,7 @@ def test_derived_layer_and_extra_folder(catalog_dir: Path, tmp_path_factory: pyt
         geometry = "Polygon"
         draw_order = 5
         [derive]
-        function = "corridormap.footprints:area_footprints"
+        function = "corridormap.analysis.footprints:area_footprints"
         from = "zones"
     """),
         encoding="utf-8",

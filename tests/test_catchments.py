@@ -9,7 +9,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from corridormap.reach import catchment_table, catchments, green_power
+from corridormap.analysis.reach import catchment_table, catchments, green_power
 from corridormap.crs import BELT_CRS
 from corridormap.errors import LayerValidationError
 

@@ -9,9 +9,8 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from corridormap.access import scale_factor
-from corridormap.corridor import chainage, main_line, membership
-from corridormap.crs import BELT_CRS
+from corridormap.analysis.corridor import chainage, main_line, membership
+from corridormap.crs import BELT_CRS, scale_factor
 
 X0, Y0 = 4_000_000.0, 4_000_000.0
 CRSES = ["EPSG:4326", "EPSG:32643", BELT_CRS]
@@ -133,7 +132,7 @@ def test_membership_without_states_and_with_a_wrong_state_column():
 def test_strip_svg_places_features_by_km_and_side():
     import xml.etree.ElementTree as ET
 
-    from corridormap.strip import strip_svg
+    from corridormap.analysis.strip import strip_svg
 
     features = _gdf([_km(5, 2), _km(5.0001, -3), _km(9, 200)], name=["Left <A>", "Right B", "Far C"])
     frame = chainage(features, shapely.LineString([(X0, Y0), (X0 + 10_000, Y0)]))
@@ -152,7 +151,7 @@ def test_strip_svg_places_features_by_km_and_side():
 def test_strip_labels_both_ends_states_the_direction_and_marks_approximate_positions():
     import xml.etree.ElementTree as ET
 
-    from corridormap.strip import strip_svg
+    from corridormap.analysis.strip import strip_svg
 
     features = _gdf(
         [_km(2, 1), _km(6, 1)], name=["Traced", "Guessed"], geometry_quality=["surveyed", "approximate"]
@@ -175,7 +174,7 @@ def test_strip_labels_both_ends_states_the_direction_and_marks_approximate_posit
 
 def test_published_km_against_computed_km_on_the_shipped_western_dfc():
     import corridormap
-    from corridormap.analysis_outputs import chainage_line, published_table
+    from corridormap.analysis.outputs import chainage_line, published_table
 
     layers = corridormap.load_layers()
     table = published_table(layers, ["wdfc", "dme"])
@@ -249,7 +248,7 @@ def test_access_command_adds_belt_and_state_membership(tmp_path):
 
 def test_shipped_western_dfc_stations_chain_in_the_published_order():
     import corridormap
-    from corridormap.analysis_outputs import chainage_line
+    from corridormap.analysis.outputs import chainage_line
 
     layers = corridormap.load_layers(["freight_rail", "freight_stations"])
     line, length = chainage_line(layers, "wdfc")
@@ -271,7 +270,7 @@ def test_empty_features_give_empty_results_with_the_columns():
 
 
 def test_strip_links_for_the_title_block():
-    from corridormap.analysis_outputs import strip_links_html
+    from corridormap.analysis.outputs import strip_links_html
 
     html = strip_links_html(["corridor.gpkg", "strip_wdfc.svg", "strip_dme.svg", "strip_nope.svg"])
     assert html.count("<a ") == 2 and 'href="strip_wdfc.svg"' in html and ">Western DFC</a>" in html

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import corridormap
-from corridormap import _overpass, datasets, settings
+from corridormap import settings
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError, NetworkError
+from corridormap.osm import _overpass, datasets
 
 PROVENANCE = ["id", "name", "state", "status", "status_detail", "as_of", "source", "licence",
               "geometry_quality", "position_tolerance_km"]
@@ -89,7 +90,7 @@ group = "Renewable energy"
 geometry = "Point"
 draw_order = 86
 [derive]
-function = "corridormap.datasets:load_dataset"
+function = "corridormap.osm.datasets:load_dataset"
 params = {{ name = "gppd_renewables", path = "{gppd_csv.as_posix()}" }}
 [columns]
 capacity_mw = {{ type = "float", label = "Capacity", unit = "MW" }}

@@ -10,8 +10,8 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import LineString, Point
 
 from corridormap.errors import OutputExistsError
-from corridormap.export import export_layers, manifest_path
-from corridormap.manifest import build_manifest
+from corridormap.export.manifest import build_manifest
+from corridormap.export.write import export_layers, manifest_path
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from shapely.geometry import Point
 
 from corridormap.cli import cli
 from corridormap.errors import CRSError, DataLossWarning
-from corridormap.export import export_layers, fieldmap_path, manifest_path, read_back
-from corridormap.export_formats import FORMATS
-from corridormap.manifest import file_sha256
+from corridormap.export.formats import FORMATS
+from corridormap.export.manifest import file_sha256
+from corridormap.export.write import export_layers, fieldmap_path, manifest_path, read_back
 
 
 def _run(*args: str):

@@ -15,7 +15,7 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from corridormap.errors import DataLossWarning
-from corridormap.export import export_layers, fieldmap_path, manifest_path, read_back
+from corridormap.export.write import export_layers, fieldmap_path, manifest_path, read_back
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
@@ -118,9 +118,9 @@ def test_flatgeobuf_row_order_declared_and_keys_kept(tmp_path):
                                                          ("postgis", "UTC", False),
                                                          ("gpkg", "Asia/Kolkata", False)])
 def test_zoned_datetime_columns(caps_of, tz, declared):
-    from corridormap.export_adapt import fit
-    from corridormap.export_formats import FORMATS
-    from corridormap.postgis import POSTGIS_CAPS
+    from corridormap.export.adapt import fit
+    from corridormap.export.formats import FORMATS
+    from corridormap.export.postgis import POSTGIS_CAPS
 
     caps = POSTGIS_CAPS if caps_of == "postgis" else FORMATS[caps_of].caps
     when = pd.Series(pd.to_datetime(["2024-01-01 09:00", None]).tz_localize(tz))

@@ -11,8 +11,8 @@ from export_hostile import canon_column, hostile_layer
 from pyproj import CRS
 
 from corridormap.errors import DataLossWarning
-from corridormap.export import export_layers, fieldmap_path, manifest_path, read_back
-from corridormap.export_formats import FORMATS, adapt_layer, target_crs
+from corridormap.export.formats import FORMATS, adapt_layer, target_crs
+from corridormap.export.write import export_layers, fieldmap_path, manifest_path, read_back
 
 #: geometry comparison per format: tolerance in CRS units, or "shape" (same shape, any vertex order)
 GEOMETRY_CHECK = {"gpkg": 0.0, "fgb": 0.0, "parquet": 0.0, "csv": 0.0, "geojson": 0.5e-7,

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from corridormap.analysis.gaps import find_gaps, read_rules
 from corridormap.crs import BELT_CRS
 from corridormap.errors import DataSourceNotFoundError, LayerValidationError
-from corridormap.gaps import find_gaps, read_rules
 
 X0, Y0 = 4_000_000.0, 4_000_000.0  # near 80 E, 24 N, where 1 planar km is about 1.02 true km
 
@@ -162,7 +162,7 @@ def test_rule_files_follow_the_settings_in_force(tmp_path):
     import shutil
 
     from corridormap import settings
-    from corridormap.access import default_targets
+    from corridormap.analysis.access import default_targets
 
     shutil.copytree(settings.layers_dir / "rules", tmp_path / "rules")
     (tmp_path / "rules" / "access.toml").write_text('[targets.port]\nlayer = "roads"\n', encoding="utf-8")
@@ -186,7 +186,7 @@ def test_flags_carry_severity_measured_threshold_margin_rationale_and_source():
 
 
 def test_belt_scope_judges_only_features_in_the_belt_and_says_so():
-    from corridormap.gaps import node_gap_fields
+    from corridormap.analysis.gaps import node_gap_fields
 
     layers = _layers()
     layers["corridor_belt"] = gpd.GeoDataFrame(
@@ -231,8 +231,8 @@ def test_data_notes_known_gap_empty_target_and_borderline():
 
 def test_shipped_rules_flag_only_belt_nodes_and_say_which_flags_are_data_gaps():
     import corridormap
-    from corridormap.corridor import membership
-    from corridormap.gaps import gap_summary, node_gap_fields
+    from corridormap.analysis.corridor import membership
+    from corridormap.analysis.gaps import gap_summary, node_gap_fields
 
     layers = corridormap.load_layers()
     gaps = find_gaps(layers)

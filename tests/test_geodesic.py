@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
-from corridormap.access import access_card, geodesic_nearest
+from corridormap.analysis.access import access_card
+from corridormap.analysis.geodesic import geodesic_nearest
 from corridormap.crs import BELT_CRS, geodesic_km, scale_bounds
 
 GEOD = Geod(ellps="WGS84")

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from corridormap import errors, settings
-from corridormap.catalog import load_catalog, load_layers
+from corridormap.catalog.load import load_catalog, load_layers
 from corridormap.cli import cli
 
 POLYGONS = '["Polygon", "MultiPolygon"]'

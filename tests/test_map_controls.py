@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from shapely.geometry import LineString, Point, Polygon
 
 import corridormap
-from corridormap.catalog import LayerSpec
+from corridormap.catalog.load import LayerSpec
 from corridormap.render import basemap, controls
 from corridormap.render.assets import external_references, map_html
 from corridormap.render.big import BigLayer, big_layer_of
@@ -186,7 +186,7 @@ def test_cli_build_offline_prints_size_against_budget(tmp_path: Path) -> None:
 def test_a_layer_can_opt_out_of_the_heat_map() -> None:
     import dataclasses
 
-    from corridormap.catalog import load_catalog
+    from corridormap.catalog.load import load_catalog
     from corridormap.render import build_map
 
     layers = corridormap.load_layers(["renewable_zones", "ports_logistics"])

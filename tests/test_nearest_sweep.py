@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from corridormap.nearest import nearest_table
+from corridormap.analysis.nearest import nearest_table
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def _many_lines(rng, n, extent):
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("max_m", [np.inf, 700.0])
 def test_k_nearest_of_many_lines_equal_brute_force(monkeypatch, path, k, max_m):
-    import corridormap.nearest as nearest
+    import corridormap.analysis.nearest as nearest
 
     if path == "strtree":
         monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
@@ -105,7 +105,7 @@ def test_k_nearest_of_many_lines_equal_brute_force(monkeypatch, path, k, max_m):
 @pytest.mark.parametrize("path", ["dense", "strtree"])
 @pytest.mark.parametrize("k", [2, 3])
 def test_k_nearest_ties_go_to_the_first_target(monkeypatch, path, k):
-    import corridormap.nearest as nearest
+    import corridormap.analysis.nearest as nearest
 
     if path == "strtree":
         monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)

@@ -9,10 +9,10 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from corridormap.access import access_card, scale_factor
-from corridormap.crs import BELT_CRS
+from corridormap.analysis.access import access_card
+from corridormap.analysis.network import default_speeds, graph_from_lines, network_km
+from corridormap.crs import BELT_CRS, scale_factor
 from corridormap.errors import CRSError, LayerValidationError
-from corridormap.network import default_speeds, graph_from_lines, network_km
 
 X0, Y0 = 4_000_000.0, 4_000_000.0  # EPSG:7755 false origin: 80 E, 24 N
 
@@ -109,8 +109,8 @@ def test_graph_without_crs_is_refused():
 def test_a_graphml_graph_with_string_attributes_reads_back_for_the_access_card(tmp_path):
     from click.testing import CliRunner
 
+    from corridormap.analysis.network import read_graphml
     from corridormap.cli import cli
-    from corridormap.network import read_graphml
 
     geod = Geod(ellps="WGS84")
     graph = nx.MultiDiGraph(crs="EPSG:4326")
@@ -140,8 +140,8 @@ def test_an_osmnx_graph_saved_as_graphml_measures_the_same(tmp_path):
     from pathlib import Path
 
     import corridormap.osm as osm
-    from corridormap.network import read_graphml
-    from corridormap.osm_graph import save_graph
+    from corridormap.analysis.network import read_graphml
+    from corridormap.osm.graph import save_graph
 
     rail = osm.rail_graph(Path(__file__).parent / "fixtures" / "osm" / "rewari.osm", area=None)
     node = gpd.GeoDataFrame({"name": ["n"]}, geometry=[shapely.Point(76.60, 28.199)], crs="EPSG:4326")

@@ -13,9 +13,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from corridormap.access import access_card
+from corridormap.analysis.access import access_card
+from corridormap.analysis.port_rail import port_rail_card, port_rail_rules, port_rail_table
 from corridormap.crs import BELT_CRS
-from corridormap.port_rail import port_rail_card, port_rail_rules, port_rail_table
 
 GEOD = Geod(ellps="WGS84")
 RULES = {**port_rail_rules(), "corridors": {"Test DFC": "south", "Other DFC": "north"}}
@@ -113,7 +113,7 @@ def test_an_absurd_route_is_withheld_as_a_likely_gap(world):
 
 
 def test_network_figure_more_than_3x_straight_is_withheld_and_unreachable_is_stated():
-    from corridormap.network import graph_from_lines
+    from corridormap.analysis.network import graph_from_lines
 
     x0, y0 = 4_000_000.0, 4_000_000.0
     # a U-shaped line: the node sits at one tip, the station at the other, 2 km apart across the gap
@@ -140,8 +140,8 @@ def test_default_build_popups_and_access_csv_never_print_inf_or_nan(tmp_path):
     from click.testing import CliRunner
 
     import corridormap
-    from corridormap.analysis_outputs import add_analysis
-    from corridormap.catalog import load_catalog
+    from corridormap.analysis.outputs import add_analysis
+    from corridormap.catalog.load import load_catalog
     from corridormap.cli import cli
     from corridormap.render.popup import popup_html
 

@@ -15,8 +15,8 @@ from postgis_server import postgis_server_fixture  # noqa: F401  (registers fixt
 from shapely.geometry import Point
 
 from corridormap.errors import ExportError, OutputExistsError
-from corridormap.export_adapt import fit
-from corridormap.postgis import POSTGIS_CAPS, redact, write_postgis
+from corridormap.export.adapt import fit
+from corridormap.export.postgis import POSTGIS_CAPS, redact, write_postgis
 
 pytestmark = pytest.mark.postgis
 

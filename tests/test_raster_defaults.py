@@ -13,7 +13,7 @@ import shapely
 
 from corridormap import settings
 from corridormap.raster import read_raster, sample_values
-from corridormap.raster_defaults import (
+from corridormap.sites.defaults import (
     area_bounds,
     build_default_rasters,
     clear_sky_potential,

@@ -14,8 +14,8 @@ from rasterio.transform import from_origin
 
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError
 from corridormap.raster import Raster
-from corridormap.sites import make_grid, suitability, suitability_array, top_sites
-from corridormap.sites_model import Criterion, load_model, normalise
+from corridormap.sites.model import Criterion, load_model, normalise
+from corridormap.sites.suitability import make_grid, suitability, suitability_array, top_sites
 
 X0, Y0 = 4_000_000.0, 4_000_000.0  # bottom-left of a 20 km x 20 km square in EPSG:7755
 
@@ -306,7 +306,7 @@ def test_criteria_have_readable_titles_with_units():
 
 
 def test_weight_sensitivity_reports_each_weight_both_ways(layers, area, rasters, model_path):
-    from corridormap.sites_sensitivity import weight_sensitivity
+    from corridormap.sites.sensitivity import weight_sensitivity
 
     result = suitability(layers, area=area, rasters=rasters, weights=model_path)
     table = weight_sensitivity(result)

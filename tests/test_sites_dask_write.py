@@ -18,8 +18,14 @@ from rasterio.transform import from_origin
 from corridormap.atomic import STAGING_PREFIX
 from corridormap.errors import OutputExistsError
 from corridormap.raster import Raster
-from corridormap.sites import suitability, suitability_array, top_sites, write_suitability_tiff
-from corridormap.sites_tiff import TopCells, stream_suitability
+from corridormap.sites.suitability import (
+    stream_suitability,
+    suitability,
+    suitability_array,
+    top_sites,
+    write_suitability_tiff,
+)
+from corridormap.sites.tiff import TopCells
 
 X0, Y0 = 4_000_000.0, 4_000_000.0  # bottom-left of a 30 km x 20 km area in EPSG:7755: 200 x 300 cells
 
@@ -168,7 +174,7 @@ def test_cli_streams_the_score_on_a_scheduler(tmp_path) -> None:
     from click.testing import CliRunner
 
     from corridormap import settings
-    from corridormap.catalog import load_layers
+    from corridormap.catalog.load import load_layers
     from corridormap.cli import cli
 
     out = tmp_path / "sites"
@@ -205,7 +211,7 @@ def test_streamed_sites_equal_the_eager_sites(
 ) -> None:
     layers, kwargs = inputs
     eager = suitability(layers, top=top, min_separation_km=separation, **kwargs)
-    caplog.set_level(logging.INFO, logger="corridormap.sites_tiff")
+    caplog.set_level(logging.INFO, logger="corridormap.sites.tiff")
     path, sites, grid = stream_suitability(
         layers,
         tmp_path / "s.tif",
@@ -242,7 +248,7 @@ def test_best_cells_of_adjacent_blocks_closer_than_the_separation(client, caplog
     score[1, 3], score[1, 1], score[3, 0], score[1, 4], score[3, 7] = 0.9, 0.8, 0.1, 1.0, 0.05
     array = da.from_array(score, chunks=4)
     cells = TopCells(top=top, min_separation_km=2.5, transform=from_origin(X0, Y0, 1000, 1000), shape=(4, 8))
-    caplog.set_level(logging.INFO, logger="corridormap.sites_tiff")
+    caplog.set_level(logging.INFO, logger="corridormap.sites.tiff")
     for window, block in [
         (rasterio.windows.Window(0, 0, 4, 4), score[:, :4]),
         (rasterio.windows.Window(4, 0, 4, 4), score[:, 4:]),
@@ -255,7 +261,7 @@ def test_best_cells_of_adjacent_blocks_closer_than_the_separation(client, caplog
 
 
 def test_a_failure_while_picking_sites_leaves_no_score_file(inputs, tmp_path, monkeypatch) -> None:
-    from corridormap import sites_tiff
+    from corridormap.sites import tiff as sites_tiff
 
     layers, kwargs = inputs
     target = tmp_path / "s.tif"

@@ -9,8 +9,8 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from corridormap import errors
-from corridormap._report import ValidationReport
-from corridormap.attrjoin import join_attributes
+from corridormap.io.attrjoin import join_attributes
+from corridormap.io.report import ValidationReport
 
 
 @pytest.fixture

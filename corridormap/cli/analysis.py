@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 # option -> (shipped layer it replaces, geometry types a replacement may have)
 _INPUTS = {
@@ -47,9 +47,9 @@ def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _layers(files: dict[str, Path | None]) -> dict[str, Any]:
     """The shipped layers, with any given user files in their place (geometry type checked)."""
-    from ..catalog import load_layers
+    from ..catalog.load import load_layers
     from ..errors import LayerValidationError
-    from ..io import read_file
+    from ..io.read import read_file
 
     layers = dict(load_layers())
     for option, path in files.items():
@@ -161,17 +161,17 @@ def access(
     corridor belt (and in which state, with --states)."""
     import pandas as pd
 
-    from .. import analysis_outputs as ao
-    from ..access import access_card, default_targets
-    from ..port_rail import port_rail_columns
-    from ..reach import green_power
+    from ..analysis import outputs as ao
+    from ..analysis.access import access_card, default_targets
+    from ..analysis.port_rail import port_rail_columns
+    from ..analysis.reach import green_power
 
     layers = _layers(_files(**files))
     names = ["access.csv", "access.gpkg", "port_rail.csv"]
     csv, gpkg, pairs_csv = _refuse_existing(out_dir, names, overwrite)
     graph, name = None, None
     if graph_file is not None:
-        from ..network import read_graphml
+        from ..analysis.network import read_graphml
 
         graph, name = read_graphml(graph_file), f"graph {graph_file.name}"
     elif network:
@@ -189,8 +189,8 @@ def access(
     card = type(card)(pd.concat([card, rail], axis=1), geometry=card.geometry.name, crs=card.crs)
     card = green_power(card, layers["renewable_zones"], within_km=green_km)
     if "corridor_belt" in layers:
-        from ..corridor import membership
-        from ..io import read_file
+        from ..analysis.corridor import membership
+        from ..io.read import read_file
 
         state_layer = read_file(states) if states is not None else None
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
@@ -216,7 +216,7 @@ def chainage(
 ) -> None:
     """Chainage: km along the Western DFC / Delhi–Mumbai Expressway, side and offset, published km
     against computed km (chainage_published.csv), plus strip SVGs."""
-    from .. import analysis_outputs as ao
+    from ..analysis import outputs as ao
 
     layers = _layers(_files(**files))
     keys = list(line_keys) or list(ao.chainage_lines())
@@ -255,10 +255,10 @@ def catchments(
     **files: Path | None,
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
-    from ..reach import catchments as rings_of
-    from ..reach import default_contents
+    from ..analysis.reach import catchments as rings_of
+    from ..analysis.reach import default_contents
     from ..errors import DataSourceNotFoundError
-    from ..io import read_file
+    from ..io.read import read_file
 
     layers = _layers(_files(**files))
     if features is None and layer_name not in layers:
@@ -276,7 +276,7 @@ def catchments(
 @_input_options
 def gaps(rules: Path | None, out_dir: Path, overwrite: bool, **files: Path | None) -> None:
     """Gap rules: flag features that break the rules of RULES.toml (default: the shipped rules)."""
-    from ..gaps import find_gaps
+    from ..analysis.gaps import find_gaps
 
     layers = _layers(_files(**files))
     csv, gpkg = _refuse_existing(out_dir, ["gaps.csv", "gaps.gpkg"], overwrite)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 
 @click.command()
@@ -35,7 +35,7 @@ def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
         click.echo(f"  {path.resolve()}")
     click.echo(f"Map size: {size_report(result.map.stat().st_size, offline=offline)}")
     if "gap_flags" in result.layers:
-        from ..gaps import gap_summary
+        from ..analysis.gaps import gap_summary
 
         click.echo("Gap rules (layers/rules/gaps.toml), features flagged:")
         for line in gap_summary(result.layers["gap_flags"]):
@@ -45,7 +45,7 @@ def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
 @click.command()
 def layers() -> None:
     """List the layer catalog: name, group, geometry, features, source."""
-    from ..catalog import load_catalog, load_layers
+    from ..catalog.load import load_catalog, load_layers
 
     specs = load_catalog()
     loaded = load_layers(catalog=specs)
