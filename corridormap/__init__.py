@@ -66,6 +66,11 @@ _API: dict[str, str] = {
     "add_suitability": "render.raster_overlay",
     "suitability": "sites.suitability",
     "load_model": "sites.model",
+    # sectors and briefs
+    "sector_fit": "sectors.fit",
+    "load_profiles": "sectors.profiles",
+    "brief": "sectors.brief",
+    "compare_nodes": "sectors.compare",
 }
 
 __all__ = ["CorridormapError", "errors", "settings", "__version__", *sorted(_API)]

@@ -190,3 +190,20 @@ def test_every_public_name_resolves_and_no_module_shadows_a_function() -> None:
         importlib.import_module(f"corridormap.{module}")  # importing a room must not replace a name
         assert getattr(corridormap, name) is getattr(importlib.import_module(f"corridormap.{module}"), name)
     assert callable(corridormap.catchments) and callable(corridormap.find_gaps)
+
+
+def test_export_with_analysis_holds_the_builds_analysis_layers(built, tmp_path):
+    """One analysis as layers: the build's GeoPackage and ``export --with-analysis`` agree exactly."""
+    names = ["industrial_nodes", "catchment_rings", "gap_flags"]
+    out = tmp_path / "analysis.gpkg"
+    args = ["export", "--out", str(out), "--with-analysis", "--layers", ",".join(names)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    for name in names:
+        exported, in_build = gpd.read_file(out, layer=name), gpd.read_file(built.gpkg, layer=name)
+        assert list(exported.columns) == list(in_build.columns), name
+        assert_geodataframe_equal(exported, in_build)
+    nodes = gpd.read_file(built.gpkg, layer="industrial_nodes")
+    # rail km to ports along the DFC and gap flags in both; no km along the shipped lines as a network
+    assert {"freight_station_km", "port_rail_km", "port_rail_note", "gap_flags"} <= set(nodes.columns)
+    assert not any(c.endswith("_network_km") for c in nodes.columns)

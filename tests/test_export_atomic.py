@@ -18,8 +18,8 @@ from shapely.geometry import Point
 
 from corridormap.atomic import STAGING_PREFIX
 from corridormap.errors import ExportError
-from corridormap.export.write import export_layers, manifest_path
 from corridormap.export import formats as export_formats
+from corridormap.export.write import export_layers, manifest_path
 
 
 def _layers(n: int = 2) -> dict[str, gpd.GeoDataFrame]:

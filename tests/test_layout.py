@@ -129,6 +129,20 @@ def test_no_import_cycle_in_the_package() -> None:
     assert cycles(graph) == []
 
 
+def test_no_room_imports_a_room_above_it() -> None:
+    """Rooms (the subpackages and top-level modules) form no cycle either: every arrow points down."""
+    rooms: dict[str, set[str]] = {}
+    for module, targets in import_graph(PACKAGE).items():
+        room = module.split(".")[1] if "." in module else module
+        for target in targets:
+            other = target.split(".")[1] if "." in target else target
+            if other != room:
+                rooms.setdefault(room, set()).add(other)
+    rooms.pop("corridormap", None)  # the package's own __init__ (its public names load lazily)
+    assert cycles(rooms) == []
+    assert "catalog" not in rooms["io"] and "export" not in rooms["analysis"]
+
+
 def test_the_cycle_check_sees_function_level_and_package_cycles(tmp_path: Path) -> None:
     pkg = tmp_path / "pkg"
     (pkg / "room").mkdir(parents=True)
@@ -180,6 +194,35 @@ def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
     assert "FAILED: \n" in done.stdout
+
+
+def _names_own_module(call: ast.Call) -> bool:
+    """True for ``import_module`` of one of the package's modules: relative, absolute, or built from
+    ``__name__``/``__package__``."""
+    if len(call.args) > 1 or any(k.arg == "package" for k in call.keywords):
+        return True  # a relative import
+    arg = call.args[0]
+    literal = [arg.value] if isinstance(arg, ast.Constant) else []
+    if isinstance(arg, ast.JoinedStr):
+        literal = [v.value for v in arg.values if isinstance(v, ast.Constant)]
+    if literal and str(literal[0]).startswith((".", "corridormap")):
+        return True
+    return any(isinstance(n, ast.Name) and n.id in ("__name__", "__package__") for n in ast.walk(arg))
+
+
+def test_no_importlib_door_or_module_getattr_shim() -> None:
+    """Own modules are imported by import statements; the only lazy door is the public API's."""
+    doors, shims = [], []
+    for name, path in modules(PACKAGE).items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            is_call = isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module")
+            if is_call and node.args and _names_own_module(node):
+                doors.append(name)
+        shims += [name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "__getattr__"]
+    assert doors == ["corridormap"]  # corridormap.__getattr__: each public name loads on first use
+    # the public API's lazy names, and settings.cache_dir (the value in force): no shim for a moved name
+    assert sorted(shims) == ["corridormap", "corridormap.settings"]
 
 
 def test_at_most_twelve_modules_at_the_top() -> None:

@@ -1,13 +1,16 @@
 """The analysis as it appears in the default build and the CLI, from the shipped layers.
 
-:func:`add_analysis` is what :func:`corridormap.build.analysis_layers` (the build's hook) calls: each
-industrial node gets its access card and green-power columns (shown in its popup), the catchment
-rings and the gap-flagged nodes become toggleable layers, and the strip diagrams are written beside
-the map. The other functions serve ``corridormap chainage`` and ``corridormap access``.
+:func:`add_analysis_layers` is the one "analysis as layers": each industrial node gets its access
+card (geodesic km, rail km to ports along the freight corridor), green-power columns and gap flags
+(shown in its popup), and the catchment rings and the gap-flagged features become layers of their
+own. The build (through :func:`add_analysis`, which also writes the strip diagrams beside the
+map), hence the map, and ``corridormap export --with-analysis`` all use it, so they hold the same
+layers and columns. The other functions serve ``corridormap chainage`` and ``corridormap access``.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,11 +22,22 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import to_display
+from ..catalog.load import load_catalog, read_spec
+from ..crs import to_display, true_km
+from ..errors import CatalogError
+from .access import access_card, default_targets
+from .corridor import chainage, main_line
+from .gaps import find_gaps, gap_summary, node_gap_fields
+from .network import graph_from_lines
+from .port_rail import port_rail_columns
+from .reach import catchments, default_contents, green_power
 from .rules import read_rules_toml, rules_path
+from .strip import strip_svg
 
 __all__ = [
+    "ANALYSIS_LAYERS",
     "strip_links_html",
+    "add_analysis_layers",
     "add_analysis",
     "default_network",
     "network_targets",
@@ -36,6 +50,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+ANALYSIS_LAYERS = ("catchment_rings", "gap_flags")  # added beside industrial_nodes, which gains the card
+
 
 def _rules_dir() -> Path:
     return rules_path("")
@@ -43,8 +59,6 @@ def _rules_dir() -> Path:
 
 def default_network(layers: Mapping[str, gpd.GeoDataFrame]) -> nx.MultiDiGraph | None:
     """The freight-rail and expressway lines as one graph (speeds from ``layers/rules/network.toml``)."""
-    from .network import graph_from_lines
-
     frames = [
         layers[n].assign(kind=n)[["kind", layers[n].geometry.name]].to_crs("EPSG:4326")
         for n in ("freight_rail", "expressways")
@@ -72,10 +86,6 @@ def _chainage_layers() -> list[str]:
 
 def chainage_line(layers: Mapping[str, gpd.GeoDataFrame], key: str) -> tuple[shapely.LineString, float]:
     """One configured line (EPSG:7755) and its true length in km."""
-    from ..crs import true_km
-    from ..errors import CatalogError
-    from .corridor import main_line
-
     spec = chainage_lines().get(key)
     if spec is None:
         raise CatalogError(
@@ -94,8 +104,6 @@ def chainage_line(layers: Mapping[str, gpd.GeoDataFrame], key: str) -> tuple[sha
 
 def chainage_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> gpd.GeoDataFrame:
     """Long table: every feature of the configured layers on every chosen line (EPSG:4326)."""
-    from .corridor import chainage
-
     frames = []
     for key in keys:
         line, _ = chainage_line(layers, key)
@@ -137,8 +145,6 @@ def published_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> 
     layer's ``published_length_column``) against the computed length. Lines without published
     km get one row saying so in ``name``.
     """
-    from .corridor import chainage
-
     frames = []
     for key in keys:
         spec = chainage_lines()[key]
@@ -203,10 +209,6 @@ def strip_diagram(
     specs: Mapping[str, Any] | None = None,
 ) -> str:
     """The strip diagram SVG of one configured line with the chainage layers along it."""
-    from ..catalog.load import load_catalog
-    from .corridor import chainage
-    from .strip import strip_svg
-
     line, length = chainage_line(layers, key)
     specs = specs if specs is not None else load_catalog()
     frames, colors = {}, {}
@@ -236,10 +238,6 @@ def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
 
     No distance along the shipped lines as a whole: they are not a road network (a node cannot
     reach a station along them), so such figures were mostly accidents."""
-    from .access import access_card, default_targets
-    from .port_rail import port_rail_columns
-    from .reach import green_power
-
     card = access_card(layers["industrial_nodes"], default_targets(layers))
     rail, _ = port_rail_columns(layers["industrial_nodes"], layers)
     card = gpd.GeoDataFrame(pd.concat([card, rail], axis=1), geometry=card.geometry.name, crs=card.crs)
@@ -251,21 +249,24 @@ def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     return card
 
 
-def add_analysis(
-    layers: dict[str, gpd.GeoDataFrame], specs: dict[str, Any], out_dir: Path
-) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any], dict[str, bytes]]:
-    """The build hook's work: node cards, catchment and gap layers, strip diagram files.
+def add_analysis_layers(
+    layers: Mapping[str, gpd.GeoDataFrame], specs: Mapping[str, Any]
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
+    """The analysis as layers: the one definition the build, the map and ``export --with-analysis`` use.
 
-    Inputs are not mutated; a missing input layer leaves its part out (logged).
+    ``industrial_nodes`` gains its access card: geodesic km to the nearest of each target, rail km
+    along the freight corridor to the nearest seaport and inland terminal (``port_rail_*``,
+    ``terminal_rail_*``), green power within reach, and its gap flags (``gap_flags``, ``gap_detail``,
+    ``gap_scope``). Two layers are added, with their
+    map entries from ``layers/rules/map/``: ``catchment_rings`` (what lies within each ring around
+    each node) and ``gap_flags`` (features breaking a rule of ``layers/rules/gaps.toml``).
+
+    Inputs are not mutated; without an ``industrial_nodes`` layer nothing is added (logged).
     """
-    from ..catalog.load import read_spec
-    from .gaps import find_gaps, gap_summary, node_gap_fields
-    from .reach import catchments, default_contents
-
-    if "industrial_nodes" not in layers:
-        log.info("no industrial_nodes layer: analysis left out of the build")
-        return layers, specs, {}
     layers, specs = dict(layers), dict(specs)
+    if "industrial_nodes" not in layers:
+        log.info("no industrial_nodes layer: the analysis layers are left out")
+        return layers, specs
     flags = find_gaps(layers)
     for line in gap_summary(flags):
         log.info("gap rule %s", line)
@@ -281,11 +282,25 @@ def add_analysis(
     for name, frame in extra.items():
         layers[name] = frame
         specs[name] = read_spec(_rules_dir() / "map" / f"{name}.toml")
+    return layers, specs
+
+
+def add_analysis(
+    layers: dict[str, gpd.GeoDataFrame], specs: dict[str, Any], out_dir: Path
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any], dict[str, bytes]]:
+    """The build hook's work: :func:`add_analysis_layers`, plus the strip diagram files.
+
+    Inputs are not mutated; a missing input layer leaves its part out (logged).
+    """
+    if "industrial_nodes" not in layers:
+        log.info("no industrial_nodes layer: analysis left out of the build")
+        return layers, specs, {}
+    layers, specs = add_analysis_layers(layers, specs)
     files: dict[str, bytes] = {}
     for key, spec in chainage_lines().items():
         if spec["layer"] in layers:
             files[f"strip_{key}.svg"] = strip_diagram(layers, key, specs=specs).encode("utf-8")
-    log.info("analysis added: node access cards, %s, %s", ", ".join(extra), ", ".join(files))
+    log.info("analysis added: node access cards, %s, %s", ", ".join(ANALYSIS_LAYERS), ", ".join(files))
     return layers, specs, files
 
 
@@ -295,8 +310,6 @@ def strip_links_html(files: Mapping[str, bytes] | list[str]) -> str:
     ``<span class="cm-strips">Strip diagrams: <a href="strip_wdfc.svg" ...>Western DFC</a> · ...``;
     empty when there are none. Names and titles are escaped.
     """
-    import html
-
     lines = chainage_lines()
     links = []
     for name in files:

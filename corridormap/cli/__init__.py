@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..errors import CorridormapError
-from . import analysis, build, export, osm, raster, sites, validate
+from . import analysis, build, export, osm, raster, sectors, sites, validate
 from .options import overwrite_option
 
 __all__ = ["COMMANDS", "cli", "main", "overwrite_option"]
@@ -32,6 +32,9 @@ COMMANDS: dict[str, click.Command] = {
     "chainage": analysis.chainage,
     "catchments": analysis.catchments,
     "gaps": analysis.gaps,
+    "sectors": sectors.sectors,
+    "brief": sectors.brief,
+    "compare": sectors.compare,
 }
 
 

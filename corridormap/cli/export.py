@@ -63,7 +63,8 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--crs", default=None, metavar="EPSG",
               help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.")
 @click.option("--with-analysis", is_flag=True,
-              help="Add the analysis tables as layers: access_card, catchments, gaps.")
+              help="Add the analysis as the build does: the access card on industrial_nodes "
+              "(km and network km), catchment_rings and gap_flags.")
 @overwrite_option
 def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None, schema: str,
            layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, overwrite: bool) -> None:

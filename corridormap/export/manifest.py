@@ -24,6 +24,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from .. import __version__
 from ..atomic import write_json_atomic
 
 __all__ = ["build_manifest", "crs_name", "file_sha256", "spec_meta", "write_json_atomic"]
@@ -131,8 +132,6 @@ def build_manifest(
         and ``options``.
     """
     import pyogrio
-
-    from .. import __version__
 
     specs = specs or {}
     return {

@@ -36,13 +36,16 @@ from typing import Any
 import geopandas as gpd
 import pyogrio
 
+from ..analysis.outputs import add_analysis_layers
 from ..atomic import refuse_existing, replace_into, staging_dir, write_json_atomic
+from ..catalog.load import load_catalog, load_layers
 from ..errors import DataSourceNotFoundError, ExportError, OutputExistsError
+from ..io import read as io
 from .adapt import Loss
 from .formats import FORMATS, Format, adapt_layer, gdal_ready, resolve_format, target_crs
 from .manifest import build_manifest, spec_meta
 
-__all__ = ["export_layers", "collect_layers", "analysis_tables", "manifest_path", "fieldmap_path", "FORMATS",
+__all__ = ["export_layers", "collect_layers", "manifest_path", "fieldmap_path", "FORMATS",
            "read_back"]
 
 log = logging.getLogger(__name__)
@@ -314,20 +317,26 @@ def collect_layers(
 
     Returns ``(layers, specs, inputs)``: layers by name, catalog specs (empty for files), and the
     input files (hashed into the manifest). ``names`` keeps only those layers (unknown names are
-    refused, listing the known ones); ``with_analysis`` adds the analysis tables.
+    refused, listing the known ones); ``with_analysis`` adds the analysis as the build does
+    (:func:`corridormap.analysis.outputs.add_analysis_layers`): the access card on
+    ``industrial_nodes``, ``catchment_rings`` and ``gap_flags``.
     """
     inputs = [Path(f) for f in files]
     specs: dict[str, Any] = {}
     if inputs:
         layers = _read_user_files(inputs)
     else:
-        from ..catalog.load import load_catalog, load_layers
-
         specs = dict(load_catalog())
         layers = dict(load_layers(catalog=specs))
         inputs = sorted({Path(s.source) for s in specs.values() if getattr(s, "source", None)})
     if with_analysis:
-        layers.update(analysis_tables(layers))
+        if "industrial_nodes" not in layers:
+            raise DataSourceNotFoundError(
+                f"--with-analysis adds the analysis of industrial_nodes, which is not among the layers "
+                f"({', '.join(sorted(layers))}). Fix: export the catalog (no files), or give a file "
+                f"whose layer is named industrial_nodes"
+            )
+        layers, specs = add_analysis_layers(layers, specs)
     if names:
         unknown = [n for n in names if n not in layers]
         if unknown:
@@ -340,8 +349,6 @@ def collect_layers(
 
 def _read_user_files(paths: Sequence[Path]) -> dict[str, gpd.GeoDataFrame]:
     """Every layer of every file, by layer name (a one-layer file is named after the file)."""
-    from ..io import read as io
-
     layers: dict[str, gpd.GeoDataFrame] = {}
     for path in paths:
         found = io.list_layers(path) if path.suffix.lower() in (".gpkg", ".kml", ".kmz") else []
@@ -355,19 +362,3 @@ def _read_user_files(paths: Sequence[Path]) -> dict[str, gpd.GeoDataFrame]:
                                   f"rename one of the files")
             layers[name] = gdf
     return layers
-
-
-def analysis_tables(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
-    """The analysis results as layers: ``access_card``, ``catchments`` (rings around the industrial
-    nodes with what falls inside) and ``gaps`` (features breaking the shipped gap rules)."""
-    from ..analysis.access import access_card, default_targets
-    from ..analysis.gaps import find_gaps
-    from ..analysis.reach import catchments, default_contents
-
-    tables: dict[str, gpd.GeoDataFrame] = {}
-    nodes = layers.get("industrial_nodes")
-    if nodes is not None:
-        tables["access_card"] = access_card(nodes, default_targets(layers))
-        tables["catchments"] = catchments(nodes, default_contents(layers))
-    tables["gaps"] = find_gaps(layers)
-    return tables

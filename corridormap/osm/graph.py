@@ -210,8 +210,9 @@ def graph_from_layers(
     """A graph from curated line layers (e.g. ``{"freight_rail": ..., "expressways": ...}``).
 
     Delegates to :func:`corridormap.analysis.network.graph_from_lines`, so the curated and the OSM
-    graphs share osmnx's shape and one place decides how lines become edges. Given a mapping, each line's ``kind``
-    is its layer name, which picks its speed (``layers/rules/network.toml`` unless ``speeds_kph``).
+    graphs share osmnx's shape and one place decides how lines become edges. Given a mapping, each
+    line's ``kind`` is its layer name, which picks its speed (``layers/rules/network.toml`` unless
+    ``speeds_kph``).
 
     Examples
     --------

@@ -172,8 +172,25 @@ DRAWN_JS = """([mapVar, names]) => {
 
 
 def _show_all(session: Session, built: Built) -> None:
+    """Switch on every layer (some are off at start, e.g. nicdc_national_nodes) and show all India."""
+    session.page.evaluate(
+        "([mapVar, groups]) => { for (const v of Object.values(groups)) {"
+        " window[mapVar].addLayer(window[v]); } }",
+        [built.map_var, built.groups],
+    )
     session.page.evaluate(f"() => window.{built.map_var}.setView([23.5, 80.0], 4, {{animate: false}})")
     session.page.wait_for_timeout(500)
+
+
+def test_layers_off_at_start_are_listed_but_hidden(offline_page: Session, maps: dict[str, Built]) -> None:
+    built = maps["offline"]
+    shown = offline_page.page.evaluate(
+        "([mapVar, groups]) => Object.fromEntries(Object.entries(groups).map("
+        "([n, v]) => [n, window[mapVar].hasLayer(window[v])]))",
+        [built.map_var, built.groups],
+    )
+    assert shown["nicdc_national_nodes"] is False
+    assert shown["industrial_nodes"] is True
 
 
 def _drawn(session: Session, built: Built) -> dict[str, int]:
@@ -217,7 +234,8 @@ CONTROLS = (".cm-title", ".leaflet-control-zoom", ".fullscreen-icon", ".leaflet-
 
 def open_layer_control(page: Any) -> None:
     """The grouped layer control starts collapsed to its icon; hovering opens it, as for a user."""
-    control = page.locator(".leaflet-control-layers").filter(has=page.locator(".leaflet-control-layers-group"))
+    grouped = page.locator(".leaflet-control-layers-group")
+    control = page.locator(".leaflet-control-layers").filter(has=grouped)
     control.hover()
     page.wait_for_selector(".leaflet-control-layers-expanded .leaflet-control-layers-group")
 

@@ -193,11 +193,14 @@ def test_layers_can_start_switched_off(catalog_dir: Path) -> None:
 
     _write_geojson(catalog_dir / "zones.geojson", [(GOOD, _point(75.0, 22.0))])
     text = (catalog_dir / "zones.toml").read_text()
-    (catalog_dir / "zones.toml").write_text(text.replace("draw_order = 70", "draw_order = 70\nvisible = false"))
+    hidden = text.replace("draw_order = 70", "draw_order = 70\nvisible = false")
+    (catalog_dir / "zones.toml").write_text(hidden)
     specs = load_catalog([catalog_dir])
     assert specs["zones"].visible is False
     m = build_map(load_layers(catalog=specs), specs)
-    groups = [c for c in m._children.values() if isinstance(c, folium.FeatureGroup) and c.layer_name == "Zones"]
+    groups = [
+        c for c in m._children.values() if isinstance(c, folium.FeatureGroup) and c.layer_name == "Zones"
+    ]
     assert len(groups) == 1 and groups[0].show is False
     assert f"{groups[0].get_name()}.remove()" in m.get_root().render()
 
