@@ -11,7 +11,10 @@ For random point pairs across the DMIC belt and beyond (68.5-81 E, 17-31 N) the 
 * ``planar / scale factor``: the former method (:func:`corridormap.crs.true_km`: planar EPSG:7755 metres
   divided by the scale factor at the midpoint), for comparison.
 
-It prints the max and 99th-percentile relative error per band (0-50, 50-300, 300-600, 600-1500 km).
+It prints the max and 99th-percentile relative error per band (0-50, 50-300, 300-600, 600-1500 km),
+then the k-nearest order: for random sets of one point and 8 point targets across the same box, how
+often the first k (k = 1..4) ranked by planar EPSG:7755 distance (the former ranking) and by the
+reported geodesic km differ from the order of ``Geod.inv``.
 
     python benchmarks/bench_geodesic_accuracy.py            # 2,000 pairs per band
     python benchmarks/bench_geodesic_accuracy.py -n 500
@@ -82,10 +85,27 @@ def least_geod_km(p: np.ndarray, line: np.ndarray) -> float:
     return min(float(best.fun), km(0.0), km(1.0))
 
 
+def order_mismatches(rng: np.random.Generator, sets: int, targets: int = 8) -> dict[int, tuple[int, int]]:
+    """k -> (sets whose planar top-k order differs from Geod's, sets whose reported order does)."""
+    out = {k: [0, 0] for k in range(1, 5)}
+    for _ in range(sets):
+        ll = np.column_stack([rng.uniform(68.5, 81.0, targets + 1), rng.uniform(17.0, 31.0, targets + 1)])
+        p, t = ll[:1], ll[1:]
+        ref = np.asarray(GEOD.inv(np.full(targets, p[0, 0]), np.full(targets, p[0, 1]), t[:, 0], t[:, 1])[2])
+        truth = np.argsort(ref, kind="stable")
+        planar = np.argsort(np.hypot(*(belt(t) - belt(p)).T), kind="stable")
+        table = geodesic_nearest(belt(p), shapely.points(belt(t)), k=4)
+        for k in out:
+            out[k][0] += int(not np.array_equal(planar[:k], truth[:k]))
+            out[k][1] += int(not np.array_equal(table["target"][:k], truth[:k]))
+    return {k: (a, b) for k, (a, b) in out.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=2000, help="pairs per band")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--sets", type=int, default=10_000, help="random sets for the k-nearest order")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"relative error against pyproj.Geod (WGS 84), {args.n} random pairs per band, seed {args.seed}")
@@ -94,6 +114,9 @@ def main() -> None:
         a, b = pairs_in_band(rng, low, high, args.n)
         for method, err in errors(a, b, rng).items():
             print(f"{f'{low}-{high}':<12}{method:<26}{err.max():>11.5%}{np.percentile(err, 99):>11.5%}")
+    print(f"k-nearest order against Geod.inv, {args.sets:,} random sets of 1 point and 8 targets:")
+    for k, (planar, reported) in order_mismatches(rng, args.sets).items():
+        print(f"  k={k}: planar ranking differs in {planar} sets, reported (geodesic) ranking in {reported}")
 
 
 if __name__ == "__main__":

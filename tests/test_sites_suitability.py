@@ -368,3 +368,36 @@ def test_sites_command_writes_lon_lat_cell_and_sensitivity(tmp_path):
     sensitivity = pd.read_csv(tmp_path / "sensitivity.csv")
     assert len(sensitivity) == 2 * 7 and set(sensitivity["change"]) == {"-20%", "+20%"}
     assert "Weight sensitivity (each weight ±20 %" in result.output
+
+
+def test_places_exclude_a_disc_growing_with_the_square_root_of_population(layers, area, rasters, tmp_path):
+    # a town of 1 million at cell (1, 1): 10 km x sqrt(1) = 10 km of "built-up area"; a village at
+    # cell (3, 2), 11.2 planar km away, is below min_population and excludes nothing
+    places = gpd.GeoDataFrame(
+        {"pop_max": [1_000_000, 1_000]},
+        geometry=[shapely.Point(centre(1, 1)), shapely.Point(centre(3, 2))],
+        crs="EPSG:7755",
+    )
+    text = MODEL + """
+[[exclusions.layer]]
+name = "metro"
+layer = "places"
+population_column = "pop_max"
+min_population = 500000
+km_per_sqrt_million = 10.0
+status = "built-up area"
+"""
+    path = tmp_path / "model.toml"
+    path.write_text(text)
+    result = suitability({**layers, "places": places}, area=area, rasters=rasters, weights=path)
+    grid = result.grid.set_index(["row", "col"])
+    built = {rc for rc, s in grid["status"].items() if s == "built-up area"}
+    # every cell centre within 10 true km (about 9.8 planar km) of the town, none beyond
+    for (row, col), status in grid["status"].items():
+        planar_km = 5 * math.hypot(row - 1, col - 1)
+        if planar_km < 9.5 and status != "water":
+            assert (row, col) in built
+        if planar_km > 10.2:
+            assert (row, col) not in built
+    assert (3, 2) not in built and (2, 2) in built
+    assert (1, 3) not in built  # 10 planar km is 10.2 true km: just outside

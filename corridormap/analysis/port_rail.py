@@ -222,9 +222,9 @@ def _pair(
     total = base["access_km"] + rail_km + leg
     start = dict(rules["corridors"])[base["corridor"]]
     via = (
-        f"{base['corridor']} main line in the shipped data (km from its {start} end): {base['station']} "
-        f"km {base['station_chainage_km']:,.1f} to km {float(pos['chainage_km']):,.1f}; plus straight legs "
-        f"node-station {base['access_km']:,.1f} km and port-line {leg:,.1f} km"
+        f"{base['corridor']} main line, shipped data (km from its {start} end): {base['station']} "
+        f"km {base['station_chainage_km']:,.1f} to km {float(pos['chainage_km']):,.1f}; straight legs: "
+        f"node to station {base['access_km']:,.1f} km, port to line {leg:,.1f} km"
     )
     ratio = float(rules["max_ratio"])
     note = ""

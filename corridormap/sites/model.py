@@ -88,6 +88,9 @@ class Exclusion:
     coastal strip from land polygons); ``inside`` polygons can be widened by ``buffer_km``.
     ``extent`` (west, south, east, north in the file's CRS) is the area the file covers, for
     ``outside`` and ``edge``; by default its features' bounds (a clipped file's clipping box).
+    With ``population_column`` (points: places), each place of at least ``min_population`` becomes a
+    disc of radius ``km_per_sqrt_million * sqrt(population / 1e6)`` km (a footprint that grows with
+    the square root of the population, i.e. at constant density) instead of ``buffer_km``.
     """
 
     name: str
@@ -100,6 +103,9 @@ class Exclusion:
     source: str = ""
     licence: str = ""
     extent: tuple[float, ...] | None = None
+    population_column: str | None = None
+    km_per_sqrt_million: float = 0.0
+    min_population: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,9 @@ def _exclusions(raw: list[Any], where: str, problems: list[Problem]) -> list[Exc
                 source=str(spec.get("source", "")),
                 licence=str(spec.get("licence", "")),
                 extent=None if spec.get("extent") is None else tuple(float(v) for v in spec["extent"]),
+                population_column=spec.get("population_column"),
+                km_per_sqrt_million=float(spec.get("km_per_sqrt_million", 0.0)),
+                min_population=float(spec.get("min_population", 0.0)),
             )
         )
     return out

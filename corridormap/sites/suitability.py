@@ -261,6 +261,10 @@ def _exclusion_shape(
 
     frame = _exclusion_frame(exclusion, model, layers)
     require_crs(frame, f"exclusion {exclusion.name!r}")
+    centre = shapely.centroid(area)
+    k = float(scale_factor(np.array([centre.x]), np.array([centre.y]))[0])  # planar m per true m
+    if exclusion.population_column is not None:
+        return _population_discs(exclusion, frame, area, cell_m, k)
     polys = shapely.union_all(np.asarray(frame.geometry.values))
     bounds = exclusion.extent if exclusion.extent is not None else tuple(frame.total_bounds)
     extent = shapely.box(*bounds) if len(frame) else shapely.Polygon()
@@ -270,13 +274,31 @@ def _exclusion_shape(
     geom, coverage = to_belt.iloc[0], to_belt.iloc[1]
     width = exclusion.buffer_km * 1000.0
     if width > 0 or exclusion.mode == "edge":
-        centre = shapely.centroid(area)
-        k = float(scale_factor(np.array([centre.x]), np.array([centre.y]))[0])  # planar m per true m
         geom = shapely.buffer(geom, max(width, 1.0) * k)
     geom = shapely.intersection(geom, shapely.buffer(shapely.envelope(area), 2 * cell_m))
     shapely.prepare(geom)
     shapely.prepare(coverage)
     return _STATUS_CODE[exclusion.status], exclusion.mode, geom, coverage
+
+
+def _population_discs(
+    exclusion: Exclusion, frame: gpd.GeoDataFrame, area: shapely.Geometry, cell_m: float, k: float
+) -> tuple[int, str, shapely.Geometry, shapely.Geometry | None]:
+    """Places of at least ``min_population`` as discs growing with the square root of the population."""
+    column = str(exclusion.population_column)
+    if column not in frame.columns:
+        raise LayerValidationError(
+            f"exclusion {exclusion.name!r}: no column {column!r} (columns: "
+            f"{', '.join(map(str, frame.columns))}). Fix: name the population column in population_column"
+        )
+    population = pd.to_numeric(frame[column], errors="coerce")
+    big = frame[population >= exclusion.min_population]
+    radius_m = exclusion.km_per_sqrt_million * np.sqrt(population[big.index].to_numpy() / 1e6) * 1000.0 * k
+    points = np.asarray(to_metric(big, f"exclusion {exclusion.name!r}").geometry.values)
+    geom = shapely.union_all(shapely.buffer(points, radius_m)) if len(points) else shapely.Polygon()
+    geom = shapely.intersection(geom, shapely.buffer(shapely.envelope(area), 2 * cell_m))
+    shapely.prepare(geom)
+    return _STATUS_CODE[exclusion.status], "inside", geom, None
 
 
 def _rasters_for(
