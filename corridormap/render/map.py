@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TITLE = "Delhi–Mumbai Industrial Corridor"
 GAP_LAYER = "gap_flags"  # drawn as badges on the flagged features and a section of their popups
+GAP_FIELDS = ("description", "reason", "severity", "data_note")  # what a gap's popup entry shows
 LABEL_PANE, BADGE_PANE = "cm-labels", "cm-badges"
 
 
@@ -71,15 +72,16 @@ def _fit(layers: Mapping[str, gpd.GeoDataFrame], fit_to: str | None) -> list[lis
 
 
 def gap_flags_by_feature(flags: gpd.GeoDataFrame) -> dict[str, dict[str, list[dict[str, str]]]]:
-    """Gap flags as ``{layer: {feature id: [{"description", "reason"}]}}`` (from the gap layer's
-    ``layer``, ``id``, ``description`` and ``reason`` columns; rows without a layer or id are left out)."""
+    """Gap flags as ``{layer: {feature id: [{"description", "reason", "severity", "data_note"}]}}``
+    (from the gap layer's ``layer`` and ``id`` columns and :data:`GAP_FIELDS`, "" where absent; rows
+    without a layer or id are left out)."""
     out: dict[str, dict[str, list[dict[str, str]]]] = {}
     if not {"layer", "id"} <= set(flags.columns):
         return out
     for row in flags.drop(columns=flags.geometry.name).to_dict("records"):
         if pd.isna(row.get("layer")) or pd.isna(row.get("id")):
             continue
-        item = {k: "" if pd.isna(row.get(k)) else str(row.get(k)) for k in ("description", "reason")}
+        item = {k: "" if pd.isna(row.get(k)) else str(row.get(k)) for k in GAP_FIELDS}
         out.setdefault(str(row["layer"]), {}).setdefault(str(row["id"]), []).append(item)
     return out
 

@@ -117,16 +117,21 @@ def _sources(text: str) -> str:
 
 
 def _gaps(gaps: Sequence[Mapping[str, str]]) -> tuple[str, str]:
-    """(badge, section) for the gap flags of one feature (description and reason, escaped)."""
+    """(badge, section) for the gap flags of one feature: description, severity, reason and data
+    note, escaped."""
     if not gaps:
         return "", ""
     n = len(gaps)
     badge = f'<span class="cm-badge cm-badge-gap">{n} gap{"s" if n > 1 else ""}</span>'
-    items = "".join(
-        f"<li><b>{html.escape(str(g.get('description', '')))}</b><br>"
-        f"{html.escape(str(g.get('reason', '')))}</li>"
-        for g in gaps
-    )
+
+    def item(g: Mapping[str, str]) -> str:
+        level = html.escape(g.get("severity") or "")
+        severity = f' <span class="cm-gap-severity">({level})</span>' if level else ""
+        note = f'<br><i>Data note: {html.escape(g["data_note"])}</i>' if g.get("data_note") else ""
+        return (f"<li><b>{html.escape(str(g.get('description', '')))}</b>{severity}<br>"
+                f"{html.escape(str(g.get('reason', '')))}{note}</li>")
+
+    items = "".join(item(g) for g in gaps)
     section = (f'<details class="cm-sec cm-sec-gaps" open><summary>Gaps ({n})</summary>'
                f"<ul>{items}</ul></details>")
     return badge, section
