@@ -413,7 +413,9 @@ def alone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, gpd.GeoDataFr
     result = corridormap.build_outputs(tmp_path_factory.mktemp("build") / "out")
     folder = tmp_path_factory.mktemp("inbox")
     shutil.copy(result.map, folder / "corridor.html")
-    return folder / "corridor.html", result.layers["industrial_nodes"].to_crs("EPSG:4326")
+    nodes = result.layers["industrial_nodes"].to_crs("EPSG:4326")
+    nodes["flagged"] = nodes["id"].isin(set(result.layers["gap_flags"]["id"]))  # (the build's gap flags)
+    return folder / "corridor.html", nodes
 
 
 @contextmanager
@@ -563,7 +565,9 @@ def test_png_and_print_show_the_map_with_its_title_and_legend(
 
 
 def test_strip_diagram_opens_inside_the_map(browser: Any, alone: tuple[Path, gpd.GeoDataFrame]) -> None:
-    path, _ = alone
+    path, nodes = alone
+    alone_here = ~nodes.geometry.duplicated(keep=False)  # a position no other node shares: no chooser
+    flagged = nodes[nodes["flagged"] & alone_here].geometry.iloc[0]
     with _cut_off(browser, path, 1366, 768) as session:
         page = session.page
         page.locator(".cm-strip-open", has_text="Western DFC").click()
@@ -576,7 +580,7 @@ def test_strip_diagram_opens_inside_the_map(browser: Any, alone: tuple[Path, gpd
         # what a planner reads (panel, data sources, title, a flagged node's popup) names no file or rule id
         open_panel(page)
         page.locator(".cm-sources button").click()
-        x, y = _node_pixel(page, 19.7, 75.31)  # AURIC Bidkin: gap-flagged
+        x, y = _node_pixel(page, flagged.y, flagged.x)  # a gap-flagged node
         page.mouse.click(x, y)
         page.wait_for_timeout(300)
         text = page.evaluate("() => document.body.innerText")
