@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ GROUPS = (
     "Analysis",
     "Context",
 )
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 STATUSES = ("operational", "under construction", "approved", "proposed")
 _TYPES = ("str", "int", "float", "bool", "date")
 _GEOMETRIES = (
@@ -200,6 +202,11 @@ def read_spec(path: str | Path) -> LayerSpec:
     if missing:
         raise CatalogError(
             f"{path}: missing key(s) {', '.join(missing)}. Fix: add them (see layers/README.md)"
+        )
+    if not isinstance(raw["name"], str) or not _NAME.fullmatch(raw["name"]):
+        raise CatalogError(
+            f"{path}: name {raw['name']!r} is not a layer name. Fix: use letters, digits and underscores "
+            "(it names the layer's table, files and map elements; the title is free text)"
         )
     if ("source" in raw) == ("derive" in raw):
         raise CatalogError(f"{path}: give exactly one of 'source' (a file) or 'derive' (a function)")

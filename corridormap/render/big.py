@@ -53,6 +53,7 @@ from .big_geometry import (
     tolerance_m,
     vertex_count,
 )
+from .page import RawText
 from .popup import format_value, source_links, tooltip_text
 from .style import path_style
 
@@ -234,18 +235,6 @@ def js_source() -> str:
     return "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in JS_FILES)
 
 
-class _Raw(Element):
-    """Text placed into the page as it is: never compiled as a Jinja template nor JSON-encoded."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "RawText"
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
 class BigLayer(MacroElement):
     """A large layer on the map: its JavaScript once per page, its payload, and the canvas layer.
 
@@ -281,13 +270,13 @@ class BigLayer(MacroElement):
         figure = self.get_root()
         if not isinstance(figure, Figure):
             raise TypeError("a BigLayer renders only inside a map (add its FeatureGroup to a folium.Map)")
-        figure.header.add_child(_Raw(f"<script>\n{js_source()}\n</script>"), name="corridormap_big_js")
+        figure.header.add_child(RawText(f"<script>\n{js_source()}\n</script>"), name="corridormap_big_js")
         name = self.get_name()
         blocks = (
             f'<script type="application/octet-stream" id="{name}_geometry">{self.geometry_text}</script>\n'
             f'<script type="application/json" id="{name}_attributes">{self.attributes_text}</script>'
         )
-        figure.html.add_child(_Raw(blocks), name=f"{name}_data")
+        figure.html.add_child(RawText(blocks), name=f"{name}_data")
         super().render(**kwargs)
 
 
