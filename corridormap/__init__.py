@@ -32,6 +32,8 @@ _API: dict[str, str] = {
     "read_layer": "catalog",
     "load_catalog": "catalog",
     "LayerSpec": "catalog",
+    "register_derive": "derive",
+    "derive_names": "derive",
     "build_map": "render",
     "build_outputs": "build",
     "to_metric": "crs",

@@ -12,7 +12,6 @@ the feature and the fix (:class:`~corridormap.errors.LayerValidationError`).
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 import re
 import tomllib
@@ -24,6 +23,7 @@ from typing import Any
 import geopandas as gpd
 
 from . import settings
+from .derive import resolve_derive
 from .errors import CatalogError, DataSourceNotFoundError
 from .schema import check_layer
 
@@ -100,7 +100,8 @@ class LayerSpec:
         File the layer is read from; a relative path resolves beside the TOML file if such a file
         exists there, else in ``settings.data_dir``.
     derive : dict or None
-        ``{"function": "module:function", "from": [layers], "params": {...}}`` for computed layers.
+        ``{"function": "name", "from": [layers], "params": {...}}`` for computed layers; the name is
+        one of :func:`corridormap.derive.derive_names`.
     columns : dict of ColumnSpec
     style : dict
         Base style (``kind``, ``color``, ``weight``, ``radius``...) and per-status overrides under
@@ -279,17 +280,6 @@ def load_catalog(dirs: Iterable[str | Path] | None = None) -> dict[str, LayerSpe
     return dict(sorted(specs.items(), key=lambda kv: (kv[1].draw_order, kv[0])))
 
 
-def _resolve(function: str, spec: LayerSpec) -> Any:
-    module, _, attr = function.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise CatalogError(
-            f"{spec.path}: derive.function {function!r} cannot be imported ({exc}). "
-            f"Fix: give 'package.module:function'"
-        ) from exc
-
-
 @functools.lru_cache(maxsize=64)
 def _load_cached(path: Path, mtime_ns: int, options: tuple[tuple[str, Any], ...] = ()) -> tuple[Any, Any]:
     """The users'-files loader's (frame, report) for a source file, read once per file version.
@@ -322,7 +312,8 @@ def _load_one(spec: LayerSpec, loaded: Mapping[str, gpd.GeoDataFrame]) -> gpd.Ge
         gdf = _read_source(spec)
         where = str(spec.source)
     else:
-        function = _resolve(str(spec.derive.get("function", "")), spec)
+        # only a registered name (corridormap's own, or registered by a Python user): never any callable
+        function = resolve_derive(str(spec.derive.get("function", "")), where=spec.path)
         inputs = [loaded[name] for name in spec.depends_on]
         gdf = function(*inputs, **dict(spec.derive.get("params", {})))
         where = f"{spec.path} (derived)"

@@ -197,7 +197,7 @@ group = "OpenStreetMap"
 geometry = "{geometry}"
 draw_order = 50
 [derive]
-function = "corridormap.osm:read_extract"
+function = "read_extract"
 params = {{ path = "{XML.as_posix()}", what = "{what}" }}
 ''', encoding="utf-8")
     with settings.override(extra_layers_dirs=[tmp_path]):

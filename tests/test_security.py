@@ -227,3 +227,124 @@ def test_layer_names_are_identifiers(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match=r"bad\.toml.*name.*letters, digits"):
         read_spec(path)
     assert all(n.replace("_", "").isalnum() for n in load_catalog())
+
+
+# -- no callable from a layer TOML -------------------------------------------------------------------
+
+
+def _derived_entry(folder: Path, function: str, *, params: str = "") -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / "derived.toml"
+    path.write_text(
+        textwrap.dedent(f"""
+            name = "derived"
+            group = "Context"
+            geometry = ["Polygon", "MultiPolygon"]
+            [derive]
+            function = {json.dumps(function)}
+            from = "freight_rail"
+            {params}
+        """),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "function",
+    ["os:system", "subprocess:check_output", "builtins:eval", "corridormap.catalog:load_layers", "os.system"],
+)
+def test_a_layer_toml_cannot_name_any_callable(
+    function: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corridormap.catalog import load_layers
+    from corridormap.errors import CatalogError
+
+    monkeypatch.chdir(tmp_path)
+    path = _derived_entry(
+        tmp_path / "shared", function, params='params = { command = "touch cm_pwned_popen" }'
+    )
+    with settings.override(extra_layers_dirs=[path.parent]), pytest.raises(CatalogError) as info:
+        load_layers(["derived"])
+    message = str(info.value)
+    assert str(path) in message and repr(function) in message
+    assert "corridor_belt" in message and "area_footprints" in message and "register_derive" in message
+    _no_markers(tmp_path)
+
+
+def test_cli_layers_refuses_os_system_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = _derived_entry(
+        tmp_path / "shared", "os:system", params='params = { command = "touch cm_pwned_popen" }'
+    )
+    with settings.override(extra_layers_dirs=[path.parent]):
+        result = CliRunner().invoke(cli, ["layers"])
+    assert result.exit_code != 0
+    assert "not a registered derive function" in result.output and "Traceback" not in result.output
+    _no_markers(tmp_path)
+
+
+def test_plain_names_and_old_spellings(tmp_path: Path) -> None:
+    from corridormap.catalog import load_layers
+
+    path = _derived_entry(tmp_path / "a", "corridor_belt", params="params = { buffer_km = 10.0 }")
+    with settings.override(extra_layers_dirs=[path.parent]):
+        plain = load_layers(["derived"])["derived"]
+    old = _derived_entry(
+        tmp_path / "b", "corridormap.corridor:corridor_belt", params="params = { buffer_km = 10.0 }"
+    )
+    with (
+        settings.override(extra_layers_dirs=[old.parent]),
+        pytest.warns(DeprecationWarning, match="'corridor_belt'"),
+    ):
+        again = load_layers(["derived"])["derived"]
+    assert plain.geometry.iloc[0].equals(again.geometry.iloc[0])
+    root = Path(settings.layers_dir)
+    files = [*root.glob("*.toml"), *(root / "rules" / "map").glob("*.toml")]
+    shipped = [read_spec(p).derive for p in files if not p.name.startswith("_")]
+    assert all(":" not in str(d["function"]) for d in shipped if d), "shipped layers use plain names"
+
+
+def test_register_derive_in_code(tmp_path: Path) -> None:
+    import corridormap
+    from corridormap import derive
+    from corridormap.catalog import load_layers
+
+    @corridormap.register_derive("first_rail_line")
+    def first_rail_line(rail: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return rail.head(1).assign(geometry=rail.head(1).envelope)
+
+    try:
+        path = _derived_entry(tmp_path / "a", "first_rail_line")
+        with settings.override(extra_layers_dirs=[path.parent]):
+            assert len(load_layers(["derived"])["derived"]) == 1
+        assert "first_rail_line" in corridormap.derive_names()
+        with pytest.raises(ValueError, match="corridormap's own"):
+            corridormap.register_derive("corridor_belt", first_rail_line)
+        with pytest.raises(ValueError, match="identifier"):
+            corridormap.register_derive("os:system", first_rail_line)
+    finally:
+        derive._registered.pop("first_rail_line", None)
+
+
+def test_register_derive_through_an_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package declares ``[project.entry-points."corridormap.derive"]``: its name becomes allowed."""
+    from importlib.metadata import EntryPoint
+
+    from corridormap import derive
+    from corridormap.catalog import load_layers
+
+    (tmp_path / "cm_plugin_mod.py").write_text(
+        "def simplified(rail):\n    return rail.assign(geometry=rail.envelope)\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = EntryPoint(
+        name="plugin_buffers", value="cm_plugin_mod:simplified", group=derive.ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(
+        derive, "entry_points", lambda group: [point] if group == derive.ENTRY_POINT_GROUP else []
+    )
+    path = _derived_entry(tmp_path / "a", "plugin_buffers")
+    with settings.override(extra_layers_dirs=[path.parent]):
+        assert not load_layers(["derived"])["derived"].empty
+    assert "plugin_buffers" in derive.derive_names()
