@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from . import overwrite_option
+from .options import COUNT, KM, KM_LIST
 
 # option -> (shipped layer it replaces, geometry types a replacement may have)
 _INPUTS = {
@@ -109,8 +110,8 @@ def _done(paths: list[Path]) -> None:
 
 
 @click.command()
-@click.option("--k", "k", type=int, default=1, show_default=True, help="Nearest features per target layer.")
-@click.option("--max-km", type=float, default=None, help="Ignore targets farther than this (km).")
+@click.option("--k", "k", type=COUNT, default=1, show_default=True, help="Nearest features per target layer.")
+@click.option("--max-km", type=KM, default=None, help="Ignore targets farther than this (km, above 0).")
 @click.option(
     "--network/--no-network",
     default=True,
@@ -119,7 +120,7 @@ def _done(paths: list[Path]) -> None:
 )
 @click.option(
     "--green-km",
-    type=float,
+    type=KM,
     default=100.0,
     show_default=True,
     help="Radius for the renewable capacity in reach (green-power pairing).",
@@ -193,7 +194,7 @@ def access(
 )
 @click.option(
     "--max-offset-km",
-    type=float,
+    type=KM,
     default=50.0,
     show_default=True,
     help="Strip diagram: leave out features farther than this from the line.",
@@ -230,29 +231,30 @@ def chainage(
     default=None,
     help="A file of any geometry type to draw rings around (instead of --layer).",
 )
-@click.option("--radii", default=None, help="Radii in km, comma-separated (default 10,25,50).")
+@click.option(
+    "--radii", type=KM_LIST, default=None, help="Radii in km above 0, comma-separated (default 10,25,50)."
+)
 @_input_options
 def catchments(
     layer_name: str,
     features: Path | None,
-    radii: str | None,
+    radii: list[float] | None,
     out_dir: Path,
     overwrite: bool,
     **files: Path | None,
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
-    from ..reach import catchments as rings_of
-    from ..reach import default_contents
     from ..errors import DataSourceNotFoundError
     from ..io import read_file
+    from ..reach import catchments as rings_of
+    from ..reach import default_contents
 
     layers = _layers(_files(**files))
     if features is None and layer_name not in layers:
         raise DataSourceNotFoundError(f"no layer {layer_name!r}. Fix: use one of {', '.join(sorted(layers))}")
     centres = read_file(features) if features is not None else layers[layer_name]
-    radii_km = None if radii is None else [float(r) for r in radii.split(",") if r.strip()]
     csv, gpkg = _refuse_existing(out_dir, ["catchments.csv", "catchments.gpkg"], overwrite)
-    rings = rings_of(centres, default_contents(layers), radii_km=radii_km)
+    rings = rings_of(centres, default_contents(layers), radii_km=radii)
     _write(rings, csv, gpkg, "catchments")
     _done([csv, gpkg])
 

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from . import overwrite_option
+from .options import Number
 
 WHAT_HELP = "Comma-separated kinds: rail, motorway, trunk, industrial, power, ports."
 
@@ -26,7 +27,7 @@ def _network_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Cache folder (default: settings.cache_dir).")(f)
     f = click.option("--offline", is_flag=True,
                      help="Use only the cache or the mirror; never ask the network.")(f)
-    return click.option("--tile-deg", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+    return click.option("--tile-deg", type=Number(min=0.01, max=10), default=1.0, show_default=True,
                         help="Overpass tile size in degrees.")(f)
 
 

@@ -1,0 +1,193 @@
+"""Misuse answered clearly: every bad option, file or environment gets one line naming the option, file
+or row, the problem and the fix (exit code 2), or a correct result; never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import Point
+
+from corridormap.cli import cli
+from corridormap.errors import OutputWriteError, ResourceError
+from corridormap.export import export_layers
+
+BIN = Path(sys.executable).parent / "corridormap"
+
+
+def _run(args: list[str]) -> object:
+    result = CliRunner().invoke(cli, args)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "says"),
+    [
+        (["access", "--k", "0"], "'--k'", "x>=1"),
+        (["access", "--k", "-3"], "'--k'", "x>=1"),
+        (["access", "--max-km", "-5"], "'--max-km'", "above 0"),
+        (["access", "--green-km", "nan"], "'--green-km'", "not a finite number"),
+        (["access", "--green-km", "inf"], "'--green-km'", "not a finite number"),
+        (["catchments", "--radii", "-10,25"], "'--radii'", "above 0"),
+        (["catchments", "--radii", "0"], "'--radii'", "above 0"),
+        (["catchments", "--radii", "abc"], "'--radii'", "not a number"),
+        (["catchments", "--radii", "10,,25"], "'--radii'", "empty item"),
+        (["chainage", "--max-offset-km", "-1"], "'--max-offset-km'", "above 0"),
+        (["sites", "--cell-km", "0"], "'--cell-km'", "above 0"),
+        (["sites", "--cell-km", "-5"], "'--cell-km'", "above 0"),
+        (["sites", "--top", "0"], "'--top'", "x>=1"),
+        (["sites", "--top", "-4"], "'--top'", "x>=1"),
+        (["validate", "--decimal", "x", "a.csv"], "'--decimal'", "','"),
+        (["validate", "--encoding", "bogus", "a.csv"], "'--encoding'", "unknown encoding 'bogus'"),
+        (["osm", "fetch", "--tile-deg", "nan"], "'--tile-deg'", "not a finite number"),
+    ],
+)
+def test_numeric_and_choice_options_are_checked_at_the_command_line(
+    args: list[str], option: str, says: str, tmp_path: Path
+) -> None:
+    result = _run(
+        [*args, "--out", str(tmp_path / "o")] if args[0] in ("access", "catchments", "sites") else args
+    )
+    assert result.exit_code == 2
+    assert option in result.output and says in result.output
+    assert not (tmp_path / "o").exists()  # nothing started, nothing written
+
+
+def test_cell_km_beyond_this_machine_is_refused_at_once(tmp_path: Path) -> None:
+    result = _run(["sites", "--cell-km", "0.01", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    out = result.output
+    assert "10,865,546,100 cells" in out or "cells, about" in out
+    assert "--cell-km" in out and "--stream" in out and "available" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_require_grid_fits_names_a_cell_that_fits() -> None:
+    from corridormap.sites import BYTES_PER_CELL, Grid, require_grid_fits
+
+    grid = Grid(0.0, 0.0, 100.0, 10_000, 10_000)  # 1e8 cells of 100 m
+    require_grid_fits(grid, available_bytes=int(1e8 * BYTES_PER_CELL * 2))  # fits exactly
+    with pytest.raises(ResourceError, match=r"10,000 x 10,000 = 100,000,000 cells.*--cell-km 0\.2 or more"):
+        require_grid_fits(grid, available_bytes=int(1e8 * BYTES_PER_CELL / 2))
+
+
+def _points(n: int = 3) -> dict[str, gpd.GeoDataFrame]:
+    frame = gpd.GeoDataFrame(
+        {"id": [f"p{i}" for i in range(n)], "name": [f"P {i}" for i in range(n)]},
+        geometry=[Point(75 + i, 22) for i in range(n)],
+        crs=4326,
+    )
+    return {"points": frame}
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (errno.ENOSPC, "No space left on device"),
+        (errno.EROFS, "Read-only file system"),
+        (errno.EACCES, "Permission denied"),
+    ],
+)
+def test_export_refused_by_the_system_is_one_line_and_keeps_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, says: str
+) -> None:
+    out = tmp_path / "corridor.gpkg"
+    export_layers(_points(), out)
+    before = out.read_bytes()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", refuse)
+    with pytest.raises(OutputWriteError, match=f"{says}.*previous corridor.gpkg is unchanged") as info:
+        export_layers(_points(5), out, overwrite=True)
+    assert info.value.errno == code and isinstance(info.value, OSError)
+    assert out.read_bytes() == before
+    result = _run(["export", "--out", str(out), "--overwrite", "--layers", "industrial_nodes"])
+    assert result.exit_code == 2 and says in result.output and "unchanged" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert out.read_bytes() == before
+
+
+def test_export_on_a_real_write_limit(tmp_path: Path) -> None:
+    """The operating system itself refuses the write (a file-size limit, as a full disk would)."""
+    out = tmp_path / "corridor.gpkg"
+    first = subprocess.run(
+        [BIN, "export", "--out", out, "--layers", "industrial_nodes"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert first.returncode == 0, first.stderr
+    before = out.read_bytes()
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+
+    done = subprocess.run(
+        [BIN, "export", "--out", out, "--overwrite"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        preexec_fn=limit,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "writing failed" in done.stderr
+    assert "previous corridor.gpkg is unchanged" in done.stderr
+    assert out.read_bytes() == before
+
+
+def test_verbose_shows_the_traceback_of_a_refusal(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["-v", "sites", "--cell-km", "0.01", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "ResourceError" in result.output
+
+
+def test_csv_rows_without_coordinates_are_left_out_and_reported(tmp_path: Path) -> None:
+    from corridormap.errors import DataLossWarning
+    from corridormap.io import load_file, read_file
+
+    path = tmp_path / "sites.csv"
+    rows = ["1,a,75,22", "2,b,,", "3,c,NA,NA", "4,d,null,null", "5,e,-,-", "6,f,0,0", "7,g,76,23", "8,h,77,"]
+    path.write_text("id,name,lon,lat\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.warns(DataLossWarning):
+        frame = read_file(path, log_dir=tmp_path / "logs")
+    assert frame["name"].tolist() == ["a", "g"]
+    _, report = load_file(path)
+    text = report.to_text()
+    assert "6 row(s) have no usable coordinates" in text
+    for line in (3, 4, 5, 6, 7, 9):  # the header is line 1
+        assert f"line {line}" in text
+    log = (tmp_path / "logs" / "sites.csv.repairs.csv").read_text(encoding="utf-8")
+    assert log.count("dropped: no coordinates") == 6
+    result = _run(["validate", str(path)])
+    assert result.exit_code == 0 and "line 9" in result.output
+
+
+def test_csv_with_no_usable_row_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "none.csv"
+    path.write_text("id,lon,lat\n1,,\n2,NA,NA\n3,0,0\n", encoding="utf-8")
+    result = _run(["validate", str(path)])
+    assert result.exit_code == 1 and "no row has usable coordinates" in result.output
+
+
+def test_csv_garbled_coordinates_are_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "typo.csv"
+    path.write_text("id,lon,lat\n1,75,22\n2,7x5,22\n", encoding="utf-8")
+    result = _run(["validate", str(path)])
+    assert (
+        result.exit_code == 1 and "cannot be read as numbers" in result.output and "line 3" in result.output
+    )
