@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ._tomlfile import read_toml
 from .errors import CatalogError, DataSourceNotFoundError
 
 __all__ = ["read_rules_toml", "rules_path"]
@@ -31,7 +32,6 @@ def read_rules_toml(name: str) -> dict[str, Any]:
 @functools.cache
 def _read(path: Path, mtime_ns: int) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax") from exc

@@ -23,6 +23,7 @@ from typing import Any
 import geopandas as gpd
 
 from . import settings
+from ._tomlfile import read_toml
 from .derive import resolve_derive
 from .errors import CatalogError, DataSourceNotFoundError
 from .schema import check_layer
@@ -164,8 +165,7 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line") from exc
 

@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._tomlfile import read_toml
 from .access import nearest_km, query_points
 from .crs import DISPLAY_CRS
 from .errors import DataSourceNotFoundError, LayerValidationError, Problem, raise_if_problems
@@ -53,12 +54,11 @@ def read_rules(path: str | Path | None = None) -> list[dict[str, Any]]:
         raise DataSourceNotFoundError(
             f"gap rule file {path} does not exist. Fix: give the path of a TOML rule file"
         )
-    with open(path, "rb") as f:
-        try:
-            return list(tomllib.load(f).get("rule", []))
-        except tomllib.TOMLDecodeError as exc:
-            problem = Problem(str(path), f"is not valid TOML ({exc})", "correct the TOML syntax")
-            raise LayerValidationError(f"gap rules: {problem}", [problem]) from exc
+    try:
+        return list(read_toml(path).get("rule", []))
+    except tomllib.TOMLDecodeError as exc:
+        problem = Problem(str(path), f"is not valid TOML ({exc})", "correct the TOML syntax")
+        raise LayerValidationError(f"gap rules: {problem}", [problem]) from exc
 
 
 def _check(rules: list[dict[str, Any]], layers: Mapping[str, gpd.GeoDataFrame]) -> None:

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import tempfile
 import tomllib
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,8 +39,10 @@ import pandas as pd
 import shapely
 
 from . import _overpass, settings
+from ._crschecks import INDIA_LAT, INDIA_LON
+from ._osmxml import repair_clipped
 from .crs import DISPLAY_CRS, to_display, to_metric
-from .errors import CatalogError, DataSourceNotFoundError
+from .errors import CatalogError, DataSourceNotFoundError, OptionError, RepairWarning
 
 __all__ = ["OSM_SOURCE", "FeatureSpec", "feature_specs", "fetch_layer", "fetch_layers", "read_extract",
            "resolve_area", "parse_capacity_mw", "normalise", "read_config", "pbf_to_xml"]
@@ -48,6 +52,8 @@ log = logging.getLogger(__name__)
 
 OSM_SOURCE = "OpenStreetMap contributors, ODbL"
 LIFECYCLE = {"construction": "under construction", "proposed": "proposed", "planned": "proposed"}
+# more Overpass tiles than this for one kind is a mistake (a box around the world), not a request
+MAX_TILES = 1_000
 XML_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".xml.bz2", ".osm.gz")
 
 AreaLike = Any  # "belt", "W,S,E,N", a place name, a (w, s, e, n) tuple, a shapely geometry or a GeoDataFrame
@@ -135,19 +141,41 @@ def _belt() -> shapely.Geometry:
     return to_display(read_layer("corridor_belt"), "corridor belt").geometry.union_all()
 
 
+def _bbox(values: Sequence[Any], given: object) -> shapely.Geometry:
+    """A W,S,E,N box in degrees that can exist and touches India; else :class:`OptionError`."""
+    try:
+        w, s, e, n = (float(v) for v in values)
+    except ValueError:
+        raise OptionError(f"area {given!r}: not four numbers. Fix: give W,S,E,N in degrees") from None
+    problems = []
+    if not all(map(math.isfinite, (w, s, e, n))):
+        problems.append("every value must be a finite number")
+    elif not (-180 <= w < e <= 180):
+        problems.append("west must be less than east, both within -180..180")
+    elif not (-90 <= s < n <= 90):
+        problems.append("south must be less than north, both within -90..90")
+    elif e < INDIA_LON[0] or w > INDIA_LON[1] or n < INDIA_LAT[0] or s > INDIA_LAT[1]:
+        problems.append(f"it does not touch India (lon {INDIA_LON}, lat {INDIA_LAT})")
+    if problems:
+        raise OptionError(
+            f"area {given!r} (W,S,E,N): {problems[0]}. Fix: give W,S,E,N in degrees, e.g. 72.5,21.5,73.5,22.5"
+        )
+    return shapely.box(w, s, e, n)
+
+
 def _area_geometry(area: AreaLike) -> shapely.Geometry:
     if isinstance(area, gpd.GeoSeries | gpd.GeoDataFrame):
         return to_display(gpd.GeoDataFrame(geometry=area.geometry), "area").geometry.union_all()
     if isinstance(area, shapely.Geometry):
         return area
     if isinstance(area, tuple | list) and len(area) == 4:
-        return shapely.box(*map(float, area))
+        return _bbox(area, area)
     if isinstance(area, str):
         if area == "belt":
             return _belt()
         match = _BBOX.match(area)
         if match:
-            return shapely.box(*map(float, match.groups()))
+            return _bbox(match.groups(), area)
         return shapely.geometry.shape(_overpass.geocode(area))
     raise TypeError(f"area must be 'belt', 'W,S,E,N', a place name, a bbox tuple, a shapely geometry or a "
                     f"GeoDataFrame, not {type(area).__name__}")
@@ -353,6 +381,14 @@ def fetch_layer(
     spec = _spec(what)
     polygon = resolve_area(area)
     tiles = _overpass.tile_bounds(polygon, tile_deg=tile_deg)
+    if len(tiles) > MAX_TILES:
+        w, s, e, n = polygon.bounds
+        raise OptionError(
+            f"the area ({w:.2f},{s:.2f},{e:.2f},{n:.2f}) needs {len(tiles):,} Overpass tiles of "
+            f"{tile_deg:g} degrees, more than {MAX_TILES:,} (the belt needs 66 at 1 degree); nothing was "
+            "asked. Fix: a smaller area (--area belt, a place, or a tighter W,S,E,N), or larger tiles "
+            "(--tile-deg)"
+        )
     parts: list[gpd.GeoDataFrame] = []
     seen: set[tuple[str, int]] = set()
     for tile in _overpass.fetch_tiles(spec.match, spec.elements, tiles, label=what):
@@ -400,7 +436,10 @@ def read_extract(path: str | Path, what: str, *, area: AreaLike | None = None) -
     """Read one kind of OSM feature from a local extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``).
 
     Same output as :func:`fetch_layer`; ``area`` keeps only the features that touch it (all when None);
-    ``as_of`` is the extract file's modification date.
+    ``as_of`` is the extract file's modification date. Ways and relations cut at the extract's
+    edge keep the nodes and members the file has (a :class:`~corridormap.errors.RepairWarning`
+    counts them; :mod:`corridormap._osmxml`); a truncated file raises
+    :class:`~corridormap.errors.FileFormatError`.
 
     Examples
     --------
@@ -414,8 +453,14 @@ def read_extract(path: str | Path, what: str, *, area: AreaLike | None = None) -
     spec = _spec(what)
     polygon = None if area is None else resolve_area(area)
     with tempfile.TemporaryDirectory(prefix="corridormap-osm-") as tmp:
-        raw = _raw_features(_xml_of(path, spec.keys, Path(tmp)), spec, polygon)
-    return _combine([raw.assign(_as_of=_file_date(path))], spec)
+        # a regional extract keeps ways and relations cut at its edge without their far nodes
+        xml, repairs = repair_clipped(_xml_of(path, spec.keys, Path(tmp)), Path(tmp) / "repaired.osm")
+        raw = _raw_features(xml, spec, polygon)
+    if repairs.any:
+        warnings.warn(f"{path}: {repairs}", RepairWarning, stacklevel=2)
+    out = _combine([raw.assign(_as_of=_file_date(path))], spec)
+    out.attrs["clip_repairs"] = str(repairs) if repairs.any else ""
+    return out
 
 
 def __getattr__(name: str) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import settings
+from ._tomlfile import read_toml
 from .errors import Problem, raise_if_problems
 
 __all__ = ["Criterion", "Model", "FUNCTIONS", "RASTERS", "default_model_path", "load_model", "normalise"]
@@ -158,8 +159,7 @@ def _criterion(name: str, spec: Mapping[str, Any], where: str, problems: list[Pr
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return read_toml(path)
     except FileNotFoundError:
         from .errors import DataSourceNotFoundError
 

@@ -191,3 +191,94 @@ def test_csv_garbled_coordinates_are_still_refused(tmp_path: Path) -> None:
     assert (
         result.exit_code == 1 and "cannot be read as numbers" in result.output and "line 3" in result.output
     )
+
+
+# -- files that are not what they should be -----------------------------------------------------------
+
+OSM_FIXTURE = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
+CLIPPED = """
+  <way id="9001" version="1">
+    <nd ref="101"/><nd ref="102"/><nd ref="880001"/><nd ref="103"/><nd ref="101"/>
+  </way>
+  <way id="9002" version="1"><nd ref="880002"/><nd ref="880003"/></way>
+  <relation id="9100" version="1">
+    <member type="way" ref="9001" role="outer"/><member type="way" ref="9002" role="inner"/>
+    <tag k="type" v="multipolygon"/><tag k="landuse" v="industrial"/><tag k="name" v="Clipped estate"/>
+  </relation>
+  <relation id="9101" version="1">
+    <member type="way" ref="9999" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="landuse" v="industrial"/>
+  </relation>
+"""
+
+
+def test_rules_file_that_is_not_utf8(tmp_path: Path) -> None:
+    from corridormap.settings import layers_dir
+
+    rules = tmp_path / "rules.toml"
+    rules.write_bytes((Path(layers_dir) / "rules" / "gaps.toml").read_bytes() + "\n# café\n".encode("cp1252"))
+    result = _run(["gaps", str(rules), "--out", str(tmp_path / "g")])
+    assert result.exit_code == 2 and "rules.toml: line" in result.output and "not UTF-8" in result.output
+    weights = tmp_path / "weights.toml"
+    weights.write_bytes("# Poids économiques\n".encode("cp1252"))
+    result = _run(["sites", "--weights", str(weights), "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "weights.toml: line 1 is not UTF-8" in result.output
+
+
+def test_truncated_osm_xml(tmp_path: Path) -> None:
+    xml = OSM_FIXTURE.read_text(encoding="utf-8")
+    cut = tmp_path / "cut.osm"
+    cut.write_text(xml[: len(xml) // 2], encoding="utf-8")
+    result = _run(["osm", "extract", str(cut), "--what", "rail", "--out", str(tmp_path / "o.gpkg")])
+    assert result.exit_code == 2 and "cut.osm: the OSM XML is truncated or malformed at line" in result.output
+    result = _run(["validate", str(cut), "--layer", "rail"])  # validate: exit 1 for a refused file
+    assert result.exit_code == 1 and "cut.osm: REFUSED" in result.output and "truncated" in result.output
+
+
+def test_osm_extract_with_relations_cut_at_its_edge(tmp_path: Path) -> None:
+    from corridormap.errors import RepairWarning
+    from corridormap.osm import read_extract
+
+    clipped = tmp_path / "clipped.osm"
+    clipped.write_text(OSM_FIXTURE.read_text(encoding="utf-8").replace("</osm>", CLIPPED + "</osm>"), "utf-8")
+    whole = read_extract(OSM_FIXTURE, "industrial")
+    with pytest.warns(
+        RepairWarning,
+        match=r"1 relation\(s\) kept.*1 relation\(s\) skipped.*1 way\(s\) kept.*1 way\(s\) skipped",
+    ):
+        cut = read_extract(clipped, "industrial")
+    assert sorted(cut["name"].dropna()) == sorted(
+        whole["name"].dropna()
+    )  # the degenerate estate is not drawn
+    result = _run(
+        ["osm", "extract", str(clipped), "--what", "industrial,rail", "--out", str(tmp_path / "o.gpkg")]
+    )
+    assert result.exit_code == 0 and "cut at the extract's edge: 1 relation(s) kept" in result.output
+
+
+@pytest.mark.parametrize(
+    ("area", "says"),
+    [
+        ("-180,-90,180,90", "64,800 Overpass tiles"),
+        ("80,30,70,20", "west must be less than east"),
+        ("70,30,80,20", "south must be less than north"),
+        ("10,10,20,20", "does not touch India"),
+        ("70,20,80,95", "within -90..90"),
+    ],
+)
+def test_impossible_osm_fetch_area_asks_nothing(area: str, says: str, tmp_path: Path) -> None:
+    result = _run(
+        [
+            "osm",
+            "fetch",
+            "--area",
+            area,
+            "--offline",
+            "--cache-dir",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o.gpkg"),
+        ]
+    )
+    assert result.exit_code == 2 and says in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,10 +108,19 @@ def fetch(area: str, what: str, out: Path, tile_deg: float, offline: bool, cache
 @overwrite_option
 def extract(source: Path, area: str | None, what: str, out: Path, overwrite: bool) -> None:
     """Read OSM features from a local .osm, .osm.bz2 or .osm.pbf extract."""
+    from ..errors import RepairWarning
     from ..osm import read_extract, resolve_area
 
     polygon = None if area is None else resolve_area(area)
-    _write({kind: read_extract(source, kind, area=polygon) for kind in _split(what)}, out, overwrite)
+    layers = {}
+    for kind in _split(what):
+        with warnings.catch_warnings():  # the count is printed below, once per kind
+            warnings.simplefilter("ignore", RepairWarning)
+            layers[kind] = read_extract(source, kind, area=polygon)
+        if layers[kind].attrs.get("clip_repairs"):
+            cut = layers[kind].attrs["clip_repairs"]
+            click.echo(f"  osm_{kind}: cut at the extract's edge: {cut}", err=True)
+    _write(layers, out, overwrite)
 
 
 @osm.command()
