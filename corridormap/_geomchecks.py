@@ -162,7 +162,31 @@ def _set(gdf: gpd.GeoDataFrame, geoms: np.ndarray) -> gpd.GeoDataFrame:
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
 
 
+def _drop_m(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
+    """Measure (M) values are dropped like heights, one finding naming the features."""
+    if not hasattr(shapely, "has_m"):  # shapely < 2.1 reads no M at all (GDAL's warning says so)
+        return gdf
+    has_m = np.asarray(shapely.has_m(gdf.geometry.values), dtype=bool)
+    if not has_m.any():
+        return gdf
+    ids = ctx.ids(has_m)
+    ctx.report.findings = [f for f in ctx.report.findings if f.check != "m-values"]  # the reader's note
+    ctx.report.add(
+        "repair",
+        "m-values",
+        f"{len(ids)} feature(s) have measure (M) values; dropped to 2D (x and y are kept)",
+        "none needed for maps and distances; keep the source file where the M values matter",
+        features=ids,
+    )
+    for label in ids:
+        ctx.report.repair(feature=label, check="m-values", reason="measure (M) values", method="M dropped")
+    geoms = gdf.geometry.values.copy()
+    geoms[has_m] = shapely.force_2d(geoms[has_m])  # (a height on those goes too: ZM -> XY)
+    return _set(gdf, np.asarray(geoms, dtype=object))
+
+
 def _drop_z(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
+    gdf = _drop_m(gdf, ctx)
     has_z = np.asarray(shapely.has_z(gdf.geometry.values), dtype=bool)
     if not has_z.any():
         return gdf

@@ -37,6 +37,7 @@ from typing import Any
 import geopandas as gpd
 import pyogrio
 
+from ._gdalpath import gdal_name, gdal_path
 from .atomic import refuse_existing, replace_into, staging_dir, write_json_atomic
 from .errors import (
     CorridormapError,
@@ -189,7 +190,8 @@ def _write_gpkg(
     present: list[str] = []
     if target.exists():
         try:
-            present = [str(n) for n in pyogrio.list_layers(target)[:, 0]]
+            with gdal_path(target) as readable:
+                present = [str(n) for n in pyogrio.list_layers(readable)[:, 0]]
         except Exception as exc:
             raise OutputExistsError(
                 f"{target} exists and is not a GeoPackage GDAL can open ({exc}); nothing was written. "
@@ -203,7 +205,7 @@ def _write_gpkg(
             f"another output path"
         )
     with staging_dir(target) as stage:
-        staged = stage / target.name
+        staged = stage / gdal_name(target.name)
         if present:
             shutil.copy2(target, staged)
         for name, frame in frames.items():
@@ -230,7 +232,7 @@ def _write_files(
     finals = [f for p in outputs.values() for f in fmt.files(p)]
     refuse_existing(finals, overwrite)
     with staging_dir(finals[0]) as stage:
-        staged = {name: stage / p.name for name, p in outputs.items()}
+        staged = {name: stage / gdal_name(p.name) for name, p in outputs.items()}
         for name, frame in frames.items():
             fmt.write(frame, staged[name], name)
         for name, frame in frames.items():

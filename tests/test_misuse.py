@@ -282,3 +282,174 @@ def test_impossible_osm_fetch_area_asks_nothing(area: str, says: str, tmp_path: 
     )
     assert result.exit_code == 2 and says in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+# -- readers: data kept and findings named ------------------------------------------------------------
+
+
+def _geojson(path: Path, features: list[tuple[list[float], dict[str, object]]]) -> Path:
+    import json
+
+    items = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": xy}, "properties": props}
+        for xy, props in features
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": items}), encoding="utf-8")
+    return path
+
+
+def test_geoparquet_with_a_junk_crs(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from corridormap.io import read_file
+
+    good = tmp_path / "good.parquet"
+    _points()["points"].to_parquet(good)
+    table = pq.read_table(good)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    geo["columns"]["geometry"]["crs"] = "junk-crs-here"
+    junk = tmp_path / "junk.parquet"
+    pq.write_table(
+        table.replace_schema_metadata({**table.schema.metadata, b"geo": json.dumps(geo).encode()}), junk
+    )
+    result = _run(["validate", str(junk)])
+    assert (
+        result.exit_code == 1
+        and "PROJ cannot read ('junk-crs-here')" in result.output
+        and "--crs" in result.output
+    )
+    frame = read_file(junk, crs="EPSG:4326")
+    assert frame.crs.to_epsg() == 4326 and frame["id"].tolist() == ["p0", "p1", "p2"]
+
+
+def test_path_with_a_semicolon_is_read_and_written(tmp_path: Path) -> None:
+    from corridormap.io import read_file
+
+    folder = tmp_path / "survey;2024"
+    folder.mkdir()
+    source = _geojson(folder / "nodes;v2.geojson", [([75.0, 22.0], {"id": "a", "name": "A"})])
+    assert read_file(source)["id"].tolist() == ["a"]
+    out = folder / "out;1.gpkg"
+    result = _run(["export", "--layers", "industrial_nodes", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not (folder / "out").exists() and len(read_file(out)) > 20
+    result = _run(["export", "--layers", "freight_rail", "--out", str(out)])  # adds a layer to it
+    assert result.exit_code == 0, result.output
+    result = _run(["validate", str(out), "--layer", "freight_rail"])
+    assert result.exit_code == 0 and "out;1.gpkg: ok" in result.output
+
+
+def test_nodes_far_outside_india_are_warned_about_and_marked(tmp_path: Path) -> None:
+    import pandas as pd
+
+    base = {
+        "status": "operational",
+        "as_of": "2024-01-01",
+        "source": "test",
+        "geometry_quality": "approximate",
+    }
+    nodes = _geojson(
+        tmp_path / "nodes.geojson",
+        [
+            ([72.6, 23.0], {"id": "n0", "name": "Ahmedabad", **base}),
+            ([0.0, 0.0], {"id": "n1", "name": "Null Island", **base}),
+            ([-74.0, 40.7], {"id": "n2", "name": "New York", **base}),
+        ],
+    )
+    result = _run(["access", "--nodes", str(nodes), "--no-network", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "2 node(s) lie far outside India" in result.output
+    assert "#1 (Null Island), #2 (New York)" in result.output
+    card = pd.read_csv(tmp_path / "o" / "access.csv")
+    assert card.set_index("name")["outside_india"].to_dict() == {
+        "Ahmedabad": False,
+        "Null Island": True,
+        "New York": True,
+    }
+
+
+def test_geojson_integers_beyond_64_bits_are_kept_as_text(tmp_path: Path) -> None:
+    from corridormap.errors import RepairWarning
+    from corridormap.io import load_file, read_file
+
+    path = _geojson(
+        tmp_path / "codes.geojson",
+        [
+            ([75.0 + i, 22.0], {"id": f"c{i}", "code": v})
+            for i, v in enumerate([2**64 + 5, 12, None, -(2**63) - 1])
+        ],
+    )
+    with pytest.warns(RepairWarning, match="big-integers"):
+        frame = read_file(path)
+    assert frame["code"].tolist() == ["18446744073709551621", "12", None, "-9223372036854775809"]
+    text = load_file(path)[1].to_text()
+    assert "2 integer(s) beyond the 64-bit range" in text and "#0, #3" in text and "'code'" in text
+
+
+def _point_m_shapefile(folder: Path) -> Path:
+    """A one-point PointM shapefile (shape type 21), written byte by byte (GDAL writes no M here)."""
+    import struct
+
+    shp = folder / "measured.shp"
+    gpd.GeoDataFrame({"id": ["m"]}, geometry=[Point(75, 22)], crs=4326).to_file(shp, engine="pyogrio")
+    x, y, m = 75.0, 22.0, 7.0
+    record = struct.pack("<i3d", 21, x, y, m)
+    words = (100 + 8 + len(record)) // 2
+
+    def header(length_words: int) -> bytes:
+        return (
+            struct.pack(">7i", 9994, 0, 0, 0, 0, 0, length_words)
+            + struct.pack("<2i", 1000, 21)
+            + struct.pack("<8d", x, y, x, y, 0.0, 0.0, m, m)
+        )
+
+    shp.write_bytes(header(words) + struct.pack(">2i", 1, len(record) // 2) + record)
+    (folder / "measured.shx").write_bytes(header(54) + struct.pack(">2i", 50, len(record) // 2))
+    return shp
+
+
+def test_m_values_dropped_are_a_finding(tmp_path: Path) -> None:
+    from corridormap.io import load_file
+
+    frame, report = load_file(_point_m_shapefile(tmp_path))  # (GDAL's raw warning would fail here)
+    assert frame is not None and frame.geometry.iloc[0].wkt == "POINT (75 22)"
+    assert "1 feature(s) have measure (M) values; dropped" in report.to_text()
+    result = _run(["validate", str(tmp_path / "measured.shp")])
+    assert result.exit_code == 0 and "measure (M) values" in result.output
+
+
+def _cut_shapefile(folder: Path, *, cpg: bool = True) -> Path:
+    long_name = ("औद्योगिक क्षेत्र " * 20).encode("utf-8")[:254]  # cut inside a 3-byte character
+    placeholder = "x" * 254
+    frame = gpd.GeoDataFrame(
+        {"id": ["a", "b", "c"], "name": [placeholder, "Dholera", placeholder]},
+        geometry=[Point(75, 22), Point(72, 22), Point(73, 22)],
+        crs=4326,
+    )
+    shp = folder / "nodes.shp"
+    frame.to_file(shp, engine="pyogrio", layer_options={"ENCODING": "UTF-8"})
+    dbf = folder / "nodes.dbf"
+    dbf.write_bytes(dbf.read_bytes().replace(placeholder.encode(), long_name))
+    if not cpg:
+        (folder / "nodes.cpg").unlink()
+    return shp
+
+
+@pytest.mark.parametrize("cpg", [True, False], ids=["with-cpg", "no-cpg"])
+def test_shapefile_utf8_cut_mid_character_loads(tmp_path: Path, cpg: bool) -> None:
+    from corridormap.errors import RepairWarning
+    from corridormap.io import load_file, read_file
+
+    shp = _cut_shapefile(tmp_path, cpg=cpg)
+    with pytest.warns(RepairWarning):
+        frame = read_file(shp)
+    whole = "औद्योगिक क्षेत्र " * 20
+    assert frame["name"].iloc[1] == "Dholera"
+    for value in frame["name"].iloc[[0, 2]]:
+        assert value.endswith("\ufffd") and whole.startswith(value[:-1])
+        assert len(value[:-1].encode("utf-8")) >= 254 - 2  # only the cut character is lost
+    text = load_file(shp)[1].to_text()
+    assert "2 value(s) end in a character cut" in text and "#0, #2" in text and "field 'name'" in text
+    assert "cp1252" not in text

@@ -161,6 +161,7 @@ def access(
     from ..reach import green_power
 
     layers = _layers(_files(**files))
+    far = _far_nodes(layers["industrial_nodes"], files.get("nodes"))
     csv, gpkg = _refuse_existing(out_dir, ["access.csv", "access.gpkg"], overwrite)
     graph = None
     if graph_file is not None:
@@ -184,8 +185,27 @@ def access(
 
         state_layer = read_file(states) if states is not None else None
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
+    card["outside_india"] = far.reindex(card.index).fillna(False).astype(bool)
     _write(card, csv, gpkg, "access_card")
     _done([csv, gpkg])
+
+
+def _far_nodes(nodes: Any, path: Path | None) -> Any:
+    """Which nodes lie far outside India (a (0, 0) point, swapped axes); warned about, naming them."""
+    from .._crschecks import INDIA_LAT, INDIA_LON, outside_india
+
+    far = outside_india(nodes)
+    if far.any():
+        rows = [f"#{i}" + (f" ({nodes['name'].iloc[i]})" if "name" in nodes.columns else "")
+                for i in map(int, far.to_numpy().nonzero()[0])]
+        shown = ", ".join(rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        click.echo(
+            f"warning: {path or 'the nodes'}: {len(rows)} node(s) lie far outside India (lon {INDIA_LON}, "
+            f"lat {INDIA_LAT}): {shown}. Their distances mean nothing for the corridor; they are marked "
+            "outside_india in the outputs. Fix: correct their coordinates (lon/lat order, --crs)",
+            err=True,
+        )
+    return far
 
 
 @click.command()
