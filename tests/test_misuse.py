@@ -453,3 +453,40 @@ def test_shapefile_utf8_cut_mid_character_loads(tmp_path: Path, cpg: bool) -> No
     text = load_file(shp)[1].to_text()
     assert "2 value(s) end in a character cut" in text and "#0, #2" in text and "field 'name'" in text
     assert "cp1252" not in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "{junk}"],
+        ["validate", "{binary}"],
+        ["validate", "{cut}"],
+        ["access", "--nodes", "{cut}", "--no-network"],
+        ["access", "--graph", "{junk}", "--no-network"],
+        ["access", "--states", "{junk}", "--no-network"],
+        ["catchments", "--features", "{binary}"],
+        ["gaps", "{junk}"],
+        ["sites", "--weights", "{junk}"],
+        ["osm", "extract", "{junk}"],
+        ["raster", "info", "{binary}"],
+        ["export", "--layers", "nope"],
+        ["export", "--crs", "EPSG:99999", "--layers", "industrial_nodes"],
+        ["chainage", "--line", "nope"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_no_command_ends_in_a_traceback_on_bad_input(args: list[str], tmp_path: Path) -> None:
+    files = {
+        "junk": tmp_path / "junk.geojson",
+        "binary": tmp_path / "bin.gpkg",
+        "cut": tmp_path / "cut.geojson",
+    }
+    files["junk"].write_text("garbage\n", encoding="utf-8")
+    files["binary"].write_bytes(b"\x00\x01\x02")
+    files["cut"].write_text('{"type":"FeatureCollection","features":[', encoding="utf-8")
+    filled = [a.format(**files) for a in args]
+    out = ["--out", str(tmp_path / ("o.gpkg" if args[0] in ("export", "osm") else "o"))]
+    result = _run(filled + ([] if args[0] in ("validate", "raster") else out))
+    assert result.exit_code in (1, 2)
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and ("Fix" in result.output or "refused" in last), result.output
