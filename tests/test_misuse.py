@@ -19,7 +19,7 @@ from shapely.geometry import Point
 
 from corridormap.cli import cli
 from corridormap.errors import OutputWriteError, ResourceError
-from corridormap.export import export_layers
+from corridormap.export.write import export_layers
 
 BIN = Path(sys.executable).parent / "corridormap"
 
@@ -74,7 +74,7 @@ def test_cell_km_beyond_this_machine_is_refused_at_once(tmp_path: Path) -> None:
 
 
 def test_require_grid_fits_names_a_cell_that_fits() -> None:
-    from corridormap.sites import BYTES_PER_CELL, Grid, require_grid_fits
+    from corridormap.sites.suitability import BYTES_PER_CELL, Grid, require_grid_fits
 
     grid = Grid(0.0, 0.0, 100.0, 10_000, 10_000)  # 1e8 cells of 100 m
     require_grid_fits(grid, available_bytes=int(1e8 * BYTES_PER_CELL * 2))  # fits exactly
@@ -158,7 +158,7 @@ def test_verbose_shows_the_traceback_of_a_refusal(tmp_path: Path) -> None:
 
 def test_csv_rows_without_coordinates_are_left_out_and_reported(tmp_path: Path) -> None:
     from corridormap.errors import DataLossWarning
-    from corridormap.io import load_file, read_file
+    from corridormap.io.read import load_file, read_file
 
     path = tmp_path / "sites.csv"
     rows = ["1,a,75,22", "2,b,,", "3,c,NA,NA", "4,d,null,null", "5,e,-,-", "6,f,0,0", "7,g,76,23", "8,h,77,"]
@@ -303,7 +303,7 @@ def test_geoparquet_with_a_junk_crs(tmp_path: Path) -> None:
 
     import pyarrow.parquet as pq
 
-    from corridormap.io import read_file
+    from corridormap.io.read import read_file
 
     good = tmp_path / "good.parquet"
     _points()["points"].to_parquet(good)
@@ -325,7 +325,7 @@ def test_geoparquet_with_a_junk_crs(tmp_path: Path) -> None:
 
 
 def test_path_with_a_semicolon_is_read_and_written(tmp_path: Path) -> None:
-    from corridormap.io import read_file
+    from corridormap.io.read import read_file
 
     folder = tmp_path / "survey;2024"
     folder.mkdir()
@@ -372,7 +372,7 @@ def test_nodes_far_outside_india_are_warned_about_and_marked(tmp_path: Path) -> 
 
 def test_geojson_integers_beyond_64_bits_are_kept_as_text(tmp_path: Path) -> None:
     from corridormap.errors import RepairWarning
-    from corridormap.io import load_file, read_file
+    from corridormap.io.read import load_file, read_file
 
     path = _geojson(
         tmp_path / "codes.geojson",
@@ -411,7 +411,7 @@ def _point_m_shapefile(folder: Path) -> Path:
 
 
 def test_m_values_dropped_are_a_finding(tmp_path: Path) -> None:
-    from corridormap.io import load_file
+    from corridormap.io.read import load_file
 
     frame, report = load_file(_point_m_shapefile(tmp_path))  # (GDAL's raw warning would fail here)
     assert frame is not None and frame.geometry.iloc[0].wkt == "POINT (75 22)"
@@ -440,7 +440,7 @@ def _cut_shapefile(folder: Path, *, cpg: bool = True) -> Path:
 @pytest.mark.parametrize("cpg", [True, False], ids=["with-cpg", "no-cpg"])
 def test_shapefile_utf8_cut_mid_character_loads(tmp_path: Path, cpg: bool) -> None:
     from corridormap.errors import RepairWarning
-    from corridormap.io import load_file, read_file
+    from corridormap.io.read import load_file, read_file
 
     shp = _cut_shapefile(tmp_path, cpg=cpg)
     with pytest.warns(RepairWarning):

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from shapely.geometry import Point
 
 from corridormap import settings
-from corridormap.catalog import load_catalog, read_spec
+from corridormap.catalog.load import load_catalog, read_spec
 from corridormap.cli import cli
 from corridormap.render import build_map
 from corridormap.render.assets import map_html
@@ -116,7 +116,7 @@ def test_rendering_without_jinja_in_the_data_is_unchanged(monkeypatch: pytest.Mo
         return f"{next(counter):032x}"
 
     monkeypatch.setattr(branca.element.Element, "_generate_id", classmethod(ids))
-    from corridormap.catalog import load_layers
+    from corridormap.catalog.load import load_layers
 
     layers = load_layers(["industrial_nodes", "ports_logistics"])
     pages = []
@@ -252,12 +252,18 @@ def _derived_entry(folder: Path, function: str, *, params: str = "") -> Path:
 
 @pytest.mark.parametrize(
     "function",
-    ["os:system", "subprocess:check_output", "builtins:eval", "corridormap.catalog:load_layers", "os.system"],
+    [
+        "os:system",
+        "subprocess:check_output",
+        "builtins:eval",
+        "corridormap.catalog.load:load_layers",
+        "os.system",
+    ],
 )
 def test_a_layer_toml_cannot_name_any_callable(
     function: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from corridormap.catalog import load_layers
+    from corridormap.catalog.load import load_layers
     from corridormap.errors import CatalogError
 
     monkeypatch.chdir(tmp_path)
@@ -285,13 +291,13 @@ def test_cli_layers_refuses_os_system_in_one_line(tmp_path: Path, monkeypatch: p
 
 
 def test_plain_names_and_old_spellings(tmp_path: Path) -> None:
-    from corridormap.catalog import load_layers
+    from corridormap.catalog.load import load_layers
 
     path = _derived_entry(tmp_path / "a", "corridor_belt", params="params = { buffer_km = 10.0 }")
     with settings.override(extra_layers_dirs=[path.parent]):
         plain = load_layers(["derived"])["derived"]
     old = _derived_entry(
-        tmp_path / "b", "corridormap.corridor:corridor_belt", params="params = { buffer_km = 10.0 }"
+        tmp_path / "b", "corridormap.analysis.corridor:corridor_belt", params="params = { buffer_km = 10.0 }"
     )
     with (
         settings.override(extra_layers_dirs=[old.parent]),
@@ -307,8 +313,8 @@ def test_plain_names_and_old_spellings(tmp_path: Path) -> None:
 
 def test_register_derive_in_code(tmp_path: Path) -> None:
     import corridormap
-    from corridormap import derive
-    from corridormap.catalog import load_layers
+    from corridormap.catalog import derive
+    from corridormap.catalog.load import load_layers
 
     @corridormap.register_derive("first_rail_line")
     def first_rail_line(rail: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -331,8 +337,8 @@ def test_register_derive_through_an_entry_point(tmp_path: Path, monkeypatch: pyt
     """A package declares ``[project.entry-points."corridormap.derive"]``: its name becomes allowed."""
     from importlib.metadata import EntryPoint
 
-    from corridormap import derive
-    from corridormap.catalog import load_layers
+    from corridormap.catalog import derive
+    from corridormap.catalog.load import load_layers
 
     (tmp_path / "cm_plugin_mod.py").write_text(
         "def simplified(rail):\n    return rail.assign(geometry=rail.envelope)\n", encoding="utf-8"

@@ -19,14 +19,14 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
+from bench_render import CHROMIUM, CHROMIUM_ARGS
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import Point
-from test_big_browser import InThread
+from test_render_big_browser import InThread
 
-from corridormap.bench import CHROMIUM, CHROMIUM_ARGS
-from corridormap.catalog import ColumnSpec, LayerSpec
+from corridormap.catalog.load import ColumnSpec, LayerSpec
 from corridormap.render import build_map
 from corridormap.render.assets import map_html
 

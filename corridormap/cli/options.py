@@ -1,7 +1,8 @@
-"""Click types for the numeric options: a bad value stops at the command line, naming the option.
+"""Options shared by several verbs, and click types for the numeric ones.
 
-``--max-km -5``, ``--green-km nan``, ``--radii -10,25`` and ``--k 0`` are refused before any work
-starts, with click's ``Invalid value for '--max-km': ...`` line and the allowed range.
+A bad number stops at the command line, naming the option: ``--max-km -5``, ``--green-km nan``,
+``--radii -10,25`` and ``--k 0`` are refused before any work starts, with click's ``Invalid value
+for '--max-km': ...`` line and the allowed range.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from typing import Any
 
 import click
 
-__all__ = ["Number", "NumberList", "KM", "KM_LIST", "COUNT"]
+__all__ = ["overwrite_option", "Number", "NumberList", "KM", "KM_LIST", "COUNT"]
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="Replace outputs that exist (refused without it)."
+)
 
 
 def _describe(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
