@@ -49,7 +49,8 @@ def test_stations_load_as_they_are(shared_data: Path) -> None:
 
 def test_wri_power_plants_csv(shared_data: Path) -> None:
     path = shared_data / "power_plants_india_wri_gppd.csv"
-    with pytest.warns(errors.DataLossWarning, match="46 feature.s. left out .46 no coordinates.: line 16, line 27"):
+    left_out = "46 feature.s. left out .46 no coordinates.: line 16, line 27"
+    with pytest.warns(errors.DataLossWarning, match=left_out):
         plants = corridormap.read_file(path)
     # rows without coordinates are left out of the layer and listed by line (#13), the others load
     assert len(plants) == 907 - 46 and plants.geometry.notna().all()
