@@ -31,6 +31,7 @@ __all__ = [
     "prepare",
     "encode",
     "level_geometries",
+    "text7",
     "tolerance_m",
     "vertex_count",
 ]
@@ -295,3 +296,37 @@ def encode(prepared: Prepared, style_codes: np.ndarray, *, deflate: bool = True)
     coords = _zigzag(_residuals(prepared.xy, prepared.vertex_offsets).reshape(-1))
     raw = np.concatenate([_varints(counts), _varints(coords), prepared.tags.astype(np.uint8)]).tobytes()
     return zlib.compress(raw, 1) if deflate else raw  # level 1: 4x faster than 6, 4 % larger
+
+
+TEXT7_ESCAPED = (0, 13, 34, 39, 60)
+"""7-bit values :func:`text7` writes as two-byte characters: NUL and CR (the HTML parser replaces
+them), ``"``, ``'`` and ``<`` (so no ``</script``, ``<!--`` nor attribute can appear in the text)."""
+
+
+def text7(data: bytes) -> str:
+    """Bytes as text for a ``<script>`` data block, 7 bits a character (base64 takes 6).
+
+    The bits of ``data`` (most significant first, zero-padded) are cut into 7-bit values, each
+    written as the character of that code point, or, for the values in :data:`TEXT7_ESCAPED`, as
+    U+0100 plus the value (two bytes of UTF-8). A reader masks each character's code with 127 and
+    keeps the first ``len(data)`` whole bytes of the bits: ``floor(7 * characters / 8)``. Deflated
+    (near-random) data takes about 1.19 bytes of UTF-8 a byte, against base64's 1.33.
+
+    >>> text7(bytes(7)) == chr(0x100) * 8  # 56 zero bits: eight NULs, each escaped
+    True
+    >>> round(len(text7(bytes(range(256)) * 100).encode("utf-8")) / 25_600, 3)
+    1.188
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    n_values = -(-8 * len(raw) // 7)
+    padded = np.zeros(-(-len(raw) // 7) * 7, dtype=np.uint64)
+    padded[: len(raw)] = raw
+    blocks = padded.reshape(-1, 7)  # 7 bytes = 56 bits = 8 values
+    word = np.zeros(len(blocks), dtype=np.uint64)
+    for j in range(7):
+        word = (word << np.uint64(8)) | blocks[:, j]
+    shifts = np.arange(49, -1, -7, dtype=np.uint64)
+    values = ((word[:, None] >> shifts) & np.uint64(127)).astype(np.uint16).reshape(-1)[:n_values]
+    escaped = np.isin(values, TEXT7_ESCAPED)
+    values[escaped] += 0x100
+    return values.astype("<u2").tobytes().decode("utf-16-le")
