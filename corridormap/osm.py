@@ -375,24 +375,28 @@ def fetch_layers(
     return {w: fetch_layer(w, area=polygon, tile_deg=tile_deg, progress=progress) for w in whats}
 
 
-def _xml_of(path: Path, keys: Sequence[str], workdir: Path) -> Path:
+def _xml_of(path: Path, keys: Sequence[str], workdir: Path, *, relations: bool = True) -> Path:
     """An OSM XML file with the data of ``path``: the file itself, or a filtered copy of a PBF."""
     name = path.name.lower()
     if name.endswith(".pbf"):
-        return pbf_to_xml(path, keys, workdir / (path.stem + ".osm"))
+        return pbf_to_xml(path, keys, workdir / (path.stem + ".osm"), relations=relations)
     if name.endswith(XML_SUFFIXES):
         return path
     raise DataSourceNotFoundError(f"{path}: not an OSM extract. Fix: pass a .osm, .osm.bz2 or .osm.pbf file")
 
 
-def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path) -> Path:
-    """Write the objects of a PBF that carry any of ``keys``, with the nodes/ways they use, as OSM XML."""
+def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path, *, relations: bool = True) -> Path:
+    """Write the objects of a PBF that carry any of ``keys``, with the nodes/ways they use, as OSM XML.
+
+    ``relations=False`` leaves relations out (for kinds read from ways only: a relation cut by the
+    extract's edge, with members missing, would otherwise stop osmnx from reading the file)."""
     from .errors import require
 
     osmium: Any = require("osmium", "pbf")
     with osmium.BackReferenceWriter(str(dest), ref_src=str(path), overwrite=True) as writer:
         for obj in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter(*keys)):
-            writer.add(obj)
+            if relations or not obj.is_relation():
+                writer.add(obj)
     return dest
 
 
@@ -414,7 +418,8 @@ def read_extract(path: str | Path, what: str, *, area: AreaLike | None = None) -
     spec = _spec(what)
     polygon = None if area is None else resolve_area(area)
     with tempfile.TemporaryDirectory(prefix="corridormap-osm-") as tmp:
-        raw = _raw_features(_xml_of(path, spec.keys, Path(tmp)), spec, polygon)
+        xml = _xml_of(path, spec.keys, Path(tmp), relations="relation" in spec.elements)
+        raw = _raw_features(xml, spec, polygon)
     return _combine([raw.assign(_as_of=_file_date(path))], spec)
 
 
