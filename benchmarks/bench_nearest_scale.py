@@ -24,6 +24,14 @@ distance to both features (shapely) is the same within 1e-6 m; the number of suc
     python benchmarks/bench_nearest_scale.py                      # 100k and 1M points, all cases
     python benchmarks/bench_nearest_scale.py --points 100000 --cases lines --before b8422b2
     python benchmarks/bench_nearest_scale.py --json > figures.json
+
+Real data (``--real FILE ...``, then only those cases): an OSM extract (``.osm``, ``.osm.bz2``,
+``.osm.pbf``) is read with the project's own extract path (``corridormap.osm.read_extract``, the
+kinds of ``--what``), any other file with ``corridormap.io.read_file``; the features are measured in
+EPSG:7755 when they lie in the belt's state range, otherwise in their UTM zone, against points
+uniform in their bounding box (widened by a tenth).
+
+    python benchmarks/bench_nearest_scale.py --real Helsinki.osm.pbf data/india_states_2019.geojson
 """
 
 from __future__ import annotations
@@ -104,6 +112,38 @@ def osm_zones(shape: Any, features: int, vertices: int, seed: int) -> tuple[np.n
     return closed, counts + 1
 
 
+def real_targets(path: Path, what: str) -> tuple[np.ndarray, str]:
+    """Geometries of a real file, in a metric CRS: (ragged coords as a WKB object array, CRS)."""
+    import geopandas as gpd
+
+    from corridormap.osm import read_extract
+
+    if path.name.lower().endswith((".osm", ".osm.bz2", ".osm.pbf", ".pbf")):
+        parts = [read_extract(path, w) for w in what.split(",")]
+        gdf = gpd.GeoDataFrame(pd_concat([p for p in parts if len(p)]), crs=parts[0].crs)
+    else:
+        from corridormap.io import read_file
+
+        gdf = read_file(path)
+    minx, miny, maxx, maxy = gdf.to_crs("EPSG:4326").total_bounds
+    crs = "EPSG:7755" if minx >= 60 and maxx <= 100 and miny >= 0 and maxy <= 40 else gdf.estimate_utm_crs()
+    return np.asarray(gdf.to_crs(crs).geometry.values, dtype=object), str(crs)
+
+
+def pd_concat(frames: list[Any]) -> Any:
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)
+
+
+def box_points(geoms: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` uniform random points in the bounding box of ``geoms``, widened by a tenth."""
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    wx, wy = (maxx - minx) * 0.05, (maxy - miny) * 0.05
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.uniform(minx - wx, maxx + wx, n), rng.uniform(miny - wy, maxy + wy, n)])
+
+
 def geometries(kind: str, coords: np.ndarray, counts: np.ndarray) -> np.ndarray:
     index = np.repeat(np.arange(len(counts)), counts)
     if kind == "zones":
@@ -156,11 +196,12 @@ def worker(data: Path, method: str, k: int, before: str | None, out: Path) -> No
     """Time one method on the saved case; write figures (JSON) and answers (npz)."""
     import geopandas as gpd
 
-    z = np.load(data)
-    xy, targets = z["xy"], geometries(str(z["kind"]), z["coords"], z["counts"])
+    z = np.load(data, allow_pickle=False)
+    xy, targets = z["xy"], load_targets(z)
+    crs = str(z["crs"])
     if method == "sjoin_nearest":
-        points = gpd.GeoDataFrame(geometry=shapely.points(xy), crs="EPSG:7755")
-        layer = gpd.GeoDataFrame(geometry=targets, crs="EPSG:7755")
+        points = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=crs)
+        layer = gpd.GeoDataFrame(geometry=targets, crs=crs)
     else:
         nearest_table = _load_nearest(before if method == "before" else None)
     reset = _reset_peak()
@@ -224,10 +265,34 @@ def check_k(xy: np.ndarray, targets: np.ndarray, got: Any, k: int, sample: int, 
     return ties
 
 
+def load_targets(z: Any) -> np.ndarray:
+    if str(z["kind"]) == "wkb":  # one buffer of WKB and each geometry's length
+        buffer, ends = z["wkb"].tobytes(), np.cumsum(z["wkb_len"])
+        return shapely.from_wkb([buffer[e - n : e] for e, n in zip(ends, z["wkb_len"], strict=True)])
+    return geometries(str(z["kind"]), z["coords"], z["counts"])
+
+
 # --- the run ----------------------------------------------------------------------------------------
-def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+def cases(args: argparse.Namespace, tmp: Path) -> Any:
+    """(case, points, k, data file, targets) for each case and size."""
+    if args.real:
+        for i, path in enumerate(args.real):
+            geoms, crs = real_targets(Path(path), args.what)
+            for n in args.points:
+                data = tmp / f"real{i}-{n}.npz"
+                xy = box_points(geoms, n, SEED + n)
+                wkb = shapely.to_wkb(geoms)
+                np.savez(
+                    data,
+                    xy=xy,
+                    wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8),
+                    wkb_len=np.array([len(w) for w in wkb]),
+                    kind="wkb",
+                    crs=crs,
+                )
+                yield f"real:{Path(path).name}", n, 1, data, geoms
+        return
     shape = belt_shape()
-    rows: list[dict[str, Any]] = []
     made = {
         "lines": osm_lines(shape, args.features, args.vertices, SEED),
         "zones": osm_zones(shape, max(args.features // 10, 1), args.vertices // 2, SEED + 7),
@@ -237,48 +302,51 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         for case in args.cases:
             kind = "zones" if case == "zones" else "lines"
             coords, counts = made[kind]
-            k = 3 if case == "lines-k3" else 1
             data = tmp / f"{case}-{n}.npz"
-            np.savez(data, xy=xy, coords=coords, counts=counts, kind=kind)
-            targets = geometries(kind, coords, counts)
-            methods = (
-                (["sjoin_nearest"] if k == 1 else [])
-                + ["nearest_table"]
-                + (["before"] if args.before else [])
+            np.savez(data, xy=xy, coords=coords, counts=counts, kind=kind, crs="EPSG:7755")
+            yield case, n, 3 if case == "lines-k3" else 1, data, geometries(kind, coords, counts)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for case, n, k, data, targets in cases(args, tmp):
+        xy = np.load(data)["xy"]
+        methods = (
+            (["sjoin_nearest"] if k == 1 else []) + ["nearest_table"] + (["before"] if args.before else [])
+        )
+        figures = {m: measure(data, m, k, args.before, tmp) for m in methods}
+        ties = {}
+        for m in methods:
+            if k == 1 and m != "sjoin_nearest":
+                ties[m] = check_k1(xy, targets, figures["sjoin_nearest"][1], figures[m][1])
+            elif k > 1:
+                ties[m] = check_k(xy, targets, figures[m][1], k, args.sample, SEED)
+        reference = "sjoin_nearest" if k == 1 else ("before" if args.before else None)
+        for m in methods:
+            f = figures[m][0]
+            ratio = figures[reference][0]["wall_s"] / f["wall_s"] if reference else None
+            cpu_ratio = figures[reference][0]["cpu_s"] / f["cpu_s"] if reference else None
+            label = f"nearest_table@{args.before}" if m == "before" else m
+            rows.append(
+                {
+                    "case": case,
+                    "points": n,
+                    "features": len(targets),
+                    "vertices": int(shapely.get_num_coordinates(targets).sum()),
+                    "k": k,
+                    "method": label,
+                    **f,
+                    "speedup_wall": ratio,
+                    "speedup_cpu": cpu_ratio,
+                    "versus": reference if m != reference else None,
+                    "checked": ("all points" if k == 1 else f"{min(args.sample, n)} points")
+                    if m in ties
+                    else "",
+                    "ties": ties.get(m),
+                }
             )
-            figures = {m: measure(data, m, k, args.before, tmp) for m in methods}
-            ties = {}
-            for m in methods:
-                if k == 1 and m != "sjoin_nearest":
-                    ties[m] = check_k1(xy, targets, figures["sjoin_nearest"][1], figures[m][1])
-                elif k > 1:
-                    ties[m] = check_k(xy, targets, figures[m][1], k, args.sample, SEED)
-            reference = "sjoin_nearest" if k == 1 else ("before" if args.before else None)
-            for m in methods:
-                f = figures[m][0]
-                ratio = figures[reference][0]["wall_s"] / f["wall_s"] if reference else None
-                cpu_ratio = figures[reference][0]["cpu_s"] / f["cpu_s"] if reference else None
-                label = f"nearest_table@{args.before}" if m == "before" else m
-                rows.append(
-                    {
-                        "case": case,
-                        "points": n,
-                        "features": len(counts),
-                        "vertices": int(counts.sum()),
-                        "k": k,
-                        "method": label,
-                        **f,
-                        "speedup_wall": ratio,
-                        "speedup_cpu": cpu_ratio,
-                        "versus": reference if m != reference else None,
-                        "checked": ("all points" if k == 1 else f"{min(args.sample, n)} points")
-                        if m in ties
-                        else "",
-                        "ties": ties.get(m),
-                    }
-                )
-                if not args.json:
-                    print_row(rows[-1])
+            if not args.json:
+                print_row(rows[-1])
     return rows
 
 
@@ -304,6 +372,10 @@ def main() -> None:
     parser.add_argument("--before", help="also time nearest.py at this git revision")
     parser.add_argument("--sample", type=int, default=200, help="points checked by brute force for k = 3")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--real", nargs="+", metavar="FILE", help="real targets instead: OSM extracts, vector files"
+    )
+    parser.add_argument("--what", default="rail,motorway,trunk", help="OSM kinds read from an extract")
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         _, _, data, method, k, before, out = sys.argv
         worker(Path(data), method, int(k), before or None, Path(out))

@@ -7,8 +7,9 @@ planar distance; ties to the target first in layer order) several times faster f
   regular grid over the query points gives each occupied cell the few segments that can be nearest
   to any point in it (every segment within the cell centre's nearest distance plus one cell
   diameter), and numpy measures exactly those: for k = 1 slot by slot over the cells' candidate
-  lists, keeping each point's best so far (few segments: cells x segments up to 20 million);
-* k = 1 and many segments (OpenStreetMap-sized layers): a KD-tree over samples along the
+  lists, keeping each point's best so far (few segments: cells x segments up to 20 million, and
+  cells of 64 points or fewer);
+* k = 1 and many segments (OpenStreetMap-sized layers) or crowded cells: a KD-tree over samples along the
   segments (every vertex, more along long segments) bounds each point's nearest distance, and
   numpy measures exactly the segments of the samples within that bound widened by half the
   sample spacing (see :func:`_nearest_segment`); 10x ``sjoin_nearest`` at 1M points against 1M
@@ -261,6 +262,8 @@ def _measure(x: Any, y: Any, segs: _Segments, s: Any) -> tuple[Any, Any]:
 
 
 _DENSE_LIMIT = 20_000_000  # cells x segments measured with numpy (in blocks); beyond, an STRtree
+_CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sweep measures every
+# point against all of its cell's candidates)
 
 
 def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any]:
@@ -338,7 +341,9 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     segs = _Segments.of(geoms)
     if k > 1:  # every candidate pair is measured and ranked: keep them few where targets are dense
         grid = _finer(grid, segs)
-    if k == 1 and len(grid.centres) * len(segs.ax) > _DENSE_LIMIT:  # many segments: by samples
+    many = len(grid.centres) * len(segs.ax) > _DENSE_LIMIT
+    crowded = len(grid.xy) > _CROWDED * len(grid.centres)  # cells at their smallest, many points each
+    if k == 1 and (many or crowded):  # by samples
         found = _nearest_segment(grid, segs, geoms, max_m=max_m)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     cell_i, seg_i = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
