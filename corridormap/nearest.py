@@ -14,7 +14,10 @@ planar distance; ties to the target first in layer order) several times faster f
   numpy measures exactly the segments of the samples within that bound widened by half the
   sample spacing (see :func:`_nearest_segment`); 10x ``sjoin_nearest`` at 1M points against 1M
   vertices (``benchmarks/bench_nearest_scale.py``);
-* k > 1: as (point, segment) pairs over the grid cells' candidates, then ranked, with
+* k > 1 and many segments: the same samples bound each point's k-th nearest feature (the k-th
+  distinct feature among its nearest samples) and the segments within that bound are measured
+  and ranked (see :func:`_ranked_by_samples`);
+* k > 1 otherwise: as (point, segment) pairs over the grid cells' candidates, then ranked, with
   cells no wider than a quarter of the targets' spacing so that few pairs are measured, and each
   cell's k-th feature distance from an STRtree radius search that widens until k are in it;
 * point targets with k > 1: a KD-tree (scipy), k + 1 neighbours deep so ties are seen; the rare
@@ -346,14 +349,22 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     if k == 1 and (many or crowded):  # by samples
         found = _nearest_segment(grid, segs, geoms, max_m=max_m)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
+    if many or crowded:
+        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m)
     cell_i, seg_i = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
     if k == 1:  # a few segments: the cells' candidates, slot by slot
         return _nearest_first(grid, segs, geoms, _sweep(grid, segs, cell_i, seg_i), max_m=max_m)
     pp, ps = _expand(grid, cell_i, seg_i)
-    d2, t = _measure(grid.xy[pp, 0], grid.xy[pp, 1], segs, ps)
+    return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+
+
+def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, max_m: float) -> Columns:
+    """The k nearest features of the points ``xy[pp]`` among candidate segments ``ps`` (pairs
+    grouped by point), points inside polygons at 0 m; ``point`` indexes ``xy``."""
+    d2, t = _measure(xy[pp, 0], xy[pp, 1], segs, ps)
     d = np.sqrt(d2, out=d2)
     if _is_polygonal(geoms).any():
-        d, t, pp, ps = _add_inside(grid.xy, geoms, d, t, pp, ps)
+        d, t, pp, ps = _add_inside(xy, geoms, d, t, pp, ps)
     pf = np.where(ps >= 0, segs.feature[ps], -ps - 1)
     keep = d <= max_m
     if not keep.all():
@@ -364,8 +375,8 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     c_seg, c_t = ps[chosen], t[chosen]
     on_seg = c_seg >= 0  # inside a polygon: the nearest location is the point itself
     seg = np.where(on_seg, c_seg, 0)
-    qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], grid.xy[pp[chosen], 0])
-    qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], grid.xy[pp[chosen], 1])
+    qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], xy[pp[chosen], 0])
+    qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], xy[pp[chosen], 1])
     return {
         "point": pp[chosen],
         "rank": rank,
@@ -488,6 +499,71 @@ def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m:
         sub = Grid.over(grid.xy[rest])
         distance[rest], segment[rest] = _sweep(sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m))
     return distance, segment
+
+
+def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
+    """k > 1 against many segments, by the samples' KD-tree (see :func:`_nearest_segment`).
+
+    The nearest sample of each distinct feature among a point's nearest samples bounds that
+    feature's distance, so the k-th smallest of those, ``u``, bounds the k-th nearest feature's
+    distance. Every segment of a feature within ``u`` has a sample within
+    ``sqrt(u^2 + half_gap^2)``: once the samples asked reach beyond that, the segments of the
+    samples within it are measured and ranked exactly; points whose samples do not are asked again
+    with more (then fall back to the grid search). Blocks of points bound the memory.
+    """
+    from scipy.spatial import cKDTree
+
+    samples = _Samples.of(segs)
+    tree = cKDTree(samples.xy, balanced_tree=False, compact_nodes=False)
+    n_samples = len(samples.seg)
+    bound = np.hypot(max_m, samples.half_gap) * (1 + 1e-9) + 1e-6 if np.isfinite(max_m) else np.inf
+    order = np.argsort(grid.point_cell, kind="stable")
+    parts, left = [], []
+    for first in range(0, len(order), _BLOCK // k):
+        todo, asked = order[first : first + _BLOCK // k], _FIRST_K * k
+        while len(todo) and asked <= _MOST_K * k:
+            kk = min(asked, n_samples)
+            d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
+            d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
+            found = np.isfinite(d)
+            feature = np.where(found, segs.feature[samples.seg[np.where(found, i, 0)]], -1)
+            u = np.minimum(_kth_distinct(d, feature, k), max_m)
+            reach = np.hypot(u, samples.half_gap) * (1 + 1e-9) + 1e-6
+            done = (d[:, -1] > reach) | ~found[:, -1] | (kk == n_samples)
+            rows, near = todo[done], (d[done] <= reach[done, None]) & found[done]
+            row, col = np.nonzero(near)
+            hit = i[done][row, col]
+            pp = np.repeat(row, 2)
+            ps = np.column_stack([samples.seg[hit], samples.also[hit]]).ravel()
+            part = _ranked(grid.xy[rows], pp, ps, segs, geoms, k=k, max_m=max_m)
+            part["point"] = rows[part["point"]]
+            parts.append(part)
+            todo, asked = todo[~done], 4 * asked
+        left.append(todo)
+    rest = np.concatenate(left)
+    if len(rest):  # many samples about as near as the k-th feature: the grid search
+        sub = Grid.over(grid.xy[rest])
+        cell_i, seg_i = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
+        pp, ps = _expand(sub, cell_i, seg_i)
+        part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+        part["point"] = rest[part["point"]]
+        parts.append(part)
+    table = {c: np.concatenate([p[c] for p in parts]) for c in _COLUMNS} if parts else _empty()
+    by_point = np.lexsort((table["rank"], table["point"]))
+    return {c: v[by_point] for c, v in table.items()}
+
+
+def _kth_distinct(d: Any, feature: Any, k: int) -> Any:
+    """Per row, the k-th smallest of the distinct features' smallest ``d`` (rows sorted by ``d``;
+    feature -1 is no sample); inf where fewer than k features."""
+    if d.shape[1] < k:
+        return np.full(len(d), np.inf)
+    order = np.argsort(feature, axis=1, kind="stable")  # within a feature, nearest first
+    f, dd = np.take_along_axis(feature, order, 1), np.take_along_axis(d, order, 1)
+    first = np.ones(f.shape, dtype=bool)
+    first[:, 1:] = f[:, 1:] != f[:, :-1]
+    best = np.where(first & (f >= 0), dd, np.inf)
+    return np.partition(best, k - 1, axis=1)[:, k - 1]
 
 
 def _closest(xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach: Any) -> tuple[Any, Any]:

@@ -139,8 +139,45 @@ def test_a_segment_nearer_than_all_its_samples_is_found(samples_path):
     # a 2 km segment sampled every 4 cm: a point 1 m from it, midway between two samples (1.0002 m
     # away), and a second target at 1.0001 m: the segment's nearest sample is farther than the other
     # target, yet the segment is nearer
-    geoms = np.array(
-        [shapely.linestrings([[-1_000.0, 0.0], [1_000.0, 0.0]]), shapely.points([0.02, 2.0001])]
-    )
+    geoms = np.array([shapely.linestrings([[-1_000.0, 0.0], [1_000.0, 0.0]]), shapely.points([0.02, 2.0001])])
     table = _assert_same(np.array([[0.02, 1.0]]), geoms)
     assert list(table["target"]) == [0]
+
+
+def _brute_force_k(xy, geoms, k, max_m=np.inf):
+    """(point, rank, target, distance) of every point's k nearest, ties to the lower target position."""
+    dist = shapely.distance(shapely.points(xy)[:, None], geoms[None, :])
+    order = np.lexsort((np.broadcast_to(np.arange(len(geoms)), dist.shape), dist), axis=1)[:, :k]
+    d = np.take_along_axis(dist, order, 1)
+    point, rank = np.nonzero(d <= max_m)
+    return point, rank + 1, order[point, rank], d[point, rank]
+
+
+def _cases_k():
+    rng = np.random.default_rng(21)
+    ways = _ways(rng, 40, 30, 15_000.0)
+    starts = np.stack(np.meshgrid(np.arange(12.0), np.arange(12.0)), -1).reshape(-1, 1, 2)
+    lattice = shapely.linestrings(np.concatenate([starts, starts + [1.0, 0.0]], 1))
+    lattice = np.r_[lattice, lattice][rng.permutation(2 * len(lattice))]
+    blobs = shapely.buffer(shapely.points(rng.uniform(0, 15_000, (12, 2))), rng.uniform(500, 3_000, 12))
+    angle = np.linspace(0, 2 * np.pi, 361)
+    ring = shapely.linestrings(np.column_stack([np.cos(angle), np.sin(angle)]) * 1_000.0)
+    return {
+        "ways": (ways, rng.uniform(-3_000, 18_000, (500, 2))),
+        "ties": (lattice, rng.integers(-4, 28, (300, 2)) / 2.0),
+        "polygons": (np.r_[blobs, ways[:10]], rng.uniform(0, 15_000, (500, 2))),
+        "ring": (np.array([ring, shapely.points([1_000.0, 0.0]), ways[0]], dtype=object), np.zeros((3, 2))),
+    }
+
+
+@pytest.mark.parametrize("case", ["ways", "ties", "polygons", "ring"])
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("max_m", [np.inf, 800.0])
+def test_k_nearest_equal_brute_force(samples_path, case, k, max_m):
+    geoms, xy = _cases_k()[case]
+    table = nearest_table(xy, geoms, k=k, max_distance_m=max_m)
+    point, rank, target, d = _brute_force_k(xy, geoms, k, max_m)
+    np.testing.assert_array_equal(table["point"], point)
+    np.testing.assert_array_equal(table["rank"], rank)
+    np.testing.assert_array_equal(table["target"], target)
+    np.testing.assert_allclose(table["distance_m"], d, rtol=1e-9, atol=1e-6)
