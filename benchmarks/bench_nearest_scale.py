@@ -27,7 +27,7 @@ distance to both features (shapely) is the same within 1e-6 m; the number of suc
 
 Real data (``--real FILE ...``, then only those cases): an OSM extract (``.osm``, ``.osm.bz2``,
 ``.osm.pbf``) is read with the project's own extract path (``corridormap.osm.read_extract``, the
-kinds of ``--what``), any other file with ``corridormap.io.read_file``; the features are measured in
+kinds of ``--what``), any other file with ``corridormap.io.read.read_file``; the features are measured in
 EPSG:7755 when they lie in the belt's state range, otherwise in their UTM zone, against points
 uniform in their bounding box (widened by a tenth).
 
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -122,7 +123,7 @@ def real_targets(path: Path, what: str) -> tuple[np.ndarray, str]:
         parts = [read_extract(path, w) for w in what.split(",")]
         gdf = gpd.GeoDataFrame(pd_concat([p for p in parts if len(p)]), crs=parts[0].crs)
     else:
-        from corridormap.io import read_file
+        from corridormap.io.read import read_file
 
         gdf = read_file(path)
     minx, miny, maxx, maxy = gdf.to_crs("EPSG:4326").total_bounds
@@ -171,20 +172,19 @@ def _reset_peak() -> bool:
 def _load_nearest(before: str | None) -> Any:
     """``nearest_table`` of this checkout, or of ``corridormap/nearest.py`` at git revision ``before``."""
     if not before:
-        from corridormap.nearest import nearest_table
+        from corridormap.analysis.nearest import nearest_table
 
         return nearest_table
     import importlib.util
 
-    source = subprocess.run(
-        ["git", "show", f"{before}:corridormap/nearest.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=HERE,
-    ).stdout
+    for where in ("corridormap/analysis/nearest.py", "corridormap/nearest.py"):  # after / before #12
+        shown = subprocess.run(["git", "show", f"{before}:{where}"], capture_output=True, text=True, cwd=HERE)
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
+    source = re.sub(r"from \.+(\w)", r"from corridormap.\1", shown.stdout)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(source.replace("from .crs import", "from corridormap.crs import"))
+        f.write(source)
     spec = importlib.util.spec_from_file_location("nearest_before", f.name)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     sys.modules["nearest_before"] = module  # dataclasses look their module up

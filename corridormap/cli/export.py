@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 FORMAT_KEYS = ("gpkg", "geojson", "fgb", "parquet", "shp", "kml", "kmz", "csv")
 
@@ -63,7 +63,8 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--crs", default=None, metavar="EPSG",
               help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.")
 @click.option("--with-analysis", is_flag=True,
-              help="Add the analysis tables as layers: access_card, catchments, gaps.")
+              help="Add the analysis as the build does: the access card on industrial_nodes "
+              "(km and network km), catchment_rings and gap_flags.")
 @overwrite_option
 def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None, schema: str,
            layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, overwrite: bool) -> None:
@@ -74,8 +75,8 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
     a format cannot hold is changed explicitly, warned about and recorded in PATH.fieldmap.json.
     """
     from ..errors import DataLossWarning
-    from ..export import collect_layers
-    from ..export_formats import resolve_format, target_crs
+    from ..export.formats import resolve_format, target_crs
+    from ..export.write import collect_layers
 
     if url is None:  # refuse a CRS the format cannot hold before loading anything
         target_crs(resolve_format(fmt), _crs(crs))
@@ -83,7 +84,7 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
         warnings.simplefilter("always")
         layers, specs, inputs = collect_layers(files, names=_names(layer_names), with_analysis=with_analysis)
         if url is not None:
-            from ..postgis import redact, write_postgis
+            from ..export.postgis import redact, write_postgis
 
             written = write_postgis(layers, url, schema=schema, overwrite=overwrite, crs=_crs(crs),
                                     specs=specs)
@@ -101,8 +102,8 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
 def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, crs: str | None,
               overwrite: bool) -> str:
     from .. import settings
-    from ..export import export_layers
-    from ..export_formats import resolve_format
+    from ..export.formats import resolve_format
+    from ..export.write import export_layers
 
     path = out if out is not None else settings.out_dir / f"corridor{resolve_format(fmt).suffixes[0]}"
     if out is None and fmt != "gpkg" and len(layers) > 1:

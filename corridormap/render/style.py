@@ -6,10 +6,15 @@ the map stays small and fast however many features a layer has.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["path_style", "categories", "STATUS_ORDER", "DEFAULT_COLOR"]
+import geopandas as gpd
+import pandas as pd
+
+from ..catalog.load import LayerSpec
+
+__all__ = ["path_style", "categories", "splits", "STATUS_ORDER", "DEFAULT_COLOR"]
 
 DEFAULT_COLOR = "#3388ff"
 STATUS_ORDER = ("operational", "under construction", "approved", "proposed")
@@ -62,3 +67,27 @@ def path_style(
     if kind == "point":
         out["radius"] = merged.get("radius", 6)
     return out
+
+
+def splits(
+    gdf: gpd.GeoDataFrame, spec: LayerSpec
+) -> Iterator[tuple[str | None, str | None, gpd.GeoDataFrame]]:
+    """(status, category colour, features) for each constant-style part of the layer."""
+    column, colours = categories(spec.style)
+    status = gdf["status"] if "status" in gdf.columns else pd.Series(None, index=gdf.index, dtype=object)
+    keys = [s for s in STATUS_ORDER if (status == s).any()]
+    keys += sorted({str(s) for s in status.dropna()} - set(keys))
+    if status.isna().any():
+        keys.append(None)  # type: ignore[arg-type]
+    for key in keys:
+        part = gdf[status.isna()] if key is None else gdf[status == key]
+        if column is None or column not in gdf.columns:
+            yield key, None, part
+            continue
+        for value, colour in colours.items():
+            sub = part[part[column] == value]
+            if not sub.empty:
+                yield key, colour, sub
+        rest = part[~part[column].isin(list(colours))]
+        if not rest.empty:
+            yield key, None, rest
