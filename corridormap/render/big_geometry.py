@@ -262,21 +262,39 @@ def _zigzag(values: np.ndarray) -> np.ndarray:
 
 
 def _residuals(xy: np.ndarray, vertex_offsets: np.ndarray) -> np.ndarray:
-    """Per ring: first vertex minus the previous ring's first, then one step, then change of step."""
+    """Per ring: first vertex minus the previous ring's first, then one step, then change of step.
+
+    In int32 (Web Mercator metres stay within ±2.1e7, their second differences within ±8.1e7):
+    half the memory of int64 at ten million vertices."""
     n = len(xy)
     if n == 0:
-        return np.zeros((0, 2), dtype=np.int64)
+        return np.zeros((0, 2), dtype=np.int32)
+    xy = xy.astype(np.int32)
     starts = vertex_offsets[:-1][np.diff(vertex_offsets) > 0]
     first = np.zeros(n, dtype=bool)
     first[starts] = True
-    step = np.diff(xy, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    step[starts] = xy[starts] - np.vstack([np.zeros((1, 2), np.int64), xy[starts[:-1]]])
-    second = np.zeros(n, dtype=bool)
-    second[1:] = first[:-1] & ~first[1:]
-    out = step.copy()
-    later = np.flatnonzero(~first & ~second)
-    out[later] = step[later] - step[later - 1]
+    out = np.empty_like(xy)
+    out[0] = xy[0]
+    np.subtract(xy[1:], xy[:-1], out=out[1:])  # steps
+    later = np.flatnonzero(~first)
+    later = later[later >= 2]
+    later = later[~first[later - 1]]  # neither a ring's first nor its second vertex
+    out[later] -= xy[later - 1] - xy[later - 2]  # change of step
+    out[starts[1:]] = xy[starts[1:]] - xy[starts[:-1]]
+    out[starts[0]] = xy[starts[0]]
     return out
+
+
+_CHUNK = 1 << 18  # numbers encoded at a time (bounds the varint temporaries)
+
+
+def _varints_chunked(values: np.ndarray, *, signed: bool) -> np.ndarray:
+    """:func:`_varints` (of :func:`_zigzag` values when ``signed``), a chunk at a time."""
+    parts = [
+        _varints(_zigzag(values[i : i + _CHUNK]) if signed else values[i : i + _CHUNK])
+        for i in range(0, len(values), _CHUNK)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
 
 def encode(prepared: Prepared, style_codes: np.ndarray, *, deflate: bool = True) -> bytes:
@@ -293,8 +311,8 @@ def encode(prepared: Prepared, style_codes: np.ndarray, *, deflate: bool = True)
             np.asarray(style_codes, dtype=np.int64),
         ]
     ).astype(np.uint64)
-    coords = _zigzag(_residuals(prepared.xy, prepared.vertex_offsets).reshape(-1))
-    raw = np.concatenate([_varints(counts), _varints(coords), prepared.tags.astype(np.uint8)]).tobytes()
+    coords = _varints_chunked(_residuals(prepared.xy, prepared.vertex_offsets).reshape(-1), signed=True)
+    raw = np.concatenate([_varints(counts), coords, prepared.tags.astype(np.uint8)]).tobytes()
     return zlib.compress(raw, 6) if deflate else raw  # level 6: 4.5 % smaller than 1, +0.1 s per 1M vertices
 
 
@@ -317,6 +335,9 @@ def text7(data: bytes) -> str:
     >>> round(len(text7(bytes(range(256)) * 100).encode("utf-8")) / 25_600, 3)
     1.188
     """
+    step = 7 << 20  # whole 7-byte blocks a chunk: the chunks' texts join into the whole's
+    if len(data) > step:
+        return "".join(text7(data[i : i + step]) for i in range(0, len(data), step))
     raw = np.frombuffer(data, dtype=np.uint8)
     n_values = -(-8 * len(raw) // 7)
     padded = np.zeros(-(-len(raw) // 7) * 7, dtype=np.uint64)
