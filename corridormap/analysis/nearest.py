@@ -537,8 +537,11 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
             rows, near = todo[done], (d[done] <= reach[done, None]) & found[done]
             row, col = np.nonzero(near)
             hit = i[done][row, col]
-            pp = np.repeat(row, 2)
-            ps = np.column_stack([samples.seg[hit], samples.also[hit]]).ravel()
+            shared = np.flatnonzero(samples.also[hit] != samples.seg[hit])  # vertices two segments share
+            pp = np.r_[row, row[shared]]
+            ps = np.r_[samples.seg[hit], samples.also[hit[shared]]]
+            by_row = np.argsort(pp, kind="stable")  # pairs grouped by point
+            pp, ps = pp[by_row], ps[by_row]
             part = _ranked(grid.xy[rows], pp, ps, segs, geoms, k=k, max_m=max_m)
             part["point"] = rows[part["point"]]
             parts.append(part)
