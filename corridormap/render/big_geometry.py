@@ -143,10 +143,10 @@ def _level_tags(
     tags = np.full(n, len(zooms), dtype=np.uint8)
     xyz = np.column_stack([xy.astype(np.float64), np.arange(n, dtype=np.float64)])
     current = shapely.from_ragged_array(geom_type, xyz, offsets)
+    del xyz  # GEOS holds its own copy (at 10M vertices, each of these is 240 MB)
     for level in range(len(zooms) - 1, -1, -1):
         current = _simplify(current, tolerance_m(zooms[level]), kind)
-        kept = shapely.get_coordinates(current, include_z=True)[:, 2].astype(np.int64)
-        tags[kept] = level
+        tags[shapely.get_coordinates(current, include_z=True)[:, 2].astype(np.int64)] = level
     return tags
 
 
@@ -190,11 +190,13 @@ def prepare(gdf: gpd.GeoDataFrame, *, zooms: Sequence[int] = LEVEL_ZOOMS, what: 
             "Fix: clip the layer to the area of interest before drawing it"
         )
     xy = np.rint(coords[:, :2]).astype(np.int64)
+    n_features = len(geoms)
+    del coords, geoms  # the projected copies are not needed any more (memory at 10M vertices)
     if kind == "point":
         tags = np.zeros(len(xy), dtype=np.uint8)
     else:
         tags = _level_tags(geom_type, xy, offsets, zooms, kind)
-    ring_offsets, vertex_offsets = _structure(kind, geom_type, offsets, len(xy), len(geoms))
+    ring_offsets, vertex_offsets = _structure(kind, geom_type, offsets, len(xy), n_features)
     if kind == "polygon":  # drop each ring's closing vertex: the canvas closes paths itself
         keep_v = np.ones(len(xy), dtype=bool)
         keep_v[vertex_offsets[1:] - 1] = False
