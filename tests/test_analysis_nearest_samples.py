@@ -136,7 +136,7 @@ def test_mixed_points_lines_and_empty_geometries(samples_path):
 
 
 def test_a_segment_nearer_than_all_its_samples_is_found(samples_path):
-    # a 2 km segment sampled every 4 cm: a point 1 m from it, midway between two samples (1.0002 m
+    # a 2 km segment sampled every 40 cm: a point 1 m from it, 2 cm along from a sample (1.0002 m
     # away), and a second target at 1.0001 m: the segment's nearest sample is farther than the other
     # target, yet the segment is nearer
     geoms = np.array([shapely.linestrings([[-1_000.0, 0.0], [1_000.0, 0.0]]), shapely.points([0.02, 2.0001])])

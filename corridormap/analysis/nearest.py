@@ -431,7 +431,7 @@ def _nearest_first(
 @dataclass(frozen=True)
 class _Samples:
     """Locations along the target segments: every vertex, and evenly spaced ones along segments
-    longer than the mean (or than a 50,000th of the total length), so that no location of a
+    longer than the mean (or than a 5,000th of the total length), so that no location of a
     segment is farther along it than ``half_gap`` from one of the segment's own samples (its
     vertices count as its own)."""
 
@@ -459,7 +459,7 @@ class _Samples:
         return cls(xy, seg, also, float((length / pieces).max()) / 2.0)
 
 
-_MIN_SAMPLES = 50_000  # samples at least: layers of a few long segments are sampled finely
+_MIN_SAMPLES = 5_000  # samples at least: layers of a few long segments are sampled finely
 _FIRST_K = 4  # samples asked per point at first; 4 times more for the few points that need more
 _MOST_K = 512  # beyond this the rare remaining points take the grid search
 _BLOCK = 65_536  # points per block (bounds the temporaries)
