@@ -48,7 +48,7 @@ STREAM_CELLS = 25_000_000
     "--stream",
     is_flag=True,
     help="With --scheduler: write suitability.tif block by block and the top sites, never holding "
-    f"the grid (automatic above {STREAM_CELLS:,} cells; no --map or --grid).",
+    f"the grid (automatic above {STREAM_CELLS:,} cells; no --map, --grid or sensitivity.csv).",
 )
 @overwrite_option
 def sites(
@@ -67,7 +67,8 @@ def sites(
     from ..catalog.load import load_layers
     from ..sites.suitability import suitability
 
-    outputs = ["suitability.tif", "sites.geojson", "sites.csv"] + (["sites.html"] if with_map else [])
+    outputs = ["suitability.tif", "sites.geojson", "sites.csv", "sensitivity.csv"]
+    outputs += ["sites.html"] if with_map else []
     outputs += ["suitability_grid.gpkg"] if with_grid else []
     existing = [name for name in outputs if (out_dir / name).exists()]
     if existing and not overwrite:
@@ -89,6 +90,11 @@ def sites(
     paths = result.write(out_dir, overwrite=True, grid=with_grid)
     paths["table"] = out_dir / "sites.csv"
     table = _table(result.sites, paths["table"])
+    from ..sites.sensitivity import weight_sensitivity
+
+    paths["sensitivity"] = out_dir / "sensitivity.csv"
+    sensitivity = weight_sensitivity(result)
+    sensitivity.to_csv(paths["sensitivity"], index=False)
     if with_map:
         from ..render import build_map
         from ..render.assets import map_html
@@ -99,11 +105,22 @@ def sites(
         paths["map"] = out_dir / "sites.html"
         paths["map"].write_text(map_html(m, offline=offline), encoding="utf-8")
     _report(table, result.model, paths)
+    click.echo("Weight sensitivity (each weight ±20 %, the others fixed): top sites kept")
+    for row in sensitivity.itertuples():
+        click.echo(
+            f"  {row.label} {row.change}: {row.top_kept}/{row.top_n} kept "
+            f"({row.top_kept_or_adjacent} with adjacent cells), best site "
+            f"{'unchanged' if row.best_unchanged else f'now cell {row.best_site}'}"
+        )
 
 
 def _table(sites: Any, path: Path) -> Any:
-    """Write the sites as CSV (no geometry) and return that table."""
-    table = sites.drop(columns="geometry")
+    """Write the sites as CSV (no geometry; the cell's id, row and column, and the cell centre's
+    lon/lat in EPSG:4326) and return that table."""
+    shown = sites.to_crs("EPSG:4326")
+    table = shown.drop(columns="geometry")
+    table.insert(1, "lon", shown.geometry.x.round(5).to_numpy())
+    table.insert(2, "lat", shown.geometry.y.round(5).to_numpy())
     table.to_csv(path)
     return table
 
