@@ -196,7 +196,13 @@ def read_spec(path: str | Path) -> LayerSpec:
     path = Path(path)
     raw = _read_toml(path)
     if "extends" in raw:
-        raw = _merge(_read_toml(path.parent / raw.pop("extends")), raw)
+        base = path.parent / str(raw.pop("extends"))
+        if not base.is_file():
+            raise CatalogError(
+                f"{path}: extends {base.name!r}, but {base} does not exist. "
+                f"Fix: copy {base.name} beside it (the shipped one is in layers/) or remove 'extends'"
+            )
+        raw = _merge(_read_toml(base), raw)
     missing = [k for k in ("name", "group", "geometry") if k not in raw]
     if missing:
         raise CatalogError(
