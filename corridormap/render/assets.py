@@ -38,9 +38,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from branca.element import Figure
-
 from ..errors import DataSourceNotFoundError
+from .page import CorridorFigure, render_page
 
 __all__ = [
     "register_asset",
@@ -337,9 +336,10 @@ MAP_BUDGET_BYTES = {"default": 3_000_000, "offline": 3_000_000, "cdn": 2_000_000
 _KIND_TEXT = {"default": "a single-file map", "offline": "an offline map", "cdn": "a CDN-linked map"}
 
 
-class MapFigure(Figure):
-    """The page of a corridormap map: rendering it (``m.save``, a notebook, ``map_html``) inlines every
-    asset, so the file opens with no network; tile layers stay unless ``offline``."""
+class MapFigure(CorridorFigure):
+    """The page of a corridormap map: rendering it (``m.save``, a notebook, ``map_html``) keeps data as
+    data (:class:`~corridormap.render.page.CorridorFigure`) and inlines every asset, so the file opens
+    with no network; tile layers stay unless ``offline``."""
 
     def __init__(self, *, offline: bool = False) -> None:
         super().__init__()
@@ -362,7 +362,8 @@ def map_html(m: object, *, offline: bool = False, cdn: bool = False) -> str:
     (a lighter page that needs the network).
     """
     root = m.get_root()  # type: ignore[attr-defined]
-    rendered: str = root.render_linked() if isinstance(root, MapFigure) else root.render()
+    # data stays data (.page.render_page): rendered text is never compiled as a template again
+    rendered: str = root.render_linked() if isinstance(root, MapFigure) else render_page(root)
     if cdn:
         return inline_assets(rendered, offline=False)
     return inline_assets(rendered, offline=True, tiles=not offline)

@@ -8,6 +8,7 @@ lines and lines under points however often layers are toggled.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,7 +80,8 @@ def layer_group(
     tiles) always (True), never (False), or for layers over ``big.BIG_VERTICES`` vertices or
     ``big.BIG_FEATURES`` features ("auto"). ``gaps``: gap flags by feature id, shown in popups.
     """
-    group = folium.FeatureGroup(name=spec.title, show=show)
+    # (the catalog title goes in escaped: folium may insert layer names as HTML)
+    group = folium.FeatureGroup(name=html.escape(spec.title), show=show)
     Component("core").add_to(group)  # corridormap.js binds the features' popups and tooltips
     if big is True or (big == "auto" and big_path.is_big(gdf)):
         big_path.big_layer(gdf, spec).add_to(group)
@@ -95,7 +97,7 @@ def layer_group(
             kwargs["marker"] = marker
         folium.GeoJson(
             payload,
-            name=f"{spec.title} ({status or 'no status'})",
+            name=html.escape(f"{spec.title} ({status or 'no status'})"),
             style_function=lambda _f, s=style: s,
             on_each_feature=BIND_JS,
             control=False,

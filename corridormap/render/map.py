@@ -25,7 +25,7 @@ from .basemap import BOUNDARY_NOTE, add_basemaps, basemap_sources
 from .controls import CLUSTER_NOTE, HEAT_GROUP, SMALL_SCREEN, add_controls
 from .layers import layer_group
 from .legend import LayerPanel, layer_swatches, status_rows
-from .page import Component
+from .page import Component, adopt
 from .panes import add_panes
 
 __all__ = ["build_map", "spec_for_frame", "DEFAULT_TITLE", "GAP_LAYER", "gap_flags_by_feature",
@@ -183,8 +183,7 @@ def build_map(
     shown = {name: to_display(layers[name], name) for name in order}
     gaps = gap_flags_by_feature(shown[GAP_LAYER]) if GAP_LAYER in shown else {}
     m = folium.Map(location=[23.5, 76.0], zoom_start=5, tiles=None, control_scale=True)
-    MapFigure(offline=offline).add_child(m)
-    m.get_root().title = html.escape(title)  # type: ignore[attr-defined]  # the root is a branca Figure
+    adopt(m, title=html.escape(title), figure=MapFigure(offline=offline))  # data stays data; inlined
     bases, default_base = add_basemaps(m, offline=offline)
     add_panes(m, [resolved[n] for n in order if n != GAP_LAYER or not gaps])
     folium.map.CustomPane(LABEL_PANE, z_index=640, pointer_events=False).add_to(m)

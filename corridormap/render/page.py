@@ -1,43 +1,132 @@
-"""The one way corridormap's own JavaScript and CSS reach a page, and how data reaches them.
+"""Render a map to one page with data as data: rendered text is never compiled as a template again.
 
-Browser code lives in files (``render/js/*.js``, ``render/css/*.css``). :class:`Component` is the
-only folium element that ships them: when the page renders it puts each file it needs into the page
-head once (as ``<script>`` / ``<style>``, in every mode: notebook, ``m.save``, the offline and CDN
-builds, so nothing is fetched from beside the HTML) and its data into the body as a
-``<script type="application/json">`` block, after templates render: data never passes through
-Jinja, and ``<`` / ``>`` / ``&`` are JSON-escaped so no text from a data file can close the block.
-The component's one line of template calls a function of ``window.corridormap`` with the map, the
-data and the folium layers it refers to (by their generated variable names only).
+folium and branca render each element's Jinja template once, with the data as template variables
+(``{{ this.data|tojson }}``), and then wrap the *rendered text* in ``branca.element.Element(text)``,
+whose constructor compiles it as a new Jinja template: a name such as ``{{ 7*7 }}`` in a layer
+would show as ``49``, ``{% if %}`` would stop the build, and a crafted name could run code on the
+machine building the map. :func:`render_page` renders with that second compilation switched off:
+inside it, an ``Element`` built from a string holds the string verbatim. Every element of the page
+(folium's popups, layer control, GeoJSON data, heat maps, and corridormap's own controls) is
+covered at once, so data never has to be escaped for Jinja.
+
+:class:`CorridorFigure` is the root :func:`~corridormap.render.map.build_map` puts its map in, so
+``m.save(path)``, notebook display and :func:`~corridormap.render.assets.map_html` all render
+this way. :class:`RawText` places text into the page as it is.
+
+The page's own JavaScript and CSS live in files (``render/js/*.js``, ``render/css/*.css``).
+:class:`Component` is the one folium element that ships them: when the page renders it puts each
+file it needs into the page head once (as ``<script>`` / ``<style>``, in every mode: notebook,
+``m.save``, the offline and CDN builds, so nothing is fetched from beside the HTML) and its data into
+the body as a ``<script type="application/json">`` block (:func:`json_block`, ``<``, ``>`` and ``&``
+JSON-escaped so no text from a data file can close the block). The component's one line of template
+calls a function of ``window.corridormap`` with the map, the data and the folium layers it refers to
+(by their generated variable names only).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import branca.element
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.template import Template
 
 __all__ = [
+    "RawText",
+    "CorridorFigure",
+    "render_page",
+    "verbatim_elements",
+    "adopt",
+    "Component",
     "JS_DIR",
     "CSS_DIR",
-    "Component",
-    "Raw",
+    "CORE_JS",
+    "CORE_CSS",
     "js_text",
     "css_text",
     "json_block",
     "add_files",
-    "CORE_JS",
-    "CORE_CSS",
 ]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 CSS_DIR = Path(__file__).resolve().parent / "css"
 CORE_JS = ("corridormap.js",)
 CORE_CSS = ("corridormap.css",)
+
+_LOCK = threading.RLock()
+
+
+class RawText(Element):
+    """Text placed into the page as it is: never compiled as a Jinja template nor JSON-encoded."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawText"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _Verbatim:
+    """Stands in for a compiled template built from rendered text: renders to that text."""
+
+    def __init__(self, source: str, *args: Any, **kwargs: Any) -> None:
+        self.source = source
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return self.source
+
+
+@contextmanager
+def verbatim_elements() -> Iterator[None]:
+    """While open, ``branca.element.Element(text)`` keeps ``text`` verbatim instead of compiling it.
+
+    That constructor is only ever given already-rendered output while a page renders (branca's
+    ``MacroElement.render``, folium's ``Popup.render`` and class includes); the templates of the
+    elements themselves are compiled when their classes are defined, so they are unaffected.
+    """
+    with _LOCK:
+        saved = branca.element.Template
+        branca.element.Template = _Verbatim  # type: ignore[assignment,misc]
+        try:
+            yield
+        finally:
+            branca.element.Template = saved  # type: ignore[misc]
+
+
+def render_page(element: Element) -> str:
+    """The HTML page of ``element``'s root figure, rendered with data kept as data."""
+    root = element.get_root()
+    with verbatim_elements():
+        return str(root.render())
+
+
+class CorridorFigure(Figure):
+    """A branca ``Figure`` that always renders through :func:`render_page`."""
+
+    def render(self, **kwargs: Any) -> str:
+        with verbatim_elements():
+            return str(super().render(**kwargs))
+
+
+def adopt(m: Element, *, title: str | None = None, figure: CorridorFigure | None = None) -> CorridorFigure:
+    """Move ``m`` (a folium map) into ``figure`` (default a new :class:`CorridorFigure`); returns it."""
+    figure = figure if figure is not None else CorridorFigure()
+    if title is not None:
+        figure.title = title
+    previous = m._parent
+    if previous is not None:
+        previous._children.pop(m.get_name(), None)
+    m._parent = None
+    figure.add_child(m)
+    return figure
 
 
 @functools.lru_cache(maxsize=32)
@@ -52,18 +141,6 @@ def css_text(name: str) -> str:
     return (CSS_DIR / name).read_text(encoding="utf-8")
 
 
-class Raw(Element):
-    """Text placed into the page as it is: never compiled as a Jinja template nor JSON-encoded."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "RawText"
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
 def json_block(element_id: str, data: Any) -> str:
     """``<script type="application/json" id=...>`` with ``data``; markup characters escaped."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -75,13 +152,13 @@ def add_files(figure: Figure, *, js: Sequence[str] = (), css: Sequence[str] = ()
     """Put corridormap's own files into the page head, each once (keyed by file name)."""
     for name in css:
         figure.header.add_child(
-            Raw(f"<style>/* corridormap {name} */\n{css_text(name)}\n</style>"),
+            RawText(f"<style>/* corridormap {name} */\n{css_text(name)}\n</style>"),
             name=f"corridormap_css_{name}",
         )
     for name in js:
         text = js_text(name).replace("</script", "<\\/script")
         figure.header.add_child(
-            Raw(f"<script>/* corridormap {name} */\n{text}\n</script>"), name=f"corridormap_js_{name}"
+            RawText(f"<script>/* corridormap {name} */\n{text}\n</script>"), name=f"corridormap_js_{name}"
         )
 
 
@@ -137,5 +214,5 @@ class Component(MacroElement):
         for name, url in getattr(self, "default_js", ()):
             figure.header.add_child(JavascriptLink(url), name=name)
         add_files(figure, js=self.js, css=self.css)
-        figure.html.add_child(Raw(json_block(self.get_name(), self.data)), name=f"{self.get_name()}_data")
+        figure.html.add_child(RawText(json_block(self.get_name(), self.data)), name=f"{self.get_name()}_data")
         super().render(**kwargs)
