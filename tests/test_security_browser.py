@@ -129,7 +129,7 @@ def tab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 READ_JS = """async ([mapVar, groups, n]) => {
   const map = window[mapVar], text = (sel) => [...document.querySelectorAll(sel)].map(e => e.textContent);
-  const out = {controls: text(".leaflet-control-layers").join("\\n"), legend: text(".cm-legend").join(""),
+  const out = {controls: text(".cm-panel").join("\\n"), legend: text(".cm-panel").join(""),
                title: text(".cm-title h1").join(""), sources: text(".cm-sources").join(""),
                popups: [], tooltips: [], big: []};
   const leaves = [];

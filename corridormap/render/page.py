@@ -102,10 +102,11 @@ def verbatim_elements() -> Iterator[None]:
 
 
 def render_page(element: Element) -> str:
-    """The HTML page of ``element``'s root figure, rendered with data kept as data."""
+    """The HTML page of ``element``'s root figure, rendered with data kept as data, as folium writes
+    it (third-party assets linked; :func:`~corridormap.render.assets.map_html` inlines them)."""
     root = element.get_root()
     with verbatim_elements():
-        return str(root.render())
+        return str(Figure.render(root) if isinstance(root, Figure) else root.render())
 
 
 class CorridorFigure(Figure):
@@ -144,7 +145,8 @@ def css_text(name: str) -> str:
 def json_block(element_id: str, data: Any) -> str:
     """``<script type="application/json" id=...>`` with ``data``; markup characters escaped."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, code)
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
