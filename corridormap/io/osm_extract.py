@@ -279,22 +279,26 @@ def _file_date(path: Path) -> str:
 
 
 
-def _xml_of(path: Path, keys: Sequence[str], workdir: Path) -> Path:
+def _xml_of(path: Path, keys: Sequence[str], workdir: Path, *, relations: bool = True) -> Path:
     """An OSM XML file with the data of ``path``: the file itself, or a filtered copy of a PBF."""
     name = path.name.lower()
     if name.endswith(".pbf"):
-        return pbf_to_xml(path, keys, workdir / (path.stem + ".osm"))
+        return pbf_to_xml(path, keys, workdir / (path.stem + ".osm"), relations=relations)
     if name.endswith(XML_SUFFIXES):
         return path
     raise DataSourceNotFoundError(f"{path}: not an OSM extract. Fix: pass a .osm, .osm.bz2 or .osm.pbf file")
 
 
-def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path) -> Path:
-    """Write the objects of a PBF that carry any of ``keys``, with the nodes/ways they use, as OSM XML."""
+def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path, *, relations: bool = True) -> Path:
+    """Write the objects of a PBF that carry any of ``keys``, with the nodes/ways they use, as OSM XML.
+
+    ``relations=False`` leaves relations out (for kinds read from ways only: a relation cut by the
+    extract's edge, with members missing, would otherwise stop osmnx from reading the file)."""
     osmium: Any = require("osmium", "pbf")
     with osmium.BackReferenceWriter(str(dest), ref_src=str(path), overwrite=True) as writer:
         for obj in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter(*keys)):
-            writer.add(obj)
+            if relations or not obj.is_relation():
+                writer.add(obj)
     return dest
 
 
@@ -317,7 +321,10 @@ def read_extract(
     spec = _spec(what)
     with tempfile.TemporaryDirectory(prefix="corridormap-osm-") as tmp:
         # a regional extract keeps ways and relations cut at its edge without their far nodes
-        xml, repairs = repair_clipped(_xml_of(path, spec.keys, Path(tmp)), Path(tmp) / "repaired.osm")
+        xml, repairs = repair_clipped(
+            _xml_of(path, spec.keys, Path(tmp), relations="relation" in spec.elements),
+            Path(tmp) / "repaired.osm",
+        )
         raw = _raw_features(xml, spec, area)
     if repairs.any:
         warnings.warn(f"{path}: {repairs}", RepairWarning, stacklevel=2)
