@@ -23,7 +23,8 @@ from .manifest import build_manifest
 from .render import build_map
 from .render.assets import map_html
 
-__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME", "LOGS_NAME"]
+__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME", "LOGS_NAME",
+           "CORE_NAMES"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ MAP_NAME = "corridor.html"
 GPKG_NAME = "corridor.gpkg"
 MANIFEST_NAME = "manifest.json"
 LOGS_NAME = "read-logs"  # per source file: <file>.validation.json (and .repairs.csv when repaired)
+CORE_NAMES = (MAP_NAME, GPKG_NAME, MANIFEST_NAME)  # what every build writes
 
 
 @dataclass
@@ -83,7 +85,7 @@ def build_outputs(
         inlined from installed packages, and the vector basemap instead of tiles.
     """
     out = Path(out_dir) if out_dir is not None else settings.out_dir
-    refuse_existing([out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME], overwrite)
+    refuse_existing([out / name for name in CORE_NAMES], overwrite)
     specs = dict(catalog) if catalog is not None else load_catalog()
     with settings.override(repair_log_dir=out / LOGS_NAME):
         layers = load_layers(catalog=specs)

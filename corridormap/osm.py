@@ -389,7 +389,7 @@ def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path) -> Path:
     """Write the objects of a PBF that carry any of ``keys``, with the nodes/ways they use, as OSM XML."""
     from .errors import require
 
-    osmium: Any = require("osmium", "pbf")
+    osmium: Any = require("osmium")
     with osmium.BackReferenceWriter(str(dest), ref_src=str(path), overwrite=True) as writer:
         for obj in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter(*keys)):
             writer.add(obj)

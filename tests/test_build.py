@@ -157,8 +157,18 @@ def test_cli_build_and_layers(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert str((tmp_path / "out" / "corridor.html").resolve()) in result.output
-    again = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
-    assert again.exit_code != 0 and "--overwrite" in again.output and "Traceback" not in again.output
+    out = tmp_path / "out"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    again = runner.invoke(cli, ["build", "--out", str(out)])  # the README's first command, run twice
+    assert again.exit_code == 0, again.output
+    assert "outputs exist" in again.output and f"corridormap build --out {out} --overwrite" in again.output
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, "nothing rewritten"
+    (out / "corridor.html").unlink()  # a partial build folder is refused, naming what is there
+    partial = runner.invoke(cli, ["build", "--out", str(out)])
+    assert partial.exit_code == 1 and "corridor.gpkg" in partial.output and "--overwrite" in partial.output
+    assert "Traceback" not in partial.output and not (out / "corridor.html").exists()
+    exported = runner.invoke(cli, ["export", "--out", str(out / "corridor.gpkg")])  # export still refuses
+    assert exported.exit_code != 0 and "--overwrite" in exported.output
     listing = runner.invoke(cli, ["layers"])
     assert listing.exit_code == 0, listing.output
     for name in load_catalog():
