@@ -168,9 +168,21 @@ def _types_mapper(dtype: object) -> object:
     return ints.get(dtype)  # type: ignore[call-overload]
 
 
+def parquet_covering(path: Path) -> set[str]:
+    """Columns a GeoParquet 1.1 file declares as a covering (e.g. ``bbox``): derived, not attributes."""
+    import pyarrow.parquet as pq
+
+    geo = json.loads((pq.read_schema(path).metadata or {}).get(b"geo", b"{}"))
+    return {names[0] for meta in geo.get("columns", {}).values()
+            for names in meta.get("covering", {}).get("bbox", {}).values()}
+
+
 def _read_parquet(path: Path) -> Raw:
     try:
-        gdf = gpd.read_parquet(path)
+        import pyarrow.parquet as pq
+
+        covering = parquet_covering(path)
+        gdf = gpd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c not in covering])
     except (ValueError, OSError, shapely.errors.ShapelyError) as exc:
         raise FileFormatError(
             f"{path}: cannot be read as GeoParquet ({exc}). Fix: write it with "
