@@ -63,11 +63,15 @@ class Raw:
 
 
 def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
-    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...)."""
+    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...).
+
+    A GeoPackage's ``layer_styles`` table (QGIS styles, no geometry) is style metadata, not a layer.
+    """
     try:
         with _quiet_gdal():  # a mislabelled file is reported by load_file itself
             found = pyogrio.list_layers(str(path))
-        return [(str(n), None if t is None else str(t)) for n, t in found]
+        return [(str(n), None if t is None else str(t)) for n, t in found
+                if not (str(n) == "layer_styles" and t is None)]
     except pyogrio.errors.DataSourceError as exc:
         raise FileFormatError(f"{path}: cannot be opened ({exc}). Fix: check the file is complete") from exc
 

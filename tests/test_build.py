@@ -94,7 +94,9 @@ def test_hostile_names_are_escaped() -> None:
 
 def test_geopackage_round_trip(built) -> None:
     listed = {name for name, _ in pyogrio.list_layers(built.gpkg)}
-    assert listed == set(built.layers)
+    assert listed == set(built.layers) | {"layer_styles"}  # QGIS styles, one default per layer
+    styles = pyogrio.read_dataframe(built.gpkg, layer="layer_styles", read_geometry=False)
+    assert sorted(styles["f_table_name"]) == sorted(built.layers) and styles["useAsDefault"].all()
     for name, gdf in built.layers.items():
         back = gpd.read_file(built.gpkg, layer=name)
         assert back.crs == gdf.crs

@@ -29,8 +29,14 @@ PROJJSON_NAME = "projjson-0.7.schema.json"
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
     """The official GeoParquet 1.1.0 metadata schema, its PROJJSON reference resolved offline."""
-    folder = next((p / "shared" / "reference" for p in ROOT.parents
-                   if (p / "shared" / "reference" / SCHEMA_NAME).is_file()), None)
+    folder = next(
+        (
+            p / "shared" / "reference"
+            for p in ROOT.parents
+            if (p / "shared" / "reference" / SCHEMA_NAME).is_file()
+        ),
+        None,
+    )
     if folder is None:
         pytest.fail(f"shared/reference/{SCHEMA_NAME} is missing beside the repository (or its parent)")
     schema = json.loads((folder / SCHEMA_NAME).read_text(encoding="utf-8"))
@@ -68,8 +74,9 @@ def test_catalog_layers_are_valid_geoparquet_1_1(tmp_path, layers, validator, cr
         assert column["covering"]["bbox"] == {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}
         table = pq.read_table(path)
         got = gpd.read_parquet(path)
-        boxes = np.column_stack([table["bbox"].combine_chunks().field(k).to_numpy()
-                                 for k in ("xmin", "ymin", "xmax", "ymax")])
+        boxes = np.column_stack(
+            [table["bbox"].combine_chunks().field(k).to_numpy() for k in ("xmin", "ymin", "xmax", "ymax")]
+        )
         assert np.array_equal(boxes, shapely.bounds(got.geometry.values)), f"{name}: bbox column = bounds"
         assert column["bbox"] == got.total_bounds.tolist()
         assert (hilbert_order(got.geometry) == np.arange(len(got))).all(), f"{name}: rows in Hilbert order"
@@ -133,15 +140,21 @@ def test_row_groups_let_readers_skip_data(tmp_path) -> None:
     unordered = _groups_touching(shuffled, window)
     assert hilbert <= 4 < 18 <= unordered, (hilbert, unordered)  # measured: 2 of 20 against 20 of 20
     # a bbox filter on the covering columns returns exactly the points inside the window
-    expr = ((ds.field("bbox", "xmin") <= window[2]) & (ds.field("bbox", "xmax") >= window[0])
-            & (ds.field("bbox", "ymin") <= window[3]) & (ds.field("bbox", "ymax") >= window[1]))
+    expr = (
+        (ds.field("bbox", "xmin") <= window[2])
+        & (ds.field("bbox", "xmax") >= window[0])
+        & (ds.field("bbox", "ymin") <= window[3])
+        & (ds.field("bbox", "ymax") >= window[1])
+    )
     found = sorted(ds.dataset(path).to_table(filter=expr, columns=["id"])["id"].to_pylist())
-    inside = pts.cx[window[0]:window[2], window[1]:window[3]]
+    inside = pts.cx[window[0] : window[2], window[1] : window[3]]
     assert found == sorted(inside["id"].tolist()) and found
 
 
-@pytest.mark.skipif("Parquet" not in pyogrio.list_drivers(),
-                    reason="this pyogrio build's GDAL has no Parquet driver (needs GDAL built with Arrow)")
+@pytest.mark.skipif(
+    "Parquet" not in pyogrio.list_drivers(),
+    reason="this pyogrio build's GDAL has no Parquet driver (needs GDAL built with Arrow)",
+)
 def test_gdal_reads_back_equal(tmp_path, layers) -> None:  # pragma: no cover - GDAL without Arrow here
     _export(layers, tmp_path / "parquet", None)
     for name, layer in layers.items():

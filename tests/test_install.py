@@ -106,11 +106,20 @@ def test_documented_commands_run_without_optional_extras(tmp_path: Path) -> None
     with osmium.SimpleWriter(str(tmp_path / "rewari.osm.pbf")) as writer:
         for obj in osmium.FileProcessor(str(OSM_XML)):
             writer.add(obj)
-    env = {"CORRIDORMAP_CACHE_DIR": str(tmp_path / "cache"), "CORRIDORMAP_OFFLINE": "1",
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {
+        "CORRIDORMAP_CACHE_DIR": str(tmp_path / "cache"),
+        "CORRIDORMAP_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, json.dumps(OPTIONAL_MODULES), json.dumps(COMMANDS)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     output = done.stdout + done.stderr
     codes_line = [ln for ln in done.stdout.splitlines() if ln.startswith("CODES ")]

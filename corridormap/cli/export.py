@@ -64,9 +64,13 @@ def _names(values: tuple[str, ...]) -> list[str]:
               help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.")
 @click.option("--with-analysis", is_flag=True,
               help="Add the analysis tables as layers: access_card, catchments, gaps.")
+@click.option("--styles", type=click.Choice(["qml", "sld"]), default=None,
+              help="Also write a QGIS style file (QML) or an OGC SLD beside each output, for layers with a "
+                   "catalog style. A GeoPackage always carries them in its layer_styles table.")
 @overwrite_option
 def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None, schema: str,
-           layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, overwrite: bool) -> None:
+           layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, styles: str | None,
+           overwrite: bool) -> None:
     """Export layers to GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, Shapefile, KML or CSV, or PostGIS.
 
     Without FILEs, the catalog's layers are exported; with FILEs, the layers of those files (a
@@ -77,6 +81,8 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
     from ..export import collect_layers
     from ..export_formats import resolve_format, target_crs
 
+    if url is not None and styles is not None:
+        raise click.UsageError("--styles writes style files beside file outputs; it does not apply to --to")
     if url is None:  # refuse a CRS the format cannot hold before loading anything
         target_crs(resolve_format(fmt), _crs(crs))
     with warnings.catch_warnings(record=True) as caught, _terminate_cleanly():
@@ -89,7 +95,7 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
                                     specs=specs)
             target = f"{redact(url)} schema {schema}: tables {', '.join(written)}"
         else:
-            target = _to_files(layers, specs, inputs, fmt, out, crs, overwrite)
+            target = _to_files(layers, specs, inputs, fmt, out, crs, overwrite, styles)
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     click.echo(f"Exported {len(layers)} layer(s) to {target}")
@@ -99,7 +105,7 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
 
 
 def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, crs: str | None,
-              overwrite: bool) -> str:
+              overwrite: bool, styles: str | None) -> str:
     from .. import settings
     from ..export import export_layers
     from ..export_formats import resolve_format
@@ -108,5 +114,5 @@ def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, 
     if out is None and fmt != "gpkg" and len(layers) > 1:
         path = settings.out_dir / fmt
     written = export_layers(layers, path, driver=fmt, overwrite=overwrite, crs=_crs(crs), specs=specs,
-                            inputs=inputs)
+                            inputs=inputs, styles=styles)
     return str(written.resolve())
