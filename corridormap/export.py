@@ -53,15 +53,17 @@ FIXED_DATE = "2000-01-01T00:00:00.000Z"
 
 
 def manifest_path(path: str | os.PathLike[str]) -> Path:
-    """``PATH.manifest.json``: where the manifest of an export to ``path`` is written."""
+    """Where the manifest of an export to ``path`` is written: ``PATH.manifest.json`` beside a file,
+    ``export.manifest.json`` inside a folder (one file per layer), so it travels with the folder."""
     p = Path(path)
-    return p.with_name(p.name + ".manifest.json")
+    return p / "export.manifest.json" if p.is_dir() else p.with_name(p.name + ".manifest.json")
 
 
 def fieldmap_path(path: str | os.PathLike[str]) -> Path:
-    """``PATH.fieldmap.json``: where the declared losses and renames of an export are written."""
+    """Where the declared changes of an export to ``path`` are written (renames, cut text with its
+    full text, ...): ``PATH.fieldmap.json`` beside a file, ``export.fieldmap.json`` inside a folder."""
     p = Path(path)
-    return p.with_name(p.name + ".fieldmap.json")
+    return p / "export.fieldmap.json" if p.is_dir() else p.with_name(p.name + ".fieldmap.json")
 
 
 @contextmanager

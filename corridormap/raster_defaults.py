@@ -39,6 +39,7 @@ from rasterio.transform import from_origin
 
 from . import __version__, settings
 from .errors import require
+from .progress import track
 from .raster import Raster, read_raster, write_raster
 
 __all__ = [
@@ -218,7 +219,7 @@ def build_default_rasters(
         raise ValueError(f"unknown default raster(s) {unknown}. Fix: choose from {sorted(DEFAULT_RASTERS)}")
     bounds = area_bounds(area)
     paths = {}
-    for name in names:
+    for name in track(names, desc="default rasters", unit="raster"):
         path = _cache_path(name, bounds)
         if refresh or not path.is_file():
             log.info("computing %s over %s", name, bounds)

@@ -37,6 +37,7 @@ from pyproj import Transformer
 
 from .crs import BELT_CRS, require_crs, to_metric, true_km
 from .errors import LayerValidationError, require
+from .progress import track
 from .raster import Raster, sample_values, slope, write_raster
 from .sites_model import Model, load_model, normalise
 from .sites_tiff import write_suitability_tiff
@@ -412,9 +413,10 @@ def suitability(
     grid = ctx.grid
     log.info("scoring %d x %d cells of %.0f m", grid.nrows, grid.ncols, grid.cell_m)
     if client is None:
+        rows = range(0, grid.nrows, _BAND_ROWS)
         bands = [
             _block(ctx, r, min(r + _BAND_ROWS, grid.nrows), 0, grid.ncols)
-            for r in range(0, grid.nrows, _BAND_ROWS)
+            for r in track(rows, desc=f"scoring {grid.nrows:,} x {grid.ncols:,} cells", unit="band")
         ]
         stack = np.concatenate(bands, axis=1)
     else:

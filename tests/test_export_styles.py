@@ -195,7 +195,7 @@ def test_export_cli_writes_style_sidecars(tmp_path) -> None:
         assert result.exit_code == 0, result.output
         assert sorted(p.name for p in out.glob("*.sld")) == ["freight_rail.sld", "industrial_nodes.sld"]
         ET.parse(out / "freight_rail.sld")
-        manifest = json.loads((tmp_path / "fgb.manifest.json").read_text())
+        manifest = json.loads((out / "export.manifest.json").read_text())
         assert "freight_rail.sld" in json.dumps(manifest["outputs"])
         again = runner.invoke(cli, args)
         assert again.exit_code != 0 and "--overwrite" in again.output

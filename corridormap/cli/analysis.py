@@ -103,9 +103,12 @@ def _files(**kwargs: Any) -> dict[str, Path | None]:
     return {k: kwargs.get(k) for k in _INPUTS}
 
 
-def _done(paths: list[Path]) -> None:
-    for path in paths:
-        click.echo(str(path))
+def _done(paths: list[Path], summary: list[str] | None = None) -> None:
+    """The summary (rows, headline figures), then where the files are."""
+    from ._summary import files_summary
+
+    for line in [*(summary or []), *files_summary(paths)]:
+        click.echo(line)
 
 
 @click.command()
@@ -184,7 +187,9 @@ def access(
         state_layer = read_file(states) if states is not None else None
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
     _write(card, csv, gpkg, "access_card")
-    _done([csv, gpkg])
+    from ._summary import access_summary
+
+    _done([csv, gpkg], access_summary(card))
 
 
 @click.command()
@@ -213,7 +218,9 @@ def chainage(
     _write(table, csv, gpkg, "chainage")
     for key, svg in zip(keys, svgs, strict=True):
         svg.write_text(ao.strip_diagram(layers, key, max_offset_km=max_offset_km), encoding="utf-8")
-    _done([csv, gpkg, *svgs])
+    from ._summary import chainage_summary
+
+    _done([csv, gpkg, *svgs], chainage_summary(table))
 
 
 @click.command()
@@ -241,10 +248,10 @@ def catchments(
     **files: Path | None,
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
-    from ..reach import catchments as rings_of
-    from ..reach import default_contents
     from ..errors import DataSourceNotFoundError
     from ..io import read_file
+    from ..reach import catchments as rings_of
+    from ..reach import default_contents
 
     layers = _layers(_files(**files))
     if features is None and layer_name not in layers:
@@ -268,5 +275,6 @@ def gaps(rules: Path | None, out_dir: Path, overwrite: bool, **files: Path | Non
     csv, gpkg = _refuse_existing(out_dir, ["gaps.csv", "gaps.gpkg"], overwrite)
     flagged = find_gaps(layers, rules)
     _write(flagged, csv, gpkg, "gaps")
-    click.echo(f"{len(flagged)} flagged (rule, feature) pairs", err=True)
-    _done([csv, gpkg])
+    from ._summary import gaps_summary
+
+    _done([csv, gpkg], gaps_summary(flagged))

@@ -74,8 +74,9 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
     """Export layers to GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, Shapefile, KML or CSV, or PostGIS.
 
     Without FILEs, the catalog's layers are exported; with FILEs, the layers of those files (a
-    GeoPackage's every layer). Every export is atomic, verified and has a PATH.manifest.json; what
-    a format cannot hold is changed explicitly, warned about and recorded in PATH.fieldmap.json.
+    GeoPackage's every layer). Every export is atomic, verified and has a manifest (PATH.manifest.json,
+    or export.manifest.json inside an output folder); what a format cannot hold is changed explicitly,
+    summarised, and recorded field by field in the field map (PATH.fieldmap.json / export.fieldmap.json).
     """
     from ..errors import DataLossWarning
     from ..export import collect_layers
@@ -96,12 +97,25 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
             target = f"{redact(url)} schema {schema}: tables {', '.join(written)}"
         else:
             target = _to_files(layers, specs, inputs, fmt, out, crs, overwrite, styles)
-    for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
-    click.echo(f"Exported {len(layers)} layer(s) to {target}")
     declared = [w for w in caught if issubclass(w.category, DataLossWarning)]
+    for w in caught:
+        if url is not None or w not in declared:  # file exports: one summary below, details in the field map
+            click.echo(f"warning: {w.message}", err=True)
+    click.echo(f"Exported {len(layers)} layer(s) to {target}")
     if declared and url is None:
-        click.echo(f"{len(declared)} declared change(s) are listed in {target}.fieldmap.json")
+        _losses(Path(target), set(layers))
+
+
+def _losses(target: Path, names: set[str]) -> None:
+    import json
+
+    from ..export import fieldmap_path
+    from ._summary import losses_summary
+
+    fieldmap = fieldmap_path(target)
+    entries = json.loads(fieldmap.read_text(encoding="utf-8")).get("losses", [])
+    for line in losses_summary([e for e in entries if e.get("layer") in names], fieldmap):
+        click.echo(line, err=True)
 
 
 def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, crs: str | None,

@@ -98,7 +98,8 @@ def sites(
         add_suitability(m, result)
         paths["map"] = out_dir / "sites.html"
         paths["map"].write_text(map_html(m, offline=offline), encoding="utf-8")
-    _report(table, result.model, paths)
+    scored = int((result.grid["status"] == "scored").sum()) if "status" in result.grid.columns else None
+    _report(table, result.model, paths, result.sites, scored)
 
 
 def _table(sites: Any, path: Path) -> Any:
@@ -108,12 +109,16 @@ def _table(sites: Any, path: Path) -> Any:
     return table
 
 
-def _report(table: Any, model: Any, paths: dict[str, Path]) -> None:
-    """Print the sites' main columns and the files written."""
+def _report(table: Any, model: Any, paths: dict[str, Path], sites: Any, cells: int | None = None) -> None:
+    """Print the sites' main columns, a summary and the files written."""
+    from ._summary import files_summary, sites_summary
+
     shown = ["rank", "score", *[c.column for c in model.criteria]]
     click.echo(table[shown].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    for path in paths.values():
-        click.echo(f"wrote {path.resolve()}")
+    for line in sites_summary(sites, cells=cells, separation_km=model.min_separation_km):
+        click.echo(line)
+    for line in files_summary(paths.values()):
+        click.echo(line)
 
 
 def _streamed(
@@ -151,5 +156,5 @@ def _streamed(
     paths["sites"].unlink(missing_ok=True)
     sites.to_crs("EPSG:4326").to_file(paths["sites"], driver="GeoJSON")
     paths["table"] = out_dir / "sites.csv"
-    _report(_table(sites, paths["table"]), model, paths)
+    _report(_table(sites, paths["table"]), model, paths, sites)
     return True
