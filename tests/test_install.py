@@ -21,7 +21,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 OSM_XML = ROOT / "tests" / "fixtures" / "osm" / "rewari.osm"
 
 # top-level modules provided only by the optional extras (and not by any default dependency)
-OPTIONAL_MODULES = ["dask", "distributed", "psycopg", "sqlalchemy", "playwright", "matplotlib", "mapclassify"]
+OPTIONAL_MODULES = ["dask", "distributed", "psycopg", "sqlalchemy", "playwright", "mapclassify"]
 
 # the README's documented commands that need no network, server or cluster (paths relative to a tmp cwd)
 COMMANDS = [
@@ -82,7 +82,7 @@ def _modules_of(requirements: list[str]) -> set[str]:
 
 def test_default_dependencies_cover_documented_commands() -> None:
     default = _modules_of(PYPROJECT["project"]["dependencies"])
-    for dist in ("pvlib", "h5py", "global-land-mask", "osmium", "rasterio", "osmnx", "tqdm"):
+    for dist in ("pvlib", "h5py", "global-land-mask", "osmium", "rasterio", "osmnx", "tqdm", "matplotlib"):
         assert dist in default, f"{dist} is needed by a documented command and must be a default dependency"
     extras = PYPROJECT["project"]["optional-dependencies"]
     for heavy in ("dask", "postgis", "bench"):
