@@ -23,7 +23,8 @@ import numpy as np
 import shapely
 
 import corridormap
-from corridormap.access import access_card, default_targets, nearest_table
+from corridormap.analysis.access import access_card, default_targets
+from corridormap.analysis.nearest import nearest_table
 from corridormap.crs import to_metric
 
 

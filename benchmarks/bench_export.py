@@ -26,8 +26,8 @@ import pandas as pd
 import pyogrio
 
 from corridormap.errors import DataLossWarning
-from corridormap.export import export_layers
-from corridormap.export_formats import FORMATS
+from corridormap.export.formats import FORMATS
+from corridormap.export.write import export_layers
 
 _PLAIN: dict[str, Callable[[gpd.GeoDataFrame, Path], None]] = {
     "gpkg": lambda g, p: pyogrio.write_dataframe(g, p, layer="pts", driver="GPKG"),

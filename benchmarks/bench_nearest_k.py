@@ -29,7 +29,7 @@ import shapely
 from bench_access import best_time, random_belt_points
 
 import corridormap
-from corridormap.nearest import nearest_table
+from corridormap.analysis.nearest import nearest_table
 
 
 def random_lines(belt, n: int, seed: int) -> np.ndarray:

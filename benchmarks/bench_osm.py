@@ -24,7 +24,8 @@ from typing import Any
 
 import osmnx as ox
 
-from corridormap import _overpass, osm, settings
+from corridormap import osm, settings
+from corridormap.osm import _overpass
 
 EMPTY = b'<?xml version="1.0"?><osm version="0.6"></osm>'
 

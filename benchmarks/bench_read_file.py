@@ -26,7 +26,7 @@ import pyogrio
 import shapely
 
 from corridormap.errors import CorridormapWarning
-from corridormap.io import read_file
+from corridormap.io.read import read_file
 
 
 def _points(n: int, rng: np.random.Generator) -> gpd.GeoDataFrame:

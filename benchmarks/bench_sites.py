@@ -21,7 +21,7 @@ import time
 CASE = r"""
 import json, resource, sys, time
 import corridormap
-from corridormap.sites import suitability
+from corridormap.sites.suitability import suitability
 cell_km, dask = float(sys.argv[1]), sys.argv[2] == "dask"
 layers = corridormap.load_layers()
 client = None
@@ -48,7 +48,7 @@ import json, math, os, resource, sys, tempfile, time
 import numpy as np, dask.array as da
 from distributed import Client, LocalCluster
 from corridormap.crs import BELT_CRS
-from corridormap.sites import suitability_array, write_suitability_tiff
+from corridormap.sites.suitability import suitability_array, write_suitability_tiff
 from rasterio.transform import from_origin
 kind, size = sys.argv[1], float(sys.argv[2])
 
@@ -117,7 +117,7 @@ def main() -> None:
     # in a child too: a process's peak memory survives fork and exec, so this one must stay small
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", "from corridormap.raster_defaults import build_default_rasters as b; b()"],
+        [sys.executable, "-c", "from corridormap.sites.defaults import build_default_rasters as b; b()"],
         check=True,
     )
     print(f"default rasters (cached after the first run): {time.perf_counter() - t:.1f} s")

@@ -28,30 +28,55 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 # public name -> module that owns it (one line per name; rooms add their own)
 _API: dict[str, str] = {
     # foundation
-    "load_layers": "catalog",
-    "read_layer": "catalog",
-    "load_catalog": "catalog",
-    "LayerSpec": "catalog",
+    "load_layers": "catalog.load",
+    "read_layer": "catalog.load",
+    "load_catalog": "catalog.load",
+    "LayerSpec": "catalog.load",
     "build_map": "render",
     "build_outputs": "build",
     "to_metric": "crs",
     "to_display": "crs",
     "BELT_CRS": "crs",
+    "true_km": "crs",
     # analysis
-    "corridor_belt": "corridor",
-    "chainage": "corridor",
-    "membership": "corridor",
-    "access_card": "access",
-    "catchments": "reach",
-    "green_power": "reach",
-    "find_gaps": "gaps",
+    "nearest_table": "analysis.nearest",
+    "corridor_belt": "analysis.corridor",
+    "chainage": "analysis.corridor",
+    "membership": "analysis.corridor",
+    "access_card": "analysis.access",
+    "default_targets": "analysis.access",
+    "catchments": "analysis.reach",
+    "default_contents": "analysis.reach",
+    "green_power": "analysis.reach",
+    "find_gaps": "analysis.gaps",
+    # charts for notebooks (matplotlib figures; the strip as SVG)
+    "status_chart": "analysis.charts",
+    "access_chart": "analysis.charts",
+    "strip_chart": "analysis.charts",
+    "score_chart": "analysis.charts",
+    "sites_chart": "analysis.charts",
     # users' files
-    "read_file": "io",
+    "read_file": "io.read",
     "validate_file": "validate",
+    # OpenStreetMap and open datasets
+    "fetch_layer": "osm.features",
+    "read_extract": "osm.features",
+    "load_dataset": "osm.datasets",
     # exports
-    "export_layers": "export",
+    "export_layers": "export.write",
+    "read_back": "export.write",
+    "write_postgis": "export.postgis",
     # rasters and sites
-    "suitability": "sites",
+    "read_raster": "raster",
+    "default_raster": "sites.defaults",
+    "add_suitability": "render.raster_overlay",
+    "suitability": "sites.suitability",
+    "load_model": "sites.model",
+    # sectors and briefs
+    "sector_fit": "sectors.fit",
+    "load_profiles": "sectors.profiles",
+    "brief": "sectors.brief",
+    "compare_nodes": "sectors.compare",
 }
 
 __all__ = ["CorridormapError", "errors", "settings", "__version__", *sorted(_API)]

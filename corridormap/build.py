@@ -16,11 +16,11 @@ from typing import Any
 import geopandas as gpd
 
 from . import settings
-from .analysis_outputs import strip_links_html
+from .analysis.outputs import add_analysis, strip_links_html
 from .atomic import refuse_existing, write_bytes_atomic, write_json_atomic
-from .catalog import LayerSpec, load_catalog, load_layers
-from .export import export_layers
-from .manifest import build_manifest
+from .catalog.load import LayerSpec, load_catalog, load_layers
+from .export.manifest import build_manifest
+from .export.write import export_layers
 from .progress import steps
 from .render import build_map
 from .render.assets import map_html
@@ -60,8 +60,6 @@ def analysis_layers(
     Returns the layers and specs to draw and export (possibly with extra layers, or extra columns on
     existing ones) and extra files to write beside the map (name -> content). Inputs are not mutated.
     """
-    from .analysis_outputs import add_analysis
-
     return add_analysis(layers, specs, out_dir)
 
 
@@ -110,6 +108,10 @@ def _build(
     out.mkdir(parents=True, exist_ok=True)
     progress.step("map")
     m = build_map(layers, specs, offline=offline, title_links_html=strip_links_html(list(extra_files)))
+    if "industrial_nodes" in layers:  # the "Sector fit" view (corridormap.sectors, render/sector_fit.py)
+        from .sectors.mapview import add_to_map
+
+        add_to_map(m, layers)
     write_bytes_atomic(map_html(m, offline=offline).encode("utf-8"), result.map, overwrite=overwrite)
     for name, content in extra_files.items():
         write_bytes_atomic(content, out / name, overwrite=overwrite)

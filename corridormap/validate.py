@@ -3,8 +3,8 @@
 :func:`validate_file` never raises for a user's mistake: whatever stops a file (missing, empty,
 corrupt, wrong encoding, a layer to choose, a refused feature) becomes a finding of severity
 ``"refuse"`` in the returned :class:`ValidationReport`, which ``corridormap validate`` prints. The
-checks themselves live beside the reader (:mod:`corridormap._geomchecks`,
-:mod:`corridormap._fieldchecks`); rasters are checked here with rasterio.
+checks themselves live beside the reader (:mod:`corridormap.io._geomchecks`,
+:mod:`corridormap.io._fieldchecks`); rasters are checked here with rasterio.
 
 Examples
 --------
@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._report import Finding, Repair, ValidationReport
+from .catalog.load import read_layer
 from .errors import CorridormapError
-from .io import ReadOptions, detect_format, load_file
+from .io.read import ReadOptions, detect_format, load_file
+from .io.report import Finding, Repair, ValidationReport
 
 __all__ = ["validate_file", "validate_raster", "ValidationReport", "Finding", "Repair"]
 
@@ -116,8 +117,6 @@ def validate_raster(path: str | Path, *, crs: str | None = None) -> ValidationRe
 @functools.cache
 def _belt_bounds() -> tuple[float, ...]:
     """Longitude/latitude bounds of the catalog's corridor belt (a fixed window if it cannot load)."""
-    from .catalog import read_layer
-
     try:
         return tuple(float(v) for v in read_layer("corridor_belt").to_crs("EPSG:4326").total_bounds)
     except CorridormapError:

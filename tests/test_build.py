@@ -15,7 +15,7 @@ from geopandas.testing import assert_geodataframe_equal
 
 import corridormap
 from corridormap.build import build_outputs
-from corridormap.catalog import GROUPS, load_catalog
+from corridormap.catalog.load import GROUPS, load_catalog
 from corridormap.cli import cli
 from corridormap.errors import OutputExistsError
 from corridormap.render.legend import legend_entries
@@ -200,3 +200,18 @@ def test_every_public_name_resolves_and_no_module_shadows_a_function() -> None:
         importlib.import_module(f"corridormap.{module}")  # importing a room must not replace a name
         assert getattr(corridormap, name) is getattr(importlib.import_module(f"corridormap.{module}"), name)
     assert callable(corridormap.catchments) and callable(corridormap.find_gaps)
+
+
+def test_export_with_analysis_holds_the_builds_analysis_layers(built, tmp_path):
+    """One analysis as layers: the build's GeoPackage and ``export --with-analysis`` agree exactly."""
+    names = ["industrial_nodes", "catchment_rings", "gap_flags"]
+    out = tmp_path / "analysis.gpkg"
+    args = ["export", "--out", str(out), "--with-analysis", "--layers", ",".join(names)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    for name in names:
+        exported, in_build = gpd.read_file(out, layer=name), gpd.read_file(built.gpkg, layer=name)
+        assert list(exported.columns) == list(in_build.columns), name
+        assert_geodataframe_equal(exported, in_build)
+    nodes = gpd.read_file(built.gpkg, layer="industrial_nodes")
+    assert {"freight_station_km", "port_network_km"} <= set(nodes.columns)  # network km in both

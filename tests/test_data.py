@@ -1,13 +1,15 @@
 """Checks on the shipped corridor data in ``data/*.geojson``.
 
-The files are hand-authored; these tests hold them to the schema in ``data/README.md``: columns and vocabularies,
-counts, published lengths of the lines (geodesic, within 10 %), and every position inside the state it claims
-(checked against the third-party 2019 state polygons in ``../shared/data``).
+The files are hand-authored; these tests hold them to the schema in ``data/README.md``: columns and
+vocabularies, counts, published lengths of the lines (geodesic, within 10 %), and every position inside
+the state it claims (checked against the third-party 2019 state polygons in ``../shared/data``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,11 +18,14 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from corridormap.analysis.corridor import corridor_belt
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 METRIC = "EPSG:7755"
 
 LAYERS = {
     "industrial_nodes": "Point",
+    "nicdc_national_nodes": "Point",
     "freight_rail": "LineString",
     "freight_stations": "Point",
     "expressways": "LineString",
@@ -34,10 +39,13 @@ COMMON = [
 REQUIRED = [c for c in COMMON if c != "notes"]
 EXTRA = {
     "industrial_nodes": ["node_type", "corridor", "area_ha", "investment_inr_crore", "jobs", "sectors"],
+    "nicdc_national_nodes": ["node_type", "corridor", "area_ha", "investment_inr_crore", "jobs", "sectors"],
     "freight_rail": ["corridor", "section", "from_station", "to_station", "opened", "length_km",
                      "corridor_length_km", "double_track", "link"],
     "freight_stations": ["corridor", "role", "km_from_start", "seq"],
-    "expressways": ["expressway", "section", "length_km", "section_length_km", "lanes", "opened", "designation"],
+    "expressways": [
+        "expressway", "section", "length_km", "section_length_km", "lanes", "opened", "designation"
+    ],
     "renewable_zones": ["zone_type", "technology", "capacity_mw", "area_ha"],
     "ports_logistics": ["facility_type", "throughput", "capacity_teu_m", "cargo_mt"],
 }
@@ -97,7 +105,8 @@ def test_layer_schema(layers: dict[str, gpd.GeoDataFrame], name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "quality"), [
-    ("industrial_nodes", "approximate"), ("freight_stations", "approximate"), ("renewable_zones", "approximate"),
+    ("industrial_nodes", "approximate"), ("nicdc_national_nodes", "approximate"),
+    ("freight_stations", "approximate"), ("renewable_zones", "approximate"),
     ("ports_logistics", "approximate"), ("freight_rail", "schematic"), ("expressways", "schematic"),
 ])
 def test_geometry_quality_is_honest(layers: dict[str, gpd.GeoDataFrame], name: str, quality: str) -> None:
@@ -112,11 +121,20 @@ def test_coordinates_have_five_decimals_at_most(name: str) -> None:
     assert ((coords[:, 0] > 60) & (coords[:, 0] < 98) & (coords[:, 1] > 6) & (coords[:, 1] < 37)).all()
 
 
+# NICDC's nodes on other corridors outside the DMIC belt: their own layer (off at start, outside belt stats)
+NATIONAL_NODE_IDS = {
+    "khurpia", "rajpura", "palakkad", "prayagraj_imc", "gaya_imc", "zaheerabad", "orvakal", "kopparthy",
+}
+
+
 def test_counts(layers: dict[str, gpd.GeoDataFrame]) -> None:
     nodes = layers["industrial_nodes"]
-    assert len(nodes) >= 26
-    assert set(REFERENCE_NODE_IDS) <= set(nodes["id"])
-    assert layers["expressways"]["expressway"].nunique() == 11
+    national = layers["nicdc_national_nodes"]
+    assert len(nodes) == 35 and len(national) == 8
+    assert set(national["id"]) == NATIONAL_NODE_IDS
+    assert not set(nodes["id"]) & set(national["id"])
+    assert set(REFERENCE_NODE_IDS) <= set(nodes["id"]) | set(national["id"])
+    assert layers["expressways"]["expressway"].nunique() == 12
     assert len(layers["renewable_zones"]) == 16
     assert len(layers["ports_logistics"]) == 15
     stations = layers["freight_stations"]
@@ -124,11 +142,20 @@ def test_counts(layers: dict[str, gpd.GeoDataFrame]) -> None:
 
 
 def test_node_vocabularies(layers: dict[str, gpd.GeoDataFrame]) -> None:
-    nodes = layers["industrial_nodes"]
+    nodes = pd.concat([layers["industrial_nodes"], layers["nicdc_national_nodes"]])
     used = {s for value in nodes["sectors"].dropna() for s in value.split("; ")}
     assert used <= SECTORS, used - SECTORS
     assert {"Japan industrial township", "sector park"} <= set(nodes["node_type"])
     assert (nodes["area_ha"].dropna() > 0).all()
+
+
+def test_national_nodes_lie_outside_the_belt_and_the_dmic(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    belt = corridor_belt(layers["freight_rail"], corridor="Western DFC", buffer_km=150.0).union_all()
+    national = layers["nicdc_national_nodes"]
+    assert not national.within(belt).any()
+    assert not national["corridor"].str.startswith("DMIC").any()
+    nodes = layers["industrial_nodes"]
+    assert (nodes.within(belt) | nodes["corridor"].str.startswith("DMIC")).all()
 
 
 def test_added_nodes_carry_provenance(layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -153,7 +180,9 @@ def geodesic_km(geoms: gpd.GeoSeries) -> float:
 
 
 @pytest.mark.parametrize(("corridor", "published_km"), [("Western DFC", 1506.0), ("Eastern DFC", 1337.0)])
-def test_dfc_length_matches_published(layers: dict[str, gpd.GeoDataFrame], corridor: str, published_km: float) -> None:
+def test_dfc_length_matches_published(
+    layers: dict[str, gpd.GeoDataFrame], corridor: str, published_km: float
+) -> None:
     rail = layers["freight_rail"]
     built = rail[(rail["corridor"] == corridor) & (rail["status"] != "proposed")]
     assert set(built["corridor_length_km"]) == {published_km}
@@ -171,7 +200,7 @@ def test_dfc_sections_connect(layers: dict[str, gpd.GeoDataFrame]) -> None:
     rail = layers["freight_rail"].set_index("id")
     ends = {i: (g.coords[0], g.coords[-1]) for i, g in rail.geometry.items()}
     west = [i for i in rail.index if i.startswith("wdfc_")]
-    for a, b in zip(west, west[1:]):
+    for a, b in pairwise(west):
         assert ends[a][1] == ends[b][0], (a, b)
     assert ends["edfc_khurja_dadri_link"][1] == ends["wdfc_rewari_dadri"][1]
 
@@ -229,7 +258,9 @@ def state_problems(states: gpd.GeoDataFrame, point: shapely.Point, claimed: list
 
 
 @pytest.mark.parametrize("name", LAYERS)
-def test_positions_lie_in_their_states(layers: dict[str, gpd.GeoDataFrame], states: gpd.GeoDataFrame, name: str) -> None:
+def test_positions_lie_in_their_states(
+    layers: dict[str, gpd.GeoDataFrame], states: gpd.GeoDataFrame, name: str
+) -> None:
     gdf = layers[name].to_crs(METRIC)
     problems = []
     for _, row in gdf.iterrows():
@@ -244,7 +275,60 @@ def test_positions_lie_in_their_states(layers: dict[str, gpd.GeoDataFrame], stat
 
 
 @pytest.mark.parametrize(("claimed", "expected"), [(["Gujarat"], None), (["Rajasthan"], "inside Gujarat")])
-def test_state_check_catches_a_wrong_state(states: gpd.GeoDataFrame, claimed: list[str], expected: str | None) -> None:
+def test_state_check_catches_a_wrong_state(
+    states: gpd.GeoDataFrame, claimed: list[str], expected: str | None
+) -> None:
     ahmedabad = gpd.GeoSeries([shapely.Point(72.58, 23.03)], crs=4326).to_crs(METRIC).iloc[0]
     problem = state_problems(states, ahmedabad, claimed)
     assert (problem is None) if expected is None else problem.startswith(expected)
+
+
+LENGTH_NOTE = re.compile(r"Length check: the line measures (?P<km>[\d.]+) km on the ellipsoid")
+CHAINAGE_NOTE = re.compile(
+    r"Chainage: published (?P<pub>[\d.]+) km from New JNPT; the schematic line reaches this point at (?P<km>[\d.]+) km"
+)
+
+
+def test_dfc_sections_explain_their_length(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Every DFC section states its measured length beside the published one, and the figure is true."""
+    for _, row in layers["freight_rail"].iterrows():
+        match = LENGTH_NOTE.search(row["notes"] or "")
+        assert match, f"{row['id']}: notes lack the length check"
+        measured = GEOD.geometry_length(row.geometry) / 1000.0
+        assert float(match["km"]) == pytest.approx(measured, abs=0.1), row["id"]
+
+
+def test_wdfc_station_chainage_is_stated(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Each WDFC station with a published chainage states the line's chainage there; that figure is true."""
+    rail = layers["freight_rail"]
+    coords: list[tuple[float, float]] = []
+    for geom in rail.loc[rail["id"].str.startswith("wdfc_"), "geometry"]:
+        part = list(geom.coords)
+        coords += part if not coords else part[1:]
+    chainage = [0.0]
+    for a, b in pairwise(coords):
+        chainage.append(chainage[-1] + GEOD.inv(*a, *b)[2] / 1000.0)
+    at = dict(zip(coords, chainage, strict=True))
+    stations = layers["freight_stations"].dropna(subset=["km_from_start"])
+    assert len(stations) >= 15
+    for _, row in stations.iterrows():
+        match = CHAINAGE_NOTE.search(row["notes"] or "")
+        assert match, f"{row['id']}: notes lack the chainage comparison"
+        assert float(match["pub"]) == pytest.approx(row["km_from_start"])
+        assert float(match["km"]) == pytest.approx(at[(row.geometry.x, row.geometry.y)], abs=0.1), row["id"]
+
+
+EXPRESSWAY_NOTE = re.compile(
+    r"Length check: the expressway's sections other than proposed ones measure (?P<km>[\d.]+) km"
+)
+
+
+def test_expressways_explain_their_length(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Every expressway section states the whole expressway's measured length, and the figure is true."""
+    roads = layers["expressways"]
+    built = roads[roads["status"] != "proposed"]
+    totals = {name: geodesic_km(group.geometry) for name, group in built.groupby("expressway")}
+    for _, row in roads.iterrows():
+        match = EXPRESSWAY_NOTE.search(row["notes"] or "")
+        assert match, f"{row['id']}: notes lack the length check"
+        assert float(match["km"]) == pytest.approx(totals[row["expressway"]], abs=0.1), row["id"]

@@ -16,10 +16,10 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from corridormap import export_formats
 from corridormap.atomic import STAGING_PREFIX
 from corridormap.errors import ExportError
-from corridormap.export import export_layers, manifest_path
+from corridormap.export import formats as export_formats
+from corridormap.export.write import export_layers, manifest_path
 
 
 def _layers(n: int = 2) -> dict[str, gpd.GeoDataFrame]:
@@ -73,7 +73,7 @@ def test_failed_verification_changes_nothing(tmp_path, monkeypatch):
 _BIG_EXPORT = textwrap.dedent("""
     import sys
     import numpy as np, geopandas as gpd
-    from corridormap.export import export_layers
+    from corridormap.export.write import export_layers
     n = 250_000
     rng = np.random.default_rng(0)
     big = gpd.GeoDataFrame({"id": np.arange(n), "v": rng.random(n)},

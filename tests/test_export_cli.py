@@ -14,9 +14,9 @@ from shapely.geometry import Point
 
 from corridormap.cli import cli
 from corridormap.errors import CRSError, DataLossWarning
-from corridormap.export import export_layers, fieldmap_path, manifest_path, read_back
-from corridormap.export_formats import FORMATS
-from corridormap.manifest import file_sha256
+from corridormap.export.formats import FORMATS
+from corridormap.export.manifest import file_sha256
+from corridormap.export.write import export_layers, fieldmap_path, manifest_path, read_back
 
 
 def _run(*args: str):
@@ -114,12 +114,22 @@ def test_gpkg_layer_descriptions_and_records_of_kept_layers(tmp_path, nodes):
     assert sorted(json.loads(manifest_path(out).read_text())["layers"]) == ["more", "nodes"]
 
 
-def test_with_analysis_adds_access_card_catchments_and_gaps(tmp_path):
+def test_with_analysis_adds_the_card_catchment_rings_and_gap_flags(tmp_path):
     out = tmp_path / "analysis.gpkg"
-    result = _run("--out", str(out), "--with-analysis", "--layers", "access_card,catchments,gaps")
+    layers = "industrial_nodes,catchment_rings,gap_flags"
+    result = _run("--out", str(out), "--with-analysis", "--layers", layers)
     assert result.exit_code == 0, result.output
-    card = gpd.read_file(out, layer="access_card")
-    assert len(card) > 0 and any(c.endswith("_km") for c in card.columns)
-    rings = gpd.read_file(out, layer="catchments")
+    card = gpd.read_file(out, layer="industrial_nodes")
+    assert len(card) > 0 and {"freight_station_km", "port_network_km"} <= set(card.columns)
+    rings = gpd.read_file(out, layer="catchment_rings")
     assert set(rings.geom_type) == {"Polygon"} and "radius_km" in rings.columns
-    assert {"rule", "reason"} <= set(gpd.read_file(out, layer="gaps").columns)
+    assert {"rule", "reason"} <= set(gpd.read_file(out, layer="gap_flags").columns)
+
+
+def test_with_analysis_needs_industrial_nodes(tmp_path, nodes):
+    src = tmp_path / "plants.geojson"
+    nodes.to_file(src)
+    result = _run(str(src), "--out", str(tmp_path / "x.gpkg"), "--with-analysis")
+    assert result.exit_code != 0
+    assert "industrial_nodes" in result.output and "Fix:" in result.output
+    assert not (tmp_path / "x.gpkg").exists()

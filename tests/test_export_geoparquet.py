@@ -18,8 +18,8 @@ from referencing import Registry, Resource
 
 import corridormap
 from corridormap.errors import DataLossWarning
-from corridormap.export import export_layers, read_back
-from corridormap.export_formats import hilbert_order, write_geoparquet
+from corridormap.export.formats import hilbert_order, write_geoparquet
+from corridormap.export.write import export_layers, read_back
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_NAME = "geoparquet-1.1.0.schema.json"

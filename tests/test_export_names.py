@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from corridormap.export_adapt import fit
-from corridormap.export_formats import FORMATS
+from corridormap.export.adapt import fit
+from corridormap.export.formats import FORMATS
 
 _TRICKY = ["fid", "FID", "fid_attr", "geom", "wkt", "x", "Y", "lon", "begin", "begin_attr", "name", "Name",
            "population_2011", "population_2021", "populati_1", "ज" * 4]

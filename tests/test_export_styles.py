@@ -16,11 +16,12 @@ import shapely
 from click.testing import CliRunner
 
 import corridormap
-from corridormap.catalog import load_catalog
+from corridormap.catalog.load import load_catalog
 from corridormap.cli import cli
 from corridormap.errors import DataLossWarning
-from corridormap.export import export_layers
-from corridormap.export_styles import layer_style, to_qml, to_sld
+from corridormap.export.styles import layer_style, to_qml, to_sld
+from corridormap.export.write import export_layers
+from corridormap.io.read import list_layers
 
 HERE = Path(__file__).parent
 QGIS_PYTHON = "/usr/bin/python3"  # Debian's python3-qgis lives there (the venv cannot import it)
@@ -87,7 +88,7 @@ def test_layer_styles_table_has_qgis_schema_and_one_default_per_layer(gpkg, cata
     assert all(r["useAsDefault"] == 1 and r["styleName"] == "corridormap" for r in rows)
     assert {r["update_time"] for r in rows} == {"2000-01-01T00:00:00.000Z"}
     assert {r["f_geometry_column"] for r in rows} == {"geom"}
-    assert {name for name, _ in corridormap.io.list_layers(gpkg)} == set(layers)  # a table, not a layer
+    assert {name for name, _ in list_layers(gpkg)} == set(layers)  # a table, not a layer
 
 
 def test_qml_carries_the_catalog_style(gpkg) -> None:

@@ -13,7 +13,7 @@ import shapely
 
 import corridormap
 from corridormap import errors
-from corridormap.io import detect_format, list_layers
+from corridormap.io.read import detect_format, list_layers
 from corridormap.validate import validate_file
 
 OSM_FIXTURE = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 import corridormap
 from corridormap import errors
-from corridormap._csvcoords import parse_coordinate
-from corridormap._geomchecks import Context, check_geometry
-from corridormap._report import ValidationReport
-from corridormap.attrjoin import join_attributes
+from corridormap.io._csvcoords import parse_coordinate
+from corridormap.io._geomchecks import Context, check_geometry
+from corridormap.io.attrjoin import join_attributes
+from corridormap.io.report import ValidationReport
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 lon = st.floats(70, 85, allow_nan=False)

@@ -9,8 +9,8 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
-from corridormap import _overpass
 from corridormap.cli import cli
+from corridormap.osm import _overpass
 
 XML = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
 

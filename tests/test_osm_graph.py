@@ -11,7 +11,7 @@ import pytest
 
 from corridormap import osm
 from corridormap.errors import LayerValidationError
-from corridormap.osm_graph import parse_speed_kph
+from corridormap.osm.graph import parse_speed_kph
 
 XML = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
 R = 6_371_009  # osmnx's mean earth radius, metres

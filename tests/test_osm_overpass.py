@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import shapely
 
-from corridormap import _overpass, osm, settings
+from corridormap import osm, settings
 from corridormap.errors import NetworkError
+from corridormap.osm import _overpass
 
 FIXTURE = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
 DATA_BOX = shapely.box(76.44, 27.99, 76.73, 28.30)

@@ -2,18 +2,23 @@
 
 Inputs default to the shipped layers; ``--nodes FILE`` and friends replace one with a user file of
 the same geometry type. Outputs go to ``--out`` (default ``build/analysis``); existing outputs are
-refused without ``--overwrite``.
+refused without ``--overwrite``. Outputs are written through :mod:`corridormap.atomic`: every file
+of a command is built in a staging folder and moved into place only when all are written, so an
+interrupted run (even with ``--overwrite``) leaves the previous outputs as they were.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import overwrite_option
+from ..atomic import replace_into, staging_dir
+from ._summary import access_summary, chainage_summary, files_summary, gaps_summary
+from .options import overwrite_option
 
 # option -> (shipped layer it replaces, geometry types a replacement may have)
 _INPUTS = {
@@ -47,9 +52,9 @@ def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _layers(files: dict[str, Path | None]) -> dict[str, Any]:
     """The shipped layers, with any given user files in their place (geometry type checked)."""
-    from ..catalog import load_layers
+    from ..catalog.load import load_layers
     from ..errors import LayerValidationError
-    from ..io import read_file
+    from ..io.read import read_file
 
     layers = dict(load_layers())
     for option, path in files.items():
@@ -68,6 +73,7 @@ def _layers(files: dict[str, Path | None]) -> dict[str, Any]:
 
 
 def _refuse_existing(out_dir: Path, names: list[str], overwrite: bool) -> list[Path]:
+    """The output paths, refused before any work if one exists and ``overwrite`` is not given."""
     from ..errors import OutputExistsError
 
     paths = [out_dir / name for name in names]
@@ -76,14 +82,27 @@ def _refuse_existing(out_dir: Path, names: list[str], overwrite: bool) -> list[P
         raise OutputExistsError(
             f"{out_dir}: {', '.join(existing)} exist(s). Fix: pass --overwrite or another --out"
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        p.unlink(missing_ok=True)
     return paths
 
 
-def _write(frame: Any, csv: Path, gpkg: Path, layer: str) -> None:
-    """A layer as CSV (no geometry; points get lon/lat columns) and as a GeoPackage layer (EPSG:4326)."""
+def _publish(writers: Mapping[Path, Callable[[Path], None]]) -> None:
+    """Write each output (target -> writer of a path) into a staging folder beside the targets, then
+    move every one over its target: a failure on the way leaves the previous outputs untouched."""
+    targets = list(writers)
+    with staging_dir(targets[0]) as stage:
+        for target, write in writers.items():
+            write(stage / target.name)
+        for target in targets:
+            replace_into(stage / target.name, target)
+
+
+def _write_text(text: str, path: Path) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def _write(frame: Any, csv: Path, gpkg: Path, layer: str, *, more: Mapping[Path, str] | None = None) -> None:
+    """A layer as CSV (no geometry; points get lon/lat columns) and as a GeoPackage layer (EPSG:4326),
+    plus any text files in ``more``, all published at once (:func:`_publish`)."""
     import pandas as pd
 
     from ..crs import to_display
@@ -95,8 +114,13 @@ def _write(frame: Any, csv: Path, gpkg: Path, layer: str) -> None:
     table = pd.DataFrame(shown.drop(columns=shown.geometry.name))
     if len(shown) and (shown.geom_type == "Point").all():
         table["lon"], table["lat"] = shown.geometry.x.round(6), shown.geometry.y.round(6)
-    table.to_csv(csv, index=False)
-    shown.to_file(gpkg, layer=layer, driver="GPKG")
+    writers: dict[Path, Callable[[Path], None]] = {
+        csv: lambda path: table.to_csv(path, index=False),
+        gpkg: lambda path: shown.to_file(path, layer=layer, driver="GPKG"),
+    }
+    for target, text in (more or {}).items():
+        writers[target] = functools.partial(_write_text, text)
+    _publish(writers)
 
 
 def _files(**kwargs: Any) -> dict[str, Path | None]:
@@ -105,8 +129,6 @@ def _files(**kwargs: Any) -> dict[str, Path | None]:
 
 def _done(paths: list[Path], summary: list[str] | None = None) -> None:
     """The summary (rows, headline figures), then where the files are."""
-    from ._summary import files_summary
-
     for line in [*(summary or []), *files_summary(paths)]:
         click.echo(line)
 
@@ -158,15 +180,15 @@ def access(
 ) -> None:
     """Access card: each node's nearest station, DFC line, expressway, port and renewable zone (km),
     renewable MW in reach, and whether it lies in the corridor belt (and in which state, with --states)."""
-    from .. import analysis_outputs as ao
-    from ..access import access_card, default_targets
-    from ..reach import green_power
+    from ..analysis import outputs as ao
+    from ..analysis.access import access_card, default_targets
+    from ..analysis.reach import green_power
 
     layers = _layers(_files(**files))
     csv, gpkg = _refuse_existing(out_dir, ["access.csv", "access.gpkg"], overwrite)
     graph = None
     if graph_file is not None:
-        from ..network import read_graphml
+        from ..analysis.network import read_graphml
 
         graph = read_graphml(graph_file)
     elif network:
@@ -181,14 +203,12 @@ def access(
     )
     card = green_power(card, layers["renewable_zones"], within_km=green_km)
     if "corridor_belt" in layers:
-        from ..corridor import membership
-        from ..io import read_file
+        from ..analysis.corridor import membership
+        from ..io.read import read_file
 
         state_layer = read_file(states) if states is not None else None
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
     _write(card, csv, gpkg, "access_card")
-    from ._summary import access_summary
-
     _done([csv, gpkg], access_summary(card))
 
 
@@ -208,18 +228,18 @@ def chainage(
     line_keys: tuple[str, ...], max_offset_km: float, out_dir: Path, overwrite: bool, **files: Path | None
 ) -> None:
     """Chainage: km along the Western DFC / Delhi–Mumbai Expressway, side and offset, plus strip SVGs."""
-    from .. import analysis_outputs as ao
+    from ..analysis import outputs as ao
 
     layers = _layers(_files(**files))
     keys = list(line_keys) or list(ao.chainage_lines())
     names = ["chainage.csv", "chainage.gpkg"] + [f"strip_{key}.svg" for key in keys]
     csv, gpkg, *svgs = _refuse_existing(out_dir, names, overwrite)
     table = ao.chainage_table(layers, keys)
-    _write(table, csv, gpkg, "chainage")
-    for key, svg in zip(keys, svgs, strict=True):
-        svg.write_text(ao.strip_diagram(layers, key, max_offset_km=max_offset_km), encoding="utf-8")
-    from ._summary import chainage_summary
-
+    strips = {
+        svg: ao.strip_diagram(layers, key, max_offset_km=max_offset_km)
+        for key, svg in zip(keys, svgs, strict=True)
+    }
+    _write(table, csv, gpkg, "chainage", more=strips)
     _done([csv, gpkg, *svgs], chainage_summary(table))
 
 
@@ -248,10 +268,10 @@ def catchments(
     **files: Path | None,
 ) -> None:
     """Catchments: rings around a layer's features with counts of nodes, ports, stations and renewable MW."""
+    from ..analysis.reach import catchments as rings_of
+    from ..analysis.reach import default_contents
     from ..errors import DataSourceNotFoundError
-    from ..io import read_file
-    from ..reach import catchments as rings_of
-    from ..reach import default_contents
+    from ..io.read import read_file
 
     layers = _layers(_files(**files))
     if features is None and layer_name not in layers:
@@ -269,12 +289,10 @@ def catchments(
 @_input_options
 def gaps(rules: Path | None, out_dir: Path, overwrite: bool, **files: Path | None) -> None:
     """Gap rules: flag features that break the rules of RULES.toml (default: the shipped rules)."""
-    from ..gaps import find_gaps
+    from ..analysis.gaps import find_gaps
 
     layers = _layers(_files(**files))
     csv, gpkg = _refuse_existing(out_dir, ["gaps.csv", "gaps.gpkg"], overwrite)
     flagged = find_gaps(layers, rules)
     _write(flagged, csv, gpkg, "gaps")
-    from ._summary import gaps_summary
-
     _done([csv, gpkg], gaps_summary(flagged))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 
 @click.command()
@@ -53,7 +53,7 @@ def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
 @click.command()
 def layers() -> None:
     """List the layer catalog: name, group, geometry, features, source."""
-    from ..catalog import load_catalog, load_layers
+    from ..catalog.load import load_catalog, load_layers
 
     specs = load_catalog()
     loaded = load_layers(catalog=specs)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 FORMAT_KEYS = ("gpkg", "geojson", "fgb", "parquet", "shp", "kml", "kmz", "csv")
 
@@ -63,7 +63,8 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--crs", default=None, metavar="EPSG",
               help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.")
 @click.option("--with-analysis", is_flag=True,
-              help="Add the analysis tables as layers: access_card, catchments, gaps.")
+              help="Add the analysis as the build does: the access card on industrial_nodes "
+              "(km and network km), catchment_rings and gap_flags.")
 @click.option("--styles", type=click.Choice(["qml", "sld"]), default=None,
               help="Also write a QGIS style file (QML) or an OGC SLD beside each output, for layers with a "
                    "catalog style. A GeoPackage always carries them in its layer_styles table.")
@@ -79,8 +80,8 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
     summarised, and recorded field by field in the field map (PATH.fieldmap.json / export.fieldmap.json).
     """
     from ..errors import DataLossWarning
-    from ..export import collect_layers
-    from ..export_formats import resolve_format, target_crs
+    from ..export.formats import resolve_format, target_crs
+    from ..export.write import collect_layers
 
     if url is not None and styles is not None:
         raise click.UsageError("--styles writes style files beside file outputs; it does not apply to --to")
@@ -90,7 +91,7 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
         warnings.simplefilter("always")
         layers, specs, inputs = collect_layers(files, names=_names(layer_names), with_analysis=with_analysis)
         if url is not None:
-            from ..postgis import redact, write_postgis
+            from ..export.postgis import redact, write_postgis
 
             written = write_postgis(layers, url, schema=schema, overwrite=overwrite, crs=_crs(crs),
                                     specs=specs)
@@ -109,7 +110,7 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
 def _losses(target: Path, names: set[str]) -> None:
     import json
 
-    from ..export import fieldmap_path
+    from ..export.write import fieldmap_path
     from ._summary import losses_summary
 
     fieldmap = fieldmap_path(target)
@@ -121,8 +122,8 @@ def _losses(target: Path, names: set[str]) -> None:
 def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, crs: str | None,
               overwrite: bool, styles: str | None) -> str:
     from .. import settings
-    from ..export import export_layers
-    from ..export_formats import resolve_format
+    from ..export.formats import resolve_format
+    from ..export.write import export_layers
 
     path = out if out is not None else settings.out_dir / f"corridor{resolve_format(fmt).suffixes[0]}"
     if out is None and fmt != "gpkg" and len(layers) > 1:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 WHAT_HELP = "Comma-separated kinds: rail, motorway, trunk, industrial, power, ports."
 
@@ -61,7 +61,7 @@ class _Bar:
 
 
 def _write(layers: dict[str, Any], out: Path, overwrite: bool) -> None:
-    from ..export import export_layers
+    from ..export.write import export_layers
 
     path = export_layers({f"osm_{k}": v for k, v in layers.items()}, out, overwrite=overwrite)
     for name, gdf in layers.items():
@@ -85,7 +85,7 @@ def osm() -> None:
 def fetch(area: str, what: str, out: Path, tile_deg: float, offline: bool, cache_dir: Path | None,
           mirror: str | None, overwrite: bool) -> None:
     """Fetch OSM features for an area from Overpass, tile by tile; a second run is free."""
-    from ..osm import fetch_layer, resolve_area
+    from ..osm.features import fetch_layer, resolve_area
 
     with _settings(cache_dir, mirror, offline):
         polygon = resolve_area(area)
@@ -106,7 +106,7 @@ def fetch(area: str, what: str, out: Path, tile_deg: float, offline: bool, cache
 @overwrite_option
 def extract(source: Path, area: str | None, what: str, out: Path, overwrite: bool) -> None:
     """Read OSM features from a local .osm, .osm.bz2 or .osm.pbf extract."""
-    from ..osm import read_extract, resolve_area
+    from ..osm.features import read_extract, resolve_area
 
     polygon = None if area is None else resolve_area(area)
     _write({kind: read_extract(source, kind, area=polygon) for kind in _split(what)}, out, overwrite)
@@ -125,7 +125,7 @@ def extract(source: Path, area: str | None, what: str, out: Path, overwrite: boo
 def graph(source: Path | None, kind: str, classes: str, area: str | None, out: Path, tile_deg: float,
           offline: bool, cache_dir: Path | None, mirror: str | None, overwrite: bool) -> None:
     """Build a road or rail graph (length, speed_kph, travel_time) from an extract or from Overpass."""
-    from ..osm_graph import rail_graph, road_graph, save_graph
+    from ..osm.graph import rail_graph, road_graph, save_graph
 
     where = area if area is not None or source is not None else "belt"
     with _settings(cache_dir, mirror, offline):

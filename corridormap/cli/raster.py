@@ -11,12 +11,12 @@ from typing import Any
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 
 def _open(source: str) -> Any:
     from ..raster import read_raster
-    from ..raster_defaults import DEFAULT_RASTERS, default_raster
+    from ..sites.defaults import DEFAULT_RASTERS, default_raster
 
     return default_raster(source) if source in DEFAULT_RASTERS else read_raster(source)
 
@@ -25,10 +25,10 @@ def _features(layer: str | None, path: Path | None) -> Any:
     if (layer is None) == (path is None):
         raise click.UsageError("give exactly one of --layer NAME or --file PATH")
     if layer is not None:
-        from ..catalog import read_layer
+        from ..catalog.load import read_layer
 
         return read_layer(layer)
-    from ..io import read_file
+    from ..io.read import read_file
 
     return read_file(path)  # type: ignore[arg-type]
 
@@ -83,7 +83,7 @@ def raster() -> None:
 def build(refresh: bool) -> None:
     """Compute the default rasters over the belt (clear-sky potential, elevation, land) as cached COGs."""
     from ..raster import read_raster
-    from ..raster_defaults import build_default_rasters
+    from ..sites.defaults import build_default_rasters
 
     for name, path in build_default_rasters(refresh=refresh).items():
         r = read_raster(path)
@@ -142,7 +142,7 @@ def zonal(
 @overwrite_option
 def clip(source: str, out: Path, layer: str, overwrite: bool) -> None:
     """Clip RASTER to a polygon layer (default the belt) and write it as a COG."""
-    from ..catalog import read_layer
+    from ..catalog.load import read_layer
     from ..raster import clip_raster, write_raster
 
     click.echo(write_raster(clip_raster(_open(source), read_layer(layer)), out, overwrite=overwrite))

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from . import overwrite_option
+from .options import overwrite_option
 
 # with --scheduler, grids above this many cells are streamed: suitability.tif block by block, then the sites
 STREAM_CELLS = 25_000_000
@@ -64,8 +64,8 @@ def sites(
     overwrite: bool,
 ) -> None:
     """Site suitability: score the belt on a grid and write the top candidate sites."""
-    from ..catalog import load_layers
-    from ..sites import suitability
+    from ..catalog.load import load_layers
+    from ..sites.suitability import suitability
 
     outputs = ["suitability.tif", "sites.geojson", "sites.csv"] + (["sites.html"] if with_map else [])
     outputs += ["suitability_grid.gpkg"] if with_grid else []
@@ -133,8 +133,7 @@ def _streamed(
 ) -> bool:
     """Stream the score to suitability.tif on Dask, picking the top sites on the way, if asked or the
     grid is large; False if not done."""
-    from ..sites import _dask_client, suitability_array
-    from ..sites_tiff import stream_suitability
+    from ..sites.suitability import _dask_client, stream_suitability, suitability_array
 
     _, grid, model = suitability_array(layers, cell_km=cell_km, weights=weights)  # lazy: just the grid
     if not stream and grid.nrows * grid.ncols <= STREAM_CELLS:

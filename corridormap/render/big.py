@@ -41,7 +41,7 @@ import pandas as pd
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
-from ..catalog import LayerSpec
+from ..catalog.load import LayerSpec
 from ..errors import CorridormapWarning, LayerValidationError
 from .big_geometry import (
     LEVEL_ZOOMS,
@@ -53,8 +53,9 @@ from .big_geometry import (
     tolerance_m,
     vertex_count,
 )
+from .panes import pane_name
 from .popup import format_value, source_links, tooltip_text
-from .style import path_style
+from .style import path_style, splits
 
 __all__ = [
     "BIG_VERTICES",
@@ -110,14 +111,13 @@ def style_table(gdf: pd.DataFrame, spec: LayerSpec) -> tuple[np.ndarray, list[di
     The split by status and category is the one :func:`.layers.layer_group` draws with, so both
     paths give a feature the same constant style; code order is draw order (later on top).
     """
-    from .layers import _splits  # the normal path's split, shared so both paths agree
-
     column = (spec.style.get("categories") or {}).get("column")
     light = pd.DataFrame({k: gdf[k].to_numpy() for k in ("status", column) if k and k in gdf.columns})
     light["_pos"] = np.arange(len(gdf))
     codes = np.zeros(len(gdf), dtype=np.int64)
     styles: list[dict[str, Any]] = []
-    for status, colour, part in _splits(light, spec):
+    # the normal path's split, shared so both paths agree
+    for status, colour, part in splits(light, spec):
         codes[part["_pos"].to_numpy()] = len(styles)
         styles.append(path_style(spec.style, status=status, color=colour))
     if not styles:
@@ -333,8 +333,6 @@ def big_layer(
     -------
     BigLayer, to add to the layer's ``folium.FeatureGroup``.
     """
-    from .layers import pane_name
-
     prepared = prepare(gdf, zooms=zooms, what=spec.name)
     kept = gdf.iloc[prepared.rows]
     codes, styles = style_table(kept, spec)

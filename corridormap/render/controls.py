@@ -25,7 +25,7 @@ from folium.plugins import Fullscreen, HeatMap, MarkerCluster, MeasureControl
 from folium.template import Template
 
 from .. import __version__
-from ..catalog import LayerSpec
+from ..catalog.load import LayerSpec
 from .basemap import outline_geojson
 from .big import big_layer_of
 from .popup import source_links

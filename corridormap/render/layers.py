@@ -8,23 +8,19 @@ lines and lines under points however often layers are toggled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import folium
 import geopandas as gpd
-import pandas as pd
 from folium.utilities import JsCode
 
-from ..catalog import LayerSpec
+from ..catalog.load import LayerSpec
 from . import big as big_path
+from .panes import pane_name
 from .popup import popup_html, tooltip_text
-from .style import STATUS_ORDER, categories, path_style
+from .style import path_style, splits
 
-__all__ = ["pane_name", "add_panes", "layer_group", "feature_payload"]
-
-# Leaflet's overlay pane sits at z-index 400 and its marker pane at 600: catalog layers go between.
-PANE_BASE_Z = 400
+__all__ = ["layer_group", "feature_payload"]
 
 BIND_JS = JsCode(
     """function(feature, layer) {
@@ -33,17 +29,6 @@ BIND_JS = JsCode(
         if (p._tooltip) { layer.bindTooltip(p._tooltip, {sticky: true}); }
     }"""
 )
-
-
-def pane_name(spec: LayerSpec) -> str:
-    return f"cm-{spec.name}"
-
-
-def add_panes(m: folium.Map, specs: list[LayerSpec]) -> None:
-    """One pane per layer, stacked by draw order (clickable, unlike folium's default custom pane)."""
-    for spec in specs:
-        z = PANE_BASE_Z + max(0, min(int(spec.draw_order), 190))
-        folium.map.CustomPane(pane_name(spec), z_index=z, pointer_events=True).add_to(m)
 
 
 def feature_payload(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
@@ -64,30 +49,6 @@ def feature_payload(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
     return out
 
 
-def _splits(
-    gdf: gpd.GeoDataFrame, spec: LayerSpec
-) -> Iterator[tuple[str | None, str | None, gpd.GeoDataFrame]]:
-    """(status, category colour, features) for each constant-style part of the layer."""
-    column, colours = categories(spec.style)
-    status = gdf["status"] if "status" in gdf.columns else pd.Series(None, index=gdf.index, dtype=object)
-    keys = [s for s in STATUS_ORDER if (status == s).any()]
-    keys += sorted({str(s) for s in status.dropna()} - set(keys))
-    if status.isna().any():
-        keys.append(None)  # type: ignore[arg-type]
-    for key in keys:
-        part = gdf[status.isna()] if key is None else gdf[status == key]
-        if column is None or column not in gdf.columns:
-            yield key, None, part
-            continue
-        for value, colour in colours.items():
-            sub = part[part[column] == value]
-            if not sub.empty:
-                yield key, colour, sub
-        rest = part[~part[column].isin(list(colours))]
-        if not rest.empty:
-            yield key, None, rest
-
-
 def layer_group(
     gdf: gpd.GeoDataFrame, spec: LayerSpec, *, show: bool = True, big: bool | str = "auto"
 ) -> folium.FeatureGroup:
@@ -102,7 +63,7 @@ def layer_group(
         big_path.big_layer(gdf, spec).add_to(group)
         return group
     pane = pane_name(spec)
-    for status, colour, part in _splits(gdf, spec):
+    for status, colour, part in splits(gdf, spec):
         style = path_style(spec.style, status=status, color=colour)
         payload = feature_payload(part, spec)
         kwargs: dict[str, Any] = {"pane": pane}

@@ -14,7 +14,7 @@ import geopandas as gpd
 from branca.element import MacroElement
 from folium.template import Template
 
-from ..catalog import LayerSpec
+from ..catalog.load import LayerSpec
 from .style import STATUS_ORDER, categories, path_style
 
 __all__ = ["Legend", "legend_entries", "swatch_svg"]

@@ -14,12 +14,13 @@ import folium
 import geopandas as gpd
 from folium.plugins import GroupedLayerControl
 
-from ..catalog import GROUPS, LayerSpec, load_catalog
+from ..catalog.load import GROUPS, LayerSpec, load_catalog
 from ..crs import to_display
 from .basemap import add_basemaps
 from .controls import add_controls
-from .layers import add_panes, layer_group
+from .layers import layer_group
 from .legend import Legend, legend_entries
+from .panes import add_panes
 
 __all__ = ["build_map", "spec_for_frame", "DEFAULT_TITLE"]
 

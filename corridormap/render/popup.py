@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from ..catalog import ColumnSpec
+from ..catalog.load import ColumnSpec
 
 __all__ = ["format_value", "popup_html", "tooltip_text", "source_links"]
 
@@ -29,7 +29,7 @@ def _is_null(value: Any) -> bool:
 def format_value(value: Any, col: ColumnSpec | None) -> str:
     """Format one value as escaped HTML text, with thousands separators and unit.
 
-    >>> from corridormap.catalog import ColumnSpec
+    >>> from corridormap.catalog.load import ColumnSpec
     >>> format_value(1250.0, ColumnSpec("area_ha", "float", unit="ha", format=",.0f"))
     '1,250 ha'
     >>> format_value("<b>x</b>", None)

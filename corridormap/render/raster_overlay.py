@@ -27,7 +27,7 @@ from pyproj import Transformer
 from ..raster import Raster, bounds_in, reproject_raster
 
 if TYPE_CHECKING:
-    from ..sites import SuitabilityResult
+    from ..sites.suitability import SuitabilityResult
 
 __all__ = ["colourise", "add_raster_overlay", "ColourBar", "add_suitability"]
 

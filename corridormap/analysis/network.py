@@ -1,0 +1,257 @@
+"""Line layers as a networkx graph in osmnx's shape, and distances along such a graph.
+
+:func:`graph_from_lines` turns line features (the freight rail, the expressways, any user line
+layer) into a ``MultiDiGraph`` shaped like osmnx's: nodes carry ``x``, ``y`` (EPSG:7755 metres,
+``graph.graph["crs"]``), every edge carries ``length`` (true metres), ``speed_kph`` and
+``travel_time`` (seconds), in both directions. Vertices closer than ``snap_m`` become one node, so
+sections that meet join up.
+
+:func:`network_km` measures, for each query point, the shortest way to the nearest target point:
+a straight access leg to the nearest point of the graph's edges, along the graph, and a straight leg
+from the graph to the target. It takes any osmnx-style graph, projected or in longitude/latitude;
+one-way restrictions are ignored (the graph is read as undirected).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+
+from ..crs import BELT_CRS, to_metric, true_km
+from ..errors import CRSError, DataSourceNotFoundError, LayerValidationError
+from .nearest import nearest_table, query_points
+from .rules import read_rules_toml
+
+__all__ = ["graph_from_lines", "network_km", "default_speeds", "read_graphml"]
+
+log = logging.getLogger(__name__)
+
+
+def default_speeds() -> dict[str, float]:
+    """Planning speeds (km/h) of the shipped line layers, from ``layers/rules/network.toml``."""
+    return {str(k): float(v) for k, v in read_rules_toml("network.toml")["speeds_kph"].items()}
+
+
+def _speeds(lines: gpd.GeoDataFrame, speeds_kph: float | Mapping[str, float] | None, column: str) -> Any:
+    if speeds_kph is None:
+        speeds_kph = default_speeds()
+    if not isinstance(speeds_kph, Mapping):
+        return np.full(len(lines), float(speeds_kph))
+    if column not in lines.columns:
+        return np.full(len(lines), float(speeds_kph.get("default", 60.0)))
+    fallback = speeds_kph.get("default")
+    missing = sorted({str(v) for v in lines[column] if v not in speeds_kph}) if fallback is None else []
+    if missing:
+        raise LayerValidationError(
+            f"line layer: no speed for {column!r} value(s) {', '.join(missing)}. Fix: add them to "
+            f"speeds_kph, or give speeds_kph a 'default'"
+        )
+    return np.array([float(speeds_kph.get(v, fallback)) for v in lines[column]])  # type: ignore[arg-type]
+
+
+def graph_from_lines(
+    lines: gpd.GeoDataFrame,
+    *,
+    speeds_kph: float | Mapping[str, float] | None = None,
+    speed_column: str = "kind",
+    snap_m: float = 50.0,
+) -> nx.MultiDiGraph:
+    """A graph of line features: a node per (snapped) vertex, an edge each way per segment.
+
+    Parameters
+    ----------
+    lines : GeoDataFrame
+        LineString / MultiLineString features, any CRS.
+    speeds_kph : float or mapping, optional
+        One speed for every edge, or a mapping from the values of ``speed_column`` to speeds (key
+        ``"default"`` for the rest). None uses ``layers/rules/network.toml`` (keys are layer names).
+    speed_column : str
+        Column whose value picks the speed when ``speeds_kph`` is a mapping.
+    snap_m : float
+        Vertices closer than this (planar metres) become one node.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Nodes ``x``, ``y`` in EPSG:7755; edges ``length`` (m), ``speed_kph``, ``travel_time`` (s)
+        and ``feature`` (the index label of the line the edge comes from).
+    """
+    metric = to_metric(lines, "line layer")
+    speeds = _speeds(metric, speeds_kph, speed_column)
+    parts, owner = shapely.get_parts(metric.geometry.values, return_index=True)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    node = _snap(coords, snap_m)
+    graph = nx.MultiDiGraph(crs=BELT_CRS)
+    for n in np.unique(node):
+        graph.add_node(int(n), x=float(coords[n, 0]), y=float(coords[n, 1]))
+    seg = np.flatnonzero((part[1:] == part[:-1]) & (node[1:] != node[:-1]))
+    a, b = coords[node[seg]], coords[node[seg + 1]]  # snapped ends
+    mid = (a + b) / 2
+    length = true_km(np.hypot(*(b - a).T), mid[:, 0], mid[:, 1]) * 1000.0
+    feature = owner[part[seg]]
+    labels = metric.index.tolist()
+    for i, s in enumerate(seg):
+        speed = float(speeds[feature[i]])
+        attrs = {
+            "length": float(length[i]),
+            "speed_kph": speed,
+            "travel_time": float(length[i]) / (speed / 3.6),
+            "feature": labels[feature[i]],
+        }
+        graph.add_edge(int(node[s]), int(node[s + 1]), **attrs)
+        graph.add_edge(int(node[s + 1]), int(node[s]), **attrs)
+    log.info(
+        "graph from %d lines: %d nodes, %d edges",
+        len(lines),
+        graph.number_of_nodes(),
+        graph.number_of_edges(),
+    )
+    return graph
+
+
+def _snap(coords: NDArray[np.float64], snap_m: float) -> NDArray[np.intp]:
+    """Each vertex's node: the lowest-numbered vertex of its cluster (vertices within ``snap_m``)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(coords)
+    pairs = cKDTree(coords).query_pairs(snap_m, output_type="ndarray") if n else np.empty((0, 2), int)
+    adjacency = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(adjacency, directed=False)
+    first = np.full(label.max() + 1 if n else 0, n, dtype=np.intp)
+    np.minimum.at(first, label, np.arange(n))
+    return first[label]
+
+
+def _edges_metric(graph: nx.Graph) -> tuple[list[Any], NDArray[Any], NDArray[np.float64], NDArray[np.intp]]:
+    """Graph nodes, one metric geometry per undirected edge, its length (m) and end node positions."""
+    crs = graph.graph.get("crs")
+    if crs is None:
+        raise CRSError("network graph has no graph['crs']. Fix: build it with osmnx or graph_from_lines")
+    nodes = list(graph.nodes)
+    position = {n: i for i, n in enumerate(nodes)}
+    xy = np.array([[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in nodes], dtype=float).reshape(-1, 2)
+    to_belt = None
+    if not CRS.from_user_input(crs).equals(CRS.from_user_input(BELT_CRS)):
+        to_belt = Transformer.from_crs(crs, BELT_CRS, always_xy=True)
+        xy = np.column_stack(to_belt.transform(xy[:, 0], xy[:, 1])) if len(xy) else xy
+    best: dict[tuple[int, int], tuple[float, Any]] = {}
+    for u, v, data in graph.edges(data=True):
+        i, j = sorted((position[u], position[v]))
+        length = float(data.get("length", np.nan))
+        geom = data.get("geometry")
+        if geom is not None and position[u] > position[v]:
+            geom = shapely.reverse(geom)  # every geometry runs from ends[:, 0] to ends[:, 1]
+        if i != j and ((i, j) not in best or length < best[(i, j)][0]):
+            best[(i, j)] = (length, geom)
+    ends = np.array(list(best), dtype=np.intp).reshape(-1, 2)
+    lengths = np.array([v[0] for v in best.values()])
+    geoms = (
+        shapely.linestrings(np.stack([xy[ends[:, 0]], xy[ends[:, 1]]], axis=1)) if len(ends) else np.empty(0)
+    )
+    for k, (_, geom) in enumerate(best.values()):
+        if geom is not None:
+            geoms[k] = (
+                geom if to_belt is None else shapely.transform(geom, _transformer(to_belt), interleaved=False)
+            )
+    unknown = ~np.isfinite(lengths)
+    lengths[unknown] = true_km(shapely.length(geoms[unknown]), *xy[ends[unknown]].mean(axis=1).T) * 1000.0
+    return nodes, geoms, lengths, ends
+
+
+def _transformer(t: Transformer) -> Any:
+    return lambda x, y: t.transform(x, y)
+
+
+def _snap_to_edges(
+    xy: NDArray[np.float64], geoms: NDArray[Any], lengths: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Each point's nearest edge, its straight leg (m), and the along-edge metres to both ends."""
+    table = nearest_table(xy, geoms)
+    edge = np.full(len(xy), -1, dtype=np.intp)
+    leg = np.full(len(xy), np.nan)
+    to_a = np.full(len(xy), np.nan)
+    p = table["point"].to_numpy()
+    edge[p] = table["target"].to_numpy()
+    q = table[["x", "y"]].to_numpy()
+    leg[p] = true_km(table["distance_m"].to_numpy(), *((xy[p] + q) / 2).T) * 1000.0
+    fraction = shapely.line_locate_point(geoms[edge[p]], shapely.points(q), normalized=True)
+    to_a[p] = np.nan_to_num(fraction) * lengths[edge[p]]
+    to_b = lengths[np.maximum(edge, 0)] - to_a
+    return edge, leg, to_a, to_b
+
+
+def network_km(
+    graph: nx.Graph,
+    points_xy: NDArray[np.float64],
+    targets: gpd.GeoDataFrame,
+    *,
+    max_distance_km: float | None = None,
+) -> NDArray[np.float64]:
+    """Distance (true km) from each metric point to the nearest target point along ``graph``.
+
+    Access leg (point to the nearest point of an edge) + along the graph (edge ``length``) + leg to
+    the target. Targets that are not points, an empty graph or no target give NaN.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    out = np.full(len(points_xy), np.nan)
+    if len(targets) == 0 or len(points_xy) == 0 or not (targets.geom_type == "Point").all():
+        if len(targets) and len(points_xy):
+            log.info("network distance skipped: target layer is not points")
+        return out
+    nodes, geoms, lengths, ends = _edges_metric(graph)
+    if len(geoms) == 0:
+        return out
+    t_edge, t_leg, t_a, t_b = _snap_to_edges(query_points(targets, "targets"), geoms, lengths)
+    n, t = len(nodes), len(t_edge)
+    rows = np.r_[ends[:, 0], n + np.arange(t), n + np.arange(t)]
+    cols = np.r_[ends[:, 1], ends[t_edge, 0], ends[t_edge, 1]]
+    weights = np.r_[lengths, t_leg + t_a, t_leg + t_b] + 1e-9  # a zero would read as no edge
+    matrix = coo_matrix((weights, (rows, cols)), shape=(n + t, n + t)).tocsr()
+    dist = np.asarray(dijkstra(matrix, directed=False, indices=n + np.arange(t), min_only=True))
+    edge, leg, to_a, to_b = _snap_to_edges(np.asarray(points_xy, dtype=float), geoms, lengths)
+    ok = edge >= 0
+    e = edge[ok]
+    best = leg[ok] + np.minimum(to_a[ok] + dist[ends[e, 0]], to_b[ok] + dist[ends[e, 1]])
+    for j in range(t):  # a point and a target on the same edge: straight along it
+        same = e == t_edge[j]
+        best[same] = np.minimum(best[same], leg[ok][same] + np.abs(to_a[ok][same] - t_a[j]) + t_leg[j])
+    out[ok] = best / 1000.0
+    if max_distance_km is not None:
+        out[out > max_distance_km] = np.nan
+    return out
+
+
+def read_graphml(path: str | Path) -> nx.MultiDiGraph:
+    """A road or rail graph saved as GraphML (e.g. by osmnx or ``corridormap osm``), ready for
+    :func:`network_km`: node ``x``, ``y`` and edge ``length`` as numbers, WKT edge geometries parsed."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataSourceNotFoundError(
+            f"graph file {path} does not exist. Fix: give the path of a .graphml file"
+        )
+    graph = nx.MultiDiGraph(nx.read_graphml(path, force_multigraph=True))
+    if "crs" not in graph.graph:
+        raise CRSError(
+            f"{path}: the graph has no 'crs' attribute. Fix: save it with osmnx (it records the CRS)"
+        )
+    for _, data in graph.nodes(data=True):
+        data["x"], data["y"] = float(data["x"]), float(data["y"])
+    for _, _, data in graph.edges(data=True):
+        if "length" in data:
+            data["length"] = float(data["length"])
+        if isinstance(data.get("geometry"), str):
+            data["geometry"] = shapely.from_wkt(data["geometry"])
+    return graph

@@ -1,0 +1,7 @@
+"""``python -m corridormap.bench NAME [ARGS]``: see :mod:`corridormap.bench`."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

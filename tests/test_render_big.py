@@ -1,0 +1,409 @@
+"""The large-layer path in Python: preparation, the encoding (checked by an independent decoder
+written here), attributes, styles, the map element and the dispatch from ``layer_group``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import zlib
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from geopandas.testing import assert_geodataframe_equal
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+
+from corridormap.catalog.load import ColumnSpec, LayerSpec
+from corridormap.errors import CorridormapWarning, LayerValidationError
+from corridormap.render import big, big_geometry, layers
+from corridormap.render.popup import popup_html
+
+HALF_DIAGONAL_M = 0.5 * 2**0.5  # worst rounding error of a point quantised to whole metres
+
+
+# --- an independent decoder of the payload (the JavaScript one is checked in the browser tests)
+
+
+def _uvarints(raw: bytes) -> list[int]:
+    out, value, shift = [], 0, 0
+    for byte in raw:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            out.append(value)
+            value, shift = 0, 0
+    assert shift == 0, "payload ends inside a varint"
+    return out
+
+
+def _signed(v: int) -> int:
+    return (v >> 1) ^ -(v & 1)
+
+
+def decode(payload: bytes, counts: dict[str, int], *, deflated: bool = True) -> dict[str, np.ndarray]:
+    """Decode the layout documented in :func:`corridormap.render.big.encode`."""
+    raw = zlib.decompress(payload) if deflated else payload
+    nf, nr, nv = counts["features"], counts["rings"], counts["vertices"]
+    tags = np.frombuffer(raw[len(raw) - nv :], dtype=np.uint8)
+    numbers = iter(_uvarints(raw[: len(raw) - nv]))
+    rings = [next(numbers) for _ in range(nf)]
+    verts = [next(numbers) for _ in range(nr)]
+    styles = [next(numbers) for _ in range(nf)]
+    xy = np.zeros((nv, 2), dtype=np.int64)
+    v = 0
+    start = np.zeros(2, dtype=np.int64)
+    for n in verts:
+        step = np.zeros(2, dtype=np.int64)
+        for i in range(n):
+            delta = np.array([_signed(next(numbers)), _signed(next(numbers))])
+            if i == 0:
+                start = start + delta
+                xy[v] = start
+            else:
+                step = delta if i == 1 else step + delta
+                xy[v] = xy[v - 1] + step
+            v += 1
+    assert next(numbers, None) is None, "numbers left over after the vertices"
+    return {
+        "ring_offsets": np.concatenate([[0], np.cumsum(rings)]),
+        "vertex_offsets": np.concatenate([[0], np.cumsum(verts)]),
+        "styles": np.asarray(styles),
+        "xy": xy,
+        "tags": tags,
+    }
+
+
+def decoded_geometries(d: dict[str, np.ndarray], kind: str, level: int) -> list[list[np.ndarray]]:
+    """Rings of each feature at ``level`` (vertices whose tag is at most ``level``)."""
+    out = []
+    for f in range(len(d["ring_offsets"]) - 1):
+        rings = []
+        for r in range(d["ring_offsets"][f], d["ring_offsets"][f + 1]):
+            a, e = d["vertex_offsets"][r], d["vertex_offsets"][r + 1]
+            rings.append(d["xy"][a:e][d["tags"][a:e] <= level].astype(float))
+        out.append(rings)
+    return out
+
+
+# --- fixtures: tiny layers in Web Mercator metres, so known answers are easy to state
+
+
+def _zigzag_line(x0: float, y0: float, n: int = 41, amp: float = 3.0, step: float = 500.0) -> LineString:
+    return LineString([(x0 + i * step, y0 + (amp if i % 2 else 0.0) + 0.3) for i in range(n)])
+
+
+def _spec(name: str, kind: str, geometry: str, **extra: object) -> LayerSpec:
+    style = {"kind": kind, "color": "#123456", "weight": 3, "status": {"proposed": {"dash": "2 6"}}}
+    return LayerSpec(
+        name=name,
+        title=f"{name} title",
+        group="Test",
+        geometry=(geometry,),
+        draw_order=60,
+        path=Path(f"<{name}>"),
+        popup=("name", "status", "length_km"),
+        tooltip=("name",),
+        columns={"length_km": ColumnSpec("length_km", "float", unit="km", format=",.1f")},
+        style=style,
+        **extra,
+    )  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def lines() -> gpd.GeoDataFrame:
+    geoms = [
+        _zigzag_line(8_500_000, 2_700_000),
+        None,
+        MultiLineString(
+            [_zigzag_line(8_600_000, 2_800_000, n=5), [(8_600_000, 2_810_000), (8_601_000, 2_810_400)]]
+        ),
+        _zigzag_line(8_700_000, 2_900_000, amp=400.0),
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "name": ["Alpha", "Beta", "<b>Gamma</b> & co", 'Delta\'s "quoted"'],
+            "status": ["operational", "proposed", "proposed", None],
+            "length_km": [1234.56, None, 2.0, 3.25],
+        },
+        geometry=geoms,
+        crs="EPSG:3857",
+        index=[10, 11, 12, 13],
+    )
+
+
+# --- preparation
+
+
+def test_tolerance_is_half_a_pixel_of_the_zoom() -> None:
+    assert big.tolerance_m(0) == pytest.approx(156543.03392804097 / 2)
+    assert big.tolerance_m(14) == pytest.approx(156543.03392804097 / 2**14 / 2)
+
+
+def test_prepare_tags_the_coarsest_level_keeping_each_vertex() -> None:
+    # a 3 m bump on a 2 km line: dropped at z10 (76 m tolerance), kept at z18 (0.3 m)
+    gdf = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1000, 3), (2000, 0)])], crs="EPSG:3857")
+    p = big.prepare(gdf, zooms=(10, 18))
+    assert p.kind == "line"
+    assert p.xy.tolist() == [[0, 0], [1000, 3], [2000, 0]]
+    assert p.tags.tolist() == [0, 1, 0]
+
+
+def test_prepare_quantises_to_whole_metres_and_keeps_the_input(lines: gpd.GeoDataFrame) -> None:
+    before = lines.copy()
+    p = big.prepare(lines)
+    assert p.rows.tolist() == [0, 2, 3]  # the missing geometry is left out
+    assert p.xy.dtype == np.int64
+    full = big.level_geometries(p, len(p.zooms))
+    for geom, original in zip(full, lines.geometry.iloc[p.rows], strict=True):
+        assert geom.hausdorff_distance(original) <= HALF_DIAGONAL_M
+    assert_geodataframe_equal(lines, before)
+
+
+@pytest.mark.parametrize("level", range(7))
+def test_levels_are_nested_and_within_their_tolerance(lines: gpd.GeoDataFrame, level: int) -> None:
+    p = big.prepare(lines)
+    coarse = big.level_geometries(p, level)
+    finer = big.level_geometries(p, min(level + 1, len(p.zooms)))
+    tolerance = big.tolerance_m(p.zooms[level]) if level < len(p.zooms) else 0.0
+    for c, f, original in zip(coarse, finer, lines.geometry.iloc[p.rows], strict=True):
+        assert shapely.get_num_coordinates(c) <= shapely.get_num_coordinates(f)
+        # cascaded simplification: at most the sum of this and all finer tolerances (< 4/3 of this one)
+        assert c.hausdorff_distance(original) <= tolerance * 4 / 3 + HALF_DIAGONAL_M
+        assert c.is_simple or not original.is_simple
+
+
+def test_line_keeps_its_ends_at_every_level(lines: gpd.GeoDataFrame) -> None:
+    p = big.prepare(lines)
+    for r in range(len(p.vertex_offsets) - 1):
+        assert p.tags[p.vertex_offsets[r]] == 0
+        assert p.tags[p.vertex_offsets[r + 1] - 1] == 0
+
+
+def test_polygon_rings_lose_their_closing_vertex_and_keep_their_holes() -> None:
+    outer = [(0, 0), (4000, 0), (4000, 4000), (0, 4000), (0, 0)]
+    hole = [(1000, 1000), (2000, 1000), (2000, 2000), (1000, 2000), (1000, 1000)]
+    gdf = gpd.GeoDataFrame(geometry=[Polygon(outer, [hole]), MultiPolygon([Polygon(outer)])], crs="EPSG:3857")
+    p = big.prepare(gdf)
+    assert p.kind == "polygon"
+    assert p.ring_offsets.tolist() == [0, 2, 3]
+    assert p.vertex_offsets.tolist() == [0, 4, 8, 12]
+    assert p.xy[:4].tolist() == [[0, 0], [4000, 0], [4000, 4000], [0, 4000]]
+    rings = big.level_geometries(p, len(p.zooms))[0]
+    assert rings.geom_type == "MultiLineString" and len(rings.geoms) == 2
+
+
+def test_points_and_multipoints_are_one_vertex_rings() -> None:
+    gdf = gpd.GeoDataFrame(geometry=[Point(1.4, 2.6), MultiPoint([(10, 10), (20, 20)])], crs="EPSG:3857")
+    p = big.prepare(gdf)
+    assert (p.kind, p.ring_offsets.tolist(), p.vertex_offsets.tolist()) == ("point", [0, 1, 3], [0, 1, 2, 3])
+    assert p.xy.tolist() == [[1, 3], [10, 10], [20, 20]]
+    assert p.tags.tolist() == [0, 0, 0]
+
+
+def test_mixed_geometry_families_are_refused_with_the_fix() -> None:
+    gdf = gpd.GeoDataFrame(geometry=[Point(0, 0), LineString([(0, 0), (1, 1)])], crs="EPSG:3857")
+    with pytest.raises(LayerValidationError, match="'mixed_layer': mixed.*split the layer"):
+        big.prepare(gdf, what="mixed_layer")
+
+
+def test_empty_layer_prepares_to_nothing() -> None:
+    p = big.prepare(gpd.GeoDataFrame(geometry=[None], crs="EPSG:4326"))
+    assert p.n_features == 0 and len(p.xy) == 0
+
+
+# --- encoding, decoded independently
+
+
+@pytest.mark.parametrize("deflate", [True, False])
+def test_encoding_decodes_back_to_the_prepared_arrays(lines: gpd.GeoDataFrame, deflate: bool) -> None:
+    p = big.prepare(lines)
+    codes = np.array([2, 0, 1])
+    counts = {"features": p.n_features, "rings": len(p.vertex_offsets) - 1, "vertices": len(p.xy)}
+    d = decode(big.encode(p, codes, deflate=deflate), counts, deflated=deflate)
+    np.testing.assert_array_equal(d["ring_offsets"], p.ring_offsets)
+    np.testing.assert_array_equal(d["vertex_offsets"], p.vertex_offsets)
+    np.testing.assert_array_equal(d["styles"], codes)
+    np.testing.assert_array_equal(d["xy"], p.xy)
+    np.testing.assert_array_equal(d["tags"], p.tags)
+
+
+@pytest.mark.parametrize("level", [0, 3, 6])
+def test_decoded_levels_match_the_prepared_geometry(lines: gpd.GeoDataFrame, level: int) -> None:
+    p = big.prepare(lines)
+    counts = {"features": p.n_features, "rings": len(p.vertex_offsets) - 1, "vertices": len(p.xy)}
+    d = decode(big.encode(p, np.zeros(p.n_features, int)), counts)
+    for rings, prepared in zip(
+        decoded_geometries(d, "line", level), big.level_geometries(p, level), strict=True
+    ):
+        parts = [prepared] if prepared.geom_type == "LineString" else list(prepared.geoms)
+        assert [r.tolist() for r in rings] == [shapely.get_coordinates(g).tolist() for g in parts]
+
+
+@pytest.mark.parametrize("values", [[0, 1, 127, 128, 300, 16383, 16384, 2**28 - 1, 2**35 + 5]])
+def test_varints_round_trip(values: list[int]) -> None:
+    assert _uvarints(big_geometry._varints(np.array(values)).tobytes()) == values
+
+
+@pytest.mark.parametrize("values", [[0, -1, 1, -64, 64, -(2**30), 2**30]])
+def test_zigzag_round_trip(values: list[int]) -> None:
+    assert [_signed(int(v)) for v in big_geometry._zigzag(np.array(values))] == values
+
+
+def test_synthetic_network_round_trips_within_quantisation() -> None:
+    from bench_render import synthetic_belt
+
+    gdf = synthetic_belt(3000, seed=3)["synth_lines"]
+    p = big.prepare(gdf)
+    counts = {"features": p.n_features, "rings": len(p.vertex_offsets) - 1, "vertices": len(p.xy)}
+    d = decode(big.encode(p, np.zeros(p.n_features, int)), counts)
+    projected = gdf.to_crs(big.MERCATOR).geometry
+    for rings, original in zip(decoded_geometries(d, "line", len(p.zooms)), projected, strict=True):
+        assert LineString(rings[0]).hausdorff_distance(original) <= HALF_DIAGONAL_M
+
+
+# --- attributes and styles
+
+
+def _assemble_popup(table: dict, f: int) -> str:
+    """What big_layer.js assembles (popupHtml), in Python."""
+
+    def value(col: dict, i: int) -> str:
+        return col["d"][col["c"][i]] if "c" in col else col["v"][i]
+
+    rows = "".join(
+        f"<tr><th>{label}</th><td>{value(col, f)}</td></tr>"
+        for label, col in zip(table["labels"], table["columns"], strict=True)
+        if value(col, f) != ""
+    )
+    return f'<table class="cm-popup"><caption>{table["title"]}</caption>{rows}</table>'
+
+
+def test_popups_assembled_from_the_table_equal_the_normal_paths_popups(lines: gpd.GeoDataFrame) -> None:
+    spec = _spec("lines", "line", "LineString")
+    table = big.attribute_table(lines, spec)
+    for f, record in enumerate(lines.drop(columns="geometry").to_dict("records")):
+        assert _assemble_popup(table, f) == popup_html(record, spec.popup, spec.columns, spec.title)
+    assert "&lt;b&gt;Gamma&lt;/b&gt; &amp; co" in json.dumps(table)
+    assert "<b>" not in json.dumps(table)
+    assert "1,234.6 km" in json.dumps(table)
+
+
+def test_tooltips_and_names_reuse_a_popup_column(lines: gpd.GeoDataFrame) -> None:
+    table = big.attribute_table(lines, _spec("lines", "line", "LineString"))
+    assert table["tooltip"] == 0 and table["names"] == 0  # the "name" column, sent once
+
+
+def test_repeated_values_are_sent_once(lines: gpd.GeoDataFrame) -> None:
+    many = gpd.GeoDataFrame(
+        {"name": ["x"] * 6, "status": ["proposed"] * 6}, geometry=[Point(0, 0)] * 6, crs="EPSG:3857"
+    )
+    status = big.attribute_table(many, _spec("m", "point", "Point"))["columns"][1]
+    assert status == {"d": ["proposed"], "c": [0] * 6}
+
+
+def test_style_codes_follow_status_then_category() -> None:
+    spec = _spec("lines", "line", "LineString")
+    spec = LayerSpec(
+        **{
+            **spec.__dict__,
+            "style": {
+                **spec.style,
+                "categories": {"column": "corridor", "colors": {"West": "#c00", "East": "#00c"}},
+            },
+        }
+    )
+    gdf = gpd.GeoDataFrame(
+        {
+            "status": ["proposed", "operational", "operational", "proposed"],
+            "corridor": ["East", "East", "West", "West"],
+        },
+        geometry=[Point(0, 0)] * 4,
+        crs="EPSG:3857",
+    )
+    codes, styles = big.style_table(gdf, spec)
+    assert codes.tolist() == [3, 1, 0, 2]
+    assert [(s["color"], s.get("dashArray")) for s in styles] == [
+        ("#c00", None),
+        ("#00c", None),
+        ("#c00", "2 6"),
+        ("#00c", "2 6"),
+    ]
+
+
+# --- the map element
+
+
+def _render(gdf: gpd.GeoDataFrame, spec: LayerSpec, **kw: object) -> str:
+    m = folium.Map(tiles=None)
+    layers.layer_group(gdf, spec, **kw).add_to(m)  # type: ignore[arg-type]
+    return m.get_root().render()
+
+
+def test_layer_group_dispatches_by_size(lines: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = _spec("lines", "line", "LineString")
+    assert "corridormapBig.layer(" not in _render(lines, spec)
+    assert "corridormapBig.layer(" in _render(lines, spec, big=True)
+    assert "corridormapBig.layer(" not in _render(lines, spec, big=False)
+    monkeypatch.setattr(big, "BIG_VERTICES", 50)
+    page = _render(lines, spec)
+    assert "corridormapBig.layer(" in page and "geo_json_" not in page
+
+
+def test_payload_goes_into_the_page_untouched(lines: gpd.GeoDataFrame) -> None:
+    spec = _spec("lines", "line", "LineString")
+    element = big.big_layer(lines.to_crs("EPSG:4326"), spec)
+    group = folium.FeatureGroup(name="x")
+    element.add_to(group)
+    m = folium.Map(tiles=None)
+    group.add_to(m)
+    page = m.get_root().render()
+    name = element.get_name()
+    match = re.search(rf'<script type="application/octet-stream" id="{name}_geometry">([^<]*)</script>', page)
+    assert match and match.group(1) == element.geometry_text
+    attrs = re.search(rf'<script type="application/json" id="{name}_attributes">(.*?)</script>', page, re.S)
+    assert attrs and json.loads(attrs.group(1)) == big.attribute_table(lines.iloc[[0, 2, 3]], spec)
+    assert page.count("CM.BigLayer = L.GridLayer.extend") == 1  # the library once per page
+    raw = zlib.decompress(base64.b64decode(match.group(1)))
+    assert len(raw) > element.options["counts"]["vertices"]
+    assert element.options["pane"] == "cm-lines"
+
+
+def test_over_budget_warns_and_names_the_layer(lines: gpd.GeoDataFrame) -> None:
+    with pytest.warns(CorridormapWarning, match="'lines'.*over the budget"):
+        big.big_layer(lines, _spec("lines", "line", "LineString"), budget_bytes=10)
+
+
+def test_javascript_has_no_script_end_tag() -> None:
+    assert "</script" not in big.js_source().lower()
+
+
+def test_layer_without_crs_is_refused_with_the_fix() -> None:
+    from corridormap.errors import CRSError
+
+    with pytest.raises(CRSError, match="no coordinate reference system.*set_crs"):
+        big.prepare(gpd.GeoDataFrame(geometry=[Point(0, 0)]))
+
+
+@pytest.mark.parametrize(("n_points", "expected"), [(big.BIG_FEATURES, False), (big.BIG_FEATURES + 1, True)])
+def test_many_features_take_the_large_path(n_points: int, expected: bool) -> None:
+    gdf = gpd.GeoDataFrame(geometry=[Point(i, 0) for i in range(n_points)], crs="EPSG:3857")
+    assert big.is_big(gdf) is expected
+
+
+def test_coordinates_off_the_web_map_are_refused_with_the_fix() -> None:
+    gdf = gpd.GeoDataFrame(geometry=[Point(10, 89.9), Point(10, 20)], crs="EPSG:4326")
+    with pytest.raises(LayerValidationError, match="'polar'.*85°.*clip the layer"):
+        big.prepare(gdf, what="polar")
+
+
+def test_an_empty_layer_still_makes_a_valid_element() -> None:
+    element = big.big_layer(
+        gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326"), _spec("empty", "point", "Point")
+    )
+    assert element.options["counts"] == {"features": 0, "rings": 0, "vertices": 0}
+    assert zlib.decompress(base64.b64decode(element.geometry_text)) == b""

@@ -1,0 +1,400 @@
+"""Large layers in a real browser (Debian's Chromium through Playwright), from an offline single file.
+
+One map is built per session with three tiny layers forced down the large-layer path (lines,
+polygons with a hole, points including a hostile name). The tests read decoded coordinates back
+from the page, check pixels are drawn where features are, click and hover features, search them,
+and toggle a layer in the layer control. They never skip: without Chromium they fail, saying how
+to install it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from bench_render import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from shapely.geometry import LineString, Point, Polygon
+
+from corridormap.catalog.load import LayerSpec
+from corridormap.render import big, build_map
+from corridormap.render.assets import map_html
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "Depot <img src=x onerror=alert(1)>"
+
+
+def _spec(name: str, kind: str, geometry: str, order: int) -> LayerSpec:
+    return LayerSpec(
+        name=name,
+        title=f"Big {kind}s",
+        group="Big layers",
+        geometry=(geometry,),
+        draw_order=order,
+        path=Path(f"<{name}>"),
+        popup=("name", "status"),
+        tooltip=("name",),
+        style={
+            "kind": kind,
+            "color": "#c0392b",
+            "weight": 4,
+            "radius": 7,
+            "status": {"proposed": {"dash": "4 4"}},
+        },
+    )
+
+
+def _wiggle(lon0: float, lat0: float, n: int = 80) -> LineString:
+    return LineString(
+        [(lon0 + 0.002 * i, lat0 + (0.0004 if i % 3 == 1 else 0.0) + 0.00001 * i) for i in range(n)]
+    )
+
+
+def _layers() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LayerSpec]]:
+    lines = gpd.GeoDataFrame(
+        {
+            "id": ["l1", "l2", "l3"],
+            "name": ["Alpha line", "Beta line", "Gamma line"],
+            "status": ["operational", "proposed", "operational"],
+        },
+        geometry=[_wiggle(72.0, 21.0), _wiggle(75.0, 24.0), _wiggle(78.0, 27.0)],
+        crs="EPSG:4326",
+    )
+    square = [(76.0, 19.0), (76.2, 19.0), (76.2, 19.2), (76.0, 19.2)]
+    hole = [(76.05, 19.05), (76.15, 19.05), (76.15, 19.15), (76.05, 19.15)]
+    zones = gpd.GeoDataFrame(
+        {"id": ["z1"], "name": ["Ring zone"], "status": ["approved"]},
+        geometry=[Polygon(square, [hole])],
+        crs="EPSG:4326",
+    )
+    sites = gpd.GeoDataFrame(
+        {"id": ["s1", "s2"], "name": [HOSTILE, "Plain site"], "status": ["proposed", None]},
+        geometry=[Point(73.5, 28.5), Point(79.0, 20.0)],
+        crs="EPSG:4326",
+    )
+    specs = {
+        "big_lines": dataclasses.replace(_spec("big_lines", "line", "LineString", 60), search=True),
+        "big_zones": _spec("big_zones", "polygon", "Polygon", 30),
+        "big_sites": dataclasses.replace(_spec("big_sites", "point", "Point", 80), search=True),
+    }
+    return {"big_lines": lines, "big_zones": zones, "big_sites": sites}, specs
+
+
+@dataclass
+class Page:
+    page: Any
+    map_var: str
+    layers: dict[str, gpd.GeoDataFrame]
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def js(self, expression: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expression, arg)
+
+    def show(self, lat: float, lon: float, zoom: int) -> tuple[float, float]:
+        """Centre the map on (lat, lon) and return that point in page pixels, once drawn."""
+        return tuple(
+            self.js(
+                f"""async ([lat, lon, zoom]) => {{
+            const map = window[{self.map_var!r}];
+            // the map opens with an animated fit; Leaflet ignores setView until it ends
+            while (map._animatingZoom) {{ await new Promise(r => requestAnimationFrame(r)); }}
+            map.closePopup();
+            for (let i = 0; i < 20; i++) {{  // (a pan still running, e.g. a popup's autopan, can undo a jump)
+                map.stop();
+                map.setView([lat, lon], zoom, {{animate: false}});
+                await new Promise(r => requestAnimationFrame(r));
+                if (map.getZoom() === zoom && map.getCenter().distanceTo([lat, lon]) < 1) break;
+            }}
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+            const box = map.getContainer().getBoundingClientRect();
+            const p = map.latLngToContainerPoint([lat, lon]);
+            return [box.left + p.x, box.top + p.y];
+        }}""",
+                [lat, lon, zoom],
+            )
+        )
+
+
+class InThread:
+    """A Playwright object used from the one thread that owns it.
+
+    Sync Playwright allows one session per thread, and another test module may hold one open in the
+    main thread for the whole session; this module's browser lives in a worker thread instead, and
+    every attribute, call and result goes through it.
+    """
+
+    def __init__(self, target: Any, pool: ThreadPoolExecutor) -> None:
+        self._target, self._pool = target, pool
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._pool.submit(getattr, self._target, name).result()
+        if not callable(value):
+            return _wrap(value, self._pool)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(a._target if isinstance(a, InThread) else a for a in args)
+            kwargs = {k: v._target if isinstance(v, InThread) else v for k, v in kwargs.items()}
+            return _wrap(self._pool.submit(value, *args, **kwargs).result(), self._pool)
+
+        return call
+
+
+def _wrap(value: Any, pool: ThreadPoolExecutor) -> Any:
+    return InThread(value, pool) if type(value).__module__.startswith("playwright.") else value
+
+
+def _open(path: Path, state: Page) -> tuple[Any, Any, Any]:
+    """In the worker thread: start Playwright, open the map, record requests, errors and dialogs."""
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    tab = browser.new_page(viewport={"width": 1000, "height": 700})
+    tab.on(
+        "request", lambda r: None if r.url.startswith(("file:", "data:")) else state.requests.append(r.url)
+    )
+    tab.on("pageerror", lambda e: state.errors.append(str(e)))
+    tab.on("dialog", lambda d: (state.dialogs.append(d.message), d.dismiss()))
+    tab.goto(path.as_uri(), wait_until="load")
+    tab.evaluate("corridormapBig.whenReady()")
+    return pw, browser, tab
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    layers, specs = _layers()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(big, "BIG_VERTICES", 0)
+        m = build_map(layers, specs, fit_to=None, offline=True, title="Big layers test")
+    path = tmp_path_factory.mktemp("big") / "big.html"
+    path.write_text(map_html(m, offline=True), encoding="utf-8")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="big-browser")
+    state = Page(None, m.get_name(), layers)
+    pw, browser, tab = pool.submit(_open, path, state).result()
+    state.page = InThread(tab, pool)
+    try:
+        yield state
+    finally:
+        pool.submit(browser.close).result()
+        pool.submit(pw.stop).result()
+        pool.shutdown()
+
+
+def test_offline_file_makes_no_request_and_no_error(page: Page) -> None:
+    assert page.requests == []
+    assert page.errors == []
+    assert page.js("Object.keys(corridormapBig.layers).sort()") == ["big_lines", "big_sites", "big_zones"]
+
+
+@pytest.mark.parametrize("name", ["big_lines", "big_zones", "big_sites"])
+@pytest.mark.parametrize("level", [0, 3, 6])
+def test_browser_decodes_the_prepared_geometry(page: Page, name: str, level: int) -> None:
+    gdf = page.layers[name]
+    prepared = big.prepare(gdf)
+    expected = big.level_geometries(prepared, level).to_crs("EPSG:4326")
+    for f, geom in enumerate(expected):
+        rings = page.js("([n, f, k]) => corridormapBig.layers[n].latLngs(f, k)", [name, f, level])
+        parts = [geom] if not hasattr(geom, "geoms") else list(geom.geoms)
+        want = [shapely.get_coordinates(p)[:, ::-1] for p in parts]
+        if name == "big_zones":  # rings come back open; the prepared outline repeats its first vertex
+            want = [w[:-1] for w in want]
+        assert len(rings) == len(want)
+        for got, w in zip(rings, want, strict=True):
+            np.testing.assert_allclose(np.asarray(got), w, atol=1e-9)
+
+
+def test_full_detail_in_the_browser_is_within_a_metre_of_the_input(page: Page) -> None:
+    gdf = page.layers["big_lines"]
+    for f, original in enumerate(gdf.to_crs(big.MERCATOR).geometry):
+        rings = page.js("(f) => corridormapBig.layers.big_lines.latLngs(f)", f)
+        decoded = gpd.GeoSeries([LineString(np.asarray(rings[0])[:, ::-1])], crs="EPSG:4326").to_crs(
+            big.MERCATOR
+        )
+        assert decoded.iloc[0].hausdorff_distance(original) <= 0.75
+
+
+def _alpha_at(page: Page, name: str, x: float, y: float) -> int:
+    """Alpha of the pixel at page (x, y) on the layer's canvas tiles (0 if none covers it)."""
+    return int(
+        page.js(
+            """([pane, x, y]) => {
+        for (const c of document.querySelectorAll('.leaflet-' + pane + '-pane canvas')) {
+            const b = c.getBoundingClientRect();
+            if (x >= b.left && x < b.right && y >= b.top && y < b.bottom) {
+                const s = c.width / b.width;
+                const px = Math.floor((x - b.left) * s), py = Math.floor((y - b.top) * s);
+                return c.getContext('2d').getImageData(px, py, 1, 1).data[3];
+            }
+        }
+        return 0;
+    }""",
+            [f"cm-{name}", x, y],
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "lat", "lon", "zoom", "off"),
+    [
+        ("big_lines", 21.0, 72.0 + 0.002 * 30, 13, -60),
+        ("big_zones", 19.0, 76.1, 11, 60),  # on the south edge; 60 px south is outside
+        ("big_sites", 20.0, 79.0, 9, -60),
+    ],
+)
+def test_features_are_drawn_where_they_are(
+    page: Page, name: str, lat: float, lon: float, zoom: int, off: int
+) -> None:
+    x, y = page.show(lat, lon, zoom)
+    assert _alpha_at(page, name, x, y) > 0
+    assert _alpha_at(page, name, x, y + off) == 0  # 60 px off the feature: nothing drawn
+
+
+def test_polygon_hole_is_not_filled(page: Page) -> None:
+    x, y = page.show(19.1, 76.1, 11)
+    assert _alpha_at(page, "big_zones", x, y) == 0
+    x, y = page.show(19.025, 76.1, 11)
+    assert _alpha_at(page, "big_zones", x, y) > 0
+
+
+def _click_popup(page: Page, x: float, y: float) -> str:
+    """Click at (x, y) and return the popup's text (one retry: a loaded machine can drop a click)."""
+    for _ in range(2):
+        page.page.mouse.click(x, y)
+        try:
+            return _popup_text(page)
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"no popup opened after clicking at {x:.0f}, {y:.0f}")
+
+
+def _popup_text(page: Page) -> str:
+    """Text of the one open popup (a closed popup fades out for 200 ms first)."""
+    page.page.wait_for_function(
+        "document.querySelectorAll('.leaflet-popup-content').length === 1", timeout=3000
+    )
+    return page.page.inner_text(".leaflet-popup-content")
+
+
+def _no_popup(page: Page) -> bool:
+    page.page.wait_for_timeout(400)
+    return page.page.locator(".leaflet-popup-content").count() == 0
+
+
+def test_click_opens_the_features_popup(page: Page) -> None:
+    x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
+    text = _click_popup(page, x, y)
+    assert "Alpha line" in text and "Big lines" in text and "operational" in text
+    page.page.mouse.click(x, y + 80)  # off every feature (and below the open popup): the popup closes
+    assert _no_popup(page)
+
+
+def test_hover_shows_the_tooltip(page: Page) -> None:
+    x, y = page.show(24.0, 75.0 + 0.002 * 40, 13)
+    page.page.mouse.move(x - 5, y)
+    page.page.mouse.move(x, y)
+    assert page.page.inner_text(".cm-big-tooltip", timeout=3000) == "Beta line"
+
+
+def test_hostile_name_shows_as_text(page: Page) -> None:
+    x, y = page.show(28.5, 73.5, 10)
+    assert HOSTILE in _click_popup(page, x, y)
+    assert page.page.locator(".leaflet-popup-content img").count() == 0
+    assert page.dialogs == []
+
+
+def test_search_finds_and_focuses_a_feature(page: Page) -> None:
+    found = page.js(
+        f"window[{page.map_var!r}] && corridormapBig.search(window[{page.map_var!r}], 'gamma')"
+        ".map(r => [r.layer.cm.name, r.name])"
+    )
+    assert found == [["big_lines", "Gamma line"]]
+    page.js(f"corridormapBig.search(window[{page.map_var!r}], 'gamma')[0].layer.focus(2)")
+    assert "Gamma line" in _popup_text(page)
+
+
+def test_open_at_opens_the_feature_under_a_point(page: Page) -> None:
+    page.show(19.0, 76.1, 11)
+    assert page.js(f"corridormapBig.openAt(window[{page.map_var!r}], [19.0, 76.1])") is True
+    assert "Ring zone" in _popup_text(page)
+    assert page.js(f"corridormapBig.openAt(window[{page.map_var!r}], [10.0, 60.0])") is False
+
+
+def test_layer_control_hides_and_shows_the_large_layer(page: Page) -> None:
+    x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
+    label = page.page.locator(".leaflet-control-layers-overlays label", has_text="Big lines")
+    page.page.locator(".leaflet-control-layers").filter(has=label).hover()  # a collapsed control opens
+    box = label.locator("input")
+    assert box.is_checked()
+    box.click()
+    assert page.js("document.querySelectorAll('.leaflet-cm-big_lines-pane canvas').length") == 0
+    assert page.js("corridormapBig.layers.big_lines._map") is None
+    page.page.mouse.click(x, y)
+    assert _no_popup(page)
+    page.page.locator(".leaflet-control-layers").filter(has=label).hover()
+    box.click()
+    x, y = page.show(21.0, 72.0 + 0.002 * 30, 13)
+    assert _alpha_at(page, "big_lines", x, y) > 0
+
+
+def _search_box(page: Page, text: str, tip_text: str) -> list[str]:
+    """Type ``text`` into the search control, click the first tip containing ``tip_text``; return the tips."""
+    p = page.page
+    box = p.locator(".leaflet-control-search input.search-input")
+    if not box.is_visible():
+        p.locator(".leaflet-control-search .search-button").click()
+    box.fill("")  # (a previous search leaves its text in the open box)
+    box.press_sequentially(text, delay=20)
+    tip = p.locator(".search-tooltip .search-tip", has_text=tip_text).first
+    tip.wait_for(state="visible", timeout=5000)
+    tips = p.locator(".search-tooltip .search-tip").all_inner_texts()
+    tip.click()
+    return tips
+
+
+def test_the_search_control_opens_a_large_layer_feature_popup(page: Page) -> None:
+    page.show(24.0, 76.0, 5)
+    _search_box(page, "Plain", "Plain site")
+    assert "Plain site" in _popup_text(page)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_the_search_box_finds_a_large_line_and_opens_its_popup(page: Page, hidden: bool) -> None:
+    page.show(24.0, 76.0, 5)
+    if hidden:  # switched off in the layer control: a search result switches it back on
+        page.js(
+            f"""() => {{ const map = window[{page.map_var!r}], big = corridormapBig.layers.big_lines;
+                map.eachLayer(l => {{ if (l.hasLayer && l !== big && l.hasLayer(big)) map.removeLayer(l); }});
+            }}"""
+        )
+        assert page.js("corridormapBig.layers.big_lines._map") is None
+    tips = _search_box(page, "gamma", "Gamma line")
+    assert tips == ["Gamma line"]
+    assert "Gamma line" in _popup_text(page)
+    view = page.js(
+        f"""() => {{ const map = window[{page.map_var!r}];
+            return [map.getZoom(), map.getBounds().contains(corridormapBig.layers.big_lines.bounds(2))]; }}"""
+    )
+    assert view[0] >= 9 and view[1] is True  # zoomed onto the whole line
+    assert page.js("!!corridormapBig.layers.big_lines._map") is True
+
+
+def test_the_search_box_lists_large_layer_names_as_text(page: Page) -> None:
+    page.show(24.0, 76.0, 5)
+    tips = _search_box(page, "onerror", "Depot")
+    assert tips == [HOSTILE]
+    assert HOSTILE in _popup_text(page)
+    assert page.page.locator(".search-tooltip img, .leaflet-popup-content img").count() == 0
+    assert page.dialogs == []
