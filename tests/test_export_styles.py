@@ -174,6 +174,9 @@ def test_bad_catalog_colour_is_refused_by_name() -> None:
     )
     with pytest.raises(corridormap.errors.CatalogError, match="layer 'bad'.*url\\(x\\).*#rrggbb"):
         to_qml(layer_style("bad", gdf, spec))
+    named = SimpleNamespace(kind="line", title="t", columns={}, style={"kind": "line", "color": "darkred"})
+    _, classes = _qml_classes(to_qml(layer_style("named", gdf, named)))
+    assert classes["operational"]["line_color"] == "139,0,0,255"  # a CSS name, as the map takes it
 
 
 def test_export_cli_writes_style_sidecars(tmp_path) -> None:

@@ -132,16 +132,23 @@ _HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
 def _rgb(colour: str, layer: str) -> tuple[int, int, int]:
+    """``#rgb``, ``#rrggbb`` or a CSS colour name (as the map takes them) as 0-255 channels."""
     match = _HEX.match(str(colour))
-    if not match:
+    if match:
+        digits = match.group(1)
+        if len(digits) == 3:
+            digits = "".join(c * 2 for c in digits)
+        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+    from matplotlib.colors import to_rgb  # CSS names; matplotlib is a default dependency
+
+    try:
+        r, g, b = to_rgb(str(colour))
+    except ValueError as exc:
         raise CatalogError(
-            f"layer {layer!r}: style colour {colour!r} is not a hex colour QGIS can take. "
-            f"Fix: write it as #rrggbb in the layer's [style]"
-        )
-    digits = match.group(1)
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+            f"layer {layer!r}: style colour {colour!r} is not a colour QGIS can take. Fix: write it as "
+            f"#rrggbb (or a CSS colour name) in the layer's [style]"
+        ) from exc
+    return round(r * 255), round(g * 255), round(b * 255)
 
 
 def _qcolour(colour: str, opacity: float, layer: str) -> str:
