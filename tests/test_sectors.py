@@ -25,6 +25,7 @@ from corridormap.sectors.facts import Fact
 from corridormap.sectors.fit import fit_scores, fit_sensitivity
 from corridormap.sectors.fonts import _verified, font_path, missing_glyphs
 from corridormap.sectors.i18n import Translator, labels
+from corridormap.sectors.profiles import all_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTORS = {
@@ -45,7 +46,7 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
 
 @pytest.fixture(scope="module")
 def fit(layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    return sector_fit(layers["industrial_nodes"], layers)
+    return sector_fit(all_nodes(layers), layers)
 
 
 # --- profiles ----------------------------------------------------------------------------------------
@@ -155,7 +156,8 @@ def test_fit_of_a_tiny_case_recomputed_by_hand(tmp_path: Path) -> None:
 def test_shipped_fit_of_two_nodes_recomputed_by_hand(
     fit: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], node_id: str
 ) -> None:
-    values = criterion_values(layers["industrial_nodes"], layers).set_index(layers["industrial_nodes"]["id"])
+    nodes = all_nodes(layers)
+    values = criterion_values(nodes, layers).set_index(nodes["id"])
     for profile in load_profiles().values():
         row = fit[(fit["node_id"] == node_id) & (fit["sector"] == profile.id)].iloc[0]
         total, weights = 0.0, 0.0
@@ -188,29 +190,31 @@ def test_shipped_fit_of_two_nodes_recomputed_by_hand(
 
 def test_ranks_and_their_range_under_pm20_percent_weights(fit: gpd.GeoDataFrame, layers) -> None:
     assert set(fit["sector"]) >= SECTORS
-    n = len(layers["industrial_nodes"])
+    nodes = all_nodes(layers)
+    n = len(nodes)
+    assert set(fit["layer"]) == {"industrial_nodes", "nicdc_national_nodes"}
     for _, rows in fit.groupby("sector"):
         assert len(rows) == n and rows["rank"].min() == 1
         ok = rows["rank"].notna()
         assert (rows.loc[ok, "rank_min"] <= rows.loc[ok, "rank"]).all()
         assert (rows.loc[ok, "rank"] <= rows.loc[ok, "rank_max"]).all()
-    values = criterion_values(layers["industrial_nodes"], layers)
+    values = criterion_values(nodes, layers)
     profiles = load_profiles()
-    table = fit_sensitivity(values, profiles, layers["industrial_nodes"]["id"])
+    table = fit_sensitivity(values, profiles, nodes["id"])
     assert len(table) == 2 * sum(len(p.weightings) for p in profiles.values())
     assert set(table["change"]) == {"-20 %", "+20 %"}
     # the range is what the sensitivity table's perturbations produce
     semis = profiles["semiconductors"]
     up = semis.with_weights({"water_km": semis.weights()["water_km"] * 1.2})
-    moved = fit_scores(values, up)["rank"].set_axis(layers["industrial_nodes"]["id"])
+    moved = fit_scores(values, up)["rank"].set_axis(nodes["id"])
     rows = fit[fit["sector"] == "semiconductors"].set_index("node_id")
     assert ((rows["rank_min"] <= moved[rows.index]) & (moved[rows.index] <= rows["rank_max"])).all()
 
 
 def test_the_natural_earth_clip_never_yields_a_guess(layers) -> None:
-    nodes = layers["industrial_nodes"].set_index("id", drop=False)
+    nodes = all_nodes(layers).set_index("id", drop=False)
     values = criterion_values(nodes, layers)
-    assert math.isnan(values.loc["palakkad", "airport_km"])  # outside the clip
+    assert math.isnan(values.loc["palakkad", "airport_km"])  # a national node outside the clip
     assert "outside the Natural Earth extent" in values.loc["palakkad", "airport_km_note"]
     # MBIR's coast lies beyond the clip edge: no value, but a lower bound that saturates the rise
     assert math.isnan(values.loc["mbir", "coast_km"]) and values.loc["mbir", "coast_km_at_least"] > 300

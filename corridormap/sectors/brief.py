@@ -151,7 +151,7 @@ def brief_model(facts: NodeFacts, lang: str, inset_png: bytes) -> dict[str, Any]
         "gaps": {
             "title": t.label("gaps"),
             "rows": [f"{rule}: {reason}" for rule, reason in facts.gap_flags],
-            "none": t.label("no_gaps"),
+            "none": t.label("no_gaps" if facts.gaps_checked else "gaps_not_checked"),
         },
         "sources": {"title": t.label("sources"), "rows": sources},
         "footer": t.label("generated", version=__version__, date=t.date(dt.date.today().isoformat()))
@@ -239,7 +239,7 @@ def briefs(
 
 
 def brief(node_id: str, *, lang: str = "en", layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> Brief:
-    """The one-page brief of a node of the ``industrial_nodes`` layer.
+    """The one-page brief of a node (an id of ``industrial_nodes`` or ``nicdc_national_nodes``).
 
     Examples
     --------

@@ -26,7 +26,7 @@ from .. import settings
 from ..analysis.nearest import nearest_km, query_points
 from ..crs import BELT_CRS, DISPLAY_CRS, to_metric, true_km
 from ..errors import CatalogError, DataSourceNotFoundError, MissingDependencyError
-from .profiles import CriterionSpec, context, criteria_specs
+from .profiles import CriterionSpec, context, criteria_specs, node_layer_names
 
 __all__ = ["context_layer", "context_layers", "criterion_values", "NOT_ASSESSED"]
 
@@ -159,10 +159,9 @@ def _raster(spec: CriterionSpec, nodes: gpd.GeoDataFrame, area: gpd.GeoDataFrame
 
 
 def _raster_area(nodes: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """The nodes with the whole node layer, so that a subset reuses the same cached raster."""
+    """The nodes with every node layer, so that a subset reuses the same cached raster."""
     frames = [nodes.to_crs(DISPLAY_CRS).geometry]
-    if "industrial_nodes" in layers:
-        frames.append(layers["industrial_nodes"].to_crs(DISPLAY_CRS).geometry)
+    frames += [layers[n].to_crs(DISPLAY_CRS).geometry for n in node_layer_names() if n in layers]
     return gpd.GeoDataFrame(geometry=pd.concat(frames, ignore_index=True), crs=DISPLAY_CRS)
 
 

@@ -23,7 +23,7 @@ from ..crs import DISPLAY_CRS
 from ..errors import LayerValidationError
 from .criteria import criterion_values
 from .fit import sector_fit
-from .profiles import context, criteria_specs, load_profiles
+from .profiles import all_nodes, context, criteria_specs, load_profiles, node_layer_names
 
 __all__ = ["Fact", "Section", "NodeFacts", "node_facts", "RADII_KM", "REACH_LAYERS"]
 
@@ -74,6 +74,7 @@ class NodeFacts:
     sections: list[Section]
     sources: list[str]
     gap_flags: list[tuple[str, str]]  # (rule id, reason)
+    gaps_checked: bool = True  # False when no gap rule covers the node's layer
 
     def fact(self, key: str, **params: Any) -> Fact | None:
         """The first fact with this key (and these label parameters)."""
@@ -121,26 +122,46 @@ def _access(card: pd.Series, values: pd.Series) -> Section:
     return Section("access", tuple(facts))
 
 
+def _chainage_rows(layers: Mapping[str, gpd.GeoDataFrame], chosen: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Chainage of the chosen nodes on every configured line (``layers/rules/chainage.toml``)."""
+    from ..analysis.corridor import chainage
+    from ..analysis.outputs import chainage_line, chainage_lines
+
+    frames = []
+    for key, spec in chainage_lines().items():
+        if spec["layer"] not in layers:
+            continue
+        line, _ = chainage_line(layers, key)
+        done = chainage(chosen.to_crs(DISPLAY_CRS), line)
+        frames.append(pd.DataFrame(done.drop(columns=done.geometry.name)).assign(line=spec["title"]))
+    return pd.concat(frames) if frames else pd.DataFrame(columns=["id", "line"])
+
+
 def _chainage(table: pd.DataFrame, node_id: str) -> Section:
     facts = []
-    rows = table[(table["layer"] == "industrial_nodes") & (table["id"] == node_id)]
+    rows = table[table["id"] == node_id]
     for _, row in rows.iterrows():
         beyond = bool(row.get("beyond_end"))
         detail = f"{row['side']}, {row['offset_km']:.1f} km" + (" (beyond the line's end)" if beyond else "")
-        params = {"line": row["line"], "side": str(row["side"]), "offset_km": _num(row["offset_km"]),
-                  "beyond_end": beyond}
+        params = {
+            "line": row["line"],
+            "side": str(row["side"]),
+            "offset_km": _num(row["offset_km"]),
+            "beyond_end": beyond,
+        }
         facts.append(Fact("chainage_on", _num(row["chainage_km"]), "km", None, detail, params))
     return Section("chainage", tuple(facts))
 
 
-def _reach(rings: pd.DataFrame) -> Section:
+def _reach(rings: pd.DataFrame, *, counted_in: str) -> Section:
+    """Counts within each radius; the node itself is not counted among the nodes of its own layer."""
     facts = []
     for _, ring in rings.sort_values("radius_km").iterrows():
         r = float(ring["radius_km"])
         for layer in REACH_LAYERS:
             column = f"{layer}_count"
             if column in ring.index:
-                count = int(ring[column]) - (1 if layer == "industrial_nodes" else 0)  # not the node itself
+                count = int(ring[column]) - (1 if layer == counted_in else 0)  # not the node itself
                 facts.append(Fact(f"reach.{layer}", max(count, 0), "count", "higher", params={"r": r}))
         mw = ring.get("renewable_zones_capacity_mw_sum")
         if mw is not None:
@@ -231,24 +252,23 @@ def node_facts(
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     fit: pd.DataFrame | None = None,
 ) -> dict[str, NodeFacts]:
-    """The facts of each requested node (``id`` of the ``industrial_nodes`` layer), in the order asked.
+    """The facts of each requested node (an ``id`` of a node layer, see ``_context.toml``), in order.
 
     Raises :class:`~corridormap.errors.LayerValidationError` naming unknown ids and the known ones.
     """
     from ..analysis.access import access_card, default_targets
-    from ..analysis.gaps import find_gaps
-    from ..analysis.outputs import chainage_lines, chainage_table
+    from ..analysis.gaps import find_gaps, read_rules
     from ..analysis.reach import catchments, default_contents, green_power
     from ..catalog.load import load_layers
 
     layers = dict(layers) if layers is not None else load_layers()
-    nodes = layers["industrial_nodes"]
+    nodes = all_nodes(layers)
     known = nodes["id"].astype(str).tolist()
     unknown = [i for i in node_ids if i not in known]
     if unknown:
         raise LayerValidationError(
-            f"unknown node id(s) {', '.join(map(repr, unknown))} in the industrial_nodes layer. "
-            f"Fix: use one of {', '.join(known)}"
+            f"unknown node id(s) {', '.join(map(repr, unknown))} in the node layers "
+            f"({', '.join(node_layer_names())}). Fix: use one of {', '.join(known)}"
         )
     chosen = nodes[nodes["id"].isin(list(node_ids))].set_index("id", drop=False)
     chosen = chosen.loc[list(dict.fromkeys(node_ids))]
@@ -257,8 +277,9 @@ def node_facts(
         card = green_power(card, layers["renewable_zones"])
     values = criterion_values(chosen, layers)
     rings = catchments(chosen, default_contents(layers), radii_km=RADII_KM)
-    chain = chainage_table(layers, list(chainage_lines()))
+    chain = _chainage_rows(layers, chosen)
     gaps = find_gaps(layers)
+    ruled = {str(rule.get("layer")) for rule in read_rules()}
     if fit is None:
         fit = sector_fit(nodes, layers, load_profiles())
     lonlat = chosen.to_crs(DISPLAY_CRS).geometry
@@ -275,12 +296,13 @@ def node_facts(
                 _identity(row),
                 _access(crow, values.loc[node_id]),
                 _chainage(chain, node_id),
-                _reach(rings[rings["feature"] == node_id]),
+                _reach(rings[rings["feature"] == node_id], counted_in=str(row["layer"])),
                 _renewables(crow),
                 _context_section(values.loc[node_id]),
                 _fit_section(fit, node_id, int((fit["sector"] == fit["sector"].iloc[0]).sum())),
             ],
             sources=_sources(row, layers),
             gap_flags=list(zip(node_gaps["rule"].astype(str), node_gaps["reason"].astype(str), strict=True)),
+            gaps_checked=str(row["layer"]) in ruled,
         )
     return out

@@ -180,6 +180,7 @@ def sector_fit(
                 "name": nodes["name"].to_numpy() if "name" in nodes.columns else ids.to_numpy(),
                 "state": nodes["state"].to_numpy() if "state" in nodes.columns else None,
                 "status": nodes["status"].to_numpy() if "status" in nodes.columns else None,
+                "layer": nodes["layer"].to_numpy() if "layer" in nodes.columns else None,
                 "sector": profile.id,
                 "sector_title": profile.title,
             },
@@ -197,6 +198,7 @@ def sector_fit(
     head = [
         "node_id",
         "name",
+        "layer",
         "state",
         "status",
         "sector",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import io
 from pathlib import Path
 
@@ -45,15 +44,15 @@ def font_path() -> Path:
     """The verified font file (raises naming the package to install when it is missing)."""
     spec = _spec()
     try:
-        module = importlib.import_module(spec["package"])
+        import noto_cjk_sans_jp_regular as package  # the pinned dependency (a static name, not data)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"the briefs' font package {spec['package']} is not installed. Fix: pip install corridormap "
-            f"(it is a dependency), or pip install {spec['package'].replace('_', '-')}"
+            "the briefs' font package noto-cjk-sans-jp-regular is not installed. Fix: pip install "
+            "corridormap (it is a dependency), or pip install noto-cjk-sans-jp-regular==0.0.1"
         ) from exc
-    path = Path(str(module.__file__)).with_name(spec["file"])
+    path = Path(str(package.__file__)).with_name(spec["file"])
     if not path.is_file():
-        raise DataSourceNotFoundError(f"{path}: font file missing from {spec['package']}. Fix: reinstall it")
+        raise DataSourceNotFoundError(f"{path}: font file missing from {package.__name__}. Fix: reinstall it")
     return _verified(path, spec["sha256"])
 
 

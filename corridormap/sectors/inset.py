@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +20,7 @@ from ..crs import BELT_CRS, DISPLAY_CRS, scale_factor
 from .criteria import context_layer
 from .fonts import font_family, font_path
 from .i18n import Translator
+from .profiles import all_nodes
 
 __all__ = ["inset_png"]
 
@@ -33,20 +35,18 @@ _STYLE = {
 }
 
 
-def _matplotlib():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+def _figure(size_mm: tuple[float, float], dpi: int) -> Any:
+    """A matplotlib Figure on the Agg canvas: no pyplot, no change to the session's backend or rcParams."""
     from matplotlib import font_manager
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
     path = str(font_path())
     if path not in {f.fname for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(path)
-    return plt
+    return Figure(figsize=(size_mm[0] / 25.4, size_mm[1] / 25.4), dpi=dpi)
 
 
-def _draw_context(ax, window: shapely.Polygon) -> None:  # type: ignore[no-untyped-def]
+def _draw_context(ax: Any, window: shapely.Polygon) -> None:
     for name, colour, width in (("coast", "#8aa9c4", 0.8), ("water", "#9cc3e6", 0.9)):
         layer = context_layer(name).to_crs(BELT_CRS)
         layer = layer[layer.intersects(window)]
@@ -63,30 +63,46 @@ def inset_png(
     size_mm: tuple[float, float] = (85.0, 70.0),
     dpi: int = 200,
 ) -> bytes:
-    """The PNG inset around one node of ``layers["industrial_nodes"]`` (labels in ``lang``)."""
+    """The PNG inset around one node of the node layers (labels in ``lang``)."""
+    from matplotlib import rc_context
+    from matplotlib.lines import Line2D
+
     t = Translator(lang)
-    plt = _matplotlib()
-    nodes = layers["industrial_nodes"].to_crs(BELT_CRS)
+    with rc_context({"font.family": [font_family(), "DejaVu Sans"]}):
+        return _draw(node_id, layers, t, radius_km, size_mm, dpi, Line2D)
+
+
+def _draw(
+    node_id: str,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    t: Translator,
+    radius_km: float,
+    size_mm: tuple[float, float],
+    dpi: int,
+    Line2D: Any,  # noqa: N803 - matplotlib's class, passed in
+) -> bytes:
+    nodes = all_nodes(layers).to_crs(BELT_CRS)
     node = nodes[nodes["id"] == node_id].geometry.iloc[0]
     half = radius_km * 1000.0 * float(scale_factor(np.array([node.x]), np.array([node.y]))[0])
     window = shapely.box(node.x - half, node.y - half * 0.82, node.x + half, node.y + half * 0.82)
-    fig, ax = plt.subplots(figsize=(size_mm[0] / 25.4, size_mm[1] / 25.4), dpi=dpi)
-    plt.rcParams["font.family"] = [font_family(), "DejaVu Sans"]
+    fig = _figure(size_mm, dpi)
+    ax = fig.subplots()
     _draw_context(ax, window)
     handles = []
     for name, (key, colour, marker, size) in _STYLE.items():
-        if name not in layers:
-            continue
-        layer = layers[name].to_crs(BELT_CRS)
         if name == "industrial_nodes":
-            layer = layer[layer["id"] != node_id]
+            layer = nodes[nodes["id"] != node_id]
+        elif name in layers:
+            layer = layers[name].to_crs(BELT_CRS)
+        else:
+            continue
         layer = layer[layer.intersects(window)]
         if not len(layer):
             continue
         label = t.label(key)
         if marker is None:
             layer.clip(window).plot(ax=ax, color=colour, linewidth=size, zorder=2, label=label)
-            handles.append(plt.Line2D([], [], color=colour, linewidth=size, label=label))
+            handles.append(Line2D([], [], color=colour, linewidth=size, label=label))
         else:
             ax.scatter(
                 layer.geometry.x,
@@ -100,7 +116,7 @@ def inset_png(
                 label=label,
             )
             handles.append(
-                plt.Line2D([], [], color=colour, marker=marker, linestyle="", markersize=4, label=label)
+                Line2D([], [], color=colour, marker=marker, linestyle="", markersize=4, label=label)
             )
     ring = node.buffer(50_000.0 * float(scale_factor(np.array([node.x]), np.array([node.y]))[0]), 64)
     gpd.GeoSeries([ring.exterior], crs=BELT_CRS).plot(
@@ -110,9 +126,9 @@ def inset_png(
         [node.x], [node.y], s=90, marker="*", c="#c2185b", edgecolors="black", linewidths=0.5, zorder=5
     )
     handles.append(
-        plt.Line2D([], [], color="#444", linewidth=0.6, linestyle=(0, (3, 2)), label=t.label("legend.ring"))
+        Line2D([], [], color="#444", linewidth=0.6, linestyle=(0, (3, 2)), label=t.label("legend.ring"))
     )
-    handles.append(plt.Line2D([], [], color="#8aa9c4", linewidth=0.9, label=t.label("legend.water")))
+    handles.append(Line2D([], [], color="#8aa9c4", linewidth=0.9, label=t.label("legend.water")))
     _scale_bar(ax, window, node)
     ax.set_xlim(window.bounds[0], window.bounds[2])
     ax.set_ylim(window.bounds[1], window.bounds[3])
@@ -138,11 +154,10 @@ def inset_png(
     fig.tight_layout(pad=0.2)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
     return out.getvalue()
 
 
-def _scale_bar(ax, window: shapely.Polygon, node: shapely.Point) -> None:  # type: ignore[no-untyped-def]
+def _scale_bar(ax: Any, window: shapely.Polygon, node: shapely.Point) -> None:
     """A 50 km bar (true km: planar length times the local scale factor)."""
     k = float(scale_factor(np.array([node.x]), np.array([node.y]))[0])
     length = 50_000.0 * k

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .criteria import criterion_values
 from .fit import fit_sensitivity, sector_fit
-from .profiles import Profile, load_profiles
+from .profiles import Profile, all_nodes, load_profiles
 
 __all__ = ["FIT_CSV", "SENSITIVITY_CSV", "FIT_GPKG", "fit_table", "write_sector_outputs"]
 
@@ -51,7 +51,7 @@ def write_sector_outputs(
     refuse_existing(targets, overwrite)
     layers = dict(layers) if layers is not None else load_layers()
     profiles = dict(profiles) if profiles is not None else load_profiles()
-    nodes = layers["industrial_nodes"]
+    nodes = all_nodes(layers)
     values = criterion_values(nodes, layers)
     fit = sector_fit(nodes, layers, profiles, values=values)
     ids = (

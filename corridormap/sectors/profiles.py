@@ -41,6 +41,8 @@ from ..errors import CatalogError, DataSourceNotFoundError, Problem, raise_if_pr
 from ..sites.model import FUNCTIONS
 
 __all__ = [
+    "node_layer_names",
+    "all_nodes",
     "CriterionSpec",
     "Weighting",
     "Profile",
@@ -300,3 +302,22 @@ def load_profiles(paths: Iterable[str | os.PathLike[str]] | None = None) -> dict
             f"repository or pass profile files"
         )
     return out
+
+
+def node_layer_names() -> list[str]:
+    """The node layers sector fit, briefs and comparisons cover (``_context.toml`` ``node_layers``)."""
+    return [str(n) for n in context().get("node_layers", ["industrial_nodes"])]
+
+
+def all_nodes(layers: Mapping[str, Any]) -> Any:
+    """The configured node layers present in ``layers``, stacked (EPSG:4326) with a ``layer`` column."""
+    import geopandas as gpd
+    import pandas as pd
+
+    frames = [layers[n].to_crs("EPSG:4326").assign(layer=n) for n in node_layer_names() if n in layers]
+    if not frames:
+        raise DataSourceNotFoundError(
+            f"none of the node layers {', '.join(node_layer_names())} is loaded. Fix: load the catalog "
+            f"(corridormap.load_layers()) or pass an industrial_nodes layer"
+        )
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
