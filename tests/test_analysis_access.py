@@ -228,7 +228,8 @@ def test_access_command_takes_a_user_nodes_file_and_checks_its_geometry(tmp_path
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "o" / "access.csv")
     assert list(table["name"]) == ["Mine"] and "port_name_2" in table.columns
-    assert "freight_station_network_km" in table.columns
+    assert {"port_rail_km", "port_rail_note", "terminal_rail_km"} <= set(table.columns)
+    assert "freight_station_network_km" not in table.columns  # the shipped lines are not a road network
     line = gpd.GeoDataFrame(
         {"name": ["l"]}, geometry=[shapely.LineString([(73, 21), (74, 22)])], crs="EPSG:4326"
     )
@@ -256,9 +257,9 @@ def test_build_hook_adds_cards_rings_flags_and_strip_diagrams(tmp_path):
     pd.testing.assert_frame_equal(layers["industrial_nodes"], before)  # input untouched
     nodes = out_layers["industrial_nodes"]
     popup = set(out_specs["industrial_nodes"].popup)
-    assert {"freight_station_km", "port_network_km", "renewable_mw_within_100km"} <= popup & set(
-        nodes.columns
-    )
+    wanted = {"freight_station_km", "port_rail_km", "port_rail_note", "renewable_mw_within_100km"}
+    assert wanted <= popup & set(nodes.columns)
+    assert not any(c.endswith("_network_km") for c in nodes.columns)
     assert nodes["freight_station_km"].notna().all()
     assert {"catchment_rings", "gap_flags"} <= set(out_layers) & set(out_specs)
     assert out_specs["catchment_rings"].group == "Analysis"

@@ -20,7 +20,10 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     ("command", "names"),
     [
         (["gaps"], ["gaps.csv", "gaps.gpkg"]),
-        (["chainage", "--line", "wdfc"], ["chainage.csv", "chainage.gpkg", "strip_wdfc.svg"]),
+        (
+            ["chainage", "--line", "wdfc"],
+            ["chainage.csv", "chainage.gpkg", "chainage_published.csv", "strip_wdfc.svg"],
+        ),
     ],
 )
 def test_interrupted_overwrite_leaves_previous_outputs_byte_identical(tmp_path, monkeypatch, command, names):
@@ -49,4 +52,4 @@ def test_overwrite_replaces_every_output_and_refuses_without_it(tmp_path):
     assert refused.exit_code != 0 and "--overwrite" in refused.output
     assert (out / "gaps.csv").read_text() == "stale"
     assert CliRunner().invoke(cli, ["gaps", "--out", str(out), "--overwrite"]).exit_code == 0
-    assert (out / "gaps.csv").read_text(encoding="utf-8").startswith("rule,layer,feature,")
+    assert (out / "gaps.csv").read_text(encoding="utf-8").startswith("rule,severity,layer,feature,")

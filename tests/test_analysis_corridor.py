@@ -148,6 +148,53 @@ def test_strip_svg_places_features_by_km_and_side():
     assert marks[0][0] == pytest.approx(middle, abs=1) and marks[0][1] < 430 < marks[1][1]
 
 
+def test_strip_labels_both_ends_states_the_direction_and_marks_approximate_positions():
+    import xml.etree.ElementTree as ET
+
+    from corridormap.analysis.strip import strip_svg
+
+    features = _gdf(
+        [_km(2, 1), _km(6, 1)], name=["Traced", "Guessed"], geometry_quality=["surveyed", "approximate"]
+    )
+    frame = chainage(features, shapely.LineString([(X0, Y0), (X0 + 10_000, Y0)]))
+    svg = strip_svg(
+        {"Nodes": frame}, length_km=10 / _k(), title="T", origin="Port <P>", end="Dadri",
+        direction="km 0 at P",
+    )
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
+    assert "◀ km 0: Port <P>" in texts
+    assert any(t.endswith(": Dadri ▶") and t.startswith("km 10") for t in texts)
+    assert any(t.startswith("Chainage: km 0 at P") for t in texts)
+    assert "Traced" in texts and "≈ Guessed" in texts
+    fills = [c.get("fill") for c in root.iter(f"{ns}circle")][:2]
+    assert sorted(fills) == sorted(["white", "#5b2a86"])  # hollow = approximate, filled = surveyed
+
+
+def test_published_km_against_computed_km_on_the_shipped_western_dfc():
+    import corridormap
+    from corridormap.analysis.outputs import chainage_line, published_table
+
+    layers = corridormap.load_layers()
+    table = published_table(layers, ["wdfc", "dme"])
+    wdfc = table[(table["line"] == "Western DFC") & table["id"].notna()]
+    stations = layers["freight_stations"]
+    assert len(wdfc) == stations["km_from_start"].notna().sum()
+    assert (wdfc["published_km"].diff().dropna() >= 0).all()
+    np.testing.assert_allclose(wdfc["difference_km"], wdfc["computed_km"] - wdfc["published_km"])
+    palghar = wdfc.set_index("id").loc["wdfc_new_palghar"]
+    assert palghar["published_interval_km"] == pytest.approx(140.7 - 106.06)  # from New Saphale
+    # computed along the shipped line against the same chainage engine
+    line, length = chainage_line(layers, "wdfc")
+    done = chainage(stations[stations["id"] == "wdfc_new_palghar"], line)
+    assert palghar["computed_km"] == pytest.approx(float(done["chainage_km"].iloc[0]))
+    whole = table[(table["line"] == "Western DFC") & (table["name"] == "(whole line)")].iloc[0]
+    assert whole["published_km"] == 1506.0 and whole["computed_km"] == pytest.approx(length)
+    dme = table[table["line"] == "Delhi–Mumbai Expressway"]
+    assert "(no published km in the data)" in set(dme["name"])
+
+
 def test_chainage_command_writes_table_and_strip_diagrams(tmp_path):
     from click.testing import CliRunner
 
@@ -162,6 +209,11 @@ def test_chainage_command_writes_table_and_strip_diagrams(tmp_path):
     assert wdfc["chainage_km"].between(0, 1600).all()
     for key in ("wdfc", "dme"):
         assert (tmp_path / f"strip_{key}.svg").read_text(encoding="utf-8").startswith("<svg")
+    assert "◀ km 0: JNPT" in (tmp_path / "strip_wdfc.svg").read_text(encoding="utf-8")
+    published = pd.read_csv(tmp_path / "chainage_published.csv")
+    wanted = {"published_km", "computed_km", "difference_km", "interval_difference_km"}
+    assert wanted <= set(published.columns)
+    assert {"geometry_quality", "position_tolerance_km"} <= set(table.columns)
     assert gpd.read_file(tmp_path / "chainage.gpkg", layer="chainage").crs == "EPSG:4326"
 
 

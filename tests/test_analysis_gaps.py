@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -168,3 +169,86 @@ def test_rule_files_follow_the_settings_in_force(tmp_path):
     with settings.override(layers_dir=tmp_path):
         assert list(default_targets(_layers())) == ["port"]
     assert "freight_station" in default_targets({"freight_stations": _layers()["stations"]})
+
+
+# --- rules that mean something: severity, measured/threshold, scope, data notes -------------------
+def test_flags_carry_severity_measured_threshold_margin_rationale_and_source():
+    rule = dict(RULE, severity="high", rationale="because", source="a standard")
+    gaps = find_gaps(_layers(), [rule])
+    mid = gaps.iloc[0]
+    assert mid["severity"] == "high" and mid["rationale"] == "because"
+    assert mid["threshold_source"] == "a standard"
+    # match = all: the deciding condition is the one nearest its threshold (the road, ~30.6 km > 15 km)
+    assert mid["threshold_km"] == 15.0 and mid["measured_km"] == pytest.approx(30.6, abs=0.5)
+    assert mid["margin_km"] == pytest.approx(mid["measured_km"] - 15.0)
+    unstated = find_gaps(_layers(), [RULE]).iloc[0]
+    assert unstated["severity"] == "medium" and unstated["rationale"] == "(not stated in the rule file)"
+
+
+def test_belt_scope_judges_only_features_in_the_belt_and_says_so():
+    from corridormap.analysis.gaps import node_gap_fields
+
+    layers = _layers()
+    layers["corridor_belt"] = gpd.GeoDataFrame(
+        geometry=[shapely.box(X0 - 5000, Y0 - 5000, X0 + 150_000, Y0 + 5000)], crs=BELT_CRS
+    )
+    rule = dict(RULE, scope="belt")
+    gaps = find_gaps(layers, [rule])
+    assert list(gaps["name"]) == ["Mid"]  # Far (200 km east) is outside the belt: not judged
+    fields = node_gap_fields(layers["nodes"], gaps, layers, layer="nodes", rules=[rule])
+    assert fields.loc[1, "gap_flags"] == "far (medium)" and "nearest road (R)" in fields.loc[1, "gap_detail"]
+    assert pd.isna(fields.loc[0, "gap_flags"]) and fields.loc[0, "gap_scope"].startswith("judged by 1 of 1")
+    assert fields.loc[2, "gap_scope"].startswith("not judged: outside the DMIC corridor belt")
+    no_belt = find_gaps(_layers(), [rule])
+    assert len(no_belt) == 0  # no belt layer loaded: the belt rule judges nobody (logged)
+
+
+def test_bad_severity_and_scope_are_reported():
+    with pytest.raises(LayerValidationError) as info:
+        find_gaps(_layers(), [dict(RULE, severity="urgent", scope="world")])
+    assert "severity = 'urgent'" in str(info.value) and "scope = 'world'" in str(info.value)
+
+
+def test_data_notes_known_gap_empty_target_and_borderline():
+    layers = _layers()
+    layers["nodes"]["id"] = ["near", "mid", "far"]
+    layers["nodes"]["position_tolerance_km"] = [0.0, 0.0, 100.0]
+    gap = {"target": "roads", "missing": "the Ring Road", "present_if_name_contains": "Ring", "ids": ["mid"]}
+    gaps = find_gaps(layers, [RULE], data_gaps=[gap]).set_index("id")
+    assert gaps.loc["mid", "data_note"] == "data gap: the Ring Road is not in the shipped roads layer"
+    # Far: station 190 km and road ~104 km; its position is only good to 100 km: the road margin
+    # (~89 km) is within that tolerance, so the flag may not hold
+    assert gaps.loc["far", "data_note"].startswith("borderline: road")
+    ring = _layer([(500, 500)], name=["Ring Road"])
+    layers["roads"] = pd.concat([layers["roads"], ring], ignore_index=True)
+    assert pd.isna(find_gaps(layers, [RULE], data_gaps=[gap]).set_index("id").loc["mid", "data_note"])
+    cond = {"target": "stations", "where": {"status": ["x"]}, "farther_than_km": 1}
+    cond["label"] = "x station"
+    empty = {"id": "r", "layer": "nodes", "condition": [cond]}
+    notes = set(find_gaps(layers, [empty])["data_note"])
+    assert notes == {"data gap: no x station in the shipped data at all"}
+
+
+def test_shipped_rules_flag_only_belt_nodes_and_say_which_flags_are_data_gaps():
+    import corridormap
+    from corridormap.analysis.corridor import membership
+    from corridormap.analysis.gaps import gap_summary, node_gap_fields
+
+    layers = corridormap.load_layers()
+    gaps = find_gaps(layers)
+    inside = membership(layers["industrial_nodes"], layers["corridor_belt"])
+    belt_ids = set(inside.loc[inside["in_belt"], "id"])
+    assert set(gaps["id"]) <= belt_ids
+    for rule in read_rules():
+        assert rule["severity"] in ("high", "medium", "low") and rule["rationale"] and rule["source"]
+    # the Ahmedabad–Dholera Expressway is in the data now: Dholera is no longer "far from a road"
+    assert "dholera_sir" not in set(gaps.loc[gaps["rule"] == "far_from_freight_and_road", "id"])
+    fields = node_gap_fields(layers["industrial_nodes"], gaps, layers)
+    outside = ~inside["in_belt"].to_numpy(dtype=bool)
+    assert fields["gap_flags"][outside].isna().all()
+    assert fields["gap_scope"][outside].str.startswith("not judged").all()
+    lines = gap_summary(gaps)
+    assert len(lines) == len(read_rules())
+    for line, rule in zip(lines, read_rules(), strict=True):
+        n = gaps.loc[gaps["rule"] == rule["id"], "feature"].nunique()
+        assert line.startswith(f"{rule['id']} ({rule['severity']}): {n} industrial_nodes flagged")

@@ -159,6 +159,8 @@ def test_cli_build_and_layers(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert str((tmp_path / "out" / "corridor.html").resolve()) in result.output
+    assert "Gap rules (layers/rules/gaps.toml), features flagged:" in result.output
+    assert "far_from_freight_and_road (high):" in result.output
     out = tmp_path / "out"
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     again = runner.invoke(cli, ["build", "--out", str(out)])  # the README's first command, run twice
@@ -214,4 +216,6 @@ def test_export_with_analysis_holds_the_builds_analysis_layers(built, tmp_path):
         assert list(exported.columns) == list(in_build.columns), name
         assert_geodataframe_equal(exported, in_build)
     nodes = gpd.read_file(built.gpkg, layer="industrial_nodes")
-    assert {"freight_station_km", "port_network_km"} <= set(nodes.columns)  # network km in both
+    # rail km to ports along the DFC and gap flags in both; no km along the shipped lines as a network
+    assert {"freight_station_km", "port_rail_km", "port_rail_note", "gap_flags"} <= set(nodes.columns)
+    assert not any(c.endswith("_network_km") for c in nodes.columns)

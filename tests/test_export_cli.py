@@ -120,10 +120,11 @@ def test_with_analysis_adds_the_card_catchment_rings_and_gap_flags(tmp_path):
     result = _run("--out", str(out), "--with-analysis", "--layers", layers)
     assert result.exit_code == 0, result.output
     card = gpd.read_file(out, layer="industrial_nodes")
-    assert len(card) > 0 and {"freight_station_km", "port_network_km"} <= set(card.columns)
+    assert len(card) > 0 and {"freight_station_km", "port_rail_km", "gap_flags"} <= set(card.columns)
     rings = gpd.read_file(out, layer="catchment_rings")
     assert set(rings.geom_type) == {"Polygon"} and "radius_km" in rings.columns
-    assert {"rule", "reason"} <= set(gpd.read_file(out, layer="gap_flags").columns)
+    flags = gpd.read_file(out, layer="gap_flags")
+    assert {"rule", "severity", "measured_km", "threshold_km", "reason"} <= set(flags.columns)
 
 
 def test_with_analysis_needs_industrial_nodes(tmp_path, nodes):

@@ -8,6 +8,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from pyproj import Geod
 
 from corridormap import osm
 from corridormap.errors import LayerValidationError
@@ -15,11 +16,18 @@ from corridormap.osm.graph import parse_speed_kph
 
 XML = Path(__file__).parent / "fixtures" / "osm" / "rewari.osm"
 R = 6_371_009  # osmnx's mean earth radius, metres
+GEOD = Geod(ellps="WGS84")
 
 
 def east_m(dlon: float, lat: float) -> float:
-    """Great-circle length of a short due-east run."""
+    """Great-circle (osmnx's sphere) length of a short due-east run."""
     return R * math.radians(dlon) * math.cos(math.radians(lat))
+
+
+def geod_m(graph: nx.MultiDiGraph, u: int, v: int) -> float:
+    """Length of the straight edge u-v on the WGS 84 ellipsoid."""
+    a, b = graph.nodes[u], graph.nodes[v]
+    return float(GEOD.inv(a["x"], a["y"], b["x"], b["y"])[2])
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +55,8 @@ def test_road_topology_follows_oneway(roads: nx.MultiDiGraph) -> None:
 
 def test_road_lengths_speeds_and_times(roads: nx.MultiDiGraph) -> None:
     motorway = roads.edges[201, 203, 0]
-    assert motorway["length"] == pytest.approx(east_m(0.04, 28.25), rel=1e-4)
+    assert motorway["length"] == pytest.approx(geod_m(roads, 201, 203), rel=1e-7)  # on the ellipsoid
+    assert abs(motorway["length"] / east_m(0.04, 28.25) - 1) > 1e-3  # not osmnx's sphere (0.3 % apart)
     assert motorway["speed_kph"] == 120.0  # tagged maxspeed wins
     trunk = roads.edges[203, 206, 0]
     assert trunk["speed_kph"] == 70.0  # layers/osm/speeds.toml, [road] trunk
@@ -68,7 +77,8 @@ def test_rail_graph_is_bidirectional_and_skips_construction(rail: nx.MultiDiGrap
 def test_rail_speeds(rail: nx.MultiDiGraph) -> None:
     branch = rail.edges[103, 110, 0]
     assert branch["usage"] == "branch" and branch["speed_kph"] == 50.0  # speeds.toml [rail] branch
-    assert branch["length"] == pytest.approx(R * math.radians(0.02), rel=1e-4)  # due south 0.02 degrees
+    assert branch["length"] == pytest.approx(geod_m(rail, 103, 110), rel=1e-9)  # due south 0.02 degrees
+    assert abs(branch["length"] / (R * math.radians(0.02)) - 1) > 1e-3  # the sphere's figure is 0.3 % long
     merged = rail.edges[103, 108, 0]  # two tagged ways merged by simplification: the lower maxspeed
     assert merged["speed_kph"] == 100.0
     assert merged["travel_time"] == pytest.approx(merged["length"] / (100 / 3.6))
@@ -122,7 +132,7 @@ def test_access_card_measures_along_the_osm_rail_graph(rail: nx.MultiDiGraph) ->
     station = gpd.GeoDataFrame({"name": ["s"]}, geometry=[shapely.Point(76.67, 28.221)], crs=4326)
     card = access_card(node, {"station": station}, network=rail)
     along_m = rail.edges[101, 103, 0]["length"] + rail.edges[103, 108, 0]["length"]
-    legs_m = 2 * R * math.radians(0.001)  # 0.001 degree of latitude at each end
+    legs_m = 2 * GEOD.inv(76.6, 28.199, 76.6, 28.2)[2]  # 0.001 degree of latitude at each end
     assert card.loc[0, "station_network_km"] == pytest.approx((along_m + legs_m) / 1000, rel=0.01)
     assert card.loc[0, "station_network_km"] > card.loc[0, "station_km"]
 

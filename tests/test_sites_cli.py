@@ -44,13 +44,15 @@ def test_sites_writes_outputs_and_lists_top_sites(cache, tmp_path) -> None:
     assert table["rank"].tolist() == [1, 2, 3, 4]
     assert table["score"].is_monotonic_decreasing and table["score"].between(0, 1).all()
     grid = gpd.read_file(out / "suitability_grid.gpkg")
-    assert set(grid["status"]) <= {"scored", "water", "built-up node", "no data"}
+    known = {"scored", "water", "built-up node", "no data", "built-up area", "coastal strip"}
+    assert set(grid["status"]) <= known
     assert grid["score"].max() == pytest.approx(table["score"].iloc[0])
     sites = gpd.read_file(out / "sites.geojson")
     assert len(sites) == 4 and sites.crs == "EPSG:4326"
     assert read_raster(out / "suitability.tif").tags["units"] == "1"
     page = (out / "sites.html").read_text()
     assert "Candidate site #1" in page and "Site suitability score" in page
+    assert "Distance to a DFC freight station" in page and "grid cell" in page  # readable, with units
     from corridormap.render.assets import external_references
 
     assert external_references(page) == set()  # the offline map, overlay included, loads nothing

@@ -256,3 +256,148 @@ def test_local_cluster_by_name(layers, area, rasters, model_path) -> None:
     single = suitability(layers, area=area, rasters=rasters, weights=model_path)
     local = suitability(layers, area=area, rasters=rasters, weights=model_path, client="local")
     assert_geodataframe_equal(local.grid, single.grid)
+
+
+# --- exclusion layers, readable criteria, sensitivity --------------------------------------------
+def test_exclusion_layers_in_the_model_are_replaceable_by_the_users_own(layers, area, rasters, tmp_path):
+    # the user's protected area over cell (2, 2) as a layer; a "sea" file whose land is the west half
+    protected = gpd.GeoDataFrame(geometry=[shapely.Point(centre(2, 2)).buffer(100)], crs="EPSG:7755")
+    west = shapely.box(X0 - 1000, Y0 - 1000, X0 + 10_000, Y0 + 21_000)
+    land = gpd.GeoDataFrame(geometry=[west], crs="EPSG:7755")
+    land_file = tmp_path / "my_land.gpkg"
+    land.to_file(land_file)
+    text = MODEL + f"""
+[[exclusions.layer]]
+name = "protected"
+layer = "protected_areas"
+status = "excluded"
+[[exclusions.layer]]
+name = "sea"
+file = "{land_file.name}"
+mode = "outside"
+status = "water"
+extent = [{X0 - 1000}, {Y0 - 1000}, {X0 + 21_000}, {Y0 + 21_000}]
+"""
+    path = tmp_path / "model.toml"
+    path.write_text(text)
+    result = suitability({**layers, "protected_areas": protected}, area=area, rasters=rasters, weights=path)
+    status = result.grid.set_index(["row", "col"])["status"]
+    assert status[(2, 2)] == "excluded"
+    assert status[(1, 3)] == "water" and status[(2, 0)] == "scored"  # east of the land file's coast: sea
+    assert result.sites["score"].notna().all()
+    assert set(result.sites.set_index(["row", "col"]).index).isdisjoint({(2, 2), (1, 2), (1, 3)})
+
+
+def test_bad_exclusion_entries_are_reported_at_once(tmp_path):
+    path = tmp_path / "model.toml"
+    path.write_text(MODEL + '[[exclusions.layer]]\nname = "x"\nstatus = "lava"\nmode = "near"\n')
+    with pytest.raises(LayerValidationError) as info:
+        load_model(path)
+    text = str(info.value)
+    assert "bad status ('lava')" in text and "bad mode ('near')" in text and "bad file/layer" in text
+
+
+def test_criteria_have_readable_titles_with_units():
+    model = load_model()
+    assert model.criterion("freight_station").title == "Distance to a DFC freight station (km)"
+    assert model.criterion("solar").title.endswith("(kWh/m²/yr)")
+    assert {e.name for e in model.exclusions} >= {"sea", "coastal_strip", "lakes", "built_up"}
+    assert all(e.source and e.licence == "public domain" for e in model.exclusions)
+
+
+def test_weight_sensitivity_reports_each_weight_both_ways(layers, area, rasters, model_path):
+    from corridormap.sites.sensitivity import weight_sensitivity
+
+    result = suitability(layers, area=area, rasters=rasters, weights=model_path)
+    table = weight_sensitivity(result)
+    assert list(table["criterion"]) == ["station", "station", "solar", "solar"]
+    assert list(table["change"]) == ["-20%", "+20%", "-20%", "+20%"]
+    assert list(table["new_weight"]) == pytest.approx([0.8, 1.2, 0.8, 1.2])
+    assert (table["top_kept"] <= table["top_n"]).all()
+    assert (table["top_kept_or_adjacent"] >= table["top_kept"]).all()
+    # by hand: the same re-scoring as suitability() with the weight changed
+    heavier = load_model(model_path, weights={"solar": 1.2})
+    moved = suitability(layers, area=area, rasters=rasters, weights=heavier)
+    row = table[(table["criterion"] == "solar") & (table["change"] == "+20%")].iloc[0]
+    assert row["best_site"] == moved.sites.index[0]
+    assert row["top_kept"] == len(set(moved.sites.index) & set(result.sites.index))
+
+
+@pytest.fixture(scope="module")
+def shipped_sites():
+    return suitability()
+
+
+def test_no_shipped_site_in_built_up_area_sea_or_lake(shipped_sites):
+    # checked against the shared Natural Earth files directly, not the copies the model reads
+    from pathlib import Path
+
+    shared = Path("/work/shared/data/natural_earth_belt")
+    folder = shared if shared.is_dir() else Path(__file__).parents[1] / "data" / "natural_earth"
+    sites = shipped_sites.sites.to_crs("EPSG:4326")
+    points = shapely.points(shapely.get_coordinates(sites.geometry.values))
+    urban = shapely.union_all(gpd.read_file(folder / "ne_50m_urban_areas_belt.geojson").geometry.values)
+    land = shapely.union_all(gpd.read_file(folder / "ne_10m_land_belt.geojson").geometry.values)
+    lakes = shapely.union_all(gpd.read_file(folder / "ne_10m_lakes_belt.geojson").geometry.values)
+    assert not shapely.intersects(points, urban).any()
+    assert shapely.within(points, land).all()
+    assert not shapely.intersects(points, lakes).any()
+    # and not within the 10 km coastal strip: each site at least ~10 km from the coastline
+    clip = shapely.buffer(shapely.boundary(shapely.box(*land.bounds)), 1e-6)
+    coast = shapely.difference(shapely.boundary(land), clip)
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    for p in points:
+        q = shapely.ops.nearest_points(coast, p)[0]
+        assert geod.inv(p.x, p.y, q.x, q.y)[2] > 9_000.0
+    assert shipped_sites.grid["status"].isin(["built-up area", "coastal strip"]).any()
+
+
+def test_sites_command_writes_lon_lat_cell_and_sensitivity(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from corridormap.cli import cli
+
+    result = CliRunner().invoke(cli, ["sites", "--out", str(tmp_path), "--top", "5"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "sites.csv")
+    assert {"cell_id", "row", "col", "lon", "lat", "rank", "score"} <= set(table.columns)
+    assert table["lon"].between(68, 82).all() and table["lat"].between(16, 33).all()
+    sensitivity = pd.read_csv(tmp_path / "sensitivity.csv")
+    assert len(sensitivity) == 2 * 7 and set(sensitivity["change"]) == {"-20%", "+20%"}
+    assert "Weight sensitivity (each weight ±20 %" in result.output
+
+
+def test_places_exclude_a_disc_growing_with_the_square_root_of_population(layers, area, rasters, tmp_path):
+    # a town of 1 million at cell (1, 1): 10 km x sqrt(1) = 10 km of "built-up area"; a village at
+    # cell (3, 2), 11.2 planar km away, is below min_population and excludes nothing
+    places = gpd.GeoDataFrame(
+        {"pop_max": [1_000_000, 1_000]},
+        geometry=[shapely.Point(centre(1, 1)), shapely.Point(centre(3, 2))],
+        crs="EPSG:7755",
+    )
+    text = MODEL + """
+[[exclusions.layer]]
+name = "metro"
+layer = "places"
+population_column = "pop_max"
+min_population = 500000
+km_per_sqrt_million = 10.0
+status = "built-up area"
+"""
+    path = tmp_path / "model.toml"
+    path.write_text(text)
+    result = suitability({**layers, "places": places}, area=area, rasters=rasters, weights=path)
+    grid = result.grid.set_index(["row", "col"])
+    built = {rc for rc, s in grid["status"].items() if s == "built-up area"}
+    # every cell centre within 10 true km (about 9.8 planar km) of the town, none beyond
+    for (row, col), status in grid["status"].items():
+        planar_km = 5 * math.hypot(row - 1, col - 1)
+        if planar_km < 9.5 and status != "water":
+            assert (row, col) in built
+        if planar_km > 10.2:
+            assert (row, col) not in built
+    assert (3, 2) not in built and (2, 2) in built
+    assert (1, 3) not in built  # 10 planar km is 10.2 true km: just outside

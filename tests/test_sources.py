@@ -21,6 +21,7 @@ from corridormap.catalog.sources import (
     source_shares,
     split_sources,
 )
+from corridormap.errors import CatalogError
 from corridormap.render.popup import popup_html
 
 # Measured on the shipped data (python tools/audit_sources.py); a floor that may only rise. The target
@@ -108,3 +109,15 @@ def test_classify_url(hosts: SourceHosts, url: str, expected: str) -> None:
 
 def test_the_host_catalog_is_not_a_layer() -> None:
     assert "_sources" not in load_catalog() and all(not n.startswith("_") for n in load_catalog())
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[hosts]\nofficial = ["gov.in"]\nblogs = ["x.com"]\n', "may hold only"),
+    ('[denied\n', "not valid TOML"),
+])
+def test_a_broken_host_catalog_is_refused_with_the_file_named(tmp_path, text: str, message: str) -> None:
+    path = tmp_path / "_sources.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError, match=message) as info:
+        load_source_hosts(path)
+    assert str(path) in str(info.value)

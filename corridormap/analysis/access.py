@@ -1,9 +1,11 @@
 """Access: how far each feature is from the nearest station, line, port or zone.
 
-Distances are measured in the belt's metric CRS (EPSG:7755) and reported in **true kilometres**
-(see :mod:`corridormap.analysis.nearest`): within 0.1% of the geodesic distance at belt scale, whatever CRS
-the input came in. The search is exact, the same answers as ``geopandas.sjoin_nearest``; ties go to
-the target that comes first in its layer's row order.
+The nearest location on each target is found in the belt's metric CRS (EPSG:7755, the exact search
+of :func:`~corridormap.analysis.nearest.nearest_table`, the same answers as ``geopandas.sjoin_nearest``);
+the distance reported is measured from the query point to that location on the WGS 84 ellipsoid
+(``pyproj.Geod``), in km, whatever CRS the input came in, and the k nearest are ranked by that
+reported distance (ties to the target first in its layer's row order). See
+:func:`corridormap.analysis.geodesic.geodesic_nearest`.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import shapely  # noqa: F401 (the examples use it)
 from numpy.typing import NDArray
 
 from ..crs import require_crs
-from .nearest import Grid, _nearest_km, query_points
-from .network import network_km
+from .geodesic import Queries, _nearest_km
+from .nearest import Grid, query_points
+from .network import network_columns
 from .rules import read_rules_toml
 
 __all__ = ["access_card", "default_targets"]
@@ -47,6 +50,8 @@ def access_card(
     max_distance_km: float | None = None,
     network: Any = None,
     network_targets: Collection[str] | None = None,
+    network_name: str | None = None,
+    max_ratio: float = 3.0,
 ) -> gpd.GeoDataFrame:
     """Each node's nearest feature of every target layer, with its name and distance in km.
 
@@ -63,18 +68,25 @@ def access_card(
     max_distance_km : float, optional
         Targets farther than this are ignored; a node with nothing in reach gets NaN / None.
     network : networkx graph, optional
-        A graph in osmnx's shape (see :mod:`corridormap.analysis.network`); adds ``{prefix}_network_km``,
-        the distance along it from the node's nearest access point to the nearest target (point
-        target layers only).
+        A road or rail graph in osmnx's shape (see :mod:`corridormap.analysis.network`); adds
+        ``{prefix}_network_km``, the distance along it (edge lengths on the ellipsoid) from the
+        node's nearest access point to the nearest target (point target layers only), empty where
+        there is none, with ``{prefix}_network_note`` saying why ("not connected in this network";
+        "likely gap in the network" when it is more than ``max_ratio`` times the straight-line km)
+        and ``{prefix}_network`` naming the network.
     network_targets : collection of str, optional
         The prefixes that get a network distance (default: every point target layer).
+    network_name : str, optional
+        What ``{prefix}_network`` says (default: the graph's ``name`` attribute, else "the given graph").
+    max_ratio : float
+        The plausibility guard of the network figures (see ``network``).
 
     Returns
     -------
     GeoDataFrame
         A copy of ``nodes`` (same index, CRS and columns) with ``{prefix}_name`` (categorical, when
-        the target has a label column) and ``{prefix}_km`` columns per target. Distances are true km
-        (see the module notes); ties go to the target first in its layer's order.
+        the target has a label column) and ``{prefix}_km`` columns per target. Distances are
+        geodesic km (see the module notes); ties go to the target first in its layer's order.
 
     Examples
     --------
@@ -87,14 +99,21 @@ def access_card(
     """
     xy = query_points(nodes)
     grid = Grid.over(xy)
+    queries = Queries(xy)
     new: dict[str, Any] = {}
     for prefix, target in targets.items():
         layer, label = _unpack(prefix, target)
-        table = _nearest_km(xy, layer, k=k, max_distance_km=max_distance_km, grid=grid)
+        table = _nearest_km(xy, layer, k=k, max_distance_km=max_distance_km, grid=grid, queries=queries)
         new.update(_rank_columns(prefix, table, len(xy), k, None if label is None else layer[label]))
         wanted = network_targets is None or prefix in network_targets
         if network is not None and wanted and len(layer) and (layer.geom_type == "Point").all():
-            new[f"{prefix}_network_km"] = network_km(network, xy, layer, max_distance_km=max_distance_km)
+            name = network_name or str(network.graph.get("name", "the given graph"))
+            new.update(
+                network_columns(
+                    network, xy, layer, new[f"{prefix}_km"], prefix=prefix, network=name,
+                    max_ratio=max_ratio, max_distance_km=max_distance_km,
+                )
+            )
     columns = pd.DataFrame(new, index=nodes.index)
     clash = [c for c in new if c in nodes.columns]  # a second run replaces its own columns
     merged = pd.concat([nodes.drop(columns=clash) if clash else nodes, columns], axis=1)

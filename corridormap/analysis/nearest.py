@@ -13,8 +13,8 @@ planar distance; ties to the target first in layer order) several times faster f
 * point targets with k > 1: a KD-tree (scipy), k + 1 neighbours deep so ties are seen; the rare
   ambiguous rows are redone by the exact general path.
 
-:func:`true_km` and :func:`scale_factor` (planar EPSG:7755 metres to true ones) live in
-:mod:`corridormap.crs` and are re-exported here.
+:func:`query_points` gives the metric query coordinates of any layer. Distances a user reads are
+geodesic: :mod:`corridormap.analysis.geodesic` measures them on the ellipsoid on top of this search.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 
-from ..crs import BELT_CRS, require_crs, to_metric, true_km
+from ..crs import BELT_CRS, require_crs, to_metric
 from ..errors import LayerValidationError
 
-__all__ = ["Grid", "nearest_table", "nearest_columns", "nearest_km", "query_points"]
+__all__ = ["Grid", "nearest_table", "nearest_columns", "query_points"]
 
 _COLUMNS = ["point", "rank", "target", "distance_m", "x", "y"]
 
@@ -467,7 +467,7 @@ def _add_inside(xy: NDArray[np.float64], geoms: NDArray[Any], d: Any, t: Any, pp
     )
 
 
-# --- metric query points and true distances, as the analysis modules use them ----------------------
+# --- metric query points, as the analysis modules use them (geodesic km: analysis.geodesic) -------
 def query_points(gdf: gpd.GeoDataFrame, what: str = "nodes") -> NDArray[np.float64]:
     """Metric (EPSG:7755) coordinates of each feature: the point itself, else a representative point."""
     crs = require_crs(gdf, what)
@@ -489,35 +489,3 @@ def query_points(gdf: gpd.GeoDataFrame, what: str = "nodes") -> NDArray[np.float
 @functools.cache
 def _to_belt(crs_wkt: str) -> Transformer:
     return Transformer.from_crs(crs_wkt, BELT_CRS, always_xy=True)
-
-
-def nearest_km(
-    nodes_xy: NDArray[np.float64],
-    layer: gpd.GeoDataFrame,
-    *,
-    k: int = 1,
-    max_distance_km: float | None = None,
-    grid: Grid | None = None,
-) -> pd.DataFrame:
-    """:func:`nearest_table` of metric points against a layer in any CRS, with true ``km`` added."""
-    return pd.DataFrame(_nearest_km(nodes_xy, layer, k=k, max_distance_km=max_distance_km, grid=grid))
-
-
-def _nearest_km(
-    xy: NDArray[np.float64],
-    layer: gpd.GeoDataFrame,
-    *,
-    k: int,
-    max_distance_km: float | None,
-    grid: Grid | None,
-) -> dict[str, NDArray[Any]]:
-    geoms = to_metric(layer, "target layer").geometry.values if len(layer) else np.empty(0, dtype=object)
-    # planar <= true * 1.03 anywhere near India, so this bound never drops a target within reach
-    bound = None if max_distance_km is None else max_distance_km * 1000.0 * 1.03
-    table = nearest_columns(xy, geoms, k=k, max_distance_m=bound, grid=grid)
-    p = table["point"]
-    table["km"] = true_km(table["distance_m"], (xy[p, 0] + table["x"]) / 2, (xy[p, 1] + table["y"]) / 2)
-    if max_distance_km is not None:
-        keep = table["km"] <= max_distance_km
-        table = {c: v[keep] for c, v in table.items()}
-    return table

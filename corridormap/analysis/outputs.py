@@ -1,11 +1,11 @@
 """The analysis as it appears in the default build and the CLI, from the shipped layers.
 
 :func:`add_analysis_layers` is the one "analysis as layers": each industrial node gets its access
-card (straight-line and network km) and green-power columns (shown in its popup), and the catchment
-rings and the gap-flagged features become layers of their own. The build (through
-:func:`add_analysis`, which also writes the strip diagrams beside the map), hence the map, and
-``corridormap export --with-analysis`` all use it, so they hold the same layers and columns. The
-other functions serve ``corridormap chainage`` and ``corridormap access``.
+card (geodesic km, rail km to ports along the freight corridor), green-power columns and gap flags
+(shown in its popup), and the catchment rings and the gap-flagged features become layers of their
+own. The build (through :func:`add_analysis`, which also writes the strip diagrams beside the
+map), hence the map, and ``corridormap export --with-analysis`` all use it, so they hold the same
+layers and columns. The other functions serve ``corridormap chainage`` and ``corridormap access``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from ..crs import to_display, true_km
 from ..errors import CatalogError
 from .access import access_card, default_targets
 from .corridor import chainage, main_line
-from .gaps import find_gaps
+from .gaps import find_gaps, gap_summary, node_gap_fields
 from .network import graph_from_lines
+from .port_rail import port_rail_columns
 from .reach import catchments, default_contents, green_power
 from .rules import read_rules_toml, rules_path
 from .strip import strip_svg
@@ -43,6 +44,7 @@ __all__ = [
     "chainage_lines",
     "chainage_line",
     "chainage_table",
+    "published_table",
     "strip_diagram",
 ]
 
@@ -110,13 +112,93 @@ def chainage_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> g
                 continue
             done = chainage(to_display(layers[name]), line)
             keep = [c for c in ("id", "name") if c in done.columns]
-            part = done[[*keep, "chainage_km", "side", "offset_km", "beyond_end", done.geometry.name]]
+            quality = [c for c in ("geometry_quality", "position_tolerance_km") if c in done.columns]
+            wanted = [*keep, "chainage_km", "side", "offset_km", "beyond_end", *quality, done.geometry.name]
+            part = done[wanted]
             frames.append(part.assign(line=chainage_lines()[key]["title"], layer=name))
-    columns = ["line", "layer", "id", "name", "chainage_km", "side", "offset_km", "beyond_end"]
+    columns = [
+        "line", "layer", "id", "name", "chainage_km", "side", "offset_km", "beyond_end", "geometry_quality",
+        "position_tolerance_km",
+    ]
     if not frames:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs="EPSG:4326")
     table = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     return table[[c for c in columns if c in table.columns] + [table.geometry.name]]
+
+
+_PUBLISHED = [
+    "line", "id", "name", "published_km", "computed_km", "difference_km", "published_interval_km",
+    "computed_interval_km", "interval_difference_km", "offset_km", "geometry_quality",
+    "position_tolerance_km",
+]
+
+
+def published_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> pd.DataFrame:
+    """Published km against computed chainage, per line with a ``published_km`` source in
+    ``layers/rules/chainage.toml``.
+
+    One row per feature with a published km, in published order: ``published_km``, ``computed_km``
+    (:func:`corridormap.analysis.corridor.chainage` along the configured main line, same origin),
+    ``difference_km`` (computed - published), the interval from the previous row both ways and
+    its difference, the feature's offset from the line, ``geometry_quality`` and
+    ``position_tolerance_km``; then a ``(whole line)`` row with the published length (the line
+    layer's ``published_length_column``) against the computed length. Lines without published
+    km get one row saying so in ``name``.
+    """
+    frames = []
+    for key in keys:
+        spec = chainage_lines()[key]
+        line, length = chainage_line(layers, key)
+        source = dict(spec.get("published_km", {}))
+        layer = layers.get(str(source.get("layer", "")))
+        column = str(source.get("column", ""))
+        if layer is None or column not in layer.columns or layer[column].notna().sum() == 0:
+            frames.append(pd.DataFrame({"line": [spec["title"]], "name": ["(no published km in the data)"]}))
+        else:
+            done = chainage(layer[layer[column].notna()], line).sort_values(column, kind="stable")
+            published = done[column].to_numpy(dtype=float)
+            computed = done["chainage_km"].to_numpy(dtype=float)
+            rows = pd.DataFrame(
+                {
+                    "line": spec["title"],
+                    "id": done["id"].to_numpy() if "id" in done.columns else None,
+                    "name": done["name"].to_numpy() if "name" in done.columns else done.index.astype(str),
+                    "published_km": published,
+                    "computed_km": computed,
+                    "difference_km": computed - published,
+                    "published_interval_km": np.r_[np.nan, np.diff(published)],
+                    "computed_interval_km": np.r_[np.nan, np.diff(computed)],
+                    "offset_km": done["offset_km"].to_numpy(dtype=float),
+                    "geometry_quality": done.get("geometry_quality"),
+                    "position_tolerance_km": done.get("position_tolerance_km"),
+                }
+            )
+            rows["interval_difference_km"] = rows["computed_interval_km"] - rows["published_interval_km"]
+            frames.append(rows)
+        frames.append(_whole_line(layers, spec, length))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return table.reindex(columns=_PUBLISHED)
+
+
+def _whole_line(
+    layers: Mapping[str, gpd.GeoDataFrame], spec: Mapping[str, Any], length: float
+) -> pd.DataFrame:
+    """The ``(whole line)`` row: published length (if the data has one) against the computed one."""
+    column = spec.get("published_length_column")
+    sections = layers[spec["layer"]]
+    for where, allowed in dict(spec.get("where", {})).items():
+        sections = sections[sections[where].isin(list(allowed))]
+    values = sections[column].dropna().unique() if column and column in sections.columns else []
+    published = float(values[0]) if len(values) == 1 else np.nan
+    return pd.DataFrame(
+        {
+            "line": [spec["title"]],
+            "name": ["(whole line)" if len(values) == 1 else "(whole line; no published length in the data)"],
+            "published_km": [published],
+            "computed_km": [length],
+            "difference_km": [length - published],
+        }
+    )
 
 
 def strip_diagram(
@@ -137,23 +219,28 @@ def strip_diagram(
             frames[title] = chainage(layers[name], line)
             if spec is not None and spec.style.get("color"):
                 colors[title] = str(spec.style["color"])  # the stroke: some fills are white
+    line_spec = chainage_lines()[key]
     return strip_svg(
         frames,
         length_km=length,
-        title=chainage_lines()[key]["title"],
+        title=line_spec["title"],
         max_offset_km=max_offset_km,
         colors=colors,
+        origin=str(line_spec.get("origin", "start")),
+        end=str(line_spec.get("end", "end")),
+        direction=str(line_spec.get("direction", "")),
     )
 
 
 def _node_card(layers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """Industrial nodes with the access card (straight and along the network) and green power."""
-    card = access_card(
-        layers["industrial_nodes"],
-        default_targets(layers),
-        network=default_network(layers),
-        network_targets=network_targets(),
-    )
+    """Industrial nodes with the access card (geodesic km), rail km to ports and terminals along the
+    freight corridors (:mod:`corridormap.analysis.port_rail`) and green power.
+
+    No distance along the shipped lines as a whole: they are not a road network (a node cannot
+    reach a station along them), so such figures were mostly accidents."""
+    card = access_card(layers["industrial_nodes"], default_targets(layers))
+    rail, _ = port_rail_columns(layers["industrial_nodes"], layers)
+    card = gpd.GeoDataFrame(pd.concat([card, rail], axis=1), geometry=card.geometry.name, crs=card.crs)
     if "renewable_zones" in layers:
         card = green_power(card, layers["renewable_zones"])
     for column in card.columns:  # plain strings for every exporter
@@ -167,9 +254,10 @@ def add_analysis_layers(
 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
     """The analysis as layers: the one definition the build, the map and ``export --with-analysis`` use.
 
-    ``industrial_nodes`` gains its access card: true km to the nearest of each target, network km
-    (``*_network_km``) along the freight-rail and expressway graph for the targets named in
-    ``layers/rules/network.toml``, and green power within reach. Two layers are added, with their
+    ``industrial_nodes`` gains its access card: geodesic km to the nearest of each target, rail km
+    along the freight corridor to the nearest seaport and inland terminal (``port_rail_*``,
+    ``terminal_rail_*``), green power within reach, and its gap flags (``gap_flags``, ``gap_detail``,
+    ``gap_scope``). Two layers are added, with their
     map entries from ``layers/rules/map/``: ``catchment_rings`` (what lies within each ring around
     each node) and ``gap_flags`` (features breaking a rule of ``layers/rules/gaps.toml``).
 
@@ -179,10 +267,17 @@ def add_analysis_layers(
     if "industrial_nodes" not in layers:
         log.info("no industrial_nodes layer: the analysis layers are left out")
         return layers, specs
-    layers["industrial_nodes"] = _node_card(layers)
+    flags = find_gaps(layers)
+    for line in gap_summary(flags):
+        log.info("gap rule %s", line)
+    card = _node_card(layers)
+    fields = node_gap_fields(card, flags, layers)
+    layers["industrial_nodes"] = gpd.GeoDataFrame(
+        pd.concat([card, fields], axis=1), geometry=card.geometry.name, crs=card.crs
+    )
     extra: dict[str, gpd.GeoDataFrame] = {
         "catchment_rings": catchments(layers["industrial_nodes"], default_contents(layers)),
-        "gap_flags": find_gaps(layers),
+        "gap_flags": flags,
     }
     for name, frame in extra.items():
         layers[name] = frame

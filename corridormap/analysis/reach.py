@@ -20,7 +20,8 @@ import shapely
 
 from ..crs import BELT_CRS, require_crs, scale_factor, to_metric, true_km
 from ..errors import LayerValidationError
-from .nearest import nearest_km, query_points
+from .geodesic import nearest_km
+from .nearest import query_points
 from .rules import read_rules_toml
 
 __all__ = ["catchments", "catchment_table", "green_power", "default_contents"]

@@ -1,8 +1,11 @@
 """The strip diagram: a line drawn straight as a km axis, features above (left) and below (right).
 
-Read it like a railway line diagram: km 0 at the left, each feature at its chainage, on the side of
-the line it lies on, its stem longer the farther it is from the line, its name beside the stem.
-Input is :func:`corridormap.analysis.corridor.chainage` output; the result is standalone SVG text.
+Read it like a railway line diagram: km 0 (the line's origin, labelled) at the left, its end
+(labelled) at the right, running the way the corridor's own chainage does; each feature at its
+chainage, on the side of the line it lies on, its stem longer the farther it is from the line, its
+name beside the stem. A hollow marker and "≈" mark a feature whose position is approximate (its
+``geometry_quality`` is not ``surveyed``/``exact``). Input is
+:func:`corridormap.analysis.corridor.chainage` output; the result is standalone SVG text.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ _PALETTE = ["#5b2a86", "#333333", "#1b7837", "#0b5394", "#b45f06", "#990000"]
 _WIDTH, _MARGIN, _AXIS_Y, _HEIGHT = 1600, 60, 430, 860
 _LABEL_STEP = 13  # px between neighbouring vertical labels
 _MAX_LABEL = 38
+_EXACT = ("surveyed", "exact", "traced")  # geometry_quality values drawn as exact positions
 
 
 def _ticks(length_km: float) -> float:
@@ -46,13 +50,16 @@ def _features(frames: Mapping[str, gpd.GeoDataFrame], prefix: str, max_offset_km
                     "km": near[f"{prefix}chainage_km"].to_numpy(dtype=float),
                     "offset": near[f"{prefix}offset_km"].to_numpy(dtype=float),
                     "above": (near[f"{prefix}side"] != "right").to_numpy(),
+                    "approximate": ~near["geometry_quality"].isin(_EXACT).to_numpy()
+                    if "geometry_quality" in near.columns
+                    else np.zeros(len(near), dtype=bool),
                 }
             )
         )
     return (
         pd.concat(rows, ignore_index=True).sort_values("km", kind="stable")
         if rows
-        else pd.DataFrame(columns=["layer", "name", "km", "offset", "above"])
+        else pd.DataFrame(columns=["layer", "name", "km", "offset", "above", "approximate"])
     )
 
 
@@ -76,6 +83,9 @@ def strip_svg(
     prefix: str = "",
     max_offset_km: float = 50.0,
     colors: Mapping[str, str] | None = None,
+    origin: str = "start",
+    end: str = "end",
+    direction: str = "",
 ) -> str:
     """Draw chainage results as a strip diagram.
 
@@ -93,6 +103,10 @@ def strip_svg(
         Features farther than this from the line are left out (the caption says so).
     colors : mapping of str to str, optional
         Layer title -> CSS colour of its markers.
+    origin, end : str
+        What lies at km 0 and at the far end (labelled under the axis ends).
+    direction : str
+        Which way the corridor's own chainage runs (a line under the title).
 
     Returns
     -------
@@ -112,8 +126,14 @@ def strip_svg(
         f'<text x="{_MARGIN}" y="48" fill="#555">km from the start along the line; above: left side, below: '
         f"right side (looking along the line); stem length grows with the offset; features within "
         f"{max_offset_km:g} km of the line</text>",
+        f'<text x="{_MARGIN}" y="66" fill="#555">Chainage: {escape(direction or "km 0 at the origin")}; '
+        "hollow markers and ≈: approximate positions (see each feature's geometry quality)</text>",
         f'<line x1="{_MARGIN}" y1="{_AXIS_Y}" x2="{_WIDTH - _MARGIN}" y2="{_AXIS_Y}" '
         'stroke="black" stroke-width="4"/>',
+        f'<text x="{_MARGIN}" y="{_HEIGHT - 44}" font-size="13" font-weight="bold">'
+        f"◀ km 0: {escape(origin)}</text>",
+        f'<text x="{_WIDTH - _MARGIN}" y="{_HEIGHT - 44}" font-size="13" font-weight="bold" '
+        f'text-anchor="end">km {length_km:,.0f}: {escape(end)} ▶</text>',
     ]
     step = _ticks(length_km)
     for km in np.arange(0.0, length_km + 1e-9, step):
@@ -142,13 +162,20 @@ def _side(side: pd.DataFrame, scale: float, above: bool, colors: Mapping[str, st
         y_label = _AXIS_Y + sign * 100
         color = colors[row["layer"]]
         name = row["name"] if len(row["name"]) <= _MAX_LABEL else row["name"][: _MAX_LABEL - 1] + "…"
+        approx = bool(row["approximate"])
+        name = f"≈ {name}" if approx else name
         where = "left" if above else "right"
-        tip = f"{row['name']} ({row['layer']}): km {row['km']:.1f}, {row['offset']:.1f} km {where}"
+        tip = (
+            f"{row['name']} ({row['layer']}): km {'≈' if approx else ''}{row['km']:.1f}, "
+            f"{row['offset']:.1f} km {where}{' (approximate position)' if approx else ''}"
+        )
+        fill = "white" if approx else color
         anchor = "start" if above else "end"
         out += [
             f"<g><title>{escape(tip)}</title>",
             f'<line x1="{xi:.1f}" y1="{_AXIS_Y}" x2="{xi:.1f}" y2="{y_mark:.1f}" stroke="{color}"/>',
-            f'<circle cx="{xi:.1f}" cy="{y_mark:.1f}" r="4" fill="{color}"/>',
+            f'<circle cx="{xi:.1f}" cy="{y_mark:.1f}" r="4" fill="{fill}" stroke="{color}" '
+            'stroke-width="1.5"/>',
             f'<line x1="{xi:.1f}" y1="{y_mark:.1f}" x2="{lx:.1f}" y2="{y_label:.1f}" stroke="#bbb"/>',
             f'<text transform="translate({lx + 4:.1f},{y_label + sign * 4:.1f}) rotate(-90)" '
             f'text-anchor="{anchor}" fill="{color}">{escape(name)}</text></g>',

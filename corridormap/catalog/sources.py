@@ -68,8 +68,11 @@ def load_source_hosts(path: str | Path | None = None) -> SourceHosts:
         raise DataSourceNotFoundError(
             f"{file}: source-host catalog not found (it ships as layers/_sources.toml)"
         )
-    with file.open("rb") as fh:
-        raw = tomllib.load(fh)
+    try:
+        with file.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise CatalogError(f"{file}: not valid TOML ({err}); fix the line it names") from err
     hosts = raw.get("hosts", {})
     unknown = sorted(set(hosts) - set(_CLASSES))
     if unknown or not isinstance(raw.get("denied", {}), dict):

@@ -138,9 +138,10 @@ def _done(paths: list[Path], summary: list[str] | None = None) -> None:
 @click.option("--max-km", type=float, default=None, help="Ignore targets farther than this (km).")
 @click.option(
     "--network/--no-network",
-    default=True,
+    default=False,
     show_default=True,
-    help="Also distances along the freight-rail + expressway graph.",
+    help="Also distances along the shipped freight-rail + expressway lines joined where they meet. "
+    "They are not a road network: most figures are withheld as likely gaps. Prefer --graph.",
 )
 @click.option(
     "--green-km",
@@ -154,7 +155,8 @@ def _done(paths: list[Path], summary: list[str] | None = None) -> None:
     "graph_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="A GraphML road/rail graph (osmnx-shaped) for the network distances, instead of the shipped lines.",
+    help="A GraphML road/rail graph (osmnx-shaped, e.g. from corridormap osm) for distances along it "
+    "(edge lengths on the ellipsoid).",
 )
 @click.option(
     "--states",
@@ -178,21 +180,27 @@ def access(
     overwrite: bool,
     **files: Path | None,
 ) -> None:
-    """Access card: each node's nearest station, DFC line, expressway, port and renewable zone (km),
-    renewable MW in reach, and whether it lies in the corridor belt (and in which state, with --states)."""
+    """Access card: each node's nearest station, DFC line, expressway, port and renewable zone (geodesic
+    km), rail km to the seaport and inland terminal along the freight corridor (port_rail_*,
+    terminal_rail_*; every pair in port_rail.csv), renewable MW in reach, and whether it lies in the
+    corridor belt (and in which state, with --states)."""
+    import pandas as pd
+
     from ..analysis import outputs as ao
     from ..analysis.access import access_card, default_targets
+    from ..analysis.port_rail import port_rail_columns
     from ..analysis.reach import green_power
 
     layers = _layers(_files(**files))
-    csv, gpkg = _refuse_existing(out_dir, ["access.csv", "access.gpkg"], overwrite)
-    graph = None
+    names = ["access.csv", "access.gpkg", "port_rail.csv"]
+    csv, gpkg, pairs_csv = _refuse_existing(out_dir, names, overwrite)
+    graph, name = None, None
     if graph_file is not None:
         from ..analysis.network import read_graphml
 
-        graph = read_graphml(graph_file)
+        graph, name = read_graphml(graph_file), f"graph {graph_file.name}"
     elif network:
-        graph = ao.default_network(layers)
+        graph, name = ao.default_network(layers), "shipped DFC and expressway lines joined where they meet"
     card = access_card(
         layers["industrial_nodes"],
         default_targets(layers),
@@ -200,7 +208,10 @@ def access(
         max_distance_km=max_km,
         network=graph,
         network_targets=ao.network_targets(),
+        network_name=name,
     )
+    rail, pairs = port_rail_columns(layers["industrial_nodes"], layers)
+    card = type(card)(pd.concat([card, rail], axis=1), geometry=card.geometry.name, crs=card.crs)
     card = green_power(card, layers["renewable_zones"], within_km=green_km)
     if "corridor_belt" in layers:
         from ..analysis.corridor import membership
@@ -208,8 +219,8 @@ def access(
 
         state_layer = read_file(states) if states is not None else None
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
-    _write(card, csv, gpkg, "access_card")
-    _done([csv, gpkg], access_summary(card))
+    _write(card, csv, gpkg, "access_card", more={pairs_csv: pairs.to_csv(index=False)})
+    _done([csv, gpkg, pairs_csv], access_summary(card))
 
 
 @click.command()
@@ -227,20 +238,23 @@ def access(
 def chainage(
     line_keys: tuple[str, ...], max_offset_km: float, out_dir: Path, overwrite: bool, **files: Path | None
 ) -> None:
-    """Chainage: km along the Western DFC / Delhi–Mumbai Expressway, side and offset, plus strip SVGs."""
+    """Chainage: km along the Western DFC / Delhi–Mumbai Expressway, side and offset, published km
+    against computed km (chainage_published.csv), plus strip SVGs."""
     from ..analysis import outputs as ao
 
     layers = _layers(_files(**files))
     keys = list(line_keys) or list(ao.chainage_lines())
-    names = ["chainage.csv", "chainage.gpkg"] + [f"strip_{key}.svg" for key in keys]
-    csv, gpkg, *svgs = _refuse_existing(out_dir, names, overwrite)
+    names = ["chainage.csv", "chainage.gpkg", "chainage_published.csv"]
+    names += [f"strip_{key}.svg" for key in keys]
+    csv, gpkg, published, *svgs = _refuse_existing(out_dir, names, overwrite)
     table = ao.chainage_table(layers, keys)
     strips = {
         svg: ao.strip_diagram(layers, key, max_offset_km=max_offset_km)
         for key, svg in zip(keys, svgs, strict=True)
     }
+    strips[published] = ao.published_table(layers, keys).round(3).to_csv(index=False)
     _write(table, csv, gpkg, "chainage", more=strips)
-    _done([csv, gpkg, *svgs], chainage_summary(table))
+    _done([csv, gpkg, published, *svgs], chainage_summary(table))
 
 
 @click.command()

@@ -48,6 +48,12 @@ def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
     for path in result.paths:
         click.echo(f"  {path.resolve()}")
     click.echo(f"Map size: {size_report(result.map.stat().st_size, offline=offline)}")
+    if "gap_flags" in result.layers:
+        from ..analysis.gaps import gap_summary
+
+        click.echo("Gap rules (layers/rules/gaps.toml), features flagged:")
+        for line in gap_summary(result.layers["gap_flags"]):
+            click.echo(f"  {line}")
 
 
 @click.command()

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ._summary import files_summary, sites_summary
 from .options import overwrite_option
 
 # with --scheduler, grids above this many cells are streamed: suitability.tif block by block, then the sites
@@ -48,7 +49,7 @@ STREAM_CELLS = 25_000_000
     "--stream",
     is_flag=True,
     help="With --scheduler: write suitability.tif block by block and the top sites, never holding "
-    f"the grid (automatic above {STREAM_CELLS:,} cells; no --map or --grid).",
+    f"the grid (automatic above {STREAM_CELLS:,} cells; no --map, --grid or sensitivity.csv).",
 )
 @overwrite_option
 def sites(
@@ -67,7 +68,8 @@ def sites(
     from ..catalog.load import load_layers
     from ..sites.suitability import suitability
 
-    outputs = ["suitability.tif", "sites.geojson", "sites.csv"] + (["sites.html"] if with_map else [])
+    outputs = ["suitability.tif", "sites.geojson", "sites.csv", "sensitivity.csv"]
+    outputs += ["sites.html"] if with_map else []
     outputs += ["suitability_grid.gpkg"] if with_grid else []
     existing = [name for name in outputs if (out_dir / name).exists()]
     if existing and not overwrite:
@@ -89,6 +91,11 @@ def sites(
     paths = result.write(out_dir, overwrite=True, grid=with_grid)
     paths["table"] = out_dir / "sites.csv"
     table = _table(result.sites, paths["table"])
+    from ..sites.sensitivity import weight_sensitivity
+
+    paths["sensitivity"] = out_dir / "sensitivity.csv"
+    sensitivity = weight_sensitivity(result)
+    sensitivity.to_csv(paths["sensitivity"], index=False)
     if with_map:
         from ..render import build_map
         from ..render.assets import map_html
@@ -99,25 +106,36 @@ def sites(
         paths["map"] = out_dir / "sites.html"
         paths["map"].write_text(map_html(m, offline=offline), encoding="utf-8")
     scored = int((result.grid["status"] == "scored").sum()) if "status" in result.grid.columns else None
-    _report(table, result.model, paths, result.sites, scored)
+    moved = ["Weight sensitivity (each weight ±20 %, the others fixed): top sites kept"]
+    moved += [
+        f"  {row.label} {row.change}: {row.top_kept}/{row.top_n} kept "
+        f"({row.top_kept_or_adjacent} with adjacent cells), best site "
+        f"{'unchanged' if row.best_unchanged else f'now cell {row.best_site}'}"
+        for row in sensitivity.itertuples()
+    ]
+    _report(table, result.model, paths, result.sites, scored, moved)
 
 
 def _table(sites: Any, path: Path) -> Any:
-    """Write the sites as CSV (no geometry) and return that table."""
-    table = sites.drop(columns="geometry")
+    """Write the sites as CSV (no geometry; the cell's id, row and column, and the cell centre's
+    lon/lat in EPSG:4326) and return that table."""
+    shown = sites.to_crs("EPSG:4326")
+    table = shown.drop(columns="geometry")
+    table.insert(1, "lon", shown.geometry.x.round(5).to_numpy())
+    table.insert(2, "lat", shown.geometry.y.round(5).to_numpy())
     table.to_csv(path)
     return table
 
 
-def _report(table: Any, model: Any, paths: dict[str, Path], sites: Any, cells: int | None = None) -> None:
-    """Print the sites' main columns, a summary and the files written."""
-    from ._summary import files_summary, sites_summary
-
+def _report(
+    table: Any, model: Any, paths: dict[str, Path], sites: Any, cells: int | None = None,
+    more: list[str] | None = None,
+) -> None:
+    """Print the sites' main columns, a summary, any more lines, and the files written."""
     shown = ["rank", "score", *[c.column for c in model.criteria]]
     click.echo(table[shown].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    for line in sites_summary(sites, cells=cells, separation_km=model.min_separation_km):
-        click.echo(line)
-    for line in files_summary(paths.values()):
+    lines = sites_summary(sites, cells=cells, separation_km=model.min_separation_km)
+    for line in [*lines, *(more or []), *files_summary(paths.values())]:
         click.echo(line)
 
 

@@ -3,7 +3,8 @@
 :func:`road_graph` (motorway and trunk by default) and :func:`rail_graph` read the same sources as
 :mod:`corridormap.osm` (Overpass tiles through the cache, or a local extract), keep only the ways
 that exist today (no construction or proposed lines), and build an osmnx ``MultiDiGraph``: nodes
-with ``x``/``y`` in EPSG:4326, the graph attribute ``crs``, and on every edge ``length`` (metres),
+with ``x``/``y`` in EPSG:4326, the graph attribute ``crs``, and on every edge ``length`` (metres on
+the WGS 84 ellipsoid, :func:`corridormap.analysis.network.add_geodesic_lengths`; osmnx's own are spherical),
 ``speed_kph`` and ``travel_time`` (seconds). Speeds come from a tagged ``maxspeed`` where present,
 else from ``layers/osm/speeds.toml`` by road class (``highway``) or rail ``usage``. Rail is
 bidirectional; roads follow OSM's ``oneway``. Such a graph is what
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..analysis.network import graph_from_lines
+from ..analysis.network import add_geodesic_lengths, graph_from_lines
 from ..errors import LayerValidationError, OutputExistsError
 from ..export.write import export_layers
 from ..io.osm_extract import FeatureSpec, _matches, _osmnx, _spec, _xml_of, read_config
@@ -137,6 +138,7 @@ def _graph(specs: Sequence[FeatureSpec], source: str | Path | None, area: AreaLi
                                        f"extract or area covers the corridor, or choose other classes")
         with _osmnx(useful_tags_way=EDGE_TAGS, useful_tags_node=["highway", "railway", "ref", "name"]) as ox:
             graph: nx.MultiDiGraph = ox.graph_from_xml(merged, bidirectional=bidirectional, retain_all=True)
+    add_geodesic_lengths(graph)  # osmnx's lengths are great-circle (sphere); ours are on the ellipsoid
     log.info("%s graph: %d nodes, %d edges", what, len(graph), graph.number_of_edges())
     return graph
 

@@ -190,14 +190,20 @@ _RANK_BADGE = (
 )
 
 
-def _site_popup(site: Any, criteria: list[tuple[str, str]]) -> str:
+def _site_popup(site: Any, criteria: list[tuple[str, str, str, str]]) -> str:
+    """The site's score, where it is (lon/lat, grid cell) and each criterion by its readable name,
+    its value with the unit and its contribution to the score."""
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{site[column]:,.2f}</td>"
+        f"<tr><td>{html.escape(label)}</td><td>{site[column]:,.1f} {html.escape(unit)}</td>"
         f"<td>{site[f'{name}_contribution']:.3f}</td></tr>"
-        for name, column in criteria
+        for name, column, label, unit in criteria
     )
+    where = f"{site.geometry.y:.4f}° N, {site.geometry.x:.4f}° E; grid cell {site.name}"
+    if "row" in site and "col" in site:
+        where += f" (row {int(site['row'])}, column {int(site['col'])})"
     return (
-        f"<b>Candidate site #{int(site['rank'])}</b> score {site['score']:.3f}"
+        f"<b>Candidate site #{int(site['rank'])}</b> score {site['score']:.3f} (0-1)"
+        f"<br>{html.escape(where)}"
         "<table><tr><th>criterion</th><th>value</th><th>contribution</th></tr>" + rows + "</table>"
     )
 
@@ -214,7 +220,9 @@ def add_suitability(m: folium.Map, result: SuitabilityResult, *, opacity: float 
         vmax=1.0,
         opacity=opacity,
     )
-    criteria = [(c.name, c.column) for c in result.model.criteria]
+    criteria = [
+        (c.name, c.column, c.label or c.name.replace("_", " "), c.unit) for c in result.model.criteria
+    ]
     group = folium.FeatureGroup(name="Candidate sites (top suitability)", show=True)
     sites = result.sites.to_crs("EPSG:4326")
     for _, site in sites.iterrows():

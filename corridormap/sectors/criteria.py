@@ -23,7 +23,8 @@ import shapely
 from numpy.typing import NDArray
 
 from .. import settings
-from ..analysis.nearest import nearest_km, query_points
+from ..analysis.geodesic import nearest_km
+from ..analysis.nearest import query_points
 from ..crs import BELT_CRS, DISPLAY_CRS, to_metric, true_km
 from ..errors import CatalogError, DataSourceNotFoundError, MissingDependencyError
 from .profiles import CriterionSpec, context, criteria_specs, node_layer_names

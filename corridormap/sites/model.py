@@ -23,7 +23,17 @@ import numpy as np
 from .. import settings
 from ..errors import CatalogError, DataSourceNotFoundError, Problem, raise_if_problems
 
-__all__ = ["Criterion", "Model", "FUNCTIONS", "RASTERS", "default_model_path", "load_model", "normalise"]
+__all__ = [
+    "Criterion",
+    "Exclusion",
+    "Model",
+    "FUNCTIONS",
+    "RASTERS",
+    "EXCLUSION_STATUSES",
+    "default_model_path",
+    "load_model",
+    "normalise",
+]
 
 # function name -> the parameters it needs
 FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -34,6 +44,11 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
 }
 # rasters a criterion may read (computed defaults, or the user's own passed as rasters={...})
 RASTERS = ("solar_kwh_m2", "elevation_m", "slope_deg")
+# what an exclusion layer marks its cells as (status of corridormap.sites.suitability.STATUS)
+EXCLUSION_STATUSES = ("water", "built-up area", "coastal strip", "excluded")
+# how an exclusion layer excludes: cells inside its polygons, outside them (e.g. the sea outside the
+# land), or within buffer_km of their edge that is not the file's clipping box (a coastal strip)
+EXCLUSION_MODES = ("inside", "outside", "edge")
 
 
 @dataclass(frozen=True)
@@ -47,11 +62,50 @@ class Criterion:
     layer: str | None = None
     raster: str | None = None
     description: str = ""
+    label: str = ""
+    unit: str = ""
+
+    @property
+    def title(self) -> str:
+        """The readable name with its unit, e.g. ``Distance to a DFC freight station (km)``."""
+        text = self.label or self.name.replace("_", " ")
+        return f"{text} ({self.unit})" if self.unit else text
 
     @property
     def column(self) -> str:
         """Name of the raw-value column: ``distance_to_<name>_km`` or the raster's name."""
         return f"distance_to_{self.name}_km" if self.layer else str(self.raster)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Cells a polygon layer rules out (see ``[[exclusions.layer]]`` in ``layers/rules/suitability.toml``).
+
+    ``file`` is a vector file (relative paths: beside the model file, else under ``settings.data_dir``)
+    or ``layer`` a loaded layer's name; ``mode`` is ``inside`` (cells in the polygons), ``outside``
+    (cells outside them within the file's extent, e.g. the sea outside the land) or ``edge`` (cells
+    within ``buffer_km`` of the polygons' edges, leaving out edges on the file's clipping box: a
+    coastal strip from land polygons); ``inside`` polygons can be widened by ``buffer_km``.
+    ``extent`` (west, south, east, north in the file's CRS) is the area the file covers, for
+    ``outside`` and ``edge``; by default its features' bounds (a clipped file's clipping box).
+    With ``population_column`` (points: places), each place of at least ``min_population`` becomes a
+    disc of radius ``km_per_sqrt_million * sqrt(population / 1e6)`` km (a footprint that grows with
+    the square root of the population, i.e. at constant density) instead of ``buffer_km``.
+    """
+
+    name: str
+    status: str
+    mode: str = "inside"
+    file: str | None = None
+    layer: str | None = None
+    buffer_km: float = 0.0
+    label: str = ""
+    source: str = ""
+    licence: str = ""
+    extent: tuple[float, ...] | None = None
+    population_column: str | None = None
+    km_per_sqrt_million: float = 0.0
+    min_population: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +122,7 @@ class Model:
     node_statuses: tuple[str, ...] = ("operational", "under construction")
     source: str = "layers/rules/suitability.toml"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    exclusions: tuple[Exclusion, ...] = ()
 
     def criterion(self, name: str) -> Criterion:
         """The criterion called ``name`` (``KeyError`` naming the known ones otherwise)."""
@@ -152,8 +207,59 @@ def _criterion(name: str, spec: Mapping[str, Any], where: str, problems: list[Pr
         )
         return None
     return Criterion(
-        name, float(weight), str(function), params, layer, raster, str(spec.get("description", ""))
+        name,
+        float(weight),
+        str(function),
+        params,
+        layer,
+        raster,
+        str(spec.get("description", "")),
+        str(spec.get("label", "")),
+        str(spec.get("unit", "km" if layer is not None else "")),
     )
+
+
+def _exclusions(raw: list[Any], where: str, problems: list[Problem]) -> list[Exclusion]:
+    out = []
+    for n, spec in enumerate(raw, start=1):
+        name = str(spec.get("name", f"exclusion {n}")) if isinstance(spec, Mapping) else f"exclusion {n}"
+        if not isinstance(spec, Mapping):
+            problems.append(Problem(where, f"{name} is not a table", "write [[exclusions.layer]] tables"))
+            continue
+        buffer, extent = spec.get("buffer_km", 0.0), spec.get("extent")
+        checks = [
+            (spec.get("status") in EXCLUSION_STATUSES, "status", f"use one of {list(EXCLUSION_STATUSES)}"),
+            (spec.get("mode", "inside") in EXCLUSION_MODES, "mode", f"use one of {list(EXCLUSION_MODES)}"),
+            (("file" in spec) != ("layer" in spec), "file/layer", "give one of file = ... or layer = ..."),
+            (isinstance(buffer, int | float) and buffer >= 0, "buffer_km", "give a number >= 0"),
+            (extent is None or (isinstance(extent, list) and len(extent) == 4), "extent", "[w, s, e, n]"),
+        ]
+        bad = [(f, fix) for ok, f, fix in checks if not ok]
+        for f, fix in bad:
+            value = spec.get(f.split("/")[0])
+            problems.append(
+                Problem(where, f"exclusion {name!r}: bad {f} ({value!r})", fix, feature=name, field=f)
+            )
+        if bad:
+            continue
+        out.append(
+            Exclusion(
+                name=name,
+                status=str(spec["status"]),
+                mode=str(spec.get("mode", "inside")),
+                file=None if spec.get("file") is None else str(spec["file"]),
+                layer=None if spec.get("layer") is None else str(spec["layer"]),
+                buffer_km=float(spec.get("buffer_km", 0.0)),
+                label=str(spec.get("label", name)),
+                source=str(spec.get("source", "")),
+                licence=str(spec.get("licence", "")),
+                extent=None if spec.get("extent") is None else tuple(float(v) for v in spec["extent"]),
+                population_column=spec.get("population_column"),
+                km_per_sqrt_million=float(spec.get("km_per_sqrt_million", 0.0)),
+                min_population=float(spec.get("min_population", 0.0)),
+            )
+        )
+    return out
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -201,6 +307,7 @@ def load_model(
             )
     if criteria and not problems and sum((weights or {}).get(c.name, c.weight) for c in criteria) <= 0:
         problems.append(Problem(where, "all weights are 0", "give at least one criterion a positive weight"))
+    exclusions = _exclusions(list(dict(raw.get("exclusions", {})).get("layer", [])), where, problems)
     raise_if_problems(problems, f"suitability model {where}")
     criteria = [replace(c, weight=float((weights or {}).get(c.name, c.weight))) for c in criteria]
     grid, sites, excl = raw.get("grid", {}), raw.get("sites", {}), raw.get("exclusions", {})
@@ -214,6 +321,7 @@ def load_model(
         nodes_within_km=float(excl.get("industrial_nodes_within_km", 5.0)),
         node_statuses=tuple(excl.get("industrial_node_statuses", ("operational", "under construction"))),
         source=where,
+        exclusions=tuple(exclusions),
     )
 
 

@@ -40,7 +40,7 @@ from ..crs import BELT_CRS, require_crs, to_metric, true_km
 from ..errors import LayerValidationError, require
 from ..progress import track
 from ..raster import Raster, sample_values, slope, write_raster
-from .model import Model, load_model, normalise
+from .model import Exclusion, Model, load_model, normalise
 from .tiff import TopCells, write_suitability_tiff
 
 __all__ = [
@@ -56,7 +56,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STATUS = {0: "outside", 1: "scored", 2: "water", 3: "built-up node", 4: "no data"}
+STATUS = {
+    0: "outside",
+    1: "scored",
+    2: "water",
+    3: "built-up node",
+    4: "no data",
+    5: "built-up area",
+    6: "coastal strip",
+    7: "excluded",
+}
+_STATUS_CODE = {v: k for k, v in STATUS.items()}
 _BAND_ROWS = 256
 
 
@@ -101,6 +111,8 @@ class _Context:
     targets: Mapping[str, np.ndarray]
     rasters: Mapping[str, Raster]
     nodes: np.ndarray
+    # (status code, mode, geometry, coverage): see Exclusion; coverage bounds an "outside" exclusion
+    exclusions: tuple[tuple[int, str, shapely.Geometry, shapely.Geometry | None], ...] = ()
 
 
 def _nearest_km(targets: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -133,6 +145,11 @@ def _values_at(ctx: _Context, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarra
     status = np.ones(xs.size)
     if model.exclude_water:
         status[~(_sample_in(ctx.rasters["land"], xs, ys) >= 0.5)] = 2
+    for code, mode, geom, coverage in ctx.exclusions:
+        hit = shapely.contains_xy(geom, xs, ys)
+        if mode == "outside":
+            hit = ~hit & shapely.contains_xy(coverage, xs, ys)
+        status[hit & (status == 1)] = code
     if len(ctx.nodes) and model.nodes_within_km > 0:
         near = _nearest_km(ctx.nodes, xs, ys) <= model.nodes_within_km
         status[near & (status == 1)] = 3
@@ -205,7 +222,84 @@ def _context(
             nodes = _vertices(node_layer, cell_m / 2.0, f"layer {model.nodes_layer!r}")
     grid = make_grid(area_geom, cell_m)
     shapely.prepare(area_geom)
-    return _Context(grid, area_geom, model, targets, dict(rasters), nodes)
+    exclusions = tuple(_exclusion_shape(e, model, layers, area_geom, cell_m) for e in model.exclusions)
+    return _Context(grid, area_geom, model, targets, dict(rasters), nodes, exclusions)
+
+
+def _exclusion_frame(exclusion: Exclusion, model: Model, layers: Mapping[str, gpd.GeoDataFrame]) -> Any:
+    """The exclusion's polygons as loaded (a file beside the model or under settings.data_dir, or a layer)."""
+    from .. import settings
+    from ..errors import DataSourceNotFoundError
+
+    if exclusion.layer is not None:
+        if exclusion.layer not in layers:
+            raise LayerValidationError(
+                f"exclusion {exclusion.name!r} names layer {exclusion.layer!r}, which was not given. "
+                f"Fix: include it in layers, or change [[exclusions.layer]] in {model.source}"
+            )
+        return layers[exclusion.layer]
+    path = Path(str(exclusion.file))
+    if not path.is_absolute():
+        beside = Path(model.source).parent / path
+        path = beside if beside.exists() else Path(settings.data_dir) / path
+    if not path.is_file():
+        raise DataSourceNotFoundError(
+            f"exclusion {exclusion.name!r}: {path} does not exist. Fix: correct file = ... in "
+            f"{model.source} (relative paths: beside it, else under the data folder)"
+        )
+    return gpd.read_file(path)
+
+
+def _exclusion_shape(
+    exclusion: Exclusion,
+    model: Model,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    area: shapely.Geometry,
+    cell_m: float,
+) -> tuple[int, str, shapely.Geometry, shapely.Geometry | None]:
+    """(status code, mode, prepared EPSG:7755 geometry, coverage) of one exclusion layer."""
+    from ..crs import scale_factor
+
+    frame = _exclusion_frame(exclusion, model, layers)
+    require_crs(frame, f"exclusion {exclusion.name!r}")
+    centre = shapely.centroid(area)
+    k = float(scale_factor(np.array([centre.x]), np.array([centre.y]))[0])  # planar m per true m
+    if exclusion.population_column is not None:
+        return _population_discs(exclusion, frame, area, cell_m, k)
+    polys = shapely.union_all(np.asarray(frame.geometry.values))
+    bounds = exclusion.extent if exclusion.extent is not None else tuple(frame.total_bounds)
+    extent = shapely.box(*bounds) if len(frame) else shapely.Polygon()
+    if exclusion.mode == "edge":  # the polygons' edges, less those on the file's clipping box
+        polys = shapely.difference(shapely.boundary(polys), shapely.buffer(shapely.boundary(extent), 1e-6))
+    to_belt = gpd.GeoSeries([polys, shapely.segmentize(extent, 0.1)], crs=frame.crs).to_crs(BELT_CRS)
+    geom, coverage = to_belt.iloc[0], to_belt.iloc[1]
+    width = exclusion.buffer_km * 1000.0
+    if width > 0 or exclusion.mode == "edge":
+        geom = shapely.buffer(geom, max(width, 1.0) * k)
+    geom = shapely.intersection(geom, shapely.buffer(shapely.envelope(area), 2 * cell_m))
+    shapely.prepare(geom)
+    shapely.prepare(coverage)
+    return _STATUS_CODE[exclusion.status], exclusion.mode, geom, coverage
+
+
+def _population_discs(
+    exclusion: Exclusion, frame: gpd.GeoDataFrame, area: shapely.Geometry, cell_m: float, k: float
+) -> tuple[int, str, shapely.Geometry, shapely.Geometry | None]:
+    """Places of at least ``min_population`` as discs growing with the square root of the population."""
+    column = str(exclusion.population_column)
+    if column not in frame.columns:
+        raise LayerValidationError(
+            f"exclusion {exclusion.name!r}: no column {column!r} (columns: "
+            f"{', '.join(map(str, frame.columns))}). Fix: name the population column in population_column"
+        )
+    population = pd.to_numeric(frame[column], errors="coerce")
+    big = frame[population >= exclusion.min_population]
+    radius_m = exclusion.km_per_sqrt_million * np.sqrt(population[big.index].to_numpy() / 1e6) * 1000.0 * k
+    points = np.asarray(to_metric(big, f"exclusion {exclusion.name!r}").geometry.values)
+    geom = shapely.union_all(shapely.buffer(points, radius_m)) if len(points) else shapely.Polygon()
+    geom = shapely.intersection(geom, shapely.buffer(shapely.envelope(area), 2 * cell_m))
+    shapely.prepare(geom)
+    return _STATUS_CODE[exclusion.status], "inside", geom, None
 
 
 def _rasters_for(
