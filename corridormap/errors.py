@@ -24,6 +24,9 @@ __all__ = [
     "MissingDependencyError",
     "FileFormatError",
     "EncodingError",
+    "OptionError",
+    "ResourceError",
+    "OutputWriteError",
     "CorridormapWarning",
     "DataLossWarning",
     "RepairWarning",
@@ -78,6 +81,19 @@ class FileFormatError(CorridormapError, ValueError):
 
 class EncodingError(CorridormapError, UnicodeError):
     """A file's text is not in the encoding it declares (or UTF-8); pass the real one."""
+
+
+class OptionError(CorridormapError, ValueError):
+    """An option or argument is outside what it accepts; the message names it and the allowed range."""
+
+
+class ResourceError(CorridormapError, MemoryError):
+    """A task is larger than this machine can hold; refused before it starts, naming a smaller one."""
+
+
+class OutputWriteError(ExportError, OSError):
+    """The operating system refused to write an output (disk full, read-only, no permission); the
+    previous output, if any, is unchanged."""
 
 
 class CorridormapWarning(UserWarning):

@@ -172,7 +172,7 @@ def test_derived_layer_and_extra_folder(catalog_dir: Path, tmp_path_factory: pyt
         geometry = "Polygon"
         draw_order = 5
         [derive]
-        function = "corridormap.analysis.footprints:area_footprints"
+        function = "area_footprints"
         from = "zones"
     """),
         encoding="utf-8",
@@ -227,3 +227,12 @@ def test_catalog_big_key_refuses_other_values(catalog_dir: Path) -> None:
     (catalog_dir / "zones.toml").write_text(text.replace("draw_order = 70", 'draw_order = 70\nbig = "yes"'))
     with pytest.raises(CatalogError, match="big = 'yes'.*true, false"):
         load_catalog([catalog_dir])
+
+
+def test_a_copied_entry_whose_extends_base_is_missing_says_so(tmp_path: Path) -> None:
+    # a user copies a shipped entry (which has extends = "_common.toml") into their own folder
+    entry = tmp_path / "industrial_nodes.toml"
+    shipped = settings.layers_dir / "industrial_nodes.toml"
+    entry.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"extends '_common.toml', but .* does not exist\. Fix: copy"):
+        read_spec(entry)

@@ -96,5 +96,5 @@ def test_needs_exactly_one_source_of_features(files) -> None:
 def test_missing_raster_is_one_line_error(files) -> None:
     result = CliRunner().invoke(cli, ["raster", "info", str(files / "nope.tif")])
     assert (
-        result.exit_code == 1 and "no such raster file" in result.output and "Traceback" not in result.output
+        result.exit_code == 2 and "no such raster file" in result.output and "Traceback" not in result.output
     )

@@ -363,3 +363,35 @@ def test_settings_override_reads_another_profile_folder(tmp_path: Path) -> None:
             extra.unlink()
     with settings.override(layers_dir=folder):
         assert list(load_profiles()) == ["semiconductors"]
+
+
+LD = 'function = "linear_decay"\n'
+
+
+@pytest.mark.parametrize(
+    ("criterion", "field", "message"),
+    [
+        (f"weight = nan\n{LD}full_until = 1.0\nzero_at = 2.0\n", "weight", "weight must"),
+        (f"weight = inf\n{LD}full_until = 1.0\nzero_at = 2.0\n", "weight", "weight must"),
+        (f"weight = 1.0\n{LD}full_until = nan\nzero_at = 2.0\n", "full_until", "needs a number"),
+        (f"weight = 1.0\n{LD}full_until = 10.0\nzero_at = 5.0\n", "full_until", "full_until < zero_at"),
+        ('weight = 1.0\nfunction = "linear_rise"\nzero_at = 3.0\nfull_at = 3.0\n', "zero_at", "zero_at <"),
+        ('weight = 1.0\nfunction = "logistic_decay"\nmidpoint = 3.0\nwidth = 0.0\n', "width", "width > 0"),
+    ],
+)
+def test_non_finite_weights_and_backwards_functions_are_refused(
+    tmp_path: Path, criterion: str, field: str, message: str
+) -> None:
+    path = _write(tmp_path, f'[criteria.water_km]\n{criterion}rationale = "r"\nsource = "s"\n')
+    with pytest.raises(LayerValidationError, match=message) as info:
+        load_profile(path)
+    assert f"criteria.water_km.{field}" in {p.field for p in info.value.problems}
+
+
+def test_with_weights_refuses_non_finite_negative_and_all_zero_weights() -> None:
+    profile = load_profiles()["semiconductors"]
+    for bad in (math.nan, math.inf, -1.0):
+        with pytest.raises(CatalogError, match="not finite numbers >= 0"):
+            profile.with_weights({"water_km": bad})
+    with pytest.raises(CatalogError, match="all weights would be 0"):
+        profile.with_weights(dict.fromkeys(profile.weights(), 0.0))

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .options import overwrite_option
+from .options import Number, overwrite_option
 
 
 def _open(source: str) -> Any:
@@ -124,7 +124,7 @@ def sample(source: str, layer: str | None, path: Path | None, out: Path | None, 
 
 @raster.command()
 @click.argument("source")
-@click.option("--above", type=float, default=None, help="Also report the share of cells above this value.")
+@click.option("--above", type=Number(), default=None, help="Also report the share of cells above this value.")
 @_with(features_options)
 def zonal(
     source: str, above: float | None, layer: str | None, path: Path | None, out: Path | None, overwrite: bool

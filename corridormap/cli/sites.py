@@ -8,21 +8,23 @@ from typing import Any
 import click
 
 from ._summary import files_summary, sites_summary
-from .options import overwrite_option
+from .options import COUNT, KM, overwrite_option
 
 # with --scheduler, grids above this many cells are streamed: suitability.tif block by block, then the sites
 STREAM_CELLS = 25_000_000
 
 
 @click.command()
-@click.option("--cell-km", type=float, default=None, help="Cell size in km (default: the model's, 5).")
+@click.option("--cell-km", type=KM, default=None, help="Cell size in km, above 0 (default: the model's, 5).")
 @click.option(
     "--weights",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help="A suitability model TOML (default: layers/rules/suitability.toml).",
 )
-@click.option("--top", type=int, default=None, help="How many candidate sites (default: the model's, 20).")
+@click.option(
+    "--top", type=COUNT, default=None, help="How many candidate sites, 1 or more (default: the model's, 20)."
+)
 @click.option(
     "--out",
     "out_dir",

@@ -24,6 +24,7 @@ GeoParquet, Shapefile, KML/KMZ or CSV. Every export
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -39,8 +40,15 @@ import pyogrio
 from ..analysis.outputs import add_analysis_layers
 from ..atomic import refuse_existing, replace_into, staging_dir, write_bytes_atomic, write_json_atomic
 from ..catalog.load import load_catalog, load_layers
-from ..errors import DataSourceNotFoundError, ExportError, OutputExistsError
+from ..errors import (
+    CorridormapError,
+    DataSourceNotFoundError,
+    ExportError,
+    OutputExistsError,
+    OutputWriteError,
+)
 from ..io import read as io
+from ..io._gdalpath import gdal_name, gdal_path
 from .adapt import Loss
 from .formats import FORMATS, Format, adapt_layer, gdal_ready, resolve_format, target_crs
 from .manifest import build_manifest, spec_meta
@@ -150,15 +158,21 @@ def export_layers(
     renames = _renames(losses)
     sidecars = style_sidecars(frames, meta, outputs, styles, renames=renames) if styles else {}
     refuse_existing(list(sidecars), overwrite)
-    with gdal_config(OGR_CURRENT_DATE=FIXED_DATE):
-        if fmt.key == "gpkg":
-            _write_gpkg(frames, target, overwrite=overwrite, meta=meta, renames=renames)
-        else:
-            _write_files(frames, fmt, target, outputs, overwrite=overwrite)
-    for sidecar, text in sidecars.items():
-        write_bytes_atomic(text.encode("utf-8"), sidecar, overwrite=overwrite)
-    _write_records(frames, target, outputs, fmt, losses, meta, inputs, crs, manifest=manifest,
-                   extra_files=list(sidecars))
+    existed = target.exists()
+    try:
+        with gdal_config(OGR_CURRENT_DATE=FIXED_DATE):
+            if fmt.key == "gpkg":
+                _write_gpkg(frames, target, overwrite=overwrite, meta=meta, renames=renames)
+            else:
+                _write_files(frames, fmt, target, outputs, overwrite=overwrite)
+        for sidecar, text in sidecars.items():
+            write_bytes_atomic(text.encode("utf-8"), sidecar, overwrite=overwrite)
+        _write_records(frames, target, outputs, fmt, losses, meta, inputs, crs, manifest=manifest,
+                       extra_files=list(sidecars))
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        if isinstance(exc, CorridormapError):
+            raise
+        raise write_failed(target, exc, existed=existed) from exc
     log.info("exported %d layer(s) to %s (%s)", len(frames), target, fmt.key)
     return target
 
@@ -206,7 +220,8 @@ def _write_gpkg(
     present: list[str] = []
     if target.exists():
         try:
-            present = [str(n) for n in pyogrio.list_layers(target)[:, 0] if n != STYLES_TABLE]
+            with gdal_path(target) as readable:
+                present = [str(n) for n in pyogrio.list_layers(readable)[:, 0] if n != STYLES_TABLE]
         except Exception as exc:
             raise OutputExistsError(
                 f"{target} exists and is not a GeoPackage GDAL can open ({exc}); nothing was written. "
@@ -220,7 +235,7 @@ def _write_gpkg(
             f"another output path"
         )
     with staging_dir(target) as stage:
-        staged = stage / target.name
+        staged = stage / gdal_name(target.name)
         if present:
             shutil.copy2(target, staged)
         for name, frame in frames.items():
@@ -249,7 +264,7 @@ def _write_files(
     finals = [f for p in outputs.values() for f in fmt.files(p)]
     refuse_existing(finals, overwrite)
     with staging_dir(finals[0]) as stage:
-        staged = {name: stage / p.name for name, p in outputs.items()}
+        staged = {name: stage / gdal_name(p.name) for name, p in outputs.items()}
         for name, frame in frames.items():
             fmt.write(frame, staged[name], name)
         for name, frame in frames.items():
@@ -258,6 +273,33 @@ def _write_files(
             for staged_file, final in zip(fmt.files(staged[name]), fmt.files(outputs[name]), strict=True):
                 if staged_file.exists():
                     replace_into(staged_file, final)
+
+
+_WRITE_FIXES = {
+    errno.ENOSPC: "free space on that disk, or write elsewhere",
+    errno.EDQUOT: "free space in your quota, or write elsewhere",
+    errno.EFBIG: "write elsewhere, or split the export (--layers)",
+    errno.EROFS: "write to a folder that is not read-only",
+    errno.EACCES: "write to a folder you may write to, or fix its permissions",
+    errno.EPERM: "write to a folder you may write to, or fix its permissions",
+}
+_WRITE_WORDS = (
+    ("No space left", errno.ENOSPC),
+    ("Read-only", errno.EROFS),
+    ("Permission denied", errno.EACCES),
+    ("File too large", errno.EFBIG),
+)
+
+
+def write_failed(target: Path, exc: BaseException, *, existed: bool) -> OutputWriteError:
+    """A one-line :class:`OutputWriteError` for an operating-system refusal while writing ``target``."""
+    code = getattr(exc, "errno", None) or next((c for w, c in _WRITE_WORDS if w in str(exc)), None)
+    reason = os.strerror(code) if code else str(exc)
+    kept = f"the previous {target.name} is unchanged" if existed else "nothing was written"
+    fix = _WRITE_FIXES.get(code or 0, "check the disk and the folder, then run it again")
+    error = OutputWriteError(f"{target}: writing failed ({reason}); {kept}. Fix: {fix} (--out)")
+    error.errno = code
+    return error
 
 
 def read_back(path: str | os.PathLike[str], layer: str, *, driver: str = "GPKG") -> gpd.GeoDataFrame:

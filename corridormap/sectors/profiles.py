@@ -29,6 +29,7 @@ raised once, naming the file, the key and the allowed names.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -109,6 +110,14 @@ class Profile:
                 f"profile {self.id!r} ({self.path}) has no criterion {', '.join(unknown)}. "
                 f"Fix: use one of {', '.join(self.weights())}"
             )
+        bad = {k: v for k, v in weights.items() if not _number(v) or v < 0}
+        if bad:
+            raise CatalogError(
+                f"profile {self.id!r}: weight(s) {bad} are not finite numbers >= 0. "
+                "Fix: give each a number >= 0"
+            )
+        if not any({**self.weights(), **weights}.values()):
+            raise CatalogError(f"profile {self.id!r}: all weights would be 0. Fix: keep one weight positive")
         return replace(
             self,
             weightings=tuple(
@@ -165,7 +174,13 @@ def criteria_specs() -> dict[str, CriterionSpec]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float (TOML allows ``nan`` and ``inf``, which no weight or bound can be)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# function -> (the parameter that must be smaller, the larger one): a reversed pair would turn a
+# decay into a rise (or divide by zero) without a word
+_ORDERED = {"linear_decay": ("full_until", "zero_at"), "linear_rise": ("zero_at", "full_at")}
 
 
 def _weighting(name: str, raw: Any, where: str, problems: list[Problem]) -> Weighting | None:
@@ -223,6 +238,25 @@ def _weighting(name: str, raw: Any, where: str, problems: list[Problem]) -> Weig
             )
         else:
             params[key] = float(raw[key])
+    low, high = _ORDERED.get(str(function), ("", ""))
+    if low in params and high in params and not params[low] < params[high]:
+        problems.append(
+            Problem(
+                where,
+                f"{function} needs {low} < {high}, got {low} = {params[low]:g}, {high} = {params[high]:g}",
+                f"swap them or use the opposite function (a {function} cannot run backwards)",
+                field=f"criteria.{name}.{low}",
+            )
+        )
+    if "width" in params and not params["width"] > 0:
+        problems.append(
+            Problem(
+                where,
+                f"{function} needs width > 0, got {params['width']:g}",
+                "give a positive width",
+                field=f"criteria.{name}.width",
+            )
+        )
     if len(problems) > before:
         return None
     return Weighting(name, float(weight), str(function), params, str(raw["rationale"]), str(raw["source"]))
