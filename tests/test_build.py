@@ -169,7 +169,7 @@ def test_cli_build_and_layers(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, "nothing rewritten"
     (out / "corridor.html").unlink()  # a partial build folder is refused, naming what is there
     partial = runner.invoke(cli, ["build", "--out", str(out)])
-    assert partial.exit_code == 1 and "corridor.gpkg" in partial.output and "--overwrite" in partial.output
+    assert partial.exit_code == 2 and "corridor.gpkg" in partial.output and "--overwrite" in partial.output
     assert "Traceback" not in partial.output and not (out / "corridor.html").exists()
     exported = runner.invoke(cli, ["export", "--out", str(out / "corridor.gpkg")])  # export still refuses
     assert exported.exit_code != 0 and "--overwrite" in exported.output

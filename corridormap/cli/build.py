@@ -28,7 +28,7 @@ def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
     """Build the corridor map, GeoPackage and manifest from the shipped data (no network).
 
     Run again without --overwrite, it keeps a complete earlier build and says so (exit 0); a folder
-    holding only some of the outputs is refused (exit 1), naming them.
+    holding only some of the outputs is refused (exit 2), naming them.
     """
     from .. import settings
     from ..build import CORE_NAMES, build_outputs
