@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from ..atomic import replace_into, staging_dir
+from ._summary import access_summary, chainage_summary, files_summary, gaps_summary
 from .options import KM, KM_LIST, overwrite_option
 
 # option -> (shipped layer it replaces, geometry types a replacement may have)
@@ -131,9 +132,10 @@ def _files(**kwargs: Any) -> dict[str, Path | None]:
     return {k: kwargs.get(k) for k in _INPUTS}
 
 
-def _done(paths: list[Path]) -> None:
-    for path in paths:
-        click.echo(str(path))
+def _done(paths: list[Path], summary: list[str] | None = None) -> None:
+    """The summary (rows, headline figures), then where the files are."""
+    for line in [*(summary or []), *files_summary(paths)]:
+        click.echo(line)
 
 
 @click.command()
@@ -232,7 +234,7 @@ def access(
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
     card["outside_india"] = far.reindex(card.index).fillna(False).astype(bool)
     _write(card, csv, gpkg, "access_card", more={pairs_csv: pairs.to_csv(index=False)})
-    _done([csv, gpkg, pairs_csv])
+    _done([csv, gpkg, pairs_csv], access_summary(card))
 
 
 def _far_nodes(nodes: Any, path: Path | None) -> Any:
@@ -284,7 +286,7 @@ def chainage(
     }
     strips[published] = ao.published_table(layers, keys).round(3).to_csv(index=False)
     _write(table, csv, gpkg, "chainage", more=strips)
-    _done([csv, gpkg, published, *svgs])
+    _done([csv, gpkg, published, *svgs], chainage_summary(table))
 
 
 @click.command()
@@ -340,5 +342,4 @@ def gaps(rules: Path | None, out_dir: Path, overwrite: bool, **files: Path | Non
     csv, gpkg = _refuse_existing(out_dir, ["gaps.csv", "gaps.gpkg"], overwrite)
     flagged = find_gaps(layers, rules)
     _write(flagged, csv, gpkg, "gaps")
-    click.echo(f"{len(flagged)} flagged (rule, feature) pairs", err=True)
-    _done([csv, gpkg])
+    _done([csv, gpkg], gaps_summary(flagged))
