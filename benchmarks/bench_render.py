@@ -10,13 +10,14 @@ them; tiles are refused), and prints HTML bytes, build time (wall and CPU, the f
 up to 1M vertices), first render, a zoom-in step, a pan and the JS heap, with the ratios
 corridormap / explore().
 
-It needs the ``bench`` extra (matplotlib and mapclassify for ``explore()``, Playwright) and
+It needs the ``bench`` extra (mapclassify for ``explore()``, Playwright) and
 Debian's Chromium (``/usr/bin/chromium``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -256,6 +257,13 @@ class Figures:
     zoom_s: float = float("nan")
     pan_s: float = float("nan")
     heap_mb: float = float("nan")
+    build_peak_mb: float = float("nan")  # the process's peak resident memory while building
+    vertices: int = 0
+
+    @property
+    def bytes_per_vertex(self) -> float:
+        """HTML bytes per vertex of the map's layers."""
+        return self.html_bytes / self.vertices if self.vertices else float("nan")
 
 
 def measure_page(browser: Any, path: Path, figures: Figures) -> Figures:
@@ -307,15 +315,36 @@ def localise_assets(html: str, folder: Path) -> str:
     return _ASSET_REF.sub(swap, html)
 
 
-def _timed(make_html: Callable[[], str], repeats: int) -> tuple[str, float, float]:
-    """The page, and the fastest wall-clock and CPU seconds of ``repeats`` builds."""
-    walls, cpus, html = [], [], ""
-    for _ in range(repeats):
+def _peak_rss_mb(*, reset: bool = False) -> float:
+    """This process's peak resident memory (Linux VmHWM, MB); ``reset`` starts a new peak first."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return float("nan")
+    if reset:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            return float("nan")
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    return float("nan")
+
+
+def _timed(make_html: Callable[[], str], repeats: int) -> tuple[str, float, float, float]:
+    """The page, the fastest wall-clock and CPU seconds of ``repeats`` builds, and the process's
+    peak resident memory (MB) during the first build (inputs included)."""
+    walls, cpus, html, peak = [], [], "", float("nan")
+    for i in range(repeats):
+        html = ""  # the previous page is not held while the next one is built
+        _peak_rss_mb(reset=True)
         t0, c0 = time.perf_counter(), time.process_time()
         html = make_html()
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
-    return html, min(walls), min(cpus)
+        if i == 0:
+            peak = _peak_rss_mb()
+    return html, min(walls), min(cpus), peak
 
 
 def build_corridormap(layers: Mapping[str, gpd.GeoDataFrame], path: Path, *, repeats: int = 1) -> Figures:
@@ -324,9 +353,9 @@ def build_corridormap(layers: Mapping[str, gpd.GeoDataFrame], path: Path, *, rep
     def make() -> str:
         return build_map(layers, synthetic_specs(), title="Synthetic belt").get_root().render()
 
-    html, wall, cpu = _timed(make, repeats)
+    html, wall, cpu, peak = _timed(make, repeats)
     path.write_text(localise_assets(html, path.parent), encoding="utf-8")
-    return Figures(len(html.encode("utf-8")), wall, cpu)
+    return Figures(len(html.encode("utf-8")), wall, cpu, build_peak_mb=peak)
 
 
 def build_explore(layers: Mapping[str, gpd.GeoDataFrame], path: Path, *, repeats: int = 1) -> Figures:
@@ -336,9 +365,9 @@ def build_explore(layers: Mapping[str, gpd.GeoDataFrame], path: Path, *, repeats
             m = gdf.explore(m=m) if m is not None else gdf.explore()
         return m.get_root().render()  # type: ignore[union-attr]
 
-    html, wall, cpu = _timed(make, repeats)
+    html, wall, cpu, peak = _timed(make, repeats)
     path.write_text(localise_assets(html, path.parent), encoding="utf-8")
-    return Figures(len(html.encode("utf-8")), wall, cpu)
+    return Figures(len(html.encode("utf-8")), wall, cpu, build_peak_mb=peak)
 
 
 def _label(n: int) -> str:
@@ -359,26 +388,76 @@ COLUMNS = (
     ("zoom s", "zoom_s", 1),
     ("pan s", "pan_s", 1),
     ("JS heap MB", "heap_mb", 1),
+    ("build peak MB", "build_peak_mb", 1),
+    ("B/vertex", "bytes_per_vertex", 1),
 )
+
+TARGETS_10M = {"first_render_s": 2.0, "zoom_s": 0.25, "build_peak_mb": 1500.0, "html_bytes": 20e6}
+"""Issue #16's targets for the 10M-vertex map (first render, zoom step, build peak, file size)."""
+
+
+def _cell(value: float) -> str:
+    return "-" if not np.isfinite(value) else f"{value:.3f}"
+
+
+def _ratio(c: float, e: float) -> str:
+    if not (np.isfinite(c) and np.isfinite(e)) or c <= 0 or e <= 0:
+        return "-"
+    return f"1/{e / c:.1f}" if c <= e else f"{c / e:.1f}x"
 
 
 def table(rows: Sequence[tuple[str, str, Figures]]) -> str:
-    """A plain-text table of the figures, with corridormap / explore() ratio rows."""
+    """A plain-text table of the figures, with corridormap / explore() ratio rows and, at 10M
+    vertices, the issue's targets ("-" where a figure was not measured)."""
     head = f"{'vertices':>9} {'map':<12}" + "".join(f"{name:>15}" for name, _, _ in COLUMNS)
     lines = [head, "-" * len(head)]
     by_size: dict[str, dict[str, Figures]] = {}
     for size, who, fig in rows:
         by_size.setdefault(size, {})[who] = fig
-        lines.append(f"{size:>9} {who:<12}" + "".join(f"{getattr(fig, a) * s:>15.3f}" for _, a, s in COLUMNS))
+        cells = "".join(f"{_cell(getattr(fig, a) * s):>15}" for _, a, s in COLUMNS)
+        lines.append(f"{size:>9} {who:<12}{cells}")
     for size, pair in by_size.items():
         if "corridormap" in pair and "explore" in pair:
             c, e = pair["corridormap"], pair["explore"]
-            ratios = [getattr(c, a) / getattr(e, a) if getattr(e, a) else float("nan") for _, a, _ in COLUMNS]
-            lines.append(
-                f"{size:>9} {'ratio':<12}"
-                + "".join(f"{'1/' + format(1 / r, '.1f') if r else 'nan':>15}" for r in ratios)
-            )
+            cells = "".join(f"{_ratio(getattr(c, a), getattr(e, a)):>15}" for _, a, _ in COLUMNS)
+            lines.append(f"{size:>9} {'ratio':<12}{cells}")
+        if size == "10M" and "corridormap" in pair:
+            met = _targets(pair["corridormap"])
+            lines.append("10M targets: "
+                + ", ".join(f"{k} {'met' if ok else 'NOT met'}" for k, ok in met.items()))
     return "\n".join(lines)
+
+
+def _targets(fig: Figures) -> dict[str, bool]:
+    return {f"{k} <= {v:g}": bool(getattr(fig, k) <= v) for k, v in TARGETS_10M.items()}
+
+
+def as_json(rows: Sequence[tuple[str, str, Figures]]) -> list[dict[str, Any]]:
+    """The rows as JSON-ready records (unmeasured figures are null), with ratios to explore()."""
+    import dataclasses
+
+    def clean(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: (v if not isinstance(v, float) or np.isfinite(v) else None) for k, v in d.items()}
+
+    pairs = {(size, who): fig for size, who, fig in rows}
+    out = []
+    for size, who, fig in rows:
+        record = {"size": size, "map": who, **clean(dataclasses.asdict(fig))}
+        record["bytes_per_vertex"] = clean({"b": fig.bytes_per_vertex})["b"]
+        explore = pairs.get((size, "explore"))
+        if who == "corridormap" and explore is not None:
+            record["ratio_to_explore"] = clean(
+                {a: getattr(fig, a) / getattr(explore, a) if getattr(explore, a) else float("nan")
+                 for _, a, _ in COLUMNS}
+            )
+        if who == "corridormap" and size == "10M":
+            record["targets_10m"] = _targets(fig)
+        out.append(record)
+    return out
+
+
+def vertex_count(gdf: gpd.GeoDataFrame) -> int:
+    return int(shapely.get_num_coordinates(gdf.geometry.values).sum())
 
 
 def bench_render(
@@ -405,6 +484,7 @@ def bench_render(
                 path = out_dir / f"{who}_{_label(n)}.html"
                 repeats = 2 if n <= 1_000_000 else 1  # the fastest of two builds, for both maps alike
                 figures = measure_page(browser, path, build(layers, path, repeats=repeats))
+                figures.vertices = sum(vertex_count(g) for g in layers.values())
                 rows.append((_label(n), who, figures))
                 report(f"{_label(n)} {who}: {figures}")
         browser.close()
@@ -424,17 +504,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     render.add_argument("--seed", type=int, default=0)
     render.add_argument("--no-explore", action="store_true", help="measure corridormap only")
+    render.add_argument("--json", action="store_true", help="print the figures as JSON (progress to stderr)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sizes = [_parse_size(s) for s in args.sizes.split(",") if s.strip()]
     load_before = os.getloadavg()[0]
-    rows = bench_render(sizes, Path(args.out), seed=args.seed, explore=not args.no_explore)
-    print(table(rows))
+    report = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    rows = bench_render(sizes, Path(args.out), seed=args.seed, explore=not args.no_explore, report=report)
     load_after = os.getloadavg()[0]
-    print(
+    load = (
         f"load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} on {os.cpu_count()} CPUs"
         " (wall-clock figures stretch under load; build CPU s does not)"
     )
+    if args.json:
+        print(json.dumps({"rows": as_json(rows), "load_average": [load_before, load_after]}, indent=1))
+    else:
+        print(table(rows))
+        print(load)
     return 0
 
 

@@ -32,6 +32,8 @@ _API: dict[str, str] = {
     "read_layer": "catalog.load",
     "load_catalog": "catalog.load",
     "LayerSpec": "catalog.load",
+    "register_derive": "catalog.derive",
+    "derive_names": "catalog.derive",
     "build_map": "render",
     "build_outputs": "build",
     "to_metric": "crs",
@@ -41,6 +43,7 @@ _API: dict[str, str] = {
     # analysis
     "nearest_table": "analysis.nearest",
     "corridor_belt": "analysis.corridor",
+    "area_footprints": "analysis.footprints",
     "chainage": "analysis.corridor",
     "membership": "analysis.corridor",
     "access_card": "analysis.access",
@@ -49,6 +52,12 @@ _API: dict[str, str] = {
     "default_contents": "analysis.reach",
     "green_power": "analysis.reach",
     "find_gaps": "analysis.gaps",
+    # charts for notebooks (matplotlib figures; the strip as SVG)
+    "status_chart": "analysis.charts",
+    "access_chart": "analysis.charts",
+    "strip_chart": "analysis.charts",
+    "score_chart": "analysis.charts",
+    "sites_chart": "analysis.charts",
     # users' files
     "read_file": "io.read",
     "validate_file": "validate",

@@ -39,7 +39,8 @@ def test_interrupted_overwrite_leaves_previous_outputs_byte_identical(tmp_path, 
 
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", disk_full)
     again = CliRunner().invoke(cli, [*command, "--out", str(out), "--overwrite"])
-    assert again.exit_code != 0 and isinstance(again.exception, OSError)
+    assert again.exit_code == 2 and "No space left on device" in again.output  # one line, no traceback
+    assert isinstance(again.exception, SystemExit) and "Traceback" not in again.output
     assert _snapshot(out) == before  # same files, same bytes; no staging folder left behind
     assert not any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
 

@@ -172,7 +172,7 @@ def test_derived_layer_and_extra_folder(catalog_dir: Path, tmp_path_factory: pyt
         geometry = "Polygon"
         draw_order = 5
         [derive]
-        function = "corridormap.analysis.footprints:area_footprints"
+        function = "area_footprints"
         from = "zones"
     """),
         encoding="utf-8",

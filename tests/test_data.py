@@ -285,7 +285,8 @@ def test_state_check_catches_a_wrong_state(
 
 LENGTH_NOTE = re.compile(r"Length check: the line measures (?P<km>[\d.]+) km on the ellipsoid")
 CHAINAGE_NOTE = re.compile(
-    r"Chainage: published (?P<pub>[\d.]+) km from New JNPT; the schematic line reaches this point at (?P<km>[\d.]+) km"
+    r"Chainage: published (?P<pub>[\d.]+) km from New JNPT; "
+    r"the schematic line reaches this point at (?P<km>[\d.]+) km"
 )
 
 

@@ -31,7 +31,7 @@ def test_extract_writes_one_layer_per_kind(tmp_path: Path) -> None:
     rail = gpd.read_file(out, layer="osm_rail")
     assert set(rail["source"]) == {"OpenStreetMap contributors, ODbL"}
     code, text = run("osm", "extract", str(XML), "--what", "rail", "--out", str(out))
-    assert code == 1 and "--overwrite" in text
+    assert code == 2 and "--overwrite" in text
     code, text = run("osm", "extract", str(XML), "--what", "rail", "--area", "76.59,28.19,76.63,28.21",
                      "--out", str(out), "--overwrite")
     assert code == 0 and "osm_rail: 2 features" in text
@@ -73,4 +73,4 @@ def test_fetch_with_progress_then_offline(tmp_path: Path, monkeypatch: pytest.Mo
     assert code == 0 and len(calls) == 6
     code, text = run("osm", "fetch", "--area", "76.4,28.0,76.8,28.3", "--what", "ports", "--offline",
                      "--cache-dir", str(cache), "--out", str(tmp_path / "c.gpkg"))
-    assert code == 1 and "settings.offline" in text and "Traceback" not in text
+    assert code == 2 and "settings.offline" in text and "Traceback" not in text

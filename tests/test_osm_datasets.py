@@ -90,7 +90,7 @@ group = "Renewable energy"
 geometry = "Point"
 draw_order = 86
 [derive]
-function = "corridormap.osm.datasets:load_dataset"
+function = "load_dataset"
 params = {{ name = "gppd_renewables", path = "{gppd_csv.as_posix()}" }}
 [columns]
 capacity_mw = {{ type = "float", label = "Capacity", unit = "MW" }}

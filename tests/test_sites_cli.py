@@ -60,4 +60,4 @@ def test_sites_writes_outputs_and_lists_top_sites(cache, tmp_path) -> None:
     assert lines[0].split()[:2] == ["rank", "score"] and lines[1].split()[0] == "1"
     with settings.override(cache_dir=cache, offline=True):
         again = CliRunner().invoke(cli, ["sites", "--cell-km", "20", "--out", str(out)])
-    assert again.exit_code == 1 and "exist. Fix" in again.output and "Traceback" not in again.output
+    assert again.exit_code == 2 and "exist. Fix" in again.output and "Traceback" not in again.output

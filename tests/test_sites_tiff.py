@@ -194,7 +194,7 @@ def test_cli_streams_the_score_on_a_scheduler(tmp_path) -> None:
     assert list(table.index) == list(eager_sites.index) and list(sites["rank"]) == list(eager_sites["rank"])
     np.testing.assert_allclose(sites["score"], eager_sites["score"], rtol=1e-12)
     assert profile["transform"] == eager.transform and tags["cell_m"] == "20000"
-    assert again.exit_code == 1 and "exist" in again.output and "Traceback" not in again.output
+    assert again.exit_code == 2 and "exist" in again.output and "Traceback" not in again.output
     refused = CliRunner().invoke(cli, ["sites", "--stream", "--out", str(tmp_path / "other")])
     assert refused.exit_code == 2 and "--stream needs --scheduler" in refused.output
 

@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from .. import settings
 from ..crs import DISPLAY_CRS
 from ..errors import DataSourceNotFoundError, LayerValidationError, Problem, raise_if_problems
+from ..io._tomlfile import read_toml
 from .corridor import membership
 from .geodesic import nearest_km
 from .nearest import query_points
@@ -85,12 +86,11 @@ def _load(path: str | Path | None) -> dict[str, Any]:
         raise DataSourceNotFoundError(
             f"gap rule file {path} does not exist. Fix: give the path of a TOML rule file"
         )
-    with open(path, "rb") as f:
-        try:
-            return tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            problem = Problem(str(path), f"is not valid TOML ({exc})", "correct the TOML syntax")
-            raise LayerValidationError(f"gap rules: {problem}", [problem]) from exc
+    try:
+        return read_toml(path)
+    except tomllib.TOMLDecodeError as exc:
+        problem = Problem(str(path), f"is not valid TOML ({exc})", "correct the TOML syntax")
+        raise LayerValidationError(f"gap rules: {problem}", [problem]) from exc
 
 
 def read_rules(path: str | Path | None = None) -> list[dict[str, Any]]:

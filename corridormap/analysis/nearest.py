@@ -7,7 +7,17 @@ planar distance; ties to the target first in layer order) several times faster f
   regular grid over the query points gives each occupied cell the few segments that can be nearest
   to any point in it (every segment within the cell centre's nearest distance plus one cell
   diameter), and numpy measures exactly those: for k = 1 slot by slot over the cells' candidate
-  lists, keeping each point's best so far; for k > 1 as (point, segment) pairs, then ranked, with
+  lists, keeping each point's best so far (few segments: cells x segments up to 20 million, and
+  cells of 64 points or fewer);
+* k = 1 and many segments (OpenStreetMap-sized layers) or crowded cells: a KD-tree over samples along the
+  segments (every vertex, more along long segments) bounds each point's nearest distance, and
+  numpy measures exactly the segments of the samples within that bound widened by half the
+  sample spacing (see :func:`_nearest_segment`); 10x ``sjoin_nearest`` at 1M points against 1M
+  vertices (``benchmarks/bench_nearest_scale.py``);
+* k > 1 and many segments: the same samples bound each point's k-th nearest feature (the k-th
+  distinct feature among its nearest samples) and the segments within that bound are measured
+  and ranked (see :func:`_ranked_by_samples`);
+* k > 1 otherwise: as (point, segment) pairs over the grid cells' candidates, then ranked, with
   cells no wider than a quarter of the targets' spacing so that few pairs are measured, and each
   cell's k-th feature distance from an STRtree radius search that widens until k are in it;
 * point targets with k > 1: a KD-tree (scipy), k + 1 neighbours deep so ties are seen; the rare
@@ -259,6 +269,8 @@ def _measure(x: Any, y: Any, segs: _Segments, s: Any) -> tuple[Any, Any]:
 
 
 _DENSE_LIMIT = 20_000_000  # cells x segments measured with numpy (in blocks); beyond, an STRtree
+_CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sweep measures every
+# point against all of its cell's candidates)
 
 
 def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any]:
@@ -336,14 +348,27 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     segs = _Segments.of(geoms)
     if k > 1:  # every candidate pair is measured and ranked: keep them few where targets are dense
         grid = _finer(grid, segs)
+    many = len(grid.centres) * len(segs.ax) > _DENSE_LIMIT
+    crowded = len(grid.xy) > _CROWDED * len(grid.centres)  # cells at their smallest, many points each
+    if k == 1 and (many or crowded):  # by samples
+        found = _nearest_segment(grid, segs, geoms, max_m=max_m)
+        return _nearest_first(grid, segs, geoms, found, max_m=max_m)
+    if many or crowded:
+        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m)
     cell_i, seg_i = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
-    if k == 1:
-        return _nearest_first(grid, segs, geoms, cell_i, seg_i, max_m=max_m)
+    if k == 1:  # a few segments: the cells' candidates, slot by slot
+        return _nearest_first(grid, segs, geoms, _sweep(grid, segs, cell_i, seg_i), max_m=max_m)
     pp, ps = _expand(grid, cell_i, seg_i)
-    d2, t = _measure(grid.xy[pp, 0], grid.xy[pp, 1], segs, ps)
+    return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+
+
+def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, max_m: float) -> Columns:
+    """The k nearest features of the points ``xy[pp]`` among candidate segments ``ps`` (pairs
+    grouped by point), points inside polygons at 0 m; ``point`` indexes ``xy``."""
+    d2, t = _measure(xy[pp, 0], xy[pp, 1], segs, ps)
     d = np.sqrt(d2, out=d2)
     if _is_polygonal(geoms).any():
-        d, t, pp, ps = _add_inside(grid.xy, geoms, d, t, pp, ps)
+        d, t, pp, ps = _add_inside(xy, geoms, d, t, pp, ps)
     pf = np.where(ps >= 0, segs.feature[ps], -ps - 1)
     keep = d <= max_m
     if not keep.all():
@@ -354,8 +379,8 @@ def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) 
     c_seg, c_t = ps[chosen], t[chosen]
     on_seg = c_seg >= 0  # inside a polygon: the nearest location is the point itself
     seg = np.where(on_seg, c_seg, 0)
-    qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], grid.xy[pp[chosen], 0])
-    qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], grid.xy[pp[chosen], 1])
+    qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], xy[pp[chosen], 0])
+    qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], xy[pp[chosen], 1])
     return {
         "point": pp[chosen],
         "rank": rank,
@@ -376,11 +401,12 @@ def _finer(grid: Grid, segs: _Segments, *, segments_per_cell: float = 0.0625) ->
 
 
 def _nearest_first(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], cell_i: Any, seg_i: Any, *, max_m: float
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], found: tuple[Any, Any], *, max_m: float
 ) -> Columns:
-    """k = 1 from the cells' candidate pairs (see :func:`_sweep`); inside a polygon is 0 m, and a
-    point inside or on polygons takes the lowest of them unless a lower feature is also 0 m away."""
-    d, seg = _sweep(grid, segs, cell_i, seg_i)
+    """k = 1 from each point's nearest segment ``found`` (distance, segment); inside a polygon is
+    0 m, and a point inside or on polygons takes the lowest of them unless a lower feature is also
+    0 m away."""
+    d, seg = found
     feature = segs.feature[seg]
     x, y = grid.xy[:, 0], grid.xy[:, 1]
     _, t = _measure(x, y, segs, seg)
@@ -400,6 +426,164 @@ def _nearest_first(
         "x": qx[point],
         "y": qy[point],
     }
+
+
+@dataclass(frozen=True)
+class _Samples:
+    """Locations along the target segments: every vertex, and evenly spaced ones along segments
+    longer than the mean (or than a 5,000th of the total length), so that no location of a
+    segment is farther along it than ``half_gap`` from one of the segment's own samples (its
+    vertices count as its own)."""
+
+    xy: NDArray[np.float64]
+    seg: NDArray[np.intp]  # the segment a sample lies on (a shared vertex: the one it starts)
+    also: NDArray[np.intp]  # the segment that ends at a shared vertex; ``seg`` elsewhere
+    half_gap: float
+
+    @classmethod
+    def of(cls, segs: _Segments) -> _Samples:
+        length = np.hypot(segs.dx, segs.dy)
+        total = float(length.sum())
+        gap = total / max(len(length), _MIN_SAMPLES) if total > 0 else 1.0
+        pieces = np.maximum(1, np.ceil(length / gap)).astype(np.intp)
+        end_x, end_y = segs.ax + segs.dx, segs.ay + segs.dy
+        joined = np.r_[(end_x[:-1] == segs.ax[1:]) & (end_y[:-1] == segs.ay[1:]), False]
+        # start and inner samples; the end too where no segment starts there (a point is its start)
+        count = pieces + (~joined & (length > 0))
+        seg = np.repeat(np.arange(len(pieces)), count)
+        j = np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)
+        t = j / pieces[seg]
+        xy = np.column_stack([segs.ax[seg] + t * segs.dx[seg], segs.ay[seg] + t * segs.dy[seg]])
+        prev_joined = np.r_[False, joined[:-1]]
+        also = np.where((j == 0) & prev_joined[seg], seg - 1, seg)
+        return cls(xy, seg, also, float((length / pieces).max()) / 2.0)
+
+
+_MIN_SAMPLES = 5_000  # samples at least: layers of a few long segments are sampled finely
+_FIRST_K = 4  # samples asked per point at first; 4 times more for the few points that need more
+_MOST_K = 512  # beyond this the rare remaining points take the grid search
+_BLOCK = 65_536  # points per block (bounds the temporaries)
+
+
+def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float) -> tuple[Any, Any]:
+    """Each point's nearest segment: (distance, segment), inf where nothing is within ``max_m``;
+    ties go to the lower segment (so the lower feature).
+
+    A KD-tree (scipy) over the segments' samples gives each point its nearest sample at distance
+    ``s``, so its nearest segment is at most ``s`` away. The segment holding the nearest location
+    (at ``d <= s``) has a sample at most ``half_gap`` along it from that location, so within
+    ``sqrt(d^2 + half_gap^2) <= r = sqrt(s^2 + half_gap^2)`` of the point: the segments of the
+    samples within ``r`` are measured exactly (numpy), which needs every such sample to be among the
+    ``k`` asked, i.e. the k-th sample farther than ``r``; points where it is not are asked again
+    with a larger ``k``. Points go in blocks along the grid's cells (nearby queries, bounded memory).
+    """
+    from scipy.spatial import cKDTree
+
+    samples = _Samples.of(segs)
+    tree = cKDTree(samples.xy, balanced_tree=False, compact_nodes=False)
+    bound = np.hypot(max_m, samples.half_gap) * (1 + 1e-9) + 1e-6 if np.isfinite(max_m) else np.inf
+    distance, segment = np.full(len(grid.xy), np.inf), np.zeros(len(grid.xy), dtype=np.intp)
+    order = np.argsort(grid.point_cell, kind="stable")
+    left: list[NDArray[np.intp]] = []
+    for first in range(0, len(order), _BLOCK):
+        todo, k = order[first : first + _BLOCK], _FIRST_K
+        while len(todo) and k <= _MOST_K:
+            kk = min(k, len(samples.seg))
+            d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
+            d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
+            reach = np.hypot(d[:, 0], samples.half_gap) * (1 + 1e-9) + 1e-6
+            done = (d[:, -1] > reach) | ~np.isfinite(d[:, 0]) | (kk == len(samples.seg))
+            rows = todo[done]
+            found = _closest(grid.xy[rows], segs, samples, d[done], i[done], reach[done])
+            distance[rows], segment[rows] = found
+            todo, k = todo[~done], 4 * k
+        left.append(todo)
+    rest = np.concatenate(left)
+    if len(rest):  # many samples about as near as the nearest (a point at the centre of a ring...)
+        sub = Grid.over(grid.xy[rest])
+        distance[rest], segment[rest] = _sweep(sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m))
+    return distance, segment
+
+
+def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
+    """k > 1 against many segments, by the samples' KD-tree (see :func:`_nearest_segment`).
+
+    The nearest sample of each distinct feature among a point's nearest samples bounds that
+    feature's distance, so the k-th smallest of those, ``u``, bounds the k-th nearest feature's
+    distance. Every segment of a feature within ``u`` has a sample within
+    ``sqrt(u^2 + half_gap^2)``: once the samples asked reach beyond that, the segments of the
+    samples within it are measured and ranked exactly; points whose samples do not are asked again
+    with more (then fall back to the grid search). Blocks of points bound the memory.
+    """
+    from scipy.spatial import cKDTree
+
+    samples = _Samples.of(segs)
+    tree = cKDTree(samples.xy, balanced_tree=False, compact_nodes=False)
+    n_samples = len(samples.seg)
+    bound = np.hypot(max_m, samples.half_gap) * (1 + 1e-9) + 1e-6 if np.isfinite(max_m) else np.inf
+    order = np.argsort(grid.point_cell, kind="stable")
+    parts, left = [], []
+    for first in range(0, len(order), _BLOCK // k):
+        todo, asked = order[first : first + _BLOCK // k], _FIRST_K * k
+        while len(todo) and asked <= _MOST_K * k:
+            kk = min(asked, n_samples)
+            d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
+            d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
+            found = np.isfinite(d)
+            feature = np.where(found, segs.feature[samples.seg[np.where(found, i, 0)]], -1)
+            u = np.minimum(_kth_distinct(d, feature, k), max_m)
+            reach = np.hypot(u, samples.half_gap) * (1 + 1e-9) + 1e-6
+            done = (d[:, -1] > reach) | ~found[:, -1] | (kk == n_samples)
+            rows, near = todo[done], (d[done] <= reach[done, None]) & found[done]
+            row, col = np.nonzero(near)
+            hit = i[done][row, col]
+            shared = np.flatnonzero(samples.also[hit] != samples.seg[hit])  # vertices two segments share
+            pp = np.r_[row, row[shared]]
+            ps = np.r_[samples.seg[hit], samples.also[hit[shared]]]
+            by_row = np.argsort(pp, kind="stable")  # pairs grouped by point
+            pp, ps = pp[by_row], ps[by_row]
+            part = _ranked(grid.xy[rows], pp, ps, segs, geoms, k=k, max_m=max_m)
+            part["point"] = rows[part["point"]]
+            parts.append(part)
+            todo, asked = todo[~done], 4 * asked
+        left.append(todo)
+    rest = np.concatenate(left)
+    if len(rest):  # many samples about as near as the k-th feature: the grid search
+        sub = Grid.over(grid.xy[rest])
+        cell_i, seg_i = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
+        pp, ps = _expand(sub, cell_i, seg_i)
+        part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+        part["point"] = rest[part["point"]]
+        parts.append(part)
+    table = {c: np.concatenate([p[c] for p in parts]) for c in _COLUMNS} if parts else _empty()
+    by_point = np.lexsort((table["rank"], table["point"]))
+    return {c: v[by_point] for c, v in table.items()}
+
+
+def _kth_distinct(d: Any, feature: Any, k: int) -> Any:
+    """Per row, the k-th smallest of the distinct features' smallest ``d`` (rows sorted by ``d``;
+    feature -1 is no sample); inf where fewer than k features."""
+    if d.shape[1] < k:
+        return np.full(len(d), np.inf)
+    order = np.argsort(feature, axis=1, kind="stable")  # within a feature, nearest first
+    f, dd = np.take_along_axis(feature, order, 1), np.take_along_axis(d, order, 1)
+    first = np.ones(f.shape, dtype=bool)
+    first[:, 1:] = f[:, 1:] != f[:, :-1]
+    best = np.where(first & (f >= 0), dd, np.inf)
+    return np.partition(best, k - 1, axis=1)[:, k - 1]
+
+
+def _closest(xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach: Any) -> tuple[Any, Any]:
+    """The nearest of the segments through the samples ``i`` (at ``d``) within ``reach`` of each point."""
+    near = (d <= reach[:, None]) & np.isfinite(d)
+    i = np.where(near, i, 0)
+    cand = np.concatenate([samples.seg[i], samples.also[i]], axis=1)
+    d2, _ = _measure(xy[:, 0, None], xy[:, 1, None], segs, cand)
+    dist = np.sqrt(d2, out=d2)
+    dist[~np.concatenate([near, near], axis=1)] = np.inf
+    best = dist.min(axis=1)
+    seg = np.where(dist == best[:, None], cand, len(segs.ax)).min(axis=1)
+    return best, np.where(np.isfinite(best), seg, 0)
 
 
 def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, Any]:
@@ -451,8 +635,11 @@ def _is_polygonal(geoms: NDArray[Any]) -> NDArray[np.bool_]:
 def _inside(xy: NDArray[np.float64], geoms: NDArray[Any]) -> tuple[Any, Any]:
     """(point, feature) pairs of the points inside or on a polygonal target."""
     polygonal = np.flatnonzero(_is_polygonal(geoms))
-    inside_p, inside_t = shapely.STRtree(geoms[polygonal]).query(shapely.points(xy), predicate="intersects")
-    return inside_p, polygonal[inside_t]
+    # the points in the tree and the polygons as queries: GEOS prepares each query geometry, so
+    # a polygon's edges are indexed once instead of walked for every point (10x for OSM detail)
+    inside_t, inside_p = shapely.STRtree(shapely.points(xy)).query(geoms[polygonal], predicate="intersects")
+    order = np.lexsort((inside_t, inside_p))
+    return inside_p[order], polygonal[inside_t[order]]
 
 
 def _add_inside(xy: NDArray[np.float64], geoms: NDArray[Any], d: Any, t: Any, pp: Any, ps: Any) -> Any:

@@ -18,16 +18,18 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
+import shapely.errors
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from ..crs import BELT_CRS, geodesic_km, geodesic_line_km, to_metric
-from ..errors import CRSError, DataSourceNotFoundError, LayerValidationError
+from ..errors import CRSError, DataSourceNotFoundError, FileFormatError, LayerValidationError
 from .nearest import nearest_table, query_points
 from .rules import read_rules_toml
 
@@ -305,16 +307,28 @@ def read_graphml(path: str | Path) -> nx.MultiDiGraph:
         raise DataSourceNotFoundError(
             f"graph file {path} does not exist. Fix: give the path of a .graphml file"
         )
-    graph = nx.MultiDiGraph(nx.read_graphml(path, force_multigraph=True))
+    try:
+        graph = nx.MultiDiGraph(nx.read_graphml(path, force_multigraph=True))
+    except (ElementTree.ParseError, nx.NetworkXError, KeyError, ValueError) as exc:
+        raise FileFormatError(
+            f"{path}: not a GraphML graph ({type(exc).__name__}: {exc}). Fix: give a .graphml file saved "
+            "by osmnx or `corridormap osm graph`"
+        ) from None
     if "crs" not in graph.graph:
         raise CRSError(
             f"{path}: the graph has no 'crs' attribute. Fix: save it with osmnx (it records the CRS)"
         )
-    for _, data in graph.nodes(data=True):
-        data["x"], data["y"] = float(data["x"]), float(data["y"])
-    for _, _, data in graph.edges(data=True):
-        if "length" in data:
-            data["length"] = float(data["length"])
-        if isinstance(data.get("geometry"), str):
-            data["geometry"] = shapely.from_wkt(data["geometry"])
+    try:
+        for _, data in graph.nodes(data=True):
+            data["x"], data["y"] = float(data["x"]), float(data["y"])
+        for _, _, data in graph.edges(data=True):
+            if "length" in data:
+                data["length"] = float(data["length"])
+            if isinstance(data.get("geometry"), str):
+                data["geometry"] = shapely.from_wkt(data["geometry"])
+    except (KeyError, ValueError, shapely.errors.ShapelyError) as exc:
+        raise FileFormatError(
+            f"{path}: a node or edge lacks a readable x, y, length or geometry ({exc!r}). Fix: save the "
+            "graph with osmnx (ox.save_graphml) or `corridormap osm graph`"
+        ) from None
     return graph

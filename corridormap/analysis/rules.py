@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import settings
 from ..errors import CatalogError, DataSourceNotFoundError
+from ..io._tomlfile import read_toml
 
 __all__ = ["read_rules_toml", "rules_path"]
 
@@ -30,7 +31,6 @@ def read_rules_toml(name: str) -> dict[str, Any]:
 @functools.cache
 def _read(path: Path, mtime_ns: int) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax") from exc

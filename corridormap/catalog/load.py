@@ -12,8 +12,8 @@ the feature and the fix (:class:`~corridormap.errors.LayerValidationError`).
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +24,9 @@ import geopandas as gpd
 
 from .. import settings
 from ..errors import CatalogError, DataSourceNotFoundError
+from ..io._tomlfile import read_toml
 from ..io.read import ReadOptions, finish_read, load_file
+from .derive import resolve_derive
 from .schema import check_layer
 
 __all__ = [
@@ -49,6 +51,7 @@ GROUPS = (
     "Analysis",
     "Context",
 )
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 STATUSES = ("operational", "under construction", "approved", "proposed")
 _TYPES = ("str", "int", "float", "bool", "date")
 _GEOMETRIES = (
@@ -99,7 +102,8 @@ class LayerSpec:
         File the layer is read from; a relative path resolves beside the TOML file if such a file
         exists there, else in ``settings.data_dir``.
     derive : dict or None
-        ``{"function": "module:function", "from": [layers], "params": {...}}`` for computed layers.
+        ``{"function": "name", "from": [layers], "params": {...}}`` for computed layers; the name is
+        one of :func:`corridormap.derive.derive_names`.
     columns : dict of ColumnSpec
     style : dict
         Base style (``kind``, ``color``, ``weight``, ``radius``...) and per-status overrides under
@@ -162,8 +166,7 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return read_toml(path)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line") from exc
 
@@ -207,6 +210,11 @@ def read_spec(path: str | Path) -> LayerSpec:
     if missing:
         raise CatalogError(
             f"{path}: missing key(s) {', '.join(missing)}. Fix: add them (see layers/README.md)"
+        )
+    if not isinstance(raw["name"], str) or not _NAME.fullmatch(raw["name"]):
+        raise CatalogError(
+            f"{path}: name {raw['name']!r} is not a layer name. Fix: use letters, digits and underscores "
+            "(it names the layer's table, files and map elements; the title is free text)"
         )
     if ("source" in raw) == ("derive" in raw):
         raise CatalogError(f"{path}: give exactly one of 'source' (a file) or 'derive' (a function)")
@@ -277,17 +285,6 @@ def load_catalog(dirs: Iterable[str | Path] | None = None) -> dict[str, LayerSpe
     return dict(sorted(specs.items(), key=lambda kv: (kv[1].draw_order, kv[0])))
 
 
-def _resolve(function: str, spec: LayerSpec) -> Any:
-    module, _, attr = function.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise CatalogError(
-            f"{spec.path}: derive.function {function!r} cannot be imported ({exc}). "
-            f"Fix: give 'package.module:function'"
-        ) from exc
-
-
 @functools.lru_cache(maxsize=64)
 def _load_cached(path: Path, mtime_ns: int, options: tuple[tuple[str, Any], ...] = ()) -> tuple[Any, Any]:
     """The users'-files loader's (frame, report) for a source file, read once per file version.
@@ -315,7 +312,8 @@ def _load_one(spec: LayerSpec, loaded: Mapping[str, gpd.GeoDataFrame]) -> gpd.Ge
         gdf = _read_source(spec)
         where = str(spec.source)
     else:
-        function = _resolve(str(spec.derive.get("function", "")), spec)
+        # only a registered name (corridormap's own, or registered by a Python user): never any callable
+        function = resolve_derive(str(spec.derive.get("function", "")), where=spec.path)
         inputs = [loaded[name] for name in spec.depends_on]
         gdf = function(*inputs, **dict(spec.derive.get("params", {})))
         where = f"{spec.path} (derived)"

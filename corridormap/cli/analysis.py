@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from ..atomic import replace_into, staging_dir
-from .options import overwrite_option
+from ._summary import access_summary, chainage_summary, files_summary, gaps_summary
+from .options import COUNT, KM, KM_LIST, overwrite_option
 
 # option -> (shipped layer it replaces, geometry types a replacement may have)
 _INPUTS = {
@@ -126,14 +127,15 @@ def _files(**kwargs: Any) -> dict[str, Path | None]:
     return {k: kwargs.get(k) for k in _INPUTS}
 
 
-def _done(paths: list[Path]) -> None:
-    for path in paths:
-        click.echo(str(path))
+def _done(paths: list[Path], summary: list[str] | None = None) -> None:
+    """The summary (rows, headline figures), then where the files are."""
+    for line in [*(summary or []), *files_summary(paths)]:
+        click.echo(line)
 
 
 @click.command()
-@click.option("--k", "k", type=int, default=1, show_default=True, help="Nearest features per target layer.")
-@click.option("--max-km", type=float, default=None, help="Ignore targets farther than this (km).")
+@click.option("--k", "k", type=COUNT, default=1, show_default=True, help="Nearest features per target layer.")
+@click.option("--max-km", type=KM, default=None, help="Ignore targets farther than this (km, above 0).")
 @click.option(
     "--network/--no-network",
     default=False,
@@ -143,7 +145,7 @@ def _done(paths: list[Path]) -> None:
 )
 @click.option(
     "--green-km",
-    type=float,
+    type=KM,
     default=100.0,
     show_default=True,
     help="Radius for the renewable capacity in reach (green-power pairing).",
@@ -190,6 +192,7 @@ def access(
     from ..analysis.reach import green_power
 
     layers = _layers(_files(**files))
+    far = _far_nodes(layers["industrial_nodes"], files.get("nodes"))
     names = ["access.csv", "access.gpkg", "port_rail.csv"]
     csv, gpkg, pairs_csv = _refuse_existing(out_dir, names, overwrite)
     graph, name = None, None
@@ -217,8 +220,27 @@ def access(
 
         state_layer = read_file(states) if states is not None else None
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
+    card["outside_india"] = far.reindex(card.index).fillna(False).astype(bool)
     _write(card, csv, gpkg, "access_card", more={pairs_csv: pairs.to_csv(index=False)})
-    _done([csv, gpkg, pairs_csv])
+    _done([csv, gpkg, pairs_csv], access_summary(card))
+
+
+def _far_nodes(nodes: Any, path: Path | None) -> Any:
+    """Which nodes lie far outside India (a (0, 0) point, swapped axes); warned about, naming them."""
+    from ..io._crschecks import INDIA_LAT, INDIA_LON, outside_india
+
+    far = outside_india(nodes)
+    if far.any():
+        rows = [f"#{i}" + (f" ({nodes['name'].iloc[i]})" if "name" in nodes.columns else "")
+                for i in map(int, far.to_numpy().nonzero()[0])]
+        shown = ", ".join(rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        click.echo(
+            f"warning: {path or 'the nodes'}: {len(rows)} node(s) lie far outside India (lon {INDIA_LON}, "
+            f"lat {INDIA_LAT}): {shown}. Their distances mean nothing for the corridor; they are marked "
+            "outside_india in the outputs. Fix: correct their coordinates (lon/lat order, --crs)",
+            err=True,
+        )
+    return far
 
 
 @click.command()
@@ -227,7 +249,7 @@ def access(
 )
 @click.option(
     "--max-offset-km",
-    type=float,
+    type=KM,
     default=50.0,
     show_default=True,
     help="Strip diagram: leave out features farther than this from the line.",
@@ -252,7 +274,7 @@ def chainage(
     }
     strips[published] = ao.published_table(layers, keys).round(3).to_csv(index=False)
     _write(table, csv, gpkg, "chainage", more=strips)
-    _done([csv, gpkg, published, *svgs])
+    _done([csv, gpkg, published, *svgs], chainage_summary(table))
 
 
 @click.command()
@@ -269,12 +291,14 @@ def chainage(
     default=None,
     help="A file of any geometry type to draw rings around (instead of --layer).",
 )
-@click.option("--radii", default=None, help="Radii in km, comma-separated (default 10,25,50).")
+@click.option(
+    "--radii", type=KM_LIST, default=None, help="Radii in km above 0, comma-separated (default 10,25,50)."
+)
 @_input_options
 def catchments(
     layer_name: str,
     features: Path | None,
-    radii: str | None,
+    radii: list[float] | None,
     out_dir: Path,
     overwrite: bool,
     **files: Path | None,
@@ -289,9 +313,8 @@ def catchments(
     if features is None and layer_name not in layers:
         raise DataSourceNotFoundError(f"no layer {layer_name!r}. Fix: use one of {', '.join(sorted(layers))}")
     centres = read_file(features) if features is not None else layers[layer_name]
-    radii_km = None if radii is None else [float(r) for r in radii.split(",") if r.strip()]
     csv, gpkg = _refuse_existing(out_dir, ["catchments.csv", "catchments.gpkg"], overwrite)
-    rings = rings_of(centres, default_contents(layers), radii_km=radii_km)
+    rings = rings_of(centres, default_contents(layers), radii_km=radii)
     _write(rings, csv, gpkg, "catchments")
     _done([csv, gpkg])
 
@@ -307,5 +330,4 @@ def gaps(rules: Path | None, out_dir: Path, overwrite: bool, **files: Path | Non
     csv, gpkg = _refuse_existing(out_dir, ["gaps.csv", "gaps.gpkg"], overwrite)
     flagged = find_gaps(layers, rules)
     _write(flagged, csv, gpkg, "gaps")
-    click.echo(f"{len(flagged)} flagged (rule, feature) pairs", err=True)
-    _done([csv, gpkg])
+    _done([csv, gpkg], gaps_summary(flagged))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from .options import overwrite_option
+from .options import Number, overwrite_option
 
 WHAT_HELP = "Comma-separated kinds: rail, motorway, trunk, industrial, power, ports."
 
@@ -26,7 +27,7 @@ def _network_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Cache folder (default: settings.cache_dir).")(f)
     f = click.option("--offline", is_flag=True,
                      help="Use only the cache or the mirror; never ask the network.")(f)
-    return click.option("--tile-deg", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+    return click.option("--tile-deg", type=Number(min=0.01, max=10), default=1.0, show_default=True,
                         help="Overpass tile size in degrees.")(f)
 
 
@@ -106,10 +107,19 @@ def fetch(area: str, what: str, out: Path, tile_deg: float, offline: bool, cache
 @overwrite_option
 def extract(source: Path, area: str | None, what: str, out: Path, overwrite: bool) -> None:
     """Read OSM features from a local .osm, .osm.bz2 or .osm.pbf extract."""
+    from ..errors import RepairWarning
     from ..osm.features import read_extract, resolve_area
 
     polygon = None if area is None else resolve_area(area)
-    _write({kind: read_extract(source, kind, area=polygon) for kind in _split(what)}, out, overwrite)
+    layers = {}
+    for kind in _split(what):
+        with warnings.catch_warnings():  # the count is printed below, once per kind
+            warnings.simplefilter("ignore", RepairWarning)
+            layers[kind] = read_extract(source, kind, area=polygon)
+        if layers[kind].attrs.get("clip_repairs"):
+            cut = layers[kind].attrs["clip_repairs"]
+            click.echo(f"  osm_{kind}: cut at the extract's edge: {cut}", err=True)
+    _write(layers, out, overwrite)
 
 
 @osm.command()

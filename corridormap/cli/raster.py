@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .options import overwrite_option
+from .options import Number, overwrite_option
 
 
 def _open(source: str) -> Any:
@@ -34,8 +34,11 @@ def _features(layer: str | None, path: Path | None) -> Any:
 
 
 def _emit(frame: Any, out: Path | None, overwrite: bool) -> None:
-    if out is None:
-        click.echo(frame.to_string())
+    if out is None:  # a missing value (a point off the raster, a zone with no cell) is said, not "NaN"
+        missing = int(frame.isna().to_numpy().sum())
+        click.echo(frame.astype(object).where(frame.notna(), "—").to_string())
+        if missing:
+            click.echo(f"— : no value ({missing}): outside the raster, or no cell with data")
         return
     if out.exists() and not overwrite:
         from ..errors import OutputExistsError
@@ -121,7 +124,7 @@ def sample(source: str, layer: str | None, path: Path | None, out: Path | None, 
 
 @raster.command()
 @click.argument("source")
-@click.option("--above", type=float, default=None, help="Also report the share of cells above this value.")
+@click.option("--above", type=Number(), default=None, help="Also report the share of cells above this value.")
 @_with(features_options)
 def zonal(
     source: str, above: float | None, layer: str | None, path: Path | None, out: Path | None, overwrite: bool

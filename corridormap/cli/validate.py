@@ -8,10 +8,27 @@ from pathlib import Path
 import click
 
 
+def _encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A text encoding Python knows, else the option is refused naming common ones."""
+    import codecs
+
+    if value is None:
+        return None
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(
+            f"unknown encoding {value!r}; use one such as utf-8, cp1252, latin-1, utf-16", ctx, param
+        ) from None
+    return value
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--crs", default=None, help="CRS of files that declare none or a wrong one (EPSG:32643).")
-@click.option("--encoding", default=None, help="Text encoding when not UTF-8 (cp1252, latin-1).")
+@click.option(
+    "--encoding", default=None, callback=_encoding, help="Text encoding when not UTF-8 (cp1252, latin-1)."
+)
 @click.option("--layer", default=None, help="Layer of a multi-layer source (GeoPackage, KML, zip).")
 @click.option("--swap-xy", is_flag=True, help="Exchange x and y (files written as lat, lon).")
 @click.option("--salvage", is_flag=True, help="Drop (or for ids suffix) refused features; logged.")
@@ -21,7 +38,9 @@ import click
 @click.option("--x", "x", default=None, help="CSV column of longitudes / x.")
 @click.option("--y", "y", default=None, help="CSV column of latitudes / y.")
 @click.option("--wkt", default=None, help="CSV column of WKT geometries.")
-@click.option("--decimal", default=None, help="Decimal separator of CSV coordinates (',' or '.').")
+@click.option(
+    "--decimal", type=click.Choice([",", "."]), default=None, help="Decimal separator of CSV coordinates."
+)
 @click.option(
     "--log-dir",
     type=click.Path(file_okay=False, path_type=Path),

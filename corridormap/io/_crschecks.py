@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 from pyproj import CRS
@@ -16,7 +17,7 @@ from pyproj import CRS
 from ..errors import CRSError
 from ._geomchecks import Context
 
-__all__ = ["check_crs", "check_location", "INDIA_LON", "INDIA_LAT"]
+__all__ = ["check_crs", "check_location", "outside_india", "INDIA_LON", "INDIA_LAT"]
 
 # longitude/latitude window that holds India with a margin; beyond it a layer is "far from India"
 INDIA_LON = (60.0, 100.0)
@@ -184,6 +185,16 @@ def _check_swapped(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
 
 def _inside(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return (lon >= INDIA_LON[0]) & (lon <= INDIA_LON[1]) & (lat >= INDIA_LAT[0]) & (lat <= INDIA_LAT[1])
+
+
+def outside_india(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """True for features whose centre lies far outside India (lon 60-100, lat 0-40), such as (0, 0);
+    aligned on ``gdf``'s index (features without a geometry are False)."""
+    lonlat = gdf.geometry.to_crs("EPSG:4326") if gdf.crs is not None else gdf.geometry
+    b = _bounds_box(lonlat)
+    present = ~np.isnan(b).any(axis=1)
+    far = present & ~_inside((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+    return pd.Series(far, index=gdf.index, name="outside_india")
 
 
 def check_location(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:

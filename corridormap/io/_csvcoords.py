@@ -32,6 +32,8 @@ _DMS = re.compile(
     (?:(?P<s>\d+(?:[.,]\d+)?)\s*(?:"|″|''|s|sec)?\s*)?(?P<h2>[NSEWnew])?\s*$""",
     re.X,
 )
+# cells that say "no value": the row has no coordinates (left out and reported), not bad ones
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "--", "?"})
 _LEADING_ZERO = re.compile(r"[ \t]*[-+]?0[0-9]")  # no \s: pandas would not hand it to Arrow
 _MAX_DIGITS = 15
 
@@ -91,6 +93,12 @@ class CsvGeometry:
     degrees_assumed: bool
     decimal: str | None = None
     crs: str | None = None
+    no_coordinates: np.ndarray | None = None  # rows with blank/NA/null/-/(0, 0) coordinates
+
+
+def _missing(col: pd.Series) -> np.ndarray:
+    """Cells that say "no value" (blank, NA, null, -, ...)."""
+    return col.fillna("").astype(str).str.strip().str.lower().isin(MISSING_MARKERS).to_numpy()
 
 
 def _pick(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -124,9 +132,10 @@ def csv_geometry(
                 )
         x, y = xs, ys
     if wkt is not None:
-        text, crs = _strip_srid(df[wkt], ctx, wkt)
+        absent = _missing(df[wkt])
+        text, crs = _strip_srid(df[wkt].where(~absent), ctx, wkt)
         geoms = _wkt_geoms(text, ctx, wkt)
-        return CsvGeometry(geoms, df.drop(columns=[wkt]), False, decimal, crs)
+        return CsvGeometry(geoms, df.drop(columns=[wkt]), False, decimal, crs, absent)
     assert x is not None and y is not None
     xv, decimal = _coordinates(df[x], ctx, x, decimal, "EW")
     yv, decimal = _coordinates(df[y], ctx, y, decimal, "NS")
@@ -134,7 +143,9 @@ def csv_geometry(
     bad = np.isnan(xv) | np.isnan(yv)
     geoms[bad] = None
     degrees = x.lower() in LON_NAMES[:4] and y.lower() in LAT_NAMES[:2]
-    return CsvGeometry(np.asarray(geoms, dtype=object), df.drop(columns=[x, y]), degrees, decimal)
+    absent = _missing(df[x]) | _missing(df[y]) | ((xv == 0) & (yv == 0))
+    frame = df.drop(columns=[x, y])
+    return CsvGeometry(np.asarray(geoms, dtype=object), frame, degrees, decimal, None, absent)
 
 
 def _strip_srid(col: pd.Series, ctx: Context, name: str) -> tuple[pd.Series, str | None]:
@@ -185,6 +196,7 @@ def _coordinates(
     col: pd.Series, ctx: Context, name: str, decimal: str | None, hemis: str
 ) -> tuple[np.ndarray, str | None]:
     text = col.fillna("").astype(str).str.strip()
+    text = text.where(~text.str.lower().isin(MISSING_MARKERS), "")  # no value: not a bad value
     if decimal is None and _all_decimal_comma(text):
         decimal = ","
         ctx.report.repair_column(

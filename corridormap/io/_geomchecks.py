@@ -162,21 +162,35 @@ def _set(gdf: gpd.GeoDataFrame, geoms: np.ndarray) -> gpd.GeoDataFrame:
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
 
 
-def _drop_z(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
-    has_z = np.asarray(shapely.has_z(gdf.geometry.values), dtype=bool)
-    if not has_z.any():
+def _drop_dimension(
+    gdf: gpd.GeoDataFrame, ctx: Context, mask: np.ndarray, check: str, what: str, fix: str, method: str
+) -> gpd.GeoDataFrame:
+    """Make the masked geometries 2D (force_2d), with one finding naming them and a repair each."""
+    if not mask.any():
         return gdf
-    ids = ctx.ids(has_z)
-    ctx.report.add(
-        "repair",
-        "3d",
-        f"{len(ids)} feature(s) have Z (height) values; dropped to 2D",
-        "none needed: maps and analysis are 2D",
-        features=ids,
-    )
+    ids = ctx.ids(mask)
+    ctx.report.add("repair", check, f"{len(ids)} feature(s) have {what}; dropped to 2D", fix, features=ids)
     for label in ids:
-        ctx.report.repair(feature=label, check="3d", reason="3D coordinates", method="force_2d")
-    return _set(gdf, shapely.force_2d(gdf.geometry.values))
+        ctx.report.repair(feature=label, check=check, reason=what, method=method)
+    geoms = gdf.geometry.values.copy()
+    geoms[mask] = shapely.force_2d(geoms[mask])
+    return _set(gdf, np.asarray(geoms, dtype=object))
+
+
+def _drop_z(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
+    """Heights (Z) and measures (M) are dropped: maps and analysis are 2D."""
+    if hasattr(shapely, "has_m"):  # (shapely < 2.1 reads no M at all; GDAL's warning is the note)
+        has_m = np.asarray(shapely.has_m(gdf.geometry.values), dtype=bool)
+        if has_m.any():  # the precise finding replaces the reader's note
+            ctx.report.findings = [f for f in ctx.report.findings if f.check != "m-values"]
+        gdf = _drop_dimension(  # (a height on those goes too: ZM -> XY)
+            gdf, ctx, has_m, "m-values", "measure (M) values",
+            "none needed for maps and distances; keep the source file where the M values matter", "M dropped",
+        )
+    has_z = np.asarray(shapely.has_z(gdf.geometry.values), dtype=bool)
+    return _drop_dimension(
+        gdf, ctx, has_z, "3d", "Z (height) values", "none needed: maps and analysis are 2D", "force_2d"
+    )
 
 
 def _flatten_collections(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:

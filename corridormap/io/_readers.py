@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -21,12 +22,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 import pyogrio.errors
+import pyproj.exceptions
 import shapely
 import shapely.errors
 
-from ..errors import DataSourceNotFoundError, EncodingError, FileFormatError
+from ..errors import CorridormapError, DataSourceNotFoundError, EncodingError, FileFormatError
+from ._gdalpath import gdal_path
 from ._shapefile import resolve_shapefile
 from .osm_extract import feature_specs, read_extract
 from .report import ValidationReport
@@ -63,11 +67,15 @@ class Raw:
 
 
 def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
-    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...)."""
+    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...).
+
+    A GeoPackage's ``layer_styles`` table (QGIS styles, no geometry) is style metadata, not a layer.
+    """
     try:
         with _quiet_gdal():  # a mislabelled file is reported by load_file itself
             found = pyogrio.list_layers(str(path))
-        return [(str(n), None if t is None else str(t)) for n, t in found]
+        return [(str(n), None if t is None else str(t)) for n, t in found
+                if not (str(n) == "layer_styles" and t is None)]
     except pyogrio.errors.DataSourceError as exc:
         raise FileFormatError(f"{path}: cannot be opened ({exc}). Fix: check the file is complete") from exc
 
@@ -102,6 +110,8 @@ def _quiet_gdal() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
         warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
+        # GeoJSON integers beyond 64 bits: _keep_big_integers keeps them as text and reports them
+        warnings.filterwarnings("ignore", "Integer values probably ranging out of 64bit", RuntimeWarning)
         yield
 
 
@@ -168,9 +178,22 @@ def _types_mapper(dtype: object) -> object:
     return ints.get(dtype)  # type: ignore[call-overload]
 
 
-def _read_parquet(path: Path) -> Raw:
+def parquet_covering(path: Path) -> set[str]:
+    """Columns a GeoParquet 1.1 file declares as a covering (e.g. ``bbox``): derived, not attributes."""
+    geo = json.loads((pq.read_schema(path).metadata or {}).get(b"geo", b"{}"))
+    return {
+        names[0]
+        for meta in geo.get("columns", {}).values()
+        for names in meta.get("covering", {}).get("bbox", {}).values()
+    }
+
+
+def _read_parquet(path: Path, opts: ReadOptions, report: ValidationReport) -> Raw:
     try:
-        gdf = gpd.read_parquet(path)
+        covering = parquet_covering(path)
+        gdf = gpd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c not in covering])
+    except pyproj.exceptions.CRSError as exc:
+        return _read_parquet_without_crs(path, opts, report, exc)
     except (ValueError, OSError, shapely.errors.ShapelyError) as exc:
         raise FileFormatError(
             f"{path}: cannot be read as GeoParquet ({exc}). Fix: write it with "
@@ -181,6 +204,32 @@ def _read_parquet(path: Path) -> Raw:
         pd.DataFrame(gdf.drop(columns=[geom])),
         geoms=np.asarray(gdf.geometry.values, dtype=object),
         crs=gdf.crs,
+    )
+
+
+def _read_parquet_without_crs(
+    path: Path, opts: ReadOptions, report: ValidationReport, exc: Exception
+) -> Raw:
+    """A GeoParquet whose metadata names a CRS PROJ cannot read: the geometries, with no CRS (the
+    user's ``--crs`` is then the CRS; without it the file is refused, saying so)."""
+    table = pq.read_table(path)
+    geo = json.loads((table.schema.metadata or {}).get(b"geo", b"{}"))
+    column = geo.get("primary_column", "geometry")
+    declared = geo.get("columns", {}).get(column, {}).get("crs")
+    if str(geo.get("columns", {}).get(column, {}).get("encoding", "WKB")).upper() != "WKB":
+        raise FileFormatError(
+            f"{path}: the GeoParquet metadata declares a CRS PROJ cannot read ({declared!r}). Fix: write "
+            "the file again with a valid CRS (geopandas: gdf.set_crs(...).to_parquet(...))"
+        ) from exc
+    problem = f"the GeoParquet metadata declares a CRS that PROJ cannot read ({str(declared)[:80]!r})"
+    if opts.crs is None:  # (refused below for having no CRS, with the same fix)
+        report.add("warn", "crs-unreadable", problem, "pass the file's real CRS with --crs (e.g. EPSG:4326)")
+    else:
+        report.add("info", "crs-unreadable", f"{problem}; read as {opts.crs} (--crs)", "none needed")
+    return Raw(
+        table.drop_columns([column, *parquet_covering(path)]).to_pandas(types_mapper=_types_mapper),
+        geoms=np.asarray(shapely.from_wkb(table[column].to_numpy(zero_copy_only=False)), dtype=object),
+        crs=None,
     )
 
 
@@ -205,9 +254,38 @@ def _read_osm(path: Path, opts: ReadOptions) -> Raw:
     )
 
 
+@contextmanager
+def _measures_dropped(report: ValidationReport) -> Iterator[None]:
+    """GDAL's "Measured (M) geometry types are not supported" becomes one finding in the report."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        yield
+    dropped = [w for w in seen if "Measured (M) geometry" in str(w.message)]
+    for w in seen:
+        if w not in dropped:  # every other warning goes on as it came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if dropped:
+        report.add(
+            "warn",
+            "m-values",
+            "the geometries carry measure (M) values, which were dropped (x and y are kept)",
+            "none needed for maps and distances; keep the source file where the M values matter",
+        )
+
+
 def read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationReport) -> Raw:
+    with _measures_dropped(report), gdal_path(path) as target:
+        try:
+            return _read_vector(Path(target), fmt, opts, report)
+        except CorridormapError as exc:
+            if target == str(path):
+                raise
+            raise type(exc)(str(exc).replace(target, str(path))) from exc  # name the user's file
+
+
+def _read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationReport) -> Raw:
     if fmt == "geoparquet":
-        return _read_parquet(path)
+        return _read_parquet(path, opts, report)
     if fmt == "osm":
         return _read_osm(path, opts)
     encoding = opts.encoding
@@ -216,7 +294,12 @@ def read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationRepor
             path, layer=opts.layer, encoding=opts.encoding, salvage=opts.salvage, report=report
         )
         with pyogrio_config(SHAPE_RESTORE_SHX="YES" if shp.restore_shx else None):
-            return _ogr(path, shp.target, None, shp.encoding)
+            if not shp.cut_tails:
+                return _ogr(path, shp.target, None, shp.encoding)
+            with tempfile.TemporaryDirectory(prefix="corridormap-") as tmp:
+                raw = _ogr(path, shp.write_fixed(Path(tmp)), None, shp.encoding)
+            _mark_cut_tails(raw, shp.cut_tails, report)
+            return raw
     with _named_right(path, fmt) as target:
         # GeoJSON and FlatGeobuf hold one layer; opening them to list it would parse a GeoJSON twice
         single = fmt in ("geojson", "flatgeobuf") and opts.layer is None
@@ -226,6 +309,7 @@ def read_vector(path: Path, fmt: str, opts: ReadOptions, report: ValidationRepor
         if fmt == "geojson":
             raw.nonfinite_rows = _geojson_nonfinite(path)
             _keep_feature_ids(raw, report)
+            _keep_big_integers(path, raw, report)
     return raw
 
 
@@ -252,6 +336,34 @@ def _named_right(path: Path, fmt: str) -> Iterator[str]:
         yield str(link)
 
 
+def _mark_cut_tails(raw: Raw, cuts: tuple[tuple[int, str], ...], report: ValidationReport) -> None:
+    """Values whose last character a byte-limited writer cut end in U+FFFD; one finding per field."""
+    by_field: dict[str, list[int]] = {}
+    for row, name in cuts:
+        by_field.setdefault(name, []).append(row)
+    for name, rows in by_field.items():
+        column = next((c for c in raw.attrs.columns if str(c).lower() == name.lower()), None)
+        if column is None:
+            continue
+        values = raw.attrs[column].astype(object)
+        for row in rows:
+            values.iloc[row] = f"{values.iloc[row] or ''}\ufffd"
+            report.repair(
+                feature=f"#{row}", check="utf8-cut", reason="text cut inside a UTF-8 character",
+                method="broken last character replaced by U+FFFD", field=str(column),
+            )
+        raw.attrs[column] = values
+        report.add(
+            "repair",
+            "utf8-cut",
+            f"{len(rows)} value(s) end in a character cut in the middle by a 254-byte field limit; "
+            "the broken tail is replaced by \ufffd (the rest of the text is intact)",
+            "none needed; write the data as GeoPackage to keep long text whole",
+            features=[f"#{row}" for row in rows],
+            field=str(column),
+        )
+
+
 def _keep_feature_ids(raw: Raw, report: ValidationReport) -> None:
     """GeoJSON's feature-level integer ids become GDAL's FIDs: keep them as a column, not lose them."""
     if raw.fids is None:
@@ -274,6 +386,47 @@ def _geojson_nonfinite(path: Path) -> list[int]:
     except (ValueError, AttributeError):
         return []
     return [i for i, f in enumerate(features) if not _finite((f or {}).get("geometry"))]
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+_LONG_NUMBER = re.compile(rb"\d{19,}")  # 2**63 has 19 digits: nothing shorter can overflow
+
+
+def _keep_big_integers(path: Path, raw: Raw, report: ValidationReport) -> None:
+    """GeoJSON integers beyond 64 bits (GDAL reads them as rounded floats) are kept as exact text."""
+    data = path.read_bytes()
+    if not _LONG_NUMBER.search(data):  # plain byte search: fast on big files
+        return
+    try:
+        features = json.loads(data.decode("utf-8", "replace")).get("features", [])
+    except (ValueError, AttributeError):
+        return
+    if len(features) != len(raw.attrs):
+        return
+    rows: dict[str, list[int]] = {}
+    for i, feature in enumerate(features):
+        for key, value in ((feature or {}).get("properties") or {}).items():
+            if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+                rows.setdefault(str(key), []).append(i)
+    for key, found in rows.items():
+        if key not in raw.attrs.columns:
+            continue
+        values = [((f or {}).get("properties") or {}).get(key) for f in features]
+        raw.attrs[key] = pd.Series(
+            [None if v is None else str(v) for v in values], index=raw.attrs.index, dtype=object
+        )
+        report.add(
+            "repair",
+            "big-integers",
+            f"{len(found)} integer(s) beyond the 64-bit range; the column is kept as text, digit for digit",
+            "none needed; a number type cannot hold them exactly (store such codes as text)",
+            features=[f"#{i}" for i in found],
+            field=key,
+        )
+        report.repair(
+            feature="*", check="big-integers", reason="integers beyond 64 bits", method="kept as text",
+            field=key,
+        )
 
 
 def _finite(obj: object) -> bool:

@@ -29,6 +29,17 @@ class ShapefileTarget:
     target: str
     encoding: str | None
     restore_shx: bool = False
+    # UTF-8 text a byte-limited writer cut inside a character: (record, field) of each, and the
+    # .dbf with those broken tails blanked, for the reader to read instead
+    cut_tails: tuple[tuple[int, str], ...] = ()
+    fixed_dbf: bytes | None = None
+    parts: tuple[tuple[str, bytes], ...] = ()  # (suffix, content) of the other parts, with fixed_dbf
+
+    def write_fixed(self, folder: Path) -> str:
+        """Write the shapefile with :attr:`fixed_dbf` into ``folder``; the ``.shp`` to read."""
+        for suffix, content in (*self.parts, (".dbf", self.fixed_dbf or b"")):
+            (folder / f"layer{suffix}").write_bytes(content)
+        return str(folder / "layer.shp")
 
 
 def _members(path: Path) -> dict[str, bytes | Path]:
@@ -112,14 +123,23 @@ def resolve_shapefile(
     elif not _readable_crs(_read_member(path, members[stem + ".prj"])):
         report.add("info", "crs-undefined", "the .prj is not a CRS GDAL/PROJ understand", "pass --crs")
     _check_length(path, members[shp])
-    _check_dbf(path, _read_member(path, members[stem + ".dbf"]), members.get(stem + ".shx"))
-    enc = _settle_encoding(path, members, stem, encoding, report)
+    dbf = _read_member(path, members[stem + ".dbf"])
+    _check_dbf(path, dbf, members.get(stem + ".shx"))
+    fixed, cuts = (dbf, []) if encoding is not None else cut_utf8_tails(dbf)
+    enc = _settle_encoding(path, members, stem, encoding, report, text=dbf_text(fixed))
     if path.suffix.lower() == ".shp":
         target = str(path)
     elif path.is_dir():
         target = str(members[shp])
     else:
         target = f"/vsizip/{path}/{members[shp].decode()}"  # type: ignore[union-attr]
+    if cuts and _codec(enc or "") == "utf-8":
+        parts = tuple(
+            (ext, _read_member(path, members[stem + ext]))
+            for ext in (".shp", ".shx", ".prj", ".cpg")
+            if stem + ext in members
+        )
+        return ShapefileTarget(target, enc, restore, tuple(cuts), fixed, parts)
     return ShapefileTarget(target, enc, restore)
 
 
@@ -181,9 +201,14 @@ def _read_member(path: Path, member: bytes | Path) -> bytes:
 
 
 def _settle_encoding(
-    path: Path, members: dict[str, bytes | Path], stem: str, encoding: str | None, report: ValidationReport
+    path: Path,
+    members: dict[str, bytes | Path],
+    stem: str,
+    encoding: str | None,
+    report: ValidationReport,
+    *,
+    text: bytes,
 ) -> str | None:
-    text = dbf_text(_read_member(path, members[stem + ".dbf"]))
     if encoding is not None:
         _decode_or_refuse(path, text, encoding, "--encoding")
         return encoding
@@ -249,6 +274,47 @@ def _decode_or_refuse(path: Path, data: bytes, encoding: str, how: str) -> None:
             f"{path}: the text is not {encoding} ({exc.reason} at byte {exc.start}). "
             f"Fix: {how} with the file's real encoding"
         ) from exc
+
+
+def _char_fields(dbf: bytes) -> list[tuple[str, int, int]]:
+    """``(name, offset in the record, size)`` of every character field of a dBASE table."""
+    header_len = struct.unpack("<H", dbf[8:10])[0]
+    fields, pos, offset = [], 32, 1
+    while pos + 32 <= header_len and dbf[pos] != 0x0D:
+        kind, size = chr(dbf[pos + 11]), dbf[pos + 16]
+        if kind == "C":
+            name = dbf[pos : pos + 11].split(b"\x00")[0].decode("ascii", "replace")
+            fields.append((name, offset, size))
+        offset += size
+        pos += 32
+    return fields
+
+
+def cut_utf8_tails(dbf: bytes) -> tuple[bytes, list[tuple[int, str]]]:
+    """Blank the incomplete last character of text fields a byte-limited writer cut (254 bytes and
+    a Devanagari name of 3-byte characters): ``(fixed table, [(record, field), ...])``.
+
+    Only a value that is valid UTF-8 up to an incomplete sequence at its very end is changed; other
+    bytes are left for the encoding checks to judge.
+    """
+    if len(dbf) < 32:
+        return dbf, []
+    n_records, header_len, record_len = struct.unpack("<IHH", dbf[4:12])
+    fixed = bytearray(dbf)
+    cuts = []
+    for r in range(n_records):
+        start = header_len + r * record_len
+        for name, offset, size in _char_fields(dbf):
+            value = dbf[start + offset : start + offset + size].rstrip(b" \x00")
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if exc.reason != "unexpected end of data" or not _is(value[: exc.start], "utf-8"):
+                    continue
+                cut = start + offset + exc.start
+                fixed[cut : start + offset + len(value)] = b" " * (len(value) - exc.start)
+                cuts.append((r, name))
+    return bytes(fixed), cuts
 
 
 def dbf_text(dbf: bytes) -> bytes:

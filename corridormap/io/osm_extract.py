@@ -21,6 +21,7 @@ import logging
 import re
 import tempfile
 import tomllib
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ import shapely
 
 from .. import settings
 from ..crs import DISPLAY_CRS, to_metric
-from ..errors import CatalogError, DataSourceNotFoundError, require
+from ..errors import CatalogError, DataSourceNotFoundError, RepairWarning, require
+from ._osmxml import repair_clipped
 
 __all__ = ["OSM_SOURCE", "FeatureSpec", "feature_specs", "read_extract", "parse_capacity_mw", "normalise",
            "read_config", "pbf_to_xml"]
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 
 OSM_SOURCE = "OpenStreetMap contributors, ODbL"
 LIFECYCLE = {"construction": "under construction", "proposed": "proposed", "planned": "proposed"}
+# more Overpass tiles than this for one kind is a mistake (a box around the world), not a request
+MAX_TILES = 1_000
 XML_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".xml.bz2", ".osm.gz")
 
 
@@ -275,22 +279,26 @@ def _file_date(path: Path) -> str:
 
 
 
-def _xml_of(path: Path, keys: Sequence[str], workdir: Path) -> Path:
+def _xml_of(path: Path, keys: Sequence[str], workdir: Path, *, relations: bool = True) -> Path:
     """An OSM XML file with the data of ``path``: the file itself, or a filtered copy of a PBF."""
     name = path.name.lower()
     if name.endswith(".pbf"):
-        return pbf_to_xml(path, keys, workdir / (path.stem + ".osm"))
+        return pbf_to_xml(path, keys, workdir / (path.stem + ".osm"), relations=relations)
     if name.endswith(XML_SUFFIXES):
         return path
     raise DataSourceNotFoundError(f"{path}: not an OSM extract. Fix: pass a .osm, .osm.bz2 or .osm.pbf file")
 
 
-def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path) -> Path:
-    """Write the objects of a PBF that carry any of ``keys``, with the nodes/ways they use, as OSM XML."""
-    osmium: Any = require("osmium", "pbf")
+def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path, *, relations: bool = True) -> Path:
+    """Write the objects of a PBF that carry any of ``keys``, with the nodes/ways they use, as OSM XML.
+
+    ``relations=False`` leaves relations out (for kinds read from ways only: a relation cut by the
+    extract's edge, with members missing, would otherwise stop osmnx from reading the file)."""
+    osmium: Any = require("osmium")
     with osmium.BackReferenceWriter(str(dest), ref_src=str(path), overwrite=True) as writer:
         for obj in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter(*keys)):
-            writer.add(obj)
+            if relations or not obj.is_relation():
+                writer.add(obj)
     return dest
 
 
@@ -302,6 +310,9 @@ def read_extract(
     Same output as :func:`corridormap.osm.fetch_layer`; ``area`` (a lon/lat geometry) keeps only the
     features that touch it (all when None); ``as_of`` is the extract file's modification date.
     :func:`corridormap.osm.read_extract` takes the areas users name ("belt", "W,S,E,N", a place).
+    Ways and relations cut at the extract's edge keep the nodes and members the file has (a
+    :class:`~corridormap.errors.RepairWarning` counts them; :mod:`corridormap.io._osmxml`); a
+    truncated file raises :class:`~corridormap.errors.FileFormatError`.
     """
     path = Path(path)
     if not path.is_file():
@@ -309,5 +320,14 @@ def read_extract(
                                       f"one (e.g. from download.geofabrik.de, asia/india)")
     spec = _spec(what)
     with tempfile.TemporaryDirectory(prefix="corridormap-osm-") as tmp:
-        raw = _raw_features(_xml_of(path, spec.keys, Path(tmp)), spec, area)
-    return _combine([raw.assign(_as_of=_file_date(path))], spec)
+        # a regional extract keeps ways and relations cut at its edge without their far nodes
+        xml, repairs = repair_clipped(
+            _xml_of(path, spec.keys, Path(tmp), relations="relation" in spec.elements),
+            Path(tmp) / "repaired.osm",
+        )
+        raw = _raw_features(xml, spec, area)
+    if repairs.any:
+        warnings.warn(f"{path}: {repairs}", RepairWarning, stacklevel=2)
+    out = _combine([raw.assign(_as_of=_file_date(path))], spec)
+    out.attrs["clip_repairs"] = str(repairs) if repairs.any else ""
+    return out

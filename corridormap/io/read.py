@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..errors import DataSourceNotFoundError, FileFormatError
+from ..errors import DataSourceNotFoundError, EncodingError, FileFormatError, OptionError
 from . import _csvcoords as csvc
 from ._crschecks import check_crs, check_location
 from ._fieldchecks import check_fields, check_ids, fix_names, parse_datetimes
@@ -187,6 +187,7 @@ def load_file(
     """
     opts = opts or ReadOptions()
     path = Path(path)
+    _check_options(path, opts)
     report = ValidationReport(str(path))
     fmt, by_name = detect_format(path)
     report.format = fmt
@@ -209,6 +210,24 @@ def load_file(
     gdf = _check(gdf, ctx)
     _summarise(gdf, report)
     return (None if report.refused else gdf.reset_index(drop=True)), report
+
+
+def _check_options(path: Path, opts: ReadOptions) -> None:
+    """Refuse read options no file could satisfy (an encoding Python does not know, a decimal mark)."""
+    import codecs
+
+    if opts.encoding is not None:
+        try:
+            codecs.lookup(opts.encoding)
+        except LookupError:
+            raise EncodingError(
+                f"{path}: unknown encoding {opts.encoding!r}. Fix: give one such as utf-8, cp1252, "
+                "latin-1 or utf-16 (--encoding)"
+            ) from None
+    if opts.decimal not in (None, ",", "."):
+        raise OptionError(
+            f"{path}: decimal {opts.decimal!r} is not ',' or '.'. Fix: --decimal , or --decimal ."
+        )
 
 
 def _vector(
@@ -280,11 +299,42 @@ def _csv(
     df = df.set_axis(fix_names([str(c) for c in df.columns], ctx), axis=1)  # before any column look-up
     built = csvc.csv_geometry(df, ctx, path=path, x=opts.x, y=opts.y, wkt=opts.wkt, decimal=opts.decimal)
     ctx.degrees_assumed = built.degrees_assumed
+    built = _leave_out_rows_without_coordinates(built, ctx)
     attrs = csvc.infer_types(built.attrs, decimal=built.decimal)
     numeric = [str(c) for c in attrs.columns if attrs[c].dtype != built.attrs[c].dtype]
     if numeric:
         report.add("info", "csv-types", f"columns read as numbers: {', '.join(numeric)}", "none needed")
     return ctx, attrs, built.geoms, built.crs
+
+
+def _leave_out_rows_without_coordinates(built: csvc.CsvGeometry, ctx: Context) -> csvc.CsvGeometry:
+    """Rows whose coordinates are blank, NA, null, - or (0, 0) are left out of the layer and
+    reported by line number (and in the repair log); a file where no row has any is refused."""
+    absent = built.no_coordinates
+    if absent is None or not absent.any():
+        return built
+    ids = ctx.ids(absent)
+    what = "no usable coordinates (blank, NA, null, - or 0, 0)"
+    if absent.all():
+        ctx.report.add(
+            "refuse", "no-coordinates", f"no row has usable coordinates: every row has {what}",
+            "fill in the coordinates, or name the right columns with --x/--y or --wkt", features=ids[:20],
+        )
+        return built
+    ctx.report.add(
+        "repair", "no-coordinates", f"{len(ids)} row(s) have {what}; left out of the layer",
+        "fill in their coordinates to include them", features=ids,
+    )
+    for label in ids:
+        ctx.report.repair(
+            feature=label, check="no-coordinates", reason=what, method="dropped: no coordinates"
+        )
+    keep = ~absent
+    ctx.labels = [label for label, k in zip(ctx.labels, keep, strict=True) if k]
+    return csvc.CsvGeometry(
+        built.geoms[keep], built.attrs[keep].reset_index(drop=True), built.degrees_assumed, built.decimal,
+        built.crs, None,
+    )
 
 
 def _check(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:

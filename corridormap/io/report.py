@@ -154,8 +154,10 @@ class ValidationReport:
             )
         if dropped:
             ids = ", ".join(r.feature for r in dropped[:_SHOWN_IDS])
+            why = Counter(r.method.removeprefix("dropped").strip(" :()") or "dropped" for r in dropped)
+            reasons = ", ".join(f"{n} {m}" for m, n in sorted(why.items()))
             warnings.warn(
-                f"{self.source}: {len(dropped)} feature(s) dropped on request (--salvage): {ids}",
+                f"{self.source}: {len(dropped)} feature(s) left out ({reasons}): {ids}",
                 DataLossWarning,
                 stacklevel=3,
             )

@@ -13,7 +13,7 @@ Without ``path`` the file is downloaded once into ``settings.cache_dir/downloads
 ``settings.mirror``) through :mod:`corridormap.osm._overpass`, the one door to the network.
 
 A catalog entry loads a dataset as a layer with ``[derive] function =
-"corridormap.osm.datasets:load_dataset"`` and ``params = { name = "gppd_renewables" }``.
+"load_dataset"`` and ``params = { name = "gppd_renewables" }``.
 """
 
 from __future__ import annotations

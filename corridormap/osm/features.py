@@ -12,8 +12,9 @@ geometry) are resolved here.
 from __future__ import annotations
 
 import logging
+import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ import shapely
 
 from ..catalog.load import read_layer
 from ..crs import DISPLAY_CRS, to_display, to_metric
+from ..errors import OptionError
 from ..io import osm_extract
+from ..io._crschecks import INDIA_LAT, INDIA_LON
 from ..io.osm_extract import _combine, _file_date, _raw_features, _spec
 from . import _overpass
 
@@ -30,6 +33,8 @@ __all__ = ["fetch_layer", "fetch_layers", "read_extract", "resolve_area"]
 
 log = logging.getLogger(__name__)
 
+# more Overpass tiles than this for one kind is a mistake (a box around the world), not a request
+MAX_TILES = 1_000
 AreaLike = Any  # "belt", "W,S,E,N", a place name, a (w, s, e, n) tuple, a shapely geometry or a GeoDataFrame
 Progress = Callable[["_overpass.TileResult", int], None]
 
@@ -43,19 +48,41 @@ def _belt() -> shapely.Geometry:
     return to_display(read_layer("corridor_belt"), "corridor belt").geometry.union_all()
 
 
+def _bbox(values: Sequence[Any], given: object) -> shapely.Geometry:
+    """A W,S,E,N box in degrees that can exist and touches India; else :class:`OptionError`."""
+    try:
+        w, s, e, n = (float(v) for v in values)
+    except ValueError:
+        raise OptionError(f"area {given!r}: not four numbers. Fix: give W,S,E,N in degrees") from None
+    problems = []
+    if not all(map(math.isfinite, (w, s, e, n))):
+        problems.append("every value must be a finite number")
+    elif not (-180 <= w < e <= 180):
+        problems.append("west must be less than east, both within -180..180")
+    elif not (-90 <= s < n <= 90):
+        problems.append("south must be less than north, both within -90..90")
+    elif e < INDIA_LON[0] or w > INDIA_LON[1] or n < INDIA_LAT[0] or s > INDIA_LAT[1]:
+        problems.append(f"it does not touch India (lon {INDIA_LON}, lat {INDIA_LAT})")
+    if problems:
+        raise OptionError(
+            f"area {given!r} (W,S,E,N): {problems[0]}. Fix: give W,S,E,N in degrees, e.g. 72.5,21.5,73.5,22.5"
+        )
+    return shapely.box(w, s, e, n)
+
+
 def _area_geometry(area: AreaLike) -> shapely.Geometry:
     if isinstance(area, gpd.GeoSeries | gpd.GeoDataFrame):
         return to_display(gpd.GeoDataFrame(geometry=area.geometry), "area").geometry.union_all()
     if isinstance(area, shapely.Geometry):
         return area
     if isinstance(area, tuple | list) and len(area) == 4:
-        return shapely.box(*map(float, area))
+        return _bbox(area, area)
     if isinstance(area, str):
         if area == "belt":
             return _belt()
         match = _BBOX.match(area)
         if match:
-            return shapely.box(*map(float, match.groups()))
+            return _bbox(match.groups(), area)
         return shapely.geometry.shape(_overpass.geocode(area))
     raise TypeError(f"area must be 'belt', 'W,S,E,N', a place name, a bbox tuple, a shapely geometry or a "
                     f"GeoDataFrame, not {type(area).__name__}")
@@ -106,6 +133,14 @@ def fetch_layer(
     spec = _spec(what)
     polygon = resolve_area(area)
     tiles = _overpass.tile_bounds(polygon, tile_deg=tile_deg)
+    if len(tiles) > MAX_TILES:
+        w, s, e, n = polygon.bounds
+        raise OptionError(
+            f"the area ({w:.2f},{s:.2f},{e:.2f},{n:.2f}) needs {len(tiles):,} Overpass tiles of "
+            f"{tile_deg:g} degrees, more than {MAX_TILES:,} (the belt needs 66 at 1 degree); nothing was "
+            "asked. Fix: a smaller area (--area belt, a place, or a tighter W,S,E,N), or larger tiles "
+            "(--tile-deg)"
+        )
     parts: list[gpd.GeoDataFrame] = []
     seen: set[tuple[str, int]] = set()
     for tile in _overpass.fetch_tiles(spec.match, spec.elements, tiles, label=what):

@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..errors import DataSourceNotFoundError
+from .page import render_page
 
 __all__ = [
     "register_asset",
@@ -321,7 +322,7 @@ MAP_BUDGET_BYTES = {"offline": 3_000_000, "online": 2_000_000}
 
 def map_html(m: object, *, offline: bool) -> str:
     """Render a folium map to one HTML page; with ``offline`` every asset is inlined."""
-    rendered: str = m.get_root().render()  # type: ignore[attr-defined]
+    rendered = render_page(m)  # type: ignore[arg-type]  # data stays data (see .page)
     return inline_assets(rendered, offline=offline)
 
 

@@ -410,7 +410,8 @@ def heat_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, weight: str | None = N
     top = float(values.max()) or 1.0
     data = [[round(p.y, 5), round(p.x, 5), round(float(v) / top, 4)]
             for p, v in zip(pts, values, strict=True) if p is not None and not p.is_empty]
-    return HeatMap(data, name=f"{spec.title} (heat map)", show=False, radius=22, blur=16, min_opacity=0.3)
+    name = html.escape(f"{spec.title} (heat map)")  # the layer control inserts names as HTML
+    return HeatMap(data, name=name, show=False, radius=22, blur=16, min_opacity=0.3)
 
 
 # folium.Map loads Bootstrap 5 (about 280 KB) though nothing on corridormap's map uses it, and its

@@ -8,6 +8,7 @@ lines and lines under points however often layers are toggled.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import folium
@@ -58,7 +59,8 @@ def layer_group(
     tiles) always (True), never (False), or for layers over ``big.BIG_VERTICES`` vertices or
     ``big.BIG_FEATURES`` features ("auto").
     """
-    group = folium.FeatureGroup(name=spec.title, show=show)
+    # Leaflet's layer control inserts names as HTML: the catalog title goes in escaped
+    group = folium.FeatureGroup(name=html.escape(spec.title), show=show)
     if big is True or (big == "auto" and big_path.is_big(gdf)):
         big_path.big_layer(gdf, spec).add_to(group)
         return group
@@ -73,7 +75,7 @@ def layer_group(
             kwargs["marker"] = marker
         folium.GeoJson(
             payload,
-            name=f"{spec.title} ({status or 'no status'})",
+            name=html.escape(f"{spec.title} ({status or 'no status'})"),
             style_function=lambda _f, s=style: s,
             on_each_feature=BIND_JS,
             control=False,

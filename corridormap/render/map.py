@@ -20,6 +20,7 @@ from .basemap import add_basemaps
 from .controls import add_controls
 from .layers import layer_group
 from .legend import Legend, legend_entries
+from .page import adopt
 from .panes import add_panes
 
 __all__ = ["build_map", "spec_for_frame", "DEFAULT_TITLE"]
@@ -107,7 +108,7 @@ def build_map(
     order = sorted(resolved, key=lambda n: (resolved[n].draw_order, n))
     shown = {name: to_display(layers[name], name) for name in order}
     m = folium.Map(location=[23.5, 76.0], zoom_start=5, tiles=None, control_scale=True)
-    m.get_root().title = html.escape(title)  # type: ignore[attr-defined]  # the root is a branca Figure
+    adopt(m, title=html.escape(title))  # rendered text is never compiled as a template again
     add_basemaps(m, offline=offline)
     add_panes(m, [resolved[n] for n in order])
     groups: dict[str, list[folium.map.Layer]] = {}
@@ -119,13 +120,15 @@ def build_map(
         )
         group.add_to(m)
         by_layer[name] = group
-        groups.setdefault(resolved[name].group, []).append(group)
+        # group names reach the grouped layer control, which inserts them as HTML
+        groups.setdefault(html.escape(resolved[name].group), []).append(group)
     extra_overlays = add_controls(
         m, shown, resolved, by_layer, title=title, title_extra_html=title_links_html
     )
     for control_group, extra in extra_overlays.items():
         groups.setdefault(control_group, []).extend(extra)
-    ordered_groups = {g: groups[g] for g in [*GROUPS, *sorted(set(groups) - set(GROUPS))] if g in groups}
+    known = [html.escape(g) for g in GROUPS]
+    ordered_groups = {g: groups[g] for g in [*known, *sorted(set(groups) - set(known))] if g in groups}
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     GroupedLayerControl(ordered_groups, exclusive_groups=False, collapsed=True, position="topright").add_to(m)
     Legend(legend_entries(shown, resolved)).add_to(m)

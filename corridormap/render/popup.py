@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -18,6 +19,8 @@ import pandas as pd
 from ..catalog.load import ColumnSpec
 
 __all__ = ["format_value", "popup_html", "tooltip_text", "source_links"]
+
+_SOURCE_SEPARATOR = re.compile(r";(?=\s|https?://)")
 
 
 def _is_null(value: Any) -> bool:
@@ -53,9 +56,18 @@ def format_value(value: Any, col: ColumnSpec | None) -> str:
 
 
 def source_links(text: str) -> str:
-    """Turn ``" ; "``-separated sources into escaped links (web addresses) or escaped text."""
+    """Turn ``"; "``-separated sources into escaped links (web addresses) or escaped text.
+
+    A ``;`` separates sources only when a space or a web address follows it, so text such as
+    ``&amp;`` or ``a;b`` shows as written.
+
+    >>> source_links("Gazette 2021; https://example.org/a").split("<br>")[0]
+    'Gazette 2021'
+    >>> source_links("R&amp;D")
+    'R&amp;amp;D'
+    """
     parts = []
-    for item in (p.strip() for p in str(text).split(";")):
+    for item in (p.strip() for p in _SOURCE_SEPARATOR.split(str(text))):
         if not item:
             continue
         url = urlparse(item)

@@ -164,7 +164,7 @@ def add_raster_overlay(
         colourise(warped.data, vmin=lo, vmax=hi, colormap=colormap),
         bounds=[[south, west], [north, east]],
         opacity=opacity,
-        name=label,
+        name=html.escape(label),  # Leaflet's layer control inserts names as HTML
         show=show,
         interactive=False,
     )

@@ -15,8 +15,10 @@ from typing import Any
 
 import folium
 import pandas as pd
-from branca.element import Element, Figure, MacroElement
+from branca.element import Figure, MacroElement
 from folium.template import Template
+
+from .page import RawText
 
 __all__ = ["SectorFitView", "sector_fit_payload", "add_sector_fit_view", "LABELS"]
 
@@ -30,18 +32,6 @@ LABELS = {
     "not_assessed": "Not assessed",
     "share": "{share} of the weight assessed",
 }
-
-
-class _Raw(Element):
-    """Text placed into the page as it is (never compiled as a template)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "RawText"
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
 
 
 def _num(value: Any) -> float | None:
@@ -119,10 +109,10 @@ class SectorFitView(MacroElement):
             raise TypeError("a SectorFitView renders only inside a map")
         js = (_HERE / "js" / "sector_fit.js").read_text(encoding="utf-8")
         css = (_HERE / "css" / "sector_fit.css").read_text(encoding="utf-8")
-        figure.header.add_child(_Raw(f"<style>\n{css}\n</style>"), name="corridormap_sector_fit_css")
-        figure.header.add_child(_Raw(f"<script>\n{js}\n</script>"), name="corridormap_sector_fit_js")
+        figure.header.add_child(RawText(f"<style>\n{css}\n</style>"), name="corridormap_sector_fit_css")
+        figure.header.add_child(RawText(f"<script>\n{js}\n</script>"), name="corridormap_sector_fit_js")
         block = f'<script type="application/json" id="{self.options["data"]}">{self.data_text}</script>'
-        figure.html.add_child(_Raw(block), name=f"{self.get_name()}_data")
+        figure.html.add_child(RawText(block), name=f"{self.get_name()}_data")
         super().render(**kwargs)
 
 

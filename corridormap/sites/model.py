@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import settings
 from ..errors import CatalogError, DataSourceNotFoundError, Problem, raise_if_problems
+from ..io._tomlfile import read_toml
 
 __all__ = [
     "Criterion",
@@ -275,8 +276,7 @@ def _exclusions(raw: list[Any], where: str, problems: list[Problem]) -> list[Exc
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return read_toml(path)
     except FileNotFoundError:
         raise DataSourceNotFoundError(f"{path}: no such weights file. Fix: check the path") from None
     except tomllib.TOMLDecodeError as exc:

@@ -63,12 +63,15 @@
     _load: function () {
       var self = this, o = this.cm;
       var geom = document.getElementById(o.payload), attrs = document.getElementById(o.attributes);
-      var bytes = CM.base64Bytes(geom.textContent);
-      this.attrs = JSON.parse(attrs.textContent);
+      var bytes = CM.text7Bytes(geom.textContent), table = CM.text7Bytes(attrs.textContent);
       geom.textContent = "";
       attrs.textContent = "";
-      return (o.deflate ? CM.inflate(bytes) : Promise.resolve(bytes)).then(function (raw) {
-        self.data = CM.decodeGeometry(raw, o.counts);
+      var attrsReady = CM.inflate(table).then(function (raw) {
+        self.attrs = JSON.parse(new TextDecoder().decode(raw));
+      });
+      var geomReady = o.deflate ? CM.inflate(bytes) : Promise.resolve(bytes);
+      return Promise.all([geomReady, attrsReady]).then(function (done) {
+        self.data = CM.decodeGeometry(done[0], o.counts);
         self.index = new CM.GridIndex(self.data.bbox, o.counts.features);
         if (self._map) self.redraw();
         self.fire("cm:ready");

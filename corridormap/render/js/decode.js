@@ -1,6 +1,6 @@
 /* corridormap large layers (1/3): decode the geometry payload written by corridormap/render/big.py.
  *
- * The payload is base64 text of (optionally zlib-deflated) bytes. Every number is an unsigned
+ * The payload is 7-bit text (CM.text7Bytes) of (optionally zlib-deflated) bytes. Every number is an unsigned
  * LEB128 varint; signed numbers are zigzag-coded. In order: rings per feature, vertices per ring,
  * a style code per feature, then x and y per vertex (a ring's first vertex minus the previous
  * ring's first vertex, its second vertex minus the first, after that the change of step), then one
@@ -11,12 +11,20 @@
   "use strict";
   var CM = (root.corridormapBig = root.corridormapBig || {});
 
-  CM.base64Bytes = function (text) {
-    if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text.trim()); // native where the browser has it
-    var bin = root.atob(text.replace(/\s+/g, ""));
-    var n = bin.length;
-    var out = new Uint8Array(n);
-    for (var i = 0; i < n; i++) out[i] = bin.charCodeAt(i);
+  /* Bytes from the 7-bit text corridormap/render/big_geometry.py writes (text7): each character's
+   * code masked with 127 is 7 bits, most significant first; floor(7 * characters / 8) whole bytes. */
+  CM.text7Bytes = function (text) {
+    var n = text.length, out = new Uint8Array(Math.floor((7 * n) / 8));
+    var acc = 0, bits = 0, o = 0;
+    for (var i = 0; i < n; i++) {
+      acc = (acc << 7) | (text.charCodeAt(i) & 127); // the pending bits: at most 14
+      bits += 7;
+      if (bits >= 8) {
+        bits -= 8;
+        out[o++] = acc >>> bits;
+        acc &= (1 << bits) - 1;
+      }
+    }
     return out;
   };
 
