@@ -18,7 +18,7 @@ import click
 
 from ..atomic import replace_into, staging_dir
 from ._summary import access_summary, chainage_summary, files_summary, gaps_summary
-from .options import COUNT, KM, KM_LIST, overwrite_option
+from .options import KM, KM_LIST, overwrite_option
 
 # option -> (shipped layer it replaces, geometry types a replacement may have)
 _INPUTS = {
@@ -123,6 +123,11 @@ def _write(frame: Any, csv: Path, gpkg: Path, layer: str, *, more: Mapping[Path,
     _publish(writers)
 
 
+# Each rank adds two columns per target layer: k=400 exceeds the GeoPackage column limit (a FieldError from
+# pyogrio after the work is done) and k=100,000 runs for minutes building half a million columns.
+MAX_K = 50
+
+
 def _files(**kwargs: Any) -> dict[str, Path | None]:
     return {k: kwargs.get(k) for k in _INPUTS}
 
@@ -134,7 +139,14 @@ def _done(paths: list[Path], summary: list[str] | None = None) -> None:
 
 
 @click.command()
-@click.option("--k", "k", type=COUNT, default=1, show_default=True, help="Nearest features per target layer.")
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(min=1, max=MAX_K),
+    default=1,
+    show_default=True,
+    help=f"Nearest features per target layer, 1 to {MAX_K} (two columns per rank and target layer).",
+)
 @click.option("--max-km", type=KM, default=None, help="Ignore targets farther than this (km, above 0).")
 @click.option(
     "--network/--no-network",
