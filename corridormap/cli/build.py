@@ -34,14 +34,26 @@ def build(out_dir: Path | None, overwrite: bool, offline: bool, cdn: bool) -> No
     """Build the corridor map, GeoPackage and manifest from the shipped data (no network).
 
     The map is one self-contained HTML file (scripts, basemap and strip diagrams inside) that opens
-    anywhere, and uses online tile basemaps when the network is there.
+    anywhere, and uses online tile basemaps when the network is there. Run again without --overwrite,
+    it keeps a complete earlier build and says so (exit 0); a folder holding only some of the outputs
+    is refused (exit 2), naming them.
     """
-    from ..build import build_outputs
+    from .. import settings
+    from ..build import CORE_NAMES, build_outputs
     from ..render.assets import size_report
 
     if offline and cdn:
         raise click.UsageError("--offline and --cdn exclude each other: choose one")
-    result = build_outputs(out_dir, overwrite=overwrite, offline=offline, cdn=cdn)
+    out = out_dir if out_dir is not None else settings.out_dir
+    present = [out / name for name in CORE_NAMES if (out / name).exists()]
+    if not overwrite and len(present) == len(CORE_NAMES):
+        click.echo(f"The outputs exist in {out.resolve()}, nothing was rebuilt:")
+        for path in present:
+            click.echo(f"  {path.resolve()}")
+        option = "" if out_dir is None else f" --out {out_dir}"
+        click.echo(f"To rebuild them: corridormap build{option} --overwrite (or another --out folder)")
+        return
+    result = build_outputs(out, overwrite=overwrite, offline=offline, cdn=cdn)
     click.echo("Built:")
     for path in result.paths:
         click.echo(f"  {path.resolve()}")

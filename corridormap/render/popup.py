@@ -28,7 +28,7 @@ __all__ = ["format_value", "popup_html", "popup_table_html", "popup_layout", "la
 
 _LAYOUT = Path(__file__).with_name("popup.toml")
 
-_SOURCE_SEPARATOR = re.compile(r";(?=\s|https?://)")
+_SOURCE_SEPARATOR = re.compile(r";(?=[ \t]|https?://)")  # ASCII blanks only: U+2028 is text
 
 
 def _is_null(value: Any) -> bool:
