@@ -193,6 +193,9 @@ def test_published_km_against_computed_km_on_the_shipped_western_dfc():
     assert whole["published_km"] == 1506.0 and whole["computed_km"] == pytest.approx(length)
     dme = table[table["line"] == "Delhi–Mumbai Expressway"]
     assert "(no published km in the data)" in set(dme["name"])
+    dme_whole = dme[dme["name"].str.startswith("(whole line")].iloc[0]
+    assert dme_whole["published_km"] == 1386.0 and "excludes the spurs" in dme_whole["name"]
+    assert -0.15 < dme_whole["difference_km"] / 1386.0 < 0  # the schematic main line is shorter
 
 
 def test_chainage_command_writes_table_and_strip_diagrams(tmp_path):
