@@ -166,6 +166,13 @@ def test_strip_labels_both_ends_states_the_direction_and_marks_approximate_posit
     texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
     assert "◀ km 0: Port <P>" in texts
     assert any(t.endswith(": Dadri ▶") and t.startswith("km 10") for t in texts)
+    ends = [t for t in root.iter(f"{ns}text") if "".join(t.itertext()).endswith(("Port <P>", "Dadri ▶"))]
+    assert len(ends) == 2 and all(float(t.get("y")) < 120 for t in ends)  # on screen at 1366x768
+    assert root.get("width") == "100%"  # scales to the window: the right end shows too
+    published = strip_svg(
+        {"Nodes": frame}, length_km=10 / _k(), title="T", end="Dadri", published_length_km=12
+    )
+    assert "km 10 computed (published 12 km): Dadri ▶" in published
     assert any(t.startswith("Chainage: km 0 at P") for t in texts)
     assert "Traced" in texts and "≈ Guessed" in texts
     fills = [c.get("fill") for c in root.iter(f"{ns}circle")][:2]

@@ -234,6 +234,7 @@ def strip_diagram(
         origin=str(line_spec.get("origin", "start")),
         end=str(line_spec.get("end", "end")),
         direction=str(line_spec.get("direction", "")),
+        published_length_km=float(_whole_line(layers, line_spec, length)["published_km"].iloc[0]),
     )
 
 
