@@ -11,7 +11,6 @@ import jsonschema
 import numpy as np
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-import pyogrio
 import pytest
 import shapely
 from referencing import Registry, Resource
