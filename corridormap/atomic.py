@@ -74,8 +74,9 @@ def refuse_existing(paths: list[Path], overwrite: bool) -> None:
     if existing and not overwrite:
         names = ", ".join(str(p) for p in existing)
         raise OutputExistsError(
-            f"{names} already exists; nothing was written. Fix: pass overwrite=True "
-            f"(--overwrite) to replace it, or choose another output path"
+            f"{names} {'already exist' if len(existing) > 1 else 'already exists'}; nothing was written. "
+            f"Fix: pass overwrite=True (--overwrite) to replace {'them' if len(existing) > 1 else 'it'}, "
+            "or choose another output path"
         )
 
 

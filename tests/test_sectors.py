@@ -21,7 +21,7 @@ from corridormap.cli import cli
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError
 from corridormap.sectors import criterion_values, load_profile, load_profiles, sector_fit
 from corridormap.sectors.compare import best_of, compare_nodes
-from corridormap.sectors.facts import Fact
+from corridormap.sectors.facts import Fact, node_facts
 from corridormap.sectors.fit import fit_scores, fit_sensitivity
 from corridormap.sectors.fonts import _verified, font_path, missing_glyphs
 from corridormap.sectors.i18n import Translator, labels
@@ -295,8 +295,10 @@ def test_briefs_one_pdf_page_per_node_in_each_language(tmp_path: Path, layers) -
         assert "Manesar-BawalInvestmentRegion(MBIR)" in first
     html = (tmp_path / "brief_mbir.ja.html").read_text(encoding="utf-8")
     assert "デリー・ムンバイ産業大動脈" in html and "貨物専用鉄道" in html and "@font-face" in html
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(Exception, match="already exists; nothing was written. Fix: .* replace it,"):
         write_briefs(["mbir"], tmp_path, lang="en", layers=layers)
+    with pytest.raises(Exception, match=r"\.pdf already exist; nothing was written. Fix: .* replace them,"):
+        write_briefs(["mbir", "palakkad"], tmp_path, lang="en", pdf=True, layers=layers)
 
 
 def test_brief_escapes_text_from_data(layers) -> None:
@@ -395,3 +397,35 @@ def test_with_weights_refuses_non_finite_negative_and_all_zero_weights() -> None
             profile.with_weights({"water_km": bad})
     with pytest.raises(CatalogError, match="all weights would be 0"):
         profile.with_weights(dict.fromkeys(profile.weights(), 0.0))
+
+
+@pytest.mark.parametrize("bad", [[], ["dholera_sir", "mbir"], ""])
+def test_brief_takes_one_node_id_and_says_what_to_call_for_several(layers, bad) -> None:
+    with pytest.raises(LayerValidationError, match="takes one node id") as info:
+        corridormap.brief(bad, layers=layers)
+    assert "unknown node" not in str(info.value) and "briefs([...])" in str(info.value)
+
+
+def test_no_natural_earth_city_in_reach_is_not_zero_people_and_gaps_outside_the_belt_are_not_judged(
+    layers,
+) -> None:
+    from corridormap.sectors.brief import briefs
+
+    moved = dict(layers)
+    nodes = layers["industrial_nodes"].copy()
+    kerala = Point(76.65, 10.78)  # far south of the DMIC belt, still an industrial_nodes node
+    nodes.loc[nodes["id"] == "mbir", "geometry"] = gpd.GeoSeries([kerala], crs=4326).to_crs(nodes.crs)[0]
+    moved["industrial_nodes"] = nodes
+    by_lang = {lang: {b.node_id: b for b in briefs(["dholera_sir", "mbir"], lang=lang, layers=moved)}
+               for lang in ("en", "ja")}
+    facts = node_facts(["dholera_sir", "mbir"], layers=moved)
+    assert facts["dholera_sir"].fact("context.workforce_pop", r=50.0).value == 0  # the case under test
+    en, ja = by_lang["en"]["dholera_sir"].html, by_lang["ja"]["dholera_sir"].html
+    assert "no city in Natural Earth&#39;s populated places within 50 km" in en
+    assert "50km圏内にNatural Earthの人口集積地（populated places）の都市なし" in ja
+    assert "0人" not in ja
+    assert facts["dholera_sir"].gaps_checked and facts["dholera_sir"].gap_scope.startswith("judged")
+    assert not facts["mbir"].gaps_checked and "outside the DMIC corridor belt" in facts["mbir"].gap_scope
+    assert "Not judged: outside the DMIC corridor belt" in by_lang["en"]["mbir"].html
+    assert "No gap rule flags this node" not in by_lang["en"]["mbir"].html
+    assert "DMIC回廊帯の外" in by_lang["ja"]["mbir"].html

@@ -19,6 +19,7 @@ import corridormap
 from corridormap.render.assets import map_html
 from corridormap.sectors.brief import write_briefs
 from corridormap.sectors.compare import write_compare
+from corridormap.sectors.facts import node_facts
 from corridormap.sectors.fonts import missing_glyphs
 from corridormap.sectors.mapview import add_to_map
 
@@ -48,19 +49,25 @@ TOFU_JS = """() => {
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("briefs")
     layers = dict(corridormap.load_layers())
     nodes = layers["industrial_nodes"].copy()
     nodes.loc[nodes["id"] == "mbir", "name"] = HOSTILE
     layers["industrial_nodes"] = nodes
-    found: dict[str, Path] = {}
+    found: dict[str, Any] = {}
     for lang in ("en", "ja"):
         paths = write_briefs(["mbir", "dholera_sir"], out, lang=lang, layers=layers)
         found[f"brief_{lang}"] = paths[0]
         found[f"compare_{lang}"] = write_compare(
             ["mbir", "jit_neemrana", "dholera_sir"], out, lang=lang, layers=layers
         )[1]
+    # The node with the most sources (the longest brief) must still print whole.
+    ids = [i for name in ("industrial_nodes", "nicdc_national_nodes") for i in layers[name]["id"]]
+    counts = {i: len(f.sources) for i, f in node_facts(ids, layers=layers).items()}
+    longest = [i for i, n in counts.items() if n == max(counts.values())]  # every node tied for most
+    for lang in ("en", "ja"):
+        found[f"longest_{lang}"] = write_briefs(longest, out / "longest", lang=lang, layers=layers)
     m = corridormap.build_map(layers, offline=True)
     add_to_map(m, layers)
     found["map"] = out / "map.html"
@@ -161,6 +168,50 @@ def test_brief_prints_one_a4_page_per_node(browser: Any, pages: dict[str, Path],
     out = tmp_path / "print.pdf"
     out.write_bytes(browser(pdf))
     assert len(pypdf.PdfReader(out).pages) == 1
+
+
+# A4 less the @page margins of brief.css (9 mm top, 8 mm bottom, 11 mm each side), in CSS px.
+A4_CONTENT_PX = {"width": round(188 * 96 / 25.4), "height": round(280 * 96 / 25.4)}
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_longest_brief_prints_whole_on_one_page(
+    browser: Any, pages: dict[str, Path], tmp_path: Path, lang: str
+) -> None:
+    """Nothing is clipped on paper: the footer (the last line) lies inside the printable page."""
+    import pypdf
+
+    def run(b: Any, path: Path) -> dict[str, Any]:
+        context = b.new_context(viewport=A4_CONTENT_PX, offline=True)
+        page = context.new_page()
+        page.goto(path.as_uri())
+        page.evaluate("() => document.fonts.ready")
+        page.emulate_media(media="print")
+        info = page.evaluate(
+            """() => {
+              const brief = document.querySelector('.brief');
+              const items = Array.from(document.querySelectorAll('.sources li, .foot'));
+              return {scroll: brief.scrollHeight, client: brief.clientHeight,
+                      bottom: Math.max(...items.map(e => e.getBoundingClientRect().bottom)),
+                      sources: document.querySelectorAll('.sources li').length,
+                      foot: document.querySelector('.foot').innerText};
+            }"""
+        )
+        info["pdf"] = bytes(page.pdf(format="A4", print_background=True))
+        page.screenshot(path=str(ARTIFACTS / f"sectors_{path.stem}_print.png"), full_page=True)
+        context.close()
+        return dict(info)
+
+    for path in pages[f"longest_{lang}"]:
+        info = browser(lambda b, path=path: run(b, path))
+        assert info["sources"] >= 10
+        assert info["scroll"] <= info["client"] + 1  # nothing hidden inside the brief (1 px: rounding)
+        assert info["bottom"] <= A4_CONTENT_PX["height"], (path.name, info["bottom"])  # all of it fits
+        out = tmp_path / f"{path.stem}.pdf"
+        out.write_bytes(info["pdf"])
+        reader = pypdf.PdfReader(out)
+        assert len(reader.pages) == 1, path.name
+        assert "1 / 1" in reader.pages[0].extract_text()  # the page number says the brief is whole
 
 
 def test_map_sector_fit_view_sizes_nodes_and_explains_in_the_popup(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tomllib
 
 import distributed
 import geopandas as gpd
@@ -175,6 +176,26 @@ def test_model_problems_are_collected(tmp_path) -> None:
     (tmp_path / "broken.toml").write_text("[criteria\n")
     with pytest.raises(CatalogError, match="not valid TOML"):
         load_model(tmp_path / "broken.toml")
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "-1.0", "true", '"2"'])
+def test_a_weight_that_is_not_a_finite_number_at_least_0_is_refused(tmp_path, bad) -> None:
+    path = tmp_path / "model.toml"
+    path.write_text(MODEL.replace("weight = 1.0", f"weight = {bad}", 1))
+    with pytest.raises(LayerValidationError) as info:
+        load_model(path)
+    text = str(info.value)
+    assert str(path) in text and "station" in text and "weight" in text
+    assert "finite number >= 0" in text and "set weight = <number >= 0>" in text
+    value = tomllib.loads(f"w = {bad}")["w"]  # the same value passed as an override
+    with pytest.raises(LayerValidationError, match="finite number >= 0"):
+        load_model(_good_model(tmp_path), weights={"solar": value})
+
+
+def _good_model(tmp_path):
+    path = tmp_path / "good.toml"
+    path.write_text(MODEL)
+    return path
 
 
 def test_missing_layer_is_named(layers, area, rasters, model_path) -> None:

@@ -20,7 +20,7 @@ from ..catalog.load import ColumnSpec
 
 __all__ = ["format_value", "popup_html", "tooltip_text", "source_links"]
 
-_SOURCE_SEPARATOR = re.compile(r";(?=\s|https?://)")
+_SOURCE_SEPARATOR = re.compile(r";(?=[ \t]|https?://)")  # ASCII blanks only: U+2028 is text
 
 
 def _is_null(value: Any) -> bool:

@@ -23,6 +23,7 @@ import geopandas as gpd
 from markupsafe import Markup
 
 from .. import __version__
+from ..errors import LayerValidationError
 from .facts import RADII_KM, REACH_LAYERS, Fact, NodeFacts, node_facts
 from .i18n import Translator
 
@@ -46,8 +47,20 @@ def _value(t: Translator, fact: Fact) -> str:
         return t.date(fact.value)
     if fact.kind == "text":
         return str(fact.value) if fact.value not in (None, "") else t.label("not_available")
+    if _no_city(fact):
+        return t.label("no_ne_city", r=float(fact.params["r"]))
     shown = t.number(fact.value, fact.kind)
     return t.more_than(shown) if fact.params.get("at_least") else shown
+
+
+def _no_city(fact: Fact) -> bool:
+    """A city population of 0 within r km means no Natural Earth populated place there, not 0 people."""
+    return (
+        fact.key == "context.workforce_pop"
+        and fact.value == 0
+        and "r" in fact.params
+        and not fact.params.get("at_least")
+    )
 
 
 def _label(t: Translator, fact: Fact) -> str:
@@ -59,8 +72,8 @@ _WITHIN = re.compile(r"^(\d+) within (\d+(?:\.\d+)?) km$")
 
 def _detail(t: Translator, fact: Fact) -> str:
     """The note beside a value, in the page's language where it is corridormap's own wording."""
-    if fact.params.get("at_least"):
-        return ""  # the value already says "more than"
+    if fact.params.get("at_least") or _no_city(fact):
+        return ""  # the value already says "more than" / "no city"
     if fact.key == "chainage_on" and fact.params.get("side") in ("left", "right"):
         text = (
             f"{t.label('side.' + str(fact.params['side']))}, {t.number(fact.params.get('offset_km'), 'km')}"
@@ -151,7 +164,13 @@ def brief_model(facts: NodeFacts, lang: str, inset_png: bytes) -> dict[str, Any]
         "gaps": {
             "title": t.label("gaps"),
             "rows": [f"{rule}: {reason}" for rule, reason in facts.gap_flags],
-            "none": t.label("no_gaps" if facts.gaps_checked else "gaps_not_checked"),
+            "none": t.label(
+                "no_gaps"
+                if facts.gaps_checked
+                else "gaps_outside_belt"
+                if "outside the DMIC corridor belt" in facts.gap_scope
+                else "gaps_not_checked"
+            ),
         },
         "sources": {"title": t.label("sources"), "rows": sources},
         "footer": t.label("generated", version=__version__, date=t.date(dt.date.today().isoformat()))
@@ -247,6 +266,13 @@ def brief(node_id: str, *, lang: str = "en", layers: Mapping[str, gpd.GeoDataFra
     >>> "デリー・ムンバイ産業大動脈" in b.html and "Manesar-Bawal Investment Region (MBIR)" in b.html
     True
     """
+    if not isinstance(node_id, str) or not node_id:
+        raise LayerValidationError(
+            f"brief() takes one node id (a string such as 'dholera_sir'), got {node_id!r}. "
+            "Fix: pass one id; for several, call corridormap.sectors.brief.briefs([...]) or "
+            "write_briefs(...), "
+            "or run: corridormap brief ID [ID ...]"
+        )
     return briefs([node_id], lang=lang, layers=layers)[0]
 
 

@@ -74,7 +74,8 @@ class NodeFacts:
     sections: list[Section]
     sources: list[str]
     gap_flags: list[tuple[str, str]]  # (rule id, reason)
-    gaps_checked: bool = True  # False when no gap rule covers the node's layer
+    gaps_checked: bool = True  # False when no gap rule judged the node (its layer, or outside the belt)
+    gap_scope: str = ""  # which rules judged it, or why none did (analysis.gaps.node_gap_fields)
 
     def fact(self, key: str, **params: Any) -> Fact | None:
         """The first fact with this key (and these label parameters)."""
@@ -257,7 +258,7 @@ def node_facts(
     Raises :class:`~corridormap.errors.LayerValidationError` naming unknown ids and the known ones.
     """
     from ..analysis.access import access_card, default_targets
-    from ..analysis.gaps import find_gaps, read_rules
+    from ..analysis.gaps import find_gaps, node_gap_fields, read_rules
     from ..analysis.reach import catchments, default_contents, green_power
     from ..catalog.load import load_layers
 
@@ -279,7 +280,12 @@ def node_facts(
     rings = catchments(chosen, default_contents(layers), radii_km=RADII_KM)
     chain = _chainage_rows(layers, chosen)
     gaps = find_gaps(layers)
-    ruled = {str(rule.get("layer")) for rule in read_rules()}
+    rules = read_rules()
+    scope = pd.Series("not judged: no gap rule applies to it", index=chosen.index, dtype=object)
+    for layer_name in {str(r.get("layer")) for r in rules} & set(chosen["layer"].astype(str)):
+        mine = chosen[chosen["layer"].astype(str) == layer_name]
+        fields = node_gap_fields(mine, gaps, layers, layer=layer_name, rules=rules)
+        scope.loc[mine.index] = fields["gap_scope"]
     if fit is None:
         fit = sector_fit(nodes, layers, load_profiles())
     lonlat = chosen.to_crs(DISPLAY_CRS).geometry
@@ -303,6 +309,7 @@ def node_facts(
             ],
             sources=_sources(row, layers),
             gap_flags=list(zip(node_gaps["rule"].astype(str), node_gaps["reason"].astype(str), strict=True)),
-            gaps_checked=str(row["layer"]) in ruled,
+            gaps_checked=str(scope.loc[node_id]).startswith("judged"),
+            gap_scope=str(scope.loc[node_id]),
         )
     return out

@@ -11,6 +11,7 @@ The default model is ``layers/rules/suitability.toml`` (documented there). A mod
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -143,6 +144,16 @@ def default_model_path() -> Path:
     return Path(settings.layers_dir) / "rules" / "suitability.toml"
 
 
+def _good_weight(weight: Any) -> bool:
+    """A weight is a finite number >= 0 (not a bool, NaN or infinity)."""
+    return (
+        isinstance(weight, int | float)
+        and not isinstance(weight, bool)
+        and math.isfinite(weight)
+        and weight >= 0
+    )
+
+
 def _criterion(name: str, spec: Mapping[str, Any], where: str, problems: list[Problem]) -> Criterion | None:
     function = spec.get("function")
     if function not in FUNCTIONS:
@@ -196,12 +207,12 @@ def _criterion(name: str, spec: Mapping[str, Any], where: str, problems: list[Pr
         )
         return None
     weight = spec.get("weight", 1.0)
-    if not isinstance(weight, int | float) or weight < 0:
+    if not _good_weight(weight):
         problems.append(
             Problem(
                 where,
-                f"weight must be a number >= 0, got {weight!r}",
-                "fix the weight",
+                f"weight must be a finite number >= 0, got {weight!r}",
+                f"set weight = <number >= 0> for criterion {name!r} (0 leaves it out)",
                 feature=name,
                 field="weight",
             )
@@ -301,9 +312,14 @@ def load_model(
                     feature=name,
                 )
             )
-        elif not isinstance(weight, int | float) or weight < 0:
+        elif not _good_weight(weight):
             problems.append(
-                Problem("weights", f"weight must be >= 0, got {weight!r}", "fix it", feature=name)
+                Problem(
+                    "weights",
+                    f"weight must be a finite number >= 0, got {weight!r}",
+                    f"pass a number >= 0 for {name!r} (0 leaves it out)",
+                    feature=name,
+                )
             )
     if criteria and not problems and sum((weights or {}).get(c.name, c.weight) for c in criteria) <= 0:
         problems.append(Problem(where, "all weights are 0", "give at least one criterion a positive weight"))
