@@ -10,7 +10,7 @@ them; tiles are refused), and prints HTML bytes, build time (wall and CPU, the f
 up to 1M vertices), first render, a zoom-in step, a pan and the JS heap, with the ratios
 corridormap / explore().
 
-It needs the ``bench`` extra (matplotlib and mapclassify for ``explore()``, Playwright) and
+It needs the ``bench`` extra (mapclassify for ``explore()``, Playwright) and
 Debian's Chromium (``/usr/bin/chromium``).
 """
 

@@ -52,6 +52,12 @@ _API: dict[str, str] = {
     "default_contents": "analysis.reach",
     "green_power": "analysis.reach",
     "find_gaps": "analysis.gaps",
+    # charts for notebooks (matplotlib figures; the strip as SVG)
+    "status_chart": "analysis.charts",
+    "access_chart": "analysis.charts",
+    "strip_chart": "analysis.charts",
+    "score_chart": "analysis.charts",
+    "sites_chart": "analysis.charts",
     # users' files
     "read_file": "io.read",
     "validate_file": "validate",

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
@@ -20,10 +21,12 @@ from .atomic import refuse_existing, write_bytes_atomic, write_json_atomic
 from .catalog.load import LayerSpec, load_catalog, load_layers
 from .export.manifest import build_manifest
 from .export.write import export_layers
+from .progress import steps
 from .render import build_map
 from .render.assets import map_html
 
-__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME", "LOGS_NAME"]
+__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME", "LOGS_NAME",
+           "CORE_NAMES"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ MAP_NAME = "corridor.html"
 GPKG_NAME = "corridor.gpkg"
 MANIFEST_NAME = "manifest.json"
 LOGS_NAME = "read-logs"  # per source file: <file>.validation.json (and .repairs.csv when repaired)
+CORE_NAMES = (MAP_NAME, GPKG_NAME, MANIFEST_NAME)  # what every build writes
 
 
 @dataclass
@@ -81,16 +85,28 @@ def build_outputs(
         inlined from installed packages, and the vector basemap instead of tiles.
     """
     out = Path(out_dir) if out_dir is not None else settings.out_dir
-    refuse_existing([out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME], overwrite)
+    refuse_existing([out / name for name in CORE_NAMES], overwrite)
+    with steps(5, desc="build") as progress:
+        progress.step("reading the layers")
+        result = _build(out, overwrite, catalog, offline, progress)
+    log.info("built %s", ", ".join(map(str, result.paths)))
+    return result
+
+
+def _build(
+    out: Path, overwrite: bool, catalog: Mapping[str, LayerSpec] | None, offline: bool, progress: Any
+) -> BuildResult:
     specs = dict(catalog) if catalog is not None else load_catalog()
     with settings.override(repair_log_dir=out / LOGS_NAME):
         layers = load_layers(catalog=specs)
+    progress.step("analysis")
     layers, specs, extra_files = analysis_layers(layers, specs, out)
     result = BuildResult(
         out / MAP_NAME, out / GPKG_NAME, out / MANIFEST_NAME, [out / name for name in extra_files], layers
     )
     refuse_existing(result.paths, overwrite)
     out.mkdir(parents=True, exist_ok=True)
+    progress.step("map")
     m = build_map(layers, specs, offline=offline, title_links_html=strip_links_html(list(extra_files)))
     if "industrial_nodes" in layers:  # the "Sector fit" view (corridormap.sectors, render/sector_fit.py)
         from .sectors.mapview import add_to_map
@@ -99,7 +115,9 @@ def build_outputs(
     write_bytes_atomic(map_html(m, offline=offline).encode("utf-8"), result.map, overwrite=overwrite)
     for name, content in extra_files.items():
         write_bytes_atomic(content, out / name, overwrite=overwrite)
+    progress.step("GeoPackage")
     export_layers(layers, result.gpkg, overwrite=overwrite, specs=specs, manifest=False)
+    progress.step("manifest")
     sources = sorted({str(s.source) for s in specs.values() if s.source is not None})
     manifest = build_manifest(
         layers,
@@ -109,5 +127,4 @@ def build_outputs(
         options={"command": "build", "offline": offline},
     )
     write_json_atomic(manifest, result.manifest, overwrite=overwrite)
-    log.info("built %s", ", ".join(map(str, result.paths)))
     return result

@@ -138,13 +138,17 @@ def raise_if_problems(problems: Iterable[Problem], what: str) -> None:
     raise LayerValidationError(f"{what}: {len(found)} {noun}\n{lines}", found)
 
 
-def require(module: str, extra: str) -> object:
-    """Import an optional dependency or raise :class:`MissingDependencyError` naming the extra."""
+def require(module: str, extra: str | None = None) -> object:
+    """Import a dependency or raise :class:`MissingDependencyError` saying how to install it.
+
+    ``extra`` names the optional extra that provides ``module``; ``None`` means a default dependency
+    (missing only from a broken install), imported lazily because it is slow to import.
+    """
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise MissingDependencyError(
-            f"{module} is needed for this; install it with: pip install 'corridormap[{extra}]'"
-        ) from exc
+        how = (f"pip install 'corridormap[{extra}]'" if extra else
+               "pip install --force-reinstall corridormap (it is a default dependency)")
+        raise MissingDependencyError(f"{module} is needed for this; install it with: {how}") from exc

@@ -60,6 +60,9 @@ class Settings:
     repair_log_dir : Path or None
         Where :func:`corridormap.read_file` writes each file's repairs log when not given ``log_dir``
         (a build points it at its output folder).
+    progress : bool
+        Show progress bars of long steps on standard error, when it is a terminal
+        (:mod:`corridormap.progress`; the CLI turns them on unless ``-q``; off by default in Python).
     """
 
     data_dir: Path = _shipped("_data", "data")
@@ -73,6 +76,7 @@ class Settings:
     nominatim_url: str = "https://nominatim.openstreetmap.org"
     timeout_s: float = 180.0
     repair_log_dir: Path | None = None
+    progress: bool = False
 
 
 _ENV_PREFIX = "CORRIDORMAP_"

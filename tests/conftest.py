@@ -14,6 +14,9 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# run by Debian's /usr/bin/python3 (QGIS's bindings) from test_export_styles.py, not imported by pytest
+collect_ignore = ["qgis_check.py"]
 # ../shared/data beside the repository; CORRIDORMAP_SHARED_DATA points elsewhere (e.g. from a git worktree)
 SHARED_DATA = Path(os.environ.get("CORRIDORMAP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

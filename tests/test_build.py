@@ -94,7 +94,9 @@ def test_hostile_names_are_escaped() -> None:
 
 def test_geopackage_round_trip(built) -> None:
     listed = {name for name, _ in pyogrio.list_layers(built.gpkg)}
-    assert listed == set(built.layers)
+    assert listed == set(built.layers) | {"layer_styles"}  # QGIS styles, one default per layer
+    styles = pyogrio.read_dataframe(built.gpkg, layer="layer_styles", read_geometry=False)
+    assert sorted(styles["f_table_name"]) == sorted(built.layers) and styles["useAsDefault"].all()
     for name, gdf in built.layers.items():
         back = gpd.read_file(built.gpkg, layer=name)
         assert back.crs == gdf.crs
@@ -159,8 +161,18 @@ def test_cli_build_and_layers(tmp_path: Path) -> None:
     assert str((tmp_path / "out" / "corridor.html").resolve()) in result.output
     assert "Gap rules (layers/rules/gaps.toml), features flagged:" in result.output
     assert "far_from_freight_and_road (high):" in result.output
-    again = runner.invoke(cli, ["build", "--out", str(tmp_path / "out")])
-    assert again.exit_code != 0 and "--overwrite" in again.output and "Traceback" not in again.output
+    out = tmp_path / "out"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    again = runner.invoke(cli, ["build", "--out", str(out)])  # the README's first command, run twice
+    assert again.exit_code == 0, again.output
+    assert "outputs exist" in again.output and f"corridormap build --out {out} --overwrite" in again.output
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, "nothing rewritten"
+    (out / "corridor.html").unlink()  # a partial build folder is refused, naming what is there
+    partial = runner.invoke(cli, ["build", "--out", str(out)])
+    assert partial.exit_code == 2 and "corridor.gpkg" in partial.output and "--overwrite" in partial.output
+    assert "Traceback" not in partial.output and not (out / "corridor.html").exists()
+    exported = runner.invoke(cli, ["export", "--out", str(out / "corridor.gpkg")])  # export still refuses
+    assert exported.exit_code != 0 and "--overwrite" in exported.output
     listing = runner.invoke(cli, ["layers"])
     assert listing.exit_code == 0, listing.output
     for name in load_catalog():

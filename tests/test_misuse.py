@@ -34,8 +34,10 @@ def _run(args: list[str]) -> object:
 @pytest.mark.parametrize(
     ("args", "option", "says"),
     [
-        (["access", "--k", "0"], "'--k'", "x>=1"),
-        (["access", "--k", "-3"], "'--k'", "x>=1"),
+        (["access", "--k", "0"], "'--k'", "1<=x<=50"),
+        (["access", "--k", "-3"], "'--k'", "1<=x<=50"),
+        (["access", "--k", "400"], "'--k'", "1<=x<=50"),
+        (["access", "--k", "100000"], "'--k'", "1<=x<=50"),
         (["access", "--max-km", "-5"], "'--max-km'", "above 0"),
         (["access", "--green-km", "nan"], "'--green-km'", "not a finite number"),
         (["access", "--green-km", "inf"], "'--green-km'", "not a finite number"),

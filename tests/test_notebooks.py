@@ -73,3 +73,14 @@ def test_notebook_runs(path: Path, kernels: Path, offline_env: dict[str, str], m
     assert all(c.execution_count for c in ran)
     errors = [o for c in ran for o in c.outputs if o.get("output_type") == "error"]
     assert errors == []
+    # the charts are drawn (static pictures, not only tables and the interactive map)
+    pictures = [k for c in ran for o in c.outputs for k in o.get("data", {}) if k.startswith("image/")]
+    assert sorted(pictures) == CHARTS[path.name], f"{path.name}: charts shown {pictures}"
+
+
+# the static charts each notebook shows (corridormap.charts)
+CHARTS = {
+    "01_layers_and_map.ipynb": ["image/png"],  # features per layer by status
+    "02_node_access_chainage_catchments.ipynb": ["image/png", "image/svg+xml"],  # access by node, strip
+    "03_site_suitability.ipynb": ["image/png", "image/png"],  # score histogram, sites on a static map
+}

@@ -61,6 +61,16 @@ def test_sample_to_csv(files) -> None:
     assert refused.exit_code != 0 and "exists" in refused.output and "Traceback" not in refused.output
 
 
+def test_sample_says_a_point_off_the_raster_has_no_value(files) -> None:
+    where = shapely.points([(X0 + 500, Y0 - 500), (X0 - 9e4, Y0)])
+    far = gpd.GeoDataFrame({"id": ["in", "off"]}, geometry=where, crs="EPSG:7755").to_crs("EPSG:4326")
+    far.to_file(files / "far.geojson")
+    result = run("raster", "sample", str(files / "demo.tif"), "--file", str(files / "far.geojson"))
+    assert result.exit_code == 0, result.output
+    assert "NaN" not in result.output and "nan" not in result.output
+    assert "— : no value (1): outside the raster" in result.output
+
+
 def test_zonal_prints_stats(files) -> None:
     result = run(
         "raster", "zonal", str(files / "demo.tif"), "--file", str(files / "zones.geojson"), "--above", "1.5"

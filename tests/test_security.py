@@ -374,3 +374,24 @@ def test_register_derive_through_an_entry_point(tmp_path: Path, monkeypatch: pyt
     with settings.override(extra_layers_dirs=[path.parent]):
         assert not load_layers(["derived"])["derived"].empty
     assert "plugin_buffers" in derive.derive_names()
+
+
+def test_strip_diagram_escapes_catalog_colours_and_names() -> None:
+    import xml.etree.ElementTree as ET
+
+    from corridormap.analysis.strip import strip_svg
+
+    frame = gpd.GeoDataFrame(
+        {"name": ["<script>alert(1)</script>"], "chainage_km": [10.0], "offset_km": [2.0], "side": ["left"]},
+        geometry=[Point(75, 22)],
+        crs=4326,
+    )
+    svg = strip_svg(
+        {"Nodes <b>": frame},
+        length_km=100.0,
+        title="T {{ 7*7 }}",
+        colors={"Nodes <b>": 'red" onload="alert(1)'},
+    )
+    root = ET.fromstring(svg)  # well-formed: nothing broke out of an attribute or a text node
+    assert not [el for el in root.iter() if any(k.startswith("on") for k in el.attrib)]
+    assert "<script>" not in svg and "T {{ 7*7 }}" in svg

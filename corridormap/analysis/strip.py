@@ -113,7 +113,8 @@ def strip_svg(
     str
         A standalone SVG document.
     """
-    colors = dict(colors or {})
+    # colours come from catalog files: attribute values, escaped like every other text of the page
+    colors = {k: escape(str(v), {'"': "&quot;", "'": "&apos;"}) for k, v in (colors or {}).items()}
     for i, layer in enumerate(frames):
         colors.setdefault(layer, _PALETTE[i % len(_PALETTE)])
     table = _features(frames, prefix, max_offset_km)

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from .. import settings
 from ..errors import CorridormapError
 from . import analysis, build, export, osm, raster, sectors, sites, validate
 from .options import overwrite_option
@@ -77,12 +78,15 @@ def one_line(exc: BaseException) -> str:
 
 @click.group(cls=_Group, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors: no progress bars, no log output.")
 @click.version_option(package_name="corridormap")
-def cli(verbose: int, quiet: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Maps, layers and analysis of the Delhi–Mumbai Industrial Corridor."""
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # progress bars of long steps on a terminal's standard error, unless -q
+    ctx.with_resource(settings.override(progress=not quiet))
 
 
 def main() -> None:

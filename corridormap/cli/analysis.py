@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from ..atomic import replace_into, staging_dir
-from .options import COUNT, KM, KM_LIST, overwrite_option
+from ._summary import access_summary, chainage_summary, files_summary, gaps_summary
+from .options import KM, KM_LIST, overwrite_option
 
 # option -> (shipped layer it replaces, geometry types a replacement may have)
 _INPUTS = {
@@ -122,17 +123,30 @@ def _write(frame: Any, csv: Path, gpkg: Path, layer: str, *, more: Mapping[Path,
     _publish(writers)
 
 
+# Each rank adds two columns per target layer: k=400 exceeds the GeoPackage column limit (a FieldError from
+# pyogrio after the work is done) and k=100,000 runs for minutes building half a million columns.
+MAX_K = 50
+
+
 def _files(**kwargs: Any) -> dict[str, Path | None]:
     return {k: kwargs.get(k) for k in _INPUTS}
 
 
-def _done(paths: list[Path]) -> None:
-    for path in paths:
-        click.echo(str(path))
+def _done(paths: list[Path], summary: list[str] | None = None) -> None:
+    """The summary (rows, headline figures), then where the files are."""
+    for line in [*(summary or []), *files_summary(paths)]:
+        click.echo(line)
 
 
 @click.command()
-@click.option("--k", "k", type=COUNT, default=1, show_default=True, help="Nearest features per target layer.")
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(min=1, max=MAX_K),
+    default=1,
+    show_default=True,
+    help=f"Nearest features per target layer, 1 to {MAX_K} (two columns per rank and target layer).",
+)
 @click.option("--max-km", type=KM, default=None, help="Ignore targets farther than this (km, above 0).")
 @click.option(
     "--network/--no-network",
@@ -220,7 +234,7 @@ def access(
         card = membership(card, layers["corridor_belt"], states=state_layer, state_column=state_column)
     card["outside_india"] = far.reindex(card.index).fillna(False).astype(bool)
     _write(card, csv, gpkg, "access_card", more={pairs_csv: pairs.to_csv(index=False)})
-    _done([csv, gpkg, pairs_csv])
+    _done([csv, gpkg, pairs_csv], access_summary(card))
 
 
 def _far_nodes(nodes: Any, path: Path | None) -> Any:
@@ -272,7 +286,7 @@ def chainage(
     }
     strips[published] = ao.published_table(layers, keys).round(3).to_csv(index=False)
     _write(table, csv, gpkg, "chainage", more=strips)
-    _done([csv, gpkg, published, *svgs])
+    _done([csv, gpkg, published, *svgs], chainage_summary(table))
 
 
 @click.command()
@@ -328,5 +342,4 @@ def gaps(rules: Path | None, out_dir: Path, overwrite: bool, **files: Path | Non
     csv, gpkg = _refuse_existing(out_dir, ["gaps.csv", "gaps.gpkg"], overwrite)
     flagged = find_gaps(layers, rules)
     _write(flagged, csv, gpkg, "gaps")
-    click.echo(f"{len(flagged)} flagged (rule, feature) pairs", err=True)
-    _done([csv, gpkg])
+    _done([csv, gpkg], gaps_summary(flagged))

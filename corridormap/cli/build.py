@@ -25,11 +25,25 @@ from .options import overwrite_option
 )
 @overwrite_option
 def build(out_dir: Path | None, overwrite: bool, offline: bool) -> None:
-    """Build the corridor map, GeoPackage and manifest from the shipped data (no network)."""
-    from ..build import build_outputs
+    """Build the corridor map, GeoPackage and manifest from the shipped data (no network).
+
+    Run again without --overwrite, it keeps a complete earlier build and says so (exit 0); a folder
+    holding only some of the outputs is refused (exit 2), naming them.
+    """
+    from .. import settings
+    from ..build import CORE_NAMES, build_outputs
     from ..render.assets import size_report
 
-    result = build_outputs(out_dir, overwrite=overwrite, offline=offline)
+    out = out_dir if out_dir is not None else settings.out_dir
+    present = [out / name for name in CORE_NAMES if (out / name).exists()]
+    if not overwrite and len(present) == len(CORE_NAMES):
+        click.echo(f"The outputs exist in {out.resolve()}, nothing was rebuilt:")
+        for path in present:
+            click.echo(f"  {path.resolve()}")
+        option = "" if out_dir is None else f" --out {out_dir}"
+        click.echo(f"To rebuild them: corridormap build{option} --overwrite (or another --out folder)")
+        return
+    result = build_outputs(out, overwrite=overwrite, offline=offline)
     click.echo("Built:")
     for path in result.paths:
         click.echo(f"  {path.resolve()}")

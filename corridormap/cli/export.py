@@ -65,19 +65,26 @@ def _names(values: tuple[str, ...]) -> list[str]:
 @click.option("--with-analysis", is_flag=True,
               help="Add the analysis as the build does: the access card on industrial_nodes "
               "(km and network km), catchment_rings and gap_flags.")
+@click.option("--styles", type=click.Choice(["qml", "sld"]), default=None,
+              help="Also write a QGIS style file (QML) or an OGC SLD beside each output, for layers with a "
+                   "catalog style. A GeoPackage always carries them in its layer_styles table.")
 @overwrite_option
 def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None, schema: str,
-           layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, overwrite: bool) -> None:
+           layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, styles: str | None,
+           overwrite: bool) -> None:
     """Export layers to GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, Shapefile, KML or CSV, or PostGIS.
 
     Without FILEs, the catalog's layers are exported; with FILEs, the layers of those files (a
-    GeoPackage's every layer). Every export is atomic, verified and has a PATH.manifest.json; what
-    a format cannot hold is changed explicitly, warned about and recorded in PATH.fieldmap.json.
+    GeoPackage's every layer). Every export is atomic, verified and has a manifest (PATH.manifest.json,
+    or export.manifest.json inside an output folder); what a format cannot hold is changed explicitly,
+    summarised, and recorded field by field in the field map (PATH.fieldmap.json / export.fieldmap.json).
     """
     from ..errors import DataLossWarning
     from ..export.formats import resolve_format, target_crs
     from ..export.write import collect_layers
 
+    if url is not None and styles is not None:
+        raise click.UsageError("--styles writes style files beside file outputs; it does not apply to --to")
     if url is None:  # refuse a CRS the format cannot hold before loading anything
         target_crs(resolve_format(fmt), _crs(crs))
     with warnings.catch_warnings(record=True) as caught, _terminate_cleanly():
@@ -90,17 +97,30 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
                                     specs=specs)
             target = f"{redact(url)} schema {schema}: tables {', '.join(written)}"
         else:
-            target = _to_files(layers, specs, inputs, fmt, out, crs, overwrite)
-    for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
-    click.echo(f"Exported {len(layers)} layer(s) to {target}")
+            target = _to_files(layers, specs, inputs, fmt, out, crs, overwrite, styles)
     declared = [w for w in caught if issubclass(w.category, DataLossWarning)]
+    for w in caught:
+        if url is not None or w not in declared:  # file exports: one summary below, details in the field map
+            click.echo(f"warning: {w.message}", err=True)
+    click.echo(f"Exported {len(layers)} layer(s) to {target}")
     if declared and url is None:
-        click.echo(f"{len(declared)} declared change(s) are listed in {target}.fieldmap.json")
+        _losses(Path(target), set(layers))
+
+
+def _losses(target: Path, names: set[str]) -> None:
+    import json
+
+    from ..export.write import fieldmap_path
+    from ._summary import losses_summary
+
+    fieldmap = fieldmap_path(target)
+    entries = json.loads(fieldmap.read_text(encoding="utf-8")).get("losses", [])
+    for line in losses_summary([e for e in entries if e.get("layer") in names], fieldmap):
+        click.echo(line, err=True)
 
 
 def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, crs: str | None,
-              overwrite: bool) -> str:
+              overwrite: bool, styles: str | None) -> str:
     from .. import settings
     from ..export.formats import resolve_format
     from ..export.write import export_layers
@@ -109,5 +129,5 @@ def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, 
     if out is None and fmt != "gpkg" and len(layers) > 1:
         path = settings.out_dir / fmt
     written = export_layers(layers, path, driver=fmt, overwrite=overwrite, crs=_crs(crs), specs=specs,
-                            inputs=inputs)
+                            inputs=inputs, styles=styles)
     return str(written.resolve())

@@ -34,8 +34,11 @@ def _features(layer: str | None, path: Path | None) -> Any:
 
 
 def _emit(frame: Any, out: Path | None, overwrite: bool) -> None:
-    if out is None:
-        click.echo(frame.to_string())
+    if out is None:  # a missing value (a point off the raster, a zone with no cell) is said, not "NaN"
+        missing = int(frame.isna().to_numpy().sum())
+        click.echo(frame.astype(object).where(frame.notna(), "—").to_string())
+        if missing:
+            click.echo(f"— : no value ({missing}): outside the raster, or no cell with data")
         return
     if out.exists() and not overwrite:
         from ..errors import OutputExistsError

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ._summary import files_summary, sites_summary
 from .options import COUNT, KM, overwrite_option
 
 # with --scheduler, grids above this many cells are streamed: suitability.tif block by block, then the sites
@@ -106,14 +107,15 @@ def sites(
         add_suitability(m, result)
         paths["map"] = out_dir / "sites.html"
         paths["map"].write_text(map_html(m, offline=offline), encoding="utf-8")
-    _report(table, result.model, paths)
-    click.echo("Weight sensitivity (each weight ±20 %, the others fixed): top sites kept")
-    for row in sensitivity.itertuples():
-        click.echo(
-            f"  {row.label} {row.change}: {row.top_kept}/{row.top_n} kept "
-            f"({row.top_kept_or_adjacent} with adjacent cells), best site "
-            f"{'unchanged' if row.best_unchanged else f'now cell {row.best_site}'}"
-        )
+    scored = int((result.grid["status"] == "scored").sum()) if "status" in result.grid.columns else None
+    moved = ["Weight sensitivity (each weight ±20 %, the others fixed): top sites kept"]
+    moved += [
+        f"  {row.label} {row.change}: {row.top_kept}/{row.top_n} kept "
+        f"({row.top_kept_or_adjacent} with adjacent cells), best site "
+        f"{'unchanged' if row.best_unchanged else f'now cell {row.best_site}'}"
+        for row in sensitivity.itertuples()
+    ]
+    _report(table, result.model, paths, result.sites, scored, moved)
 
 
 def _table(sites: Any, path: Path) -> Any:
@@ -127,12 +129,16 @@ def _table(sites: Any, path: Path) -> Any:
     return table
 
 
-def _report(table: Any, model: Any, paths: dict[str, Path]) -> None:
-    """Print the sites' main columns and the files written."""
+def _report(
+    table: Any, model: Any, paths: dict[str, Path], sites: Any, cells: int | None = None,
+    more: list[str] | None = None,
+) -> None:
+    """Print the sites' main columns, a summary, any more lines, and the files written."""
     shown = ["rank", "score", *[c.column for c in model.criteria]]
     click.echo(table[shown].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    for path in paths.values():
-        click.echo(f"wrote {path.resolve()}")
+    lines = sites_summary(sites, cells=cells, separation_km=model.min_separation_km)
+    for line in [*lines, *(more or []), *files_summary(paths.values())]:
+        click.echo(line)
 
 
 def _streamed(
@@ -169,5 +175,5 @@ def _streamed(
     paths["sites"].unlink(missing_ok=True)
     sites.to_crs("EPSG:4326").to_file(paths["sites"], driver="GeoJSON")
     paths["table"] = out_dir / "sites.csv"
-    _report(_table(sites, paths["table"]), model, paths)
+    _report(_table(sites, paths["table"]), model, paths, sites)
     return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -263,13 +263,25 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -
         reason = (f"{caps.label} opens in spreadsheets, which would run text starting with = + - @ (or a "
                   f"tab or carriage return) as a formula; such text written with a leading \"'\"")
         losses.append(Loss(layer, col, n, reason, "formula_guarded", {"prefix": "'"}))
-    if caps.max_text_bytes and (n := sum(1 for v in out if isinstance(v, str)
-                                         and len(v.encode("utf-8")) > caps.max_text_bytes)):
-        limit = caps.max_text_bytes
-        out = [_clip_utf8(v, limit) if isinstance(v, str) else v for v in out]
-        losses.append(Loss(layer, col, n, f"{caps.label} text fields hold at most {limit} bytes; longer "
-                           f"values truncated at a character boundary", "truncated", {"max_bytes": limit}))
+    if caps.max_text_bytes:
+        long = {i: v for i, v in enumerate(out)
+                if isinstance(v, str) and len(v.encode("utf-8")) > caps.max_text_bytes}
+        if long:
+            limit = caps.max_text_bytes
+            out = [_clip_utf8(v, limit - len(CUT_MARK.encode())) + CUT_MARK if i in long else v
+                   for i, v in enumerate(out)]
+            losses.append(Loss(
+                layer, col, len(long), f"{caps.label} text fields hold at most {limit} bytes; longer values "
+                f"cut at a character boundary, ending in {CUT_MARK!r}; the full text of each is in the field "
+                f"map (full_text)", "truncated",
+                {"max_bytes": limit, "marker": CUT_MARK,
+                 "full_text": [{"row": i, "text": v} for i, v in long.items()]},
+            ))
     return (out if losses else None), losses, kind
+
+
+#: what ends a text value cut to fit a format's field size (the full text is in the field map)
+CUT_MARK = "…"
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -311,7 +323,17 @@ def fit(name: str, frame: gpd.GeoDataFrame, caps: Caps) -> tuple[gpd.GeoDataFram
                 current, changed = new, True
         if changed:
             out[col] = pd.Series(_typed(current, kind), index=out.index)
-    return out, losses
+    return out, [_with_keys(loss, frame) for loss in losses]
+
+
+def _with_keys(loss: Loss, frame: gpd.GeoDataFrame) -> Loss:
+    """A truncation's full texts also name their feature by ``id``, where the layer has one."""
+    if loss.kind != "truncated" or "id" not in frame.columns:
+        return loss
+    ids = frame["id"].tolist()
+    full = [{"row": e["row"], "id": None if _isnull(ids[e["row"]], "other") else str(ids[e["row"]]),
+             "text": e["text"]} for e in loss.mapping["full_text"]]
+    return replace(loss, mapping={**loss.mapping, "full_text": full})
 
 
 def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:

@@ -38,7 +38,7 @@ import geopandas as gpd
 import pyogrio
 
 from ..analysis.outputs import add_analysis_layers
-from ..atomic import refuse_existing, replace_into, staging_dir, write_json_atomic
+from ..atomic import refuse_existing, replace_into, staging_dir, write_bytes_atomic, write_json_atomic
 from ..catalog.load import load_catalog, load_layers
 from ..errors import (
     CorridormapError,
@@ -52,6 +52,7 @@ from ..io._gdalpath import gdal_name, gdal_path
 from .adapt import Loss
 from .formats import FORMATS, Format, adapt_layer, gdal_ready, resolve_format, target_crs
 from .manifest import build_manifest, spec_meta
+from .styles import STYLES_TABLE, style_sidecars, write_layer_styles
 
 __all__ = ["export_layers", "collect_layers", "manifest_path", "fieldmap_path", "FORMATS",
            "read_back"]
@@ -63,15 +64,17 @@ FIXED_DATE = "2000-01-01T00:00:00.000Z"
 
 
 def manifest_path(path: str | os.PathLike[str]) -> Path:
-    """``PATH.manifest.json``: where the manifest of an export to ``path`` is written."""
+    """Where the manifest of an export to ``path`` is written: ``PATH.manifest.json`` beside a file,
+    ``export.manifest.json`` inside a folder (one file per layer), so it travels with the folder."""
     p = Path(path)
-    return p.with_name(p.name + ".manifest.json")
+    return p / "export.manifest.json" if p.is_dir() else p.with_name(p.name + ".manifest.json")
 
 
 def fieldmap_path(path: str | os.PathLike[str]) -> Path:
-    """``PATH.fieldmap.json``: where the declared losses and renames of an export are written."""
+    """Where the declared changes of an export to ``path`` are written (renames, cut text with its
+    full text, ...): ``PATH.fieldmap.json`` beside a file, ``export.fieldmap.json`` inside a folder."""
     p = Path(path)
-    return p.with_name(p.name + ".fieldmap.json")
+    return p / "export.fieldmap.json" if p.is_dir() else p.with_name(p.name + ".fieldmap.json")
 
 
 @contextmanager
@@ -96,6 +99,7 @@ def export_layers(
     layers_meta: Mapping[str, Any] | None = None,
     inputs: Sequence[str | os.PathLike[str]] | None = None,
     manifest: bool = True,
+    styles: str | None = None,
 ) -> Path:
     """Write ``layers`` to ``path`` in one format, atomically, verified, with a manifest.
 
@@ -121,6 +125,10 @@ def export_layers(
         Files the layers were read from; their hashes go into the manifest.
     manifest : bool, default True
         Write ``PATH.manifest.json`` (and ``PATH.fieldmap.json`` when a loss was declared).
+    styles : {"qml", "sld"}, optional
+        Also write a QGIS style file beside each output, for the layers with a catalog style
+        (``specs``). A GeoPackage always gets them in its ``layer_styles`` table (QML and SLD, the
+        default style of each styled layer; see :mod:`corridormap.export_styles`).
 
     Returns
     -------
@@ -147,14 +155,20 @@ def export_layers(
     meta = {**(layers_meta or {}), **(specs or {})}
     frames, losses = _prepare(layers, fmt, crs)
     outputs = _targets(fmt, target, list(frames))
+    renames = _renames(losses)
+    sidecars = style_sidecars(frames, meta, outputs, styles, renames=renames) if styles else {}
+    refuse_existing(list(sidecars), overwrite)
     existed = target.exists()
     try:
         with gdal_config(OGR_CURRENT_DATE=FIXED_DATE):
             if fmt.key == "gpkg":
-                _write_gpkg(frames, target, overwrite=overwrite, meta=meta)
+                _write_gpkg(frames, target, overwrite=overwrite, meta=meta, renames=renames)
             else:
                 _write_files(frames, fmt, target, outputs, overwrite=overwrite)
-        _write_records(frames, target, outputs, fmt, losses, meta, inputs, crs, manifest=manifest)
+        for sidecar, text in sidecars.items():
+            write_bytes_atomic(text.encode("utf-8"), sidecar, overwrite=overwrite)
+        _write_records(frames, target, outputs, fmt, losses, meta, inputs, crs, manifest=manifest,
+                       extra_files=list(sidecars))
     except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         if isinstance(exc, CorridormapError):
             raise
@@ -180,6 +194,15 @@ def _prepare(
     return frames, losses
 
 
+def _renames(losses: list[Loss]) -> dict[str, dict[str, str]]:
+    """Per layer, the column renames a format forced (old name -> new name)."""
+    renames: dict[str, dict[str, str]] = {}
+    for loss in losses:
+        if loss.kind == "rename":
+            renames.setdefault(loss.layer, {}).update({str(k): str(v) for k, v in loss.mapping.items()})
+    return renames
+
+
 def _targets(fmt: Format, target: Path, names: list[str]) -> dict[str, Path]:
     """Where each layer goes: one file, or one file per layer in the folder ``target``."""
     if fmt.key == "gpkg" or (len(names) == 1 and target.suffix.lower() in fmt.suffixes):
@@ -188,13 +211,17 @@ def _targets(fmt: Format, target: Path, names: list[str]) -> dict[str, Path]:
 
 
 def _write_gpkg(
-    frames: dict[str, gpd.GeoDataFrame], target: Path, *, overwrite: bool, meta: Mapping[str, Any]
+    frames: dict[str, gpd.GeoDataFrame], target: Path, *, overwrite: bool, meta: Mapping[str, Any],
+    renames: Mapping[str, Mapping[str, str]],
 ) -> None:
+    if STYLES_TABLE in frames:
+        raise ExportError(f"{STYLES_TABLE!r} is the GeoPackage table of QGIS styles, not a layer name. Fix: "
+                          f"rename the layer")
     present: list[str] = []
     if target.exists():
         try:
             with gdal_path(target) as readable:
-                present = [str(n) for n in pyogrio.list_layers(readable)[:, 0]]
+                present = [str(n) for n in pyogrio.list_layers(readable)[:, 0] if n != STYLES_TABLE]
         except Exception as exc:
             raise OutputExistsError(
                 f"{target} exists and is not a GeoPackage GDAL can open ({exc}); nothing was written. "
@@ -218,6 +245,8 @@ def _write_gpkg(
                 gdal_ready(frame), staged, layer=name, driver="GPKG", nan_as_null=False,
                 layer_options={k: str(v) for k, v in options.items() if v} or None,
             )
+        styled = write_layer_styles(staged, frames, meta, update_time=FIXED_DATE, renames=renames)
+        log.info("%s: QGIS styles for %d layer(s) in %s", target, styled, STYLES_TABLE)
         verify_written(staged, frames, layer_names=True)
         os.replace(staged, target)
 
@@ -311,7 +340,7 @@ def verify_written(
 def _write_records(
     frames: dict[str, gpd.GeoDataFrame], target: Path, outputs: dict[str, Path], fmt: Format,
     losses: list[Loss], meta: Mapping[str, Any], inputs: Sequence[Any] | None, crs: object,
-    *, manifest: bool,
+    *, manifest: bool, extra_files: Sequence[Path] = (),
 ) -> None:
     """Write (or update, keeping other layers' entries) the fieldmap and the manifest."""
     declared = _kept(fieldmap_path(target), "losses", frames) + [loss.as_dict() for loss in losses]
@@ -321,7 +350,7 @@ def _write_records(
         fieldmap_path(target).unlink()
     if not manifest:
         return
-    files = sorted({f for p in outputs.values() for f in fmt.files(p) if f.exists()})
+    files = sorted({f for p in outputs.values() for f in fmt.files(p) if f.exists()} | set(extra_files))
     record = build_manifest(
         frames, specs=meta, outputs=files, inputs=inputs, losses=declared,
         options={"format": fmt.key, "crs": None if crs is None else str(crs),

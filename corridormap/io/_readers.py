@@ -67,11 +67,15 @@ class Raw:
 
 
 def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
-    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...)."""
+    """``(name, geometry type)`` of every layer in a multi-layer source (GeoPackage, KML, ...).
+
+    A GeoPackage's ``layer_styles`` table (QGIS styles, no geometry) is style metadata, not a layer.
+    """
     try:
         with _quiet_gdal():  # a mislabelled file is reported by load_file itself
             found = pyogrio.list_layers(str(path))
-        return [(str(n), None if t is None else str(t)) for n, t in found]
+        return [(str(n), None if t is None else str(t)) for n, t in found
+                if not (str(n) == "layer_styles" and t is None)]
     except pyogrio.errors.DataSourceError as exc:
         raise FileFormatError(f"{path}: cannot be opened ({exc}). Fix: check the file is complete") from exc
 
@@ -174,9 +178,20 @@ def _types_mapper(dtype: object) -> object:
     return ints.get(dtype)  # type: ignore[call-overload]
 
 
+def parquet_covering(path: Path) -> set[str]:
+    """Columns a GeoParquet 1.1 file declares as a covering (e.g. ``bbox``): derived, not attributes."""
+    geo = json.loads((pq.read_schema(path).metadata or {}).get(b"geo", b"{}"))
+    return {
+        names[0]
+        for meta in geo.get("columns", {}).values()
+        for names in meta.get("covering", {}).get("bbox", {}).values()
+    }
+
+
 def _read_parquet(path: Path, opts: ReadOptions, report: ValidationReport) -> Raw:
     try:
-        gdf = gpd.read_parquet(path)
+        covering = parquet_covering(path)
+        gdf = gpd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c not in covering])
     except pyproj.exceptions.CRSError as exc:
         return _read_parquet_without_crs(path, opts, report, exc)
     except (ValueError, OSError, shapely.errors.ShapelyError) as exc:
@@ -212,7 +227,7 @@ def _read_parquet_without_crs(
     else:
         report.add("info", "crs-unreadable", f"{problem}; read as {opts.crs} (--crs)", "none needed")
     return Raw(
-        table.drop_columns([column]).to_pandas(types_mapper=_types_mapper),
+        table.drop_columns([column, *parquet_covering(path)]).to_pandas(types_mapper=_types_mapper),
         geoms=np.asarray(shapely.from_wkb(table[column].to_numpy(zero_copy_only=False)), dtype=object),
         crs=None,
     )

@@ -294,7 +294,7 @@ def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path, *, relations: bool =
 
     ``relations=False`` leaves relations out (for kinds read from ways only: a relation cut by the
     extract's edge, with members missing, would otherwise stop osmnx from reading the file)."""
-    osmium: Any = require("osmium", "pbf")
+    osmium: Any = require("osmium")
     with osmium.BackReferenceWriter(str(dest), ref_src=str(path), overwrite=True) as writer:
         for obj in osmium.FileProcessor(str(path)).with_filter(osmium.filter.KeyFilter(*keys)):
             if relations or not obj.is_relation():

@@ -149,7 +149,7 @@ def _raster(spec: CriterionSpec, nodes: gpd.GeoDataFrame, area: gpd.GeoDataFrame
         raster = default_raster(str(spec.raster), area)
     except MissingDependencyError as exc:
         log.info("criterion %s not assessed: %s", spec.name, exc)
-        note = f"{NOT_ASSESSED}: needs the raster extra (pip install 'corridormap[raster]')"
+        note = f"{NOT_ASSESSED}: {exc}"  # a broken install: the packages are default dependencies
         return np.full(len(nodes), np.nan), np.full(len(nodes), note, dtype=object)
     lonlat = nodes.to_crs(raster.crs).geometry
     values = sample_values(raster, lonlat.x.to_numpy(), lonlat.y.to_numpy())

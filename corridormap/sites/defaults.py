@@ -18,7 +18,8 @@ Each raster covers the bounds of an area (by default the Western DFC influence b
 grid, in EPSG:4326. Files are cached under ``settings.cache_dir / "rasters"``, keyed by name,
 bounds, parameters and the versions of corridormap and the source package.
 
-pvlib, h5py and global_land_mask are imported here only, lazily, from the ``raster`` extra.
+pvlib, h5py and global_land_mask (default dependencies) are imported here only, lazily: they are slow
+to import.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from rasterio.transform import from_origin
 
 from .. import __version__, settings
 from ..errors import require
+from ..progress import track
 from ..raster import Raster, read_raster, write_raster
 
 __all__ = [
@@ -84,8 +86,8 @@ def _window(bounds: Sequence[float], cells_per_degree: int) -> tuple[slice, slic
 
 
 def _pvlib_grid(file: str, dataset: str, rows: slice, cols: slice) -> np.ndarray:
-    pvlib = require("pvlib", "raster")
-    h5py: Any = require("h5py", "raster")
+    pvlib = require("pvlib")
+    h5py: Any = require("h5py")
     path = Path(pvlib.__file__).parent / "data" / file  # type: ignore[attr-defined]
     with h5py.File(path, "r") as h5:
         return np.asarray(h5[dataset][rows, cols])
@@ -114,7 +116,7 @@ def elevation(bounds: Sequence[float]) -> Raster:
     rows, cols, transform = _window(bounds, _GRID)
     code = _pvlib_grid("Altitude.h5", "Altitude", rows, cols).astype("float64")
     metres = np.where(code == 255, 0.0, code * 28.0 - 450.0)
-    pvlib: Any = require("pvlib", "raster")
+    pvlib: Any = require("pvlib")
     tags = _tags(
         "elevation; coarse: 5 arc-minute grid in 28 m steps, errors of 100 m or more",
         "m",
@@ -125,7 +127,7 @@ def elevation(bounds: Sequence[float]) -> Raster:
 
 def _month_irradiation(month: int, lat: np.ndarray, lon: np.ndarray, tl: np.ndarray, alt: np.ndarray) -> Any:
     """Clear-sky GHI summed over the hours of the month's 15th, Wh/m² per day."""
-    pvlib: Any = require("pvlib", "raster")
+    pvlib: Any = require("pvlib")
     sp, atm = pvlib.solarposition, pvlib.atmosphere
     times = pd.date_range(f"2025-{month:02d}-15 00:30", periods=24, freq="h", tz="UTC")
     doy = times.day_of_year.to_numpy(dtype="float64")
@@ -147,7 +149,7 @@ def _month_irradiation(month: int, lat: np.ndarray, lon: np.ndarray, tl: np.ndar
 
 def clear_sky_potential(bounds: Sequence[float]) -> Raster:
     """Annual clear-sky GHI, kWh/m², on pvlib's 5' grid over ``bounds`` (see the module notes)."""
-    pvlib: Any = require("pvlib", "raster")
+    pvlib: Any = require("pvlib")
     rows, cols, transform = _window(bounds, _GRID)
     lat, lon = _centres(rows, cols, _GRID)
     alt = elevation(bounds).data
@@ -167,7 +169,7 @@ def clear_sky_potential(bounds: Sequence[float]) -> Raster:
 
 def is_land(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """True where global-land-mask puts land (30" GLOBE grid; most lakes count as land)."""
-    glm: Any = require("global_land_mask", "raster")
+    glm: Any = require("global_land_mask")
     return np.asarray(glm.globe.is_land(np.clip(lat, -90, 90), np.clip(lon, -180, 180)), dtype=bool)
 
 
@@ -217,7 +219,7 @@ def build_default_rasters(
         raise ValueError(f"unknown default raster(s) {unknown}. Fix: choose from {sorted(DEFAULT_RASTERS)}")
     bounds = area_bounds(area)
     paths = {}
-    for name in names:
+    for name in track(names, desc="default rasters", unit="raster"):
         path = _cache_path(name, bounds)
         if refresh or not path.is_file():
             log.info("computing %s over %s", name, bounds)

@@ -38,6 +38,7 @@ from pyproj import Transformer
 from ..atomic import refuse_existing, replace_into, staging_dir
 from ..crs import BELT_CRS, require_crs, to_metric, true_km
 from ..errors import LayerValidationError, OptionError, ResourceError, require
+from ..progress import track
 from ..raster import Raster, sample_values, slope, write_raster
 from .model import Exclusion, Model, load_model, normalise
 from .tiff import TopCells, write_suitability_tiff
@@ -573,9 +574,10 @@ def suitability(
     grid = ctx.grid
     log.info("scoring %d x %d cells of %.0f m", grid.nrows, grid.ncols, grid.cell_m)
     if client is None:
+        rows = range(0, grid.nrows, _BAND_ROWS)
         bands = [
             _block(ctx, r, min(r + _BAND_ROWS, grid.nrows), 0, grid.ncols)
-            for r in range(0, grid.nrows, _BAND_ROWS)
+            for r in track(rows, desc=f"scoring {grid.nrows:,} x {grid.ncols:,} cells", unit="band")
         ]
         stack = np.concatenate(bands, axis=1)
     else:
