@@ -302,3 +302,23 @@ def test_duplicate_index_labels_and_a_second_run_keep_rows_and_columns(stations)
     again = access_card(card, {"s": stations})
     assert list(again.columns) == list(card.columns)
     np.testing.assert_allclose(again["s_km"], card["s_km"])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0, 0.0, float("inf")])
+def test_a_max_distance_that_is_not_a_positive_km_is_refused(nodes, stations, bad):
+    from corridormap.errors import OptionError
+
+    with pytest.raises(OptionError, match="max_distance_km") as err:
+        access_card(nodes, {"station": stations}, max_distance_km=bad)
+    assert isinstance(err.value, ValueError) and "Fix:" in str(err.value)
+
+
+def test_a_node_with_a_nan_coordinate_is_named(stations):
+    from corridormap.errors import LayerValidationError
+
+    nodes = gpd.GeoDataFrame(
+        {"id": ["ok", "broken"]}, geometry=[shapely.Point(75.0, 24.0), shapely.Point(float("nan"), 24.0)],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(LayerValidationError, match=r"NaN or infinite: row 1 \(id 'broken'\)"):
+        access_card(nodes, {"station": stations})

@@ -166,6 +166,13 @@ def test_strip_labels_both_ends_states_the_direction_and_marks_approximate_posit
     texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
     assert "◀ km 0: Port <P>" in texts
     assert any(t.endswith(": Dadri ▶") and t.startswith("km 10") for t in texts)
+    ends = [t for t in root.iter(f"{ns}text") if "".join(t.itertext()).endswith(("Port <P>", "Dadri ▶"))]
+    assert len(ends) == 2 and all(float(t.get("y")) < 120 for t in ends)  # on screen at 1366x768
+    assert root.get("width") == "100%"  # scales to the window: the right end shows too
+    published = strip_svg(
+        {"Nodes": frame}, length_km=10 / _k(), title="T", end="Dadri", published_length_km=12
+    )
+    assert "km 10 computed (published 12 km): Dadri ▶" in published
     assert any(t.startswith("Chainage: km 0 at P") for t in texts)
     assert "Traced" in texts and "≈ Guessed" in texts
     fills = [c.get("fill") for c in root.iter(f"{ns}circle")][:2]
@@ -193,6 +200,9 @@ def test_published_km_against_computed_km_on_the_shipped_western_dfc():
     assert whole["published_km"] == 1506.0 and whole["computed_km"] == pytest.approx(length)
     dme = table[table["line"] == "Delhi–Mumbai Expressway"]
     assert "(no published km in the data)" in set(dme["name"])
+    dme_whole = dme[dme["name"].str.startswith("(whole line")].iloc[0]
+    assert dme_whole["published_km"] == 1386.0 and "excludes the spurs" in dme_whole["name"]
+    assert -0.15 < dme_whole["difference_km"] / 1386.0 < 0  # the schematic main line is shorter
 
 
 def test_chainage_command_writes_table_and_strip_diagrams(tmp_path):

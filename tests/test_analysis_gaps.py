@@ -229,24 +229,28 @@ def test_data_notes_known_gap_empty_target_and_borderline():
     assert notes == {"data gap: no x station in the shipped data at all"}
 
 
-def test_shipped_rules_flag_only_belt_nodes_and_say_which_flags_are_data_gaps():
+def test_shipped_rules_judge_every_dmic_node_even_beyond_the_belt():
     import corridormap
     from corridormap.analysis.corridor import membership
     from corridormap.analysis.gaps import gap_summary, node_gap_fields
 
     layers = corridormap.load_layers()
     gaps = find_gaps(layers)
-    inside = membership(layers["industrial_nodes"], layers["corridor_belt"])
-    belt_ids = set(inside.loc[inside["in_belt"], "id"])
-    assert set(gaps["id"]) <= belt_ids
     for rule in read_rules():
         assert rule["severity"] in ("high", "medium", "low") and rule["rationale"] and rule["source"]
+        assert rule["scope"] == "all"  # industrial_nodes is the DMIC node layer: no node left unjudged
     # the Ahmedabad–Dholera Expressway is in the data now: Dholera is no longer "far from a road"
     assert "dholera_sir" not in set(gaps.loc[gaps["rule"] == "far_from_freight_and_road", "id"])
     fields = node_gap_fields(layers["industrial_nodes"], gaps, layers)
-    outside = ~inside["in_belt"].to_numpy(dtype=bool)
-    assert fields["gap_flags"][outside].isna().all()
-    assert fields["gap_scope"][outside].str.startswith("not judged").all()
+    assert fields["gap_scope"].str.startswith("judged by 3 of 3").all()
+    inside = membership(layers["industrial_nodes"], layers["corridor_belt"])
+    beyond = set(inside.loc[~inside["in_belt"], "id"])
+    assert {"auric_shendra", "auric_bidkin", "iitvu", "pdmir"} <= beyond  # AURIC, Vikram Udyogpuri...
+    assert beyond <= set(gaps["id"])  # ...are judged (and, far from the DFC, flagged)
+    two = gaps[gaps["reason"].str.count("more than") > 1]
+    assert len(two) and two["reason"].str.contains("the one with the smallest margin").all()
+    one = gaps[gaps["reason"].str.count("more than") == 1]
+    assert not one["reason"].str.contains("smallest margin").any()
     lines = gap_summary(gaps)
     assert len(lines) == len(read_rules())
     for line, rule in zip(lines, read_rules(), strict=True):

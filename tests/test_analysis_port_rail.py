@@ -72,7 +72,8 @@ def test_rail_km_is_the_chainage_difference_along_the_line_plus_straight_legs(wo
     assert mine.loc["ICD", "rail_km"] == pytest.approx(GEOD.inv(75, 24, 75, 25)[2] / 1000.0, rel=1e-3)
     assert mine.loc["ICD", "port_leg_km"] == pytest.approx(10.0, abs=0.1)
     assert (
-        "Test DFC main line" in mine.loc["Port", "via"] and "km from its south end" in mine.loc["Port", "via"]
+        mine.loc["Port", "via"].startswith("554 km along the Test DFC; main line")  # no quality: no caveat
+        and "km from its south end" in mine.loc["Port", "via"]
     )
     card = port_rail_card(world["nodes"], table, "port_rail")
     assert card.loc[0, "port_rail_name"] == "Port"
@@ -165,3 +166,20 @@ def test_default_build_popups_and_access_csv_never_print_inf_or_nan(tmp_path):
     assert pairs["rail_km"].notna().any() and (pairs["rail_km"].dropna() >= 0).all()
     withheld = pairs["rail_km"].isna()
     assert pairs.loc[withheld, "note"].str.len().gt(0).all()  # every empty figure has its reason
+
+
+def test_a_schematic_line_makes_the_rail_km_approximate_and_says_by_how_much(world):
+    rail = world["rail"].assign(geometry_quality="schematic", corridor_length_km=[700.0, None])
+    line_km = GEOD.inv(75, 20, 75, 26)[2] / 1000.0
+    table = _table({**world, "rail": rail})
+    via = table.set_index("port").loc["Port", "via"]
+    assert isinstance(via, str)
+    short = round((700.0 - line_km) / 700.0 * 100)
+    assert via.startswith(
+        f"≈ 554 km along the Test DFC (schematic line, about {short} % shorter than the "
+        "published route of 700 km)"
+    )
+    card = port_rail_card(world["nodes"], table, "port_rail")
+    assert card.loc[0, "port_rail_via"] == via
+    rail_km = GEOD.inv(75, 20, 75, 25)[2] / 1000.0
+    assert table.set_index("port").loc["Port", "rail_km"] == pytest.approx(rail_km, rel=1e-4)  # not scaled

@@ -11,7 +11,6 @@ import jsonschema
 import numpy as np
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-import pyogrio
 import pytest
 import shapely
 from referencing import Registry, Resource
@@ -149,14 +148,3 @@ def test_row_groups_let_readers_skip_data(tmp_path) -> None:
     found = sorted(ds.dataset(path).to_table(filter=expr, columns=["id"])["id"].to_pylist())
     inside = pts.cx[window[0] : window[2], window[1] : window[3]]
     assert found == sorted(inside["id"].tolist()) and found
-
-
-@pytest.mark.skipif(
-    "Parquet" not in pyogrio.list_drivers(),
-    reason="this pyogrio build's GDAL has no Parquet driver (needs GDAL built with Arrow)",
-)
-def test_gdal_reads_back_equal(tmp_path, layers) -> None:  # pragma: no cover - GDAL without Arrow here
-    _export(layers, tmp_path / "parquet", None)
-    for name, layer in layers.items():
-        got = pyogrio.read_dataframe(tmp_path / "parquet" / f"{name}.parquet")
-        assert len(got) == len(layer) and sorted(got["id"]) == sorted(layer["id"])

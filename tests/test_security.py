@@ -292,6 +292,26 @@ def test_cli_layers_refuses_os_system_in_one_line(tmp_path: Path, monkeypatch: p
     _no_markers(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("function", "params"),
+    [
+        ("corridor_belt", 'params = { command = "touch cm_pwned_popen" }'),
+        ("load_dataset", 'params = { name = "x", path = "y" }'),
+    ],
+)
+def test_a_registered_derive_with_wrong_params_is_one_line(
+    function: str, params: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = _derived_entry(tmp_path / "shared", function, params=params)
+    with settings.override(extra_layers_dirs=[path.parent]):
+        result = CliRunner().invoke(cli, ["layers"])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
+    assert str(path) in result.output and "does not accept these inputs or params" in result.output
+    assert "Traceback" not in result.output
+    _no_markers(tmp_path)
+
+
 def test_plain_names_and_old_spellings(tmp_path: Path) -> None:
     from corridormap.catalog.load import load_layers
 

@@ -11,6 +11,7 @@ reported distance (ties to the target first in its layer's row order). See
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias
 
@@ -21,6 +22,7 @@ import shapely  # noqa: F401 (the examples use it)
 from numpy.typing import NDArray
 
 from ..crs import require_crs
+from ..errors import OptionError
 from .geodesic import Queries, _nearest_km
 from .nearest import Grid, query_points
 from .network import network_columns
@@ -97,6 +99,11 @@ def access_card(
     >>> print(card.loc[0, "port_name"], round(card.loc[0, "port_km"], 1))
     P 110.8
     """
+    if max_distance_km is not None and not (math.isfinite(max_distance_km) and max_distance_km > 0):
+        raise OptionError(
+            f"access_card: max_distance_km = {max_distance_km!r} is not a positive number of km. Fix: pass "
+            "a distance above 0 (e.g. 50), or None for no limit"
+        )
     xy = query_points(nodes)
     grid = Grid.over(xy)
     queries = Queries(xy)

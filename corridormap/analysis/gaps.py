@@ -227,7 +227,12 @@ def _apply(
         out["measured_km"].append(float(r["km"][i]) if finite else np.nan)
         out["threshold_km"].append(r["limit"])
         out["margin_km"].append(float(r["margin"][i]) if finite else np.nan)
-        out["reason"].append("; ".join(x["words"][i] for k, x in enumerate(results) if met[k, i]))
+        reason = "; ".join(x["words"][i] for k, x in enumerate(results) if met[k, i])
+        if int(met[:, i].sum()) > 1:  # the columns carry one condition: say which
+            most = "smallest" if pick is np.nanargmin else "largest"
+            reason += (f" (measured_km/threshold_km: the {r['label']} condition,"
+                       f" the one with the {most} margin)")
+        out["reason"].append(reason)
         out["data_note"].append(_data_note(results, met[:, i], i, own_tol[n], ids[n], layers, data_gaps))
     frame = pd.DataFrame(
         {

@@ -191,10 +191,15 @@ def _whole_line(
         sections = sections[sections[where].isin(list(allowed))]
     values = sections[column].dropna().unique() if column and column in sections.columns else []
     published = float(values[0]) if len(values) == 1 else np.nan
+    note = spec.get("published_length_note")
+    if len(values) != 1:
+        name = "(whole line; no published length in the data)"
+    else:
+        name = f"(whole line; {note})" if note else "(whole line)"
     return pd.DataFrame(
         {
             "line": [spec["title"]],
-            "name": ["(whole line)" if len(values) == 1 else "(whole line; no published length in the data)"],
+            "name": [name],
             "published_km": [published],
             "computed_km": [length],
             "difference_km": [length - published],
@@ -230,6 +235,7 @@ def strip_diagram(
         origin=str(line_spec.get("origin", "start")),
         end=str(line_spec.get("end", "end")),
         direction=str(line_spec.get("direction", "")),
+        published_length_km=float(_whole_line(layers, line_spec, length)["published_km"].iloc[0]),
     )
 
 

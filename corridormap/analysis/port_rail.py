@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..crs import geodesic_km, to_metric
+from ..crs import geodesic_km, to_metric, true_km
 from ..errors import LayerValidationError
 from .corridor import chainage, main_line
 from .geodesic import geodesic_nearest
@@ -58,6 +58,30 @@ def _lines(rail: gpd.GeoDataFrame, rules: Mapping[str, Any]) -> dict[str, shapel
         if len(sections):
             out[str(corridor)] = main_line(sections, start=str(start))
     return out
+
+
+def _caveat(rail: gpd.GeoDataFrame, corridor: str, line: shapely.LineString) -> str:
+    """What the rail km along ``corridor``'s shipped line is worth: '' for a surveyed line, else
+    "(schematic line, about N % shorter than the published route of X km)". The figure is not
+    scaled: the shortfall is not spread evenly along the line."""
+    sections = rail[rail["corridor"] == corridor]
+    quality = set(sections["geometry_quality"].dropna()) if "geometry_quality" in sections.columns else set()
+    if not quality or quality <= {"surveyed"}:
+        return ""
+    words = "schematic line" if "schematic" in quality else f"{'/'.join(sorted(quality))} line"
+    published = (
+        sections["corridor_length_km"].dropna().unique() if "corridor_length_km" in sections.columns else []
+    )
+    if len(published) == 1 and float(published[0]) > 0:
+        v = shapely.get_coordinates(line)
+        mid = (v[1:] + v[:-1]) / 2
+        length = float(true_km(np.hypot(*(v[1:] - v[:-1]).T), mid[:, 0], mid[:, 1]).sum())
+        share = (length - float(published[0])) / float(published[0]) * 100
+        if abs(share) >= 0.5:
+            side = "shorter" if share < 0 else "longer"
+            words += (f", about {abs(share):.0f} % {side} than the published route of "
+                      f"{float(published[0]):,.0f} km")
+    return f" ({words})"
 
 
 def _on_line(frame: gpd.GeoDataFrame, line: shapely.LineString) -> pd.DataFrame:
@@ -145,6 +169,7 @@ def port_rail_table(
     """
     rules = dict(port_rail_rules() if rules is None else rules)
     lines = _lines(rail, rules)
+    caveats = {corridor: _caveat(rail, corridor, line) for corridor, line in lines.items()}
     positions = _station_positions(stations, lines, float(rules["station_on_line_km"]))
     main = stations.loc[positions.index]
     statuses = list(rules.get("port_statuses", []))
@@ -174,6 +199,7 @@ def port_rail_table(
             "corridor": positions.loc[label, "corridor"],
             "station_chainage_km": float(positions.loc[label, "chainage_km"]),
             "access_km": float(access),
+            "caveat": caveats[positions.loc[label, "corridor"]],
         }
         on = served[base["corridor"]]
         note = _pair_problem(base, on, rules)
@@ -221,8 +247,10 @@ def _pair(
     leg = float(pos["offset_km"])
     total = base["access_km"] + rail_km + leg
     start = dict(rules["corridors"])[base["corridor"]]
+    approx = "≈ " if base["caveat"] else ""
     via = (
-        f"{base['corridor']} main line, shipped data (km from its {start} end): {base['station']} "
+        f"{approx}{rail_km:,.0f} km along the {base['corridor']}{base['caveat']}; main line, shipped data "
+        f"(km from its {start} end): {base['station']} "
         f"km {base['station_chainage_km']:,.1f} to km {float(pos['chainage_km']):,.1f}; straight legs: "
         f"node to station {base['access_km']:,.1f} km, port to line {leg:,.1f} km"
     )

@@ -22,6 +22,7 @@ __all__ = ["strip_svg"]
 
 _PALETTE = ["#5b2a86", "#333333", "#1b7837", "#0b5394", "#b45f06", "#990000"]
 _WIDTH, _MARGIN, _AXIS_Y, _HEIGHT = 1600, 60, 430, 860
+_ENDS_Y = 90  # the origin and end labels: near the top, visible without scrolling at 1366x768
 _LABEL_STEP = 13  # px between neighbouring vertical labels
 _MAX_LABEL = 38
 _EXACT = ("surveyed", "exact", "traced")  # geometry_quality values drawn as exact positions
@@ -86,6 +87,7 @@ def strip_svg(
     origin: str = "start",
     end: str = "end",
     direction: str = "",
+    published_length_km: float | None = None,
 ) -> str:
     """Draw chainage results as a strip diagram.
 
@@ -104,9 +106,12 @@ def strip_svg(
     colors : mapping of str to str, optional
         Layer title -> CSS colour of its markers.
     origin, end : str
-        What lies at km 0 and at the far end (labelled under the axis ends).
+        What lies at km 0 and at the far end (labelled at the two ends, under the heading, so that
+        they show without scrolling on a laptop screen).
     direction : str
         Which way the corridor's own chainage runs (a line under the title).
+    published_length_km : float, optional
+        The line's published length: the end label gives it beside the computed km.
 
     Returns
     -------
@@ -119,8 +124,11 @@ def strip_svg(
         colors.setdefault(layer, _PALETTE[i % len(_PALETTE)])
     table = _features(frames, prefix, max_offset_km)
     scale = (_WIDTH - 2 * _MARGIN) / max(length_km, 1e-9)
+    published = ""
+    if published_length_km is not None and math.isfinite(published_length_km) and published_length_km > 0:
+        published = f" computed (published {published_length_km:,.0f} km)"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{_HEIGHT}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:{_WIDTH}px" '
         f'viewBox="0 0 {_WIDTH} {_HEIGHT}" font-family="sans-serif" font-size="11">',
         f'<rect width="{_WIDTH}" height="{_HEIGHT}" fill="white"/>',
         f'<text x="{_MARGIN}" y="28" font-size="18" font-weight="bold">{escape(title)}: strip diagram</text>',
@@ -131,10 +139,10 @@ def strip_svg(
         "hollow markers and ≈: approximate positions (see each feature's geometry quality)</text>",
         f'<line x1="{_MARGIN}" y1="{_AXIS_Y}" x2="{_WIDTH - _MARGIN}" y2="{_AXIS_Y}" '
         'stroke="black" stroke-width="4"/>',
-        f'<text x="{_MARGIN}" y="{_HEIGHT - 44}" font-size="13" font-weight="bold">'
+        f'<text x="{_MARGIN}" y="{_ENDS_Y}" font-size="13" font-weight="bold">'
         f"◀ km 0: {escape(origin)}</text>",
-        f'<text x="{_WIDTH - _MARGIN}" y="{_HEIGHT - 44}" font-size="13" font-weight="bold" '
-        f'text-anchor="end">km {length_km:,.0f}: {escape(end)} ▶</text>',
+        f'<text x="{_WIDTH - _MARGIN}" y="{_ENDS_Y}" font-size="13" font-weight="bold" '
+        f'text-anchor="end">km {length_km:,.0f}{escape(published)}: {escape(end)} ▶</text>',
     ]
     step = _ticks(length_km)
     for km in np.arange(0.0, length_km + 1e-9, step):

@@ -12,6 +12,7 @@ the feature and the fix (:class:`~corridormap.errors.LayerValidationError`).
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import re
 import tomllib
@@ -315,7 +316,16 @@ def _load_one(spec: LayerSpec, loaded: Mapping[str, gpd.GeoDataFrame]) -> gpd.Ge
         # only a registered name (corridormap's own, or registered by a Python user): never any callable
         function = resolve_derive(str(spec.derive.get("function", "")), where=spec.path)
         inputs = [loaded[name] for name in spec.depends_on]
-        gdf = function(*inputs, **dict(spec.derive.get("params", {})))
+        params = dict(spec.derive.get("params", {}))
+        try:
+            inspect.signature(function).bind(*inputs, **params)
+        except TypeError as exc:
+            raise CatalogError(
+                f"{spec.path}: [derive] function {spec.derive.get('function')!r} does not accept "
+                f"these inputs or params ({exc}; from = {list(spec.depends_on)}, params = "
+                f"{sorted(params)}). Fix: give the params the function takes (see layers/README.md)"
+            ) from None
+        gdf = function(*inputs, **params)
         where = f"{spec.path} (derived)"
     return check_layer(gdf, spec, where=where)
 
