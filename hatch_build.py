@@ -45,8 +45,12 @@ def _fetch_tarball(spec: str, tmp: Path) -> bytes:
     """The package tarball: ``npm pack`` if npm is installed, else a direct registry download."""
     npm = shutil.which("npm")
     if npm:
-        done = subprocess.run([npm, "pack", spec, "--pack-destination", str(tmp), "--json", "--silent"],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [npm, "pack", spec, "--pack-destination", str(tmp), "--json", "--silent"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode == 0:
             filename = json.loads(done.stdout)[0]["filename"]
             return (tmp / filename).read_bytes()
@@ -63,8 +67,10 @@ def _check_integrity(spec: str, blob: bytes, integrity: str) -> None:
     algo, _, expected = integrity.partition("-")
     actual = base64.b64encode(hashlib.new(algo, blob).digest()).decode()
     if actual != expected:
-        raise RuntimeError(f"npm package {spec}: tarball integrity {algo}-{actual} does not match the "
-                           f"pinned {integrity} in {ASSETS_TOML}")
+        raise RuntimeError(
+            f"npm package {spec}: tarball integrity {algo}-{actual} does not match the "
+            f"pinned {integrity} in {ASSETS_TOML}"
+        )
 
 
 def _keep(member: str, patterns: list[str]) -> bool:

@@ -34,8 +34,9 @@ _PLAIN: dict[str, Callable[[gpd.GeoDataFrame, Path], None]] = {
     "geojson": lambda g, p: pyogrio.write_dataframe(g, p, driver="GeoJSON"),
     "fgb": lambda g, p: pyogrio.write_dataframe(g, p, driver="FlatGeobuf"),
     "parquet": lambda g, p: g.to_parquet(p),
-    "shp": lambda g, p: pyogrio.write_dataframe(g, p.with_suffix("").with_suffix(".shp"),
-                                                driver="ESRI Shapefile"),
+    "shp": lambda g, p: pyogrio.write_dataframe(
+        g, p.with_suffix("").with_suffix(".shp"), driver="ESRI Shapefile"
+    ),
     "kml": lambda g, p: pyogrio.write_dataframe(g, p, driver="LIBKML"),
     "csv": lambda g, p: pyogrio.write_dataframe(g, p, driver="CSV", layer_options={"GEOMETRY": "AS_XY"}),
 }
@@ -45,9 +46,16 @@ def points(n: int, seed: int = 0) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     when = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s")
     return gpd.GeoDataFrame(
-        {"id": np.arange(n), "value": rng.random(n), "count": rng.integers(0, 1000, n),
-         "label": [f"site {i}" for i in range(n)], "when": when},
-        geometry=gpd.points_from_xy(rng.uniform(68, 80, n), rng.uniform(18, 30, n)), crs="EPSG:4326")
+        {
+            "id": np.arange(n),
+            "value": rng.random(n),
+            "count": rng.integers(0, 1000, n),
+            "label": [f"site {i}" for i in range(n)],
+            "when": when,
+        },
+        geometry=gpd.points_from_xy(rng.uniform(68, 80, n), rng.uniform(18, 30, n)),
+        crs="EPSG:4326",
+    )
 
 
 def best_of(repeat: int, run: Callable[[Path], Path]) -> tuple[float, int]:

@@ -45,12 +45,16 @@ def synthetic_extract(folder: Path, grid: int) -> Path:
         way += 1
     for j in range(grid):
         refs = "".join(f'<nd ref="{i * grid + j + 1}"/>' for i in range(grid))
-        lines.append(f'<way id="{way}">{refs}<tag k="railway" v="rail"/><tag k="usage" v="main"/>'
-                     f'<tag k="gauge" v="1676"/></way>')
+        lines.append(
+            f'<way id="{way}">{refs}<tag k="railway" v="rail"/><tag k="usage" v="main"/>'
+            f'<tag k="gauge" v="1676"/></way>'
+        )
         way += 1
     for i in range(0, grid - 1, 2):
-        lines.append(f'<way id="{way}"><nd ref="{i * grid + 1}"/><nd ref="{(i + 1) * grid + 2}"/>'
-                     f'<tag k="highway" v="residential"/></way>')
+        lines.append(
+            f'<way id="{way}"><nd ref="{i * grid + 1}"/><nd ref="{(i + 1) * grid + 2}"/>'
+            f'<tag k="highway" v="residential"/></way>'
+        )
         way += 1
     lines.append("</osm>")
     path = folder / "bench.osm"
@@ -85,8 +89,10 @@ def row(label: str, seconds: float, baseline: float | None = None, note: str = "
 def bench_extracts(folder: Path, grid: int, repeat: int) -> None:
     xml = synthetic_extract(folder, grid)
     pbf = to_pbf(xml)
-    print(f"synthetic extract: {grid * grid:,} nodes, {2 * grid:,} tagged ways; "
-          f"{xml.stat().st_size / 1e6:.1f} MB XML, {pbf.stat().st_size / 1e6:.2f} MB PBF")
+    print(
+        f"synthetic extract: {grid * grid:,} nodes, {2 * grid:,} tagged ways; "
+        f"{xml.stat().st_size / 1e6:.1f} MB XML, {pbf.stat().st_size / 1e6:.2f} MB PBF"
+    )
     base, raw = best(lambda: ox.features_from_xml(xml, tags={"railway": True}), repeat)
     row("baseline osmnx.features_from_xml (rail)", base, note=f"{len(raw):,} features")
     t, gdf = best(lambda: osm.read_extract(xml, "rail"), repeat)

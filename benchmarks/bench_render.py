@@ -423,8 +423,9 @@ def table(rows: Sequence[tuple[str, str, Figures]]) -> str:
             lines.append(f"{size:>9} {'ratio':<12}{cells}")
         if size == "10M" and "corridormap" in pair:
             met = _targets(pair["corridormap"])
-            lines.append("10M targets: "
-                + ", ".join(f"{k} {'met' if ok else 'NOT met'}" for k, ok in met.items()))
+            lines.append(
+                "10M targets: " + ", ".join(f"{k} {'met' if ok else 'NOT met'}" for k, ok in met.items())
+            )
     return "\n".join(lines)
 
 
@@ -447,8 +448,10 @@ def as_json(rows: Sequence[tuple[str, str, Figures]]) -> list[dict[str, Any]]:
         explore = pairs.get((size, "explore"))
         if who == "corridormap" and explore is not None:
             record["ratio_to_explore"] = clean(
-                {a: getattr(fig, a) / getattr(explore, a) if getattr(explore, a) else float("nan")
-                 for _, a, _ in COLUMNS}
+                {
+                    a: getattr(fig, a) / getattr(explore, a) if getattr(explore, a) else float("nan")
+                    for _, a, _ in COLUMNS
+                }
             )
         if who == "corridormap" and size == "10M":
             record["targets_10m"] = _targets(fig)

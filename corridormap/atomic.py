@@ -21,8 +21,15 @@ from typing import Any
 
 from .errors import OutputExistsError
 
-__all__ = ["STAGING_PREFIX", "staging_dir", "sweep_stale", "refuse_existing", "write_bytes_atomic",
-           "write_json_atomic", "replace_into"]
+__all__ = [
+    "STAGING_PREFIX",
+    "staging_dir",
+    "sweep_stale",
+    "refuse_existing",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "replace_into",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +54,7 @@ def sweep_stale(folder: Path) -> list[Path]:
     for entry in folder.iterdir():
         if not entry.name.startswith(STAGING_PREFIX):
             continue
-        pid_text = entry.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)

@@ -25,8 +25,15 @@ from .progress import steps
 from .render import build_map
 from .render.assets import map_html
 
-__all__ = ["BuildResult", "build_outputs", "MAP_NAME", "GPKG_NAME", "MANIFEST_NAME", "LOGS_NAME",
-           "CORE_NAMES"]
+__all__ = [
+    "BuildResult",
+    "build_outputs",
+    "MAP_NAME",
+    "GPKG_NAME",
+    "MANIFEST_NAME",
+    "LOGS_NAME",
+    "CORE_NAMES",
+]
 
 log = logging.getLogger(__name__)
 

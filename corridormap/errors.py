@@ -149,6 +149,9 @@ def require(module: str, extra: str | None = None) -> object:
     try:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        how = (f"pip install 'corridormap[{extra}]'" if extra else
-               "pip install --force-reinstall corridormap (it is a default dependency)")
+        how = (
+            f"pip install 'corridormap[{extra}]'"
+            if extra
+            else "pip install --force-reinstall corridormap (it is a default dependency)"
+        )
         raise MissingDependencyError(f"{module} is needed for this; install it with: {how}") from exc

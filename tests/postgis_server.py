@@ -53,8 +53,10 @@ class PostGIS:
 def _bin_dir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        pytest.fail("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb). Fix: "
-                    "apt-get install postgresql postgis (bash .ci/run does this)")
+        pytest.fail(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb). Fix: "
+            "apt-get install postgresql postgis (bash .ci/run does this)"
+        )
     return Path(found[-1]).parent
 
 
@@ -83,12 +85,39 @@ def _start(root: Path) -> PostGIS:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
         shutil.chown(sock, "postgres")
-    _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
-          "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"], "create a PostgreSQL cluster")
+    _run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        "create a PostgreSQL cluster",
+    )
     port = _free_port()
     opts = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sock} -c fsync=off"
-    _run([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "server.log"), "-w",
-          "-t", "60", "start"], "start PostgreSQL")
+    _run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        "start PostgreSQL",
+    )
     server = PostGIS("127.0.0.1", port, str(sock))
     _prepare(server)
     return server
@@ -109,8 +138,11 @@ def _prepare(server: PostGIS) -> None:
 
 def _stop(root: Path) -> None:
     bindir = _bin_dir()
-    subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate",
-                                    "-w", "stop"]), capture_output=True, timeout=60)
+    subprocess.run(
+        _as_server_user([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop"]),
+        capture_output=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture(scope="session", name="postgis_server")

@@ -317,7 +317,8 @@ def test_a_node_with_a_nan_coordinate_is_named(stations):
     from corridormap.errors import LayerValidationError
 
     nodes = gpd.GeoDataFrame(
-        {"id": ["ok", "broken"]}, geometry=[shapely.Point(75.0, 24.0), shapely.Point(float("nan"), 24.0)],
+        {"id": ["ok", "broken"]},
+        geometry=[shapely.Point(75.0, 24.0), shapely.Point(float("nan"), 24.0)],
         crs="EPSG:4326",
     )
     with pytest.raises(LayerValidationError, match=r"NaN or infinite: row 1 \(id 'broken'\)"):

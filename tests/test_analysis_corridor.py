@@ -158,7 +158,11 @@ def test_strip_labels_both_ends_states_the_direction_and_marks_approximate_posit
     )
     frame = chainage(features, shapely.LineString([(X0, Y0), (X0 + 10_000, Y0)]))
     svg = strip_svg(
-        {"Nodes": frame}, length_km=10 / _k(), title="T", origin="Port <P>", end="Dadri",
+        {"Nodes": frame},
+        length_km=10 / _k(),
+        title="T",
+        origin="Port <P>",
+        end="Dadri",
         direction="km 0 at P",
     )
     root = ET.fromstring(svg)

@@ -33,18 +33,42 @@ LAYERS = {
     "ports_logistics": "Point",
 }
 COMMON = [
-    "id", "name", "state", "status", "status_detail", "as_of", "source",
-    "geometry_quality", "position_tolerance_km", "confidence", "notes",
+    "id",
+    "name",
+    "state",
+    "status",
+    "status_detail",
+    "as_of",
+    "source",
+    "geometry_quality",
+    "position_tolerance_km",
+    "confidence",
+    "notes",
 ]
 REQUIRED = [c for c in COMMON if c != "notes"]
 EXTRA = {
     "industrial_nodes": ["node_type", "corridor", "area_ha", "investment_inr_crore", "jobs", "sectors"],
     "nicdc_national_nodes": ["node_type", "corridor", "area_ha", "investment_inr_crore", "jobs", "sectors"],
-    "freight_rail": ["corridor", "section", "from_station", "to_station", "opened", "length_km",
-                     "corridor_length_km", "double_track", "link"],
+    "freight_rail": [
+        "corridor",
+        "section",
+        "from_station",
+        "to_station",
+        "opened",
+        "length_km",
+        "corridor_length_km",
+        "double_track",
+        "link",
+    ],
     "freight_stations": ["corridor", "role", "km_from_start", "seq"],
     "expressways": [
-        "expressway", "section", "length_km", "section_length_km", "lanes", "opened", "designation"
+        "expressway",
+        "section",
+        "length_km",
+        "section_length_km",
+        "lanes",
+        "opened",
+        "designation",
     ],
     "renewable_zones": ["zone_type", "technology", "capacity_mw", "area_ha"],
     "ports_logistics": ["facility_type", "throughput", "capacity_teu_m", "cargo_mt"],
@@ -52,14 +76,44 @@ EXTRA = {
 STATUSES = {"operational", "under construction", "approved", "proposed"}
 QUALITIES = {"surveyed", "approximate", "schematic"}
 SECTORS = {
-    "electronics", "automobiles and components", "batteries and EV", "engineering goods",
-    "pharmaceuticals and medical devices", "semiconductors", "green materials", "food processing",
-    "textiles", "logistics", "chemicals",
+    "electronics",
+    "automobiles and components",
+    "batteries and EV",
+    "engineering goods",
+    "pharmaceuticals and medical devices",
+    "semiconductors",
+    "green materials",
+    "food processing",
+    "textiles",
+    "logistics",
+    "chemicals",
 }
 REFERENCE_NODE_IDS = [
-    "dholera_sir", "auric_shendra", "auric_bidkin", "iitgn", "iitvu", "dpia", "mbir", "kbnir", "jpmia",
-    "dngir", "mmlh_dadri", "mmth_boraki", "nangal_chaudhary", "pdmir", "insir", "mbsir", "khurpia",
-    "rajpura", "palakkad", "agra_imc", "prayagraj_imc", "gaya_imc", "zaheerabad", "orvakal", "kopparthy",
+    "dholera_sir",
+    "auric_shendra",
+    "auric_bidkin",
+    "iitgn",
+    "iitvu",
+    "dpia",
+    "mbir",
+    "kbnir",
+    "jpmia",
+    "dngir",
+    "mmlh_dadri",
+    "mmth_boraki",
+    "nangal_chaudhary",
+    "pdmir",
+    "insir",
+    "mbsir",
+    "khurpia",
+    "rajpura",
+    "palakkad",
+    "agra_imc",
+    "prayagraj_imc",
+    "gaya_imc",
+    "zaheerabad",
+    "orvakal",
+    "kopparthy",
     "hisar_imc",
 ]
 # State names used in the data that the 2019 polygons spell differently.
@@ -104,11 +158,18 @@ def test_layer_schema(layers: dict[str, gpd.GeoDataFrame], name: str) -> None:
     assert (as_of.dt.date <= dt.date(2026, 12, 31)).all()
 
 
-@pytest.mark.parametrize(("name", "quality"), [
-    ("industrial_nodes", "approximate"), ("nicdc_national_nodes", "approximate"),
-    ("freight_stations", "approximate"), ("renewable_zones", "approximate"),
-    ("ports_logistics", "approximate"), ("freight_rail", "schematic"), ("expressways", "schematic"),
-])
+@pytest.mark.parametrize(
+    ("name", "quality"),
+    [
+        ("industrial_nodes", "approximate"),
+        ("nicdc_national_nodes", "approximate"),
+        ("freight_stations", "approximate"),
+        ("renewable_zones", "approximate"),
+        ("ports_logistics", "approximate"),
+        ("freight_rail", "schematic"),
+        ("expressways", "schematic"),
+    ],
+)
 def test_geometry_quality_is_honest(layers: dict[str, gpd.GeoDataFrame], name: str, quality: str) -> None:
     assert set(layers[name]["geometry_quality"]) == {quality}
 
@@ -123,7 +184,14 @@ def test_coordinates_have_five_decimals_at_most(name: str) -> None:
 
 # NICDC's nodes on other corridors outside the DMIC belt: their own layer (off at start, outside belt stats)
 NATIONAL_NODE_IDS = {
-    "khurpia", "rajpura", "palakkad", "prayagraj_imc", "gaya_imc", "zaheerabad", "orvakal", "kopparthy",
+    "khurpia",
+    "rajpura",
+    "palakkad",
+    "prayagraj_imc",
+    "gaya_imc",
+    "zaheerabad",
+    "orvakal",
+    "kopparthy",
 }
 
 
@@ -171,7 +239,12 @@ def test_added_nodes_carry_provenance(layers: dict[str, gpd.GeoDataFrame]) -> No
 def test_vocabularies(layers: dict[str, gpd.GeoDataFrame]) -> None:
     assert set(layers["freight_rail"]["corridor"]) == {"Western DFC", "Eastern DFC"}
     assert set(layers["freight_stations"]["role"]) <= {
-        "terminus", "junction", "crossing", "cargo terminal", "route point"}
+        "terminus",
+        "junction",
+        "crossing",
+        "cargo terminal",
+        "route point",
+    }
     assert set(layers["renewable_zones"]["technology"]) == {"solar", "wind", "hybrid", "green hydrogen"}
 
 
@@ -265,8 +338,11 @@ def test_positions_lie_in_their_states(
     problems = []
     for _, row in gdf.iterrows():
         claimed = row["state"].split("; ")
-        vertices = [row.geometry] if row.geometry.geom_type == "Point" else [
-            shapely.Point(c) for c in row.geometry.coords]
+        vertices = (
+            [row.geometry]
+            if row.geometry.geom_type == "Point"
+            else [shapely.Point(c) for c in row.geometry.coords]
+        )
         for vertex in vertices:
             problem = state_problems(states, vertex, claimed)
             if problem:

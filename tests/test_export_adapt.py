@@ -22,8 +22,11 @@ IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 def _layer(**columns) -> gpd.GeoDataFrame:
     n = len(next(iter(columns.values())))
-    return gpd.GeoDataFrame({"id": [f"f{i}" for i in range(n)], **columns},
-                            geometry=[Point(77 + i, 28) for i in range(n)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"id": [f"f{i}" for i in range(n)], **columns},
+        geometry=[Point(77 + i, 28) for i in range(n)],
+        crs="EPSG:4326",
+    )
 
 
 def _arrow_floats(values):
@@ -35,16 +38,36 @@ CASES = [
     ("gpkg-nan", "gpkg", _layer(x=_arrow_floats([1.0, float("nan"), None])), "x", 1, "nan_to_null", "NaN"),
     ("gpkg-negzero", "gpkg", _layer(x=[-0.0, 1.0]), "x", 1, "negative_zero", "-0.0"),
     ("gpkg-fid", "gpkg", _layer(fid=["a", "b"]), "fid", 2, "rename", "fid_attr"),
-    ("geojson-int", "geojson", _layer(n=np.array([2**53 + 1, 5], dtype="int64")), "n", 1, "int_to_text",
-     "2\\*\\*53"),
+    (
+        "geojson-int",
+        "geojson",
+        _layer(n=np.array([2**53 + 1, 5], dtype="int64")),
+        "n",
+        1,
+        "int_to_text",
+        "2\\*\\*53",
+    ),
     ("geojson-inf", "geojson", _layer(x=[np.inf, 1.0]), "x", 1, "infinity_to_null", "infinity"),
-    ("parquet-offsets", "parquet", _layer(t=[dt.datetime(2024, 1, 1, 9, tzinfo=IST),
-                                             dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC)]),
-     "t", 1, "datetime_to_utc", "one time zone"),
+    (
+        "parquet-offsets",
+        "parquet",
+        _layer(t=[dt.datetime(2024, 1, 1, 9, tzinfo=IST), dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC)]),
+        "t",
+        1,
+        "datetime_to_utc",
+        "one time zone",
+    ),
     ("shp-long-text", "shp", _layer(s=["ज" * 100, "ok"]), "s", 1, "truncated", "254 bytes"),
     ("shp-empty", "shp", _layer(s=["", "x"]), "s", 1, "empty_to_null", "empty text"),
-    ("shp-datetime", "shp", _layer(t=[dt.datetime(2024, 1, 1, 9, tzinfo=IST), None]), "t", 1,
-     "datetime_to_text", "ISO 8601"),
+    (
+        "shp-datetime",
+        "shp",
+        _layer(t=[dt.datetime(2024, 1, 1, 9, tzinfo=IST), None]),
+        "t",
+        1,
+        "datetime_to_text",
+        "ISO 8601",
+    ),
     ("shp-float", "shp", _layer(x=[1e300, 0.5]), "x", 2, "float_to_text", "exact decimal"),
     ("kml-types", "kml", _layer(n=[1, 2]), "n", 2, "int_to_text", "as text"),
     ("kml-reserved", "kml", _layer(begin=["a", "b"]), "begin", 2, "rename", "begin_attr"),
@@ -52,13 +75,21 @@ CASES = [
     ("kml-cdata", "kml", _layer(s=["a]]>b", "c"]), "s", 1, "text_replaced", r"\]\]>"),
     ("geojson-empty", "geojson", _layer(s=["a"]).iloc[:0], None, 0, "empty_schema", "no column list"),
     ("csv-null-text", "csv", _layer(s=["a", None]), "s", 1, "null_to_empty", "null written as ''"),
-    ("csv-formula", "csv", _layer(s=["=HYPERLINK(\"http://x\")", "@SUM(A1)", "-1+2", "plain", "a=b"]), "s", 3,
-     "formula_guarded", "formula"),
+    (
+        "csv-formula",
+        "csv",
+        _layer(s=['=HYPERLINK("http://x")', "@SUM(A1)", "-1+2", "plain", "a=b"]),
+        "s",
+        3,
+        "formula_guarded",
+        "formula",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("key", "layer", "column", "count", "kind", "fragment"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("key", "layer", "column", "count", "kind", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_declared_loss_warns_and_is_recorded(tmp_path, key, layer, column, count, kind, fragment):
     path = tmp_path / f"layer.{key}"
     with warnings.catch_warnings(record=True) as caught:
@@ -79,8 +110,11 @@ def test_shapefile_names_are_short_unique_and_mapped(tmp_path):
     path = tmp_path / "census.shp.zip"
     with pytest.warns(DataLossWarning, match="renamed"):
         export_layers({"census": layer}, path, driver="shp")
-    renames = {r["column"]: r["mapping"][r["column"]] for r in
-               json.loads(fieldmap_path(path).read_text())["losses"] if r["kind"] == "rename"}
+    renames = {
+        r["column"]: r["mapping"][r["column"]]
+        for r in json.loads(fieldmap_path(path).read_text())["losses"]
+        if r["kind"] == "rename"
+    }
     final = [renames.get(c, c) for c in layer.columns.drop("geometry")]
     assert all(len(n.encode()) <= 10 for n in final)
     assert len({n.lower() for n in final}) == len(final)  # no collision, even ignoring case
@@ -92,8 +126,11 @@ def test_shapefile_names_are_short_unique_and_mapped(tmp_path):
 def test_shapefile_mixed_geometries_split_in_one_zip_with_utf8_cpg(tmp_path):
     import zipfile
 
-    layer = gpd.GeoDataFrame({"id": ["p", "l"], "name": ["दिल्ली", "東京"]},
-                             geometry=[Point(77, 28), LineString([(72, 19), (73, 18)])], crs="EPSG:4326")
+    layer = gpd.GeoDataFrame(
+        {"id": ["p", "l"], "name": ["दिल्ली", "東京"]},
+        geometry=[Point(77, 28), LineString([(72, 19), (73, 18)])],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "mixed.shp.zip"
     with pytest.warns(DataLossWarning, match="split"):
         export_layers({"mixed": layer}, path, driver="shp")
@@ -113,10 +150,15 @@ def test_flatgeobuf_row_order_declared_and_keys_kept(tmp_path):
     assert sorted(read_back(path, "x", driver="fgb")["id"]) == ["far", "near"]
 
 
-@pytest.mark.parametrize(("caps_of", "tz", "declared"), [("parquet", "Asia/Kolkata", False),
-                                                         ("postgis", "Asia/Kolkata", True),
-                                                         ("postgis", "UTC", False),
-                                                         ("gpkg", "Asia/Kolkata", False)])
+@pytest.mark.parametrize(
+    ("caps_of", "tz", "declared"),
+    [
+        ("parquet", "Asia/Kolkata", False),
+        ("postgis", "Asia/Kolkata", True),
+        ("postgis", "UTC", False),
+        ("gpkg", "Asia/Kolkata", False),
+    ],
+)
 def test_zoned_datetime_columns(caps_of, tz, declared):
     from corridormap.export.adapt import fit
     from corridormap.export.formats import FORMATS

@@ -23,8 +23,11 @@ from corridormap.export.write import export_layers, manifest_path
 
 
 def _layers(n: int = 2) -> dict[str, gpd.GeoDataFrame]:
-    frame = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(n)]},
-                             geometry=[Point(77 + i / 10, 28) for i in range(n)], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"id": [f"p{i}" for i in range(n)]},
+        geometry=[Point(77 + i / 10, 28) for i in range(n)],
+        crs="EPSG:4326",
+    )
     return {"first": frame, "second": frame.iloc[:1]}
 
 
@@ -46,6 +49,7 @@ def test_injected_writer_failure_changes_nothing(tmp_path, monkeypatch, key):
                 Path(path).write_bytes(b"half a file")
                 raise OSError("No space left on device")
             return write(frame, path, *args, **kwargs)
+
         return wrapper
 
     if key == "gpkg":
@@ -63,8 +67,11 @@ def test_failed_verification_changes_nothing(tmp_path, monkeypatch):
     export_layers(_layers(), out)
     before = _snapshot(tmp_path)
     fmt = export_formats.FORMATS["gpkg"]
-    monkeypatch.setitem(export_formats.FORMATS, "gpkg",
-                        dataclasses.replace(fmt, read=lambda p, layer: fmt.read(p, layer).iloc[:0]))
+    monkeypatch.setitem(
+        export_formats.FORMATS,
+        "gpkg",
+        dataclasses.replace(fmt, read=lambda p, layer: fmt.read(p, layer).iloc[:0]),
+    )
     with pytest.raises(ExportError, match="0 features read back"):
         export_layers(_layers(4), out, overwrite=True)
     assert _snapshot(tmp_path) == before

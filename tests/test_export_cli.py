@@ -25,13 +25,26 @@ def _run(*args: str):
 
 @pytest.fixture
 def nodes() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"id": ["a", "b"], "name": ["Dadri", "Dholera"]},
-                            geometry=[Point(77.55, 28.55), Point(72.19, 22.25)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"id": ["a", "b"], "name": ["Dadri", "Dholera"]},
+        geometry=[Point(77.55, 28.55), Point(72.19, 22.25)],
+        crs="EPSG:4326",
+    )
 
 
-@pytest.mark.parametrize(("fmt", "suffix"), [("gpkg", ".gpkg"), ("geojson", ".geojson"), ("fgb", ".fgb"),
-                                             ("parquet", ".parquet"), ("shp", ".shp.zip"), ("kml", ".kml"),
-                                             ("kmz", ".kmz"), ("csv", ".csv")])
+@pytest.mark.parametrize(
+    ("fmt", "suffix"),
+    [
+        ("gpkg", ".gpkg"),
+        ("geojson", ".geojson"),
+        ("fgb", ".fgb"),
+        ("parquet", ".parquet"),
+        ("shp", ".shp.zip"),
+        ("kml", ".kml"),
+        ("kmz", ".kmz"),
+        ("csv", ".csv"),
+    ],
+)
 def test_cli_exports_catalog_layer_in_every_format(tmp_path, fmt, suffix):
     out = tmp_path / f"nodes{suffix}"
     result = _run("--format", fmt, "--out", str(out), "--layers", "industrial_nodes")
@@ -55,8 +68,12 @@ def test_cli_refuses_existing_and_names_the_fix(tmp_path):
     again = _run("--format", "geojson", "--out", str(out), "--layers", "industrial_nodes")
     assert again.exit_code != 0 and "--overwrite" in again.output and "Traceback" not in again.output
     assert out.read_bytes() == before
-    assert _run("--format", "geojson", "--out", str(out), "--layers", "industrial_nodes",
-                "--overwrite").exit_code == 0
+    assert (
+        _run(
+            "--format", "geojson", "--out", str(out), "--layers", "industrial_nodes", "--overwrite"
+        ).exit_code
+        == 0
+    )
 
 
 @pytest.mark.parametrize(("fmt", "crs"), [("geojson", "7755"), ("kml", "belt"), ("kmz", "EPSG:32643")])
@@ -66,8 +83,13 @@ def test_cli_refuses_a_crs_the_format_cannot_hold(tmp_path, fmt, crs):
     assert not (tmp_path / "x").exists()
 
 
-_ANY_EPSG = [("gpkg", "EPSG:7755"), ("fgb", "EPSG:32643"), ("parquet", "EPSG:7755"), ("shp", "EPSG:24378"),
-             ("csv", "EPSG:7755")]
+_ANY_EPSG = [
+    ("gpkg", "EPSG:7755"),
+    ("fgb", "EPSG:32643"),
+    ("parquet", "EPSG:7755"),
+    ("shp", "EPSG:24378"),
+    ("csv", "EPSG:7755"),
+]
 
 
 @pytest.mark.parametrize(("fmt", "crs"), _ANY_EPSG)
@@ -104,8 +126,11 @@ def test_cli_converts_users_files_with_input_hashes(tmp_path, nodes):
 
 def test_gpkg_layer_descriptions_and_records_of_kept_layers(tmp_path, nodes):
     out = tmp_path / "c.gpkg"
-    export_layers({"nodes": nodes}, out, specs={"nodes": {"description": "Industrial nodes of the DMIC",
-                                                          "title": "Industrial nodes"}})
+    export_layers(
+        {"nodes": nodes},
+        out,
+        specs={"nodes": {"description": "Industrial nodes of the DMIC", "title": "Industrial nodes"}},
+    )
     export_layers({"more": nodes}, out)  # a second export adds a layer; the first stays described
     with sqlite3.connect(out) as db:
         query = "SELECT table_name, identifier, description FROM gpkg_contents"

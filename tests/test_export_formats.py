@@ -15,8 +15,16 @@ from corridormap.export.formats import FORMATS, adapt_layer, target_crs
 from corridormap.export.write import export_layers, fieldmap_path, manifest_path, read_back
 
 #: geometry comparison per format: tolerance in CRS units, or "shape" (same shape, any vertex order)
-GEOMETRY_CHECK = {"gpkg": 0.0, "fgb": 0.0, "parquet": 0.0, "csv": 0.0, "geojson": 0.5e-7,
-                  "kml": 1e-12, "kmz": 1e-12, "shp": "shape"}
+GEOMETRY_CHECK = {
+    "gpkg": 0.0,
+    "fgb": 0.0,
+    "parquet": 0.0,
+    "csv": 0.0,
+    "geojson": 0.5e-7,
+    "kml": 1e-12,
+    "kmz": 1e-12,
+    "shp": "shape",
+}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +99,8 @@ def test_lossless_formats_give_back_the_frame(tmp_path, key):
 
     layer = gpd.GeoDataFrame(
         {"id": ["a", "b"], "count": [2**62, -5], "share": [0.1, 1 / 3], "ok": [True, False]},
-        geometry=[Point(77.2, 28.6, 1.0), Point(72.9, 19.1, 2.0)], crs="EPSG:7755",
+        geometry=[Point(77.2, 28.6, 1.0), Point(72.9, 19.1, 2.0)],
+        crs="EPSG:7755",
     )
     path = tmp_path / f"plain{FORMATS[key].suffixes[0]}"
     if key in ("fgb", "parquet"):  # rows in spatial order: declared

@@ -10,12 +10,31 @@ from shapely.geometry import Point
 from corridormap.export.adapt import fit
 from corridormap.export.formats import FORMATS
 
-_TRICKY = ["fid", "FID", "fid_attr", "geom", "wkt", "x", "Y", "lon", "begin", "begin_attr", "name", "Name",
-           "population_2011", "population_2021", "populati_1", "ज" * 4]
+_TRICKY = [
+    "fid",
+    "FID",
+    "fid_attr",
+    "geom",
+    "wkt",
+    "x",
+    "Y",
+    "lon",
+    "begin",
+    "begin_attr",
+    "name",
+    "Name",
+    "population_2011",
+    "population_2021",
+    "populati_1",
+    "ज" * 4,
+]
 names = st.lists(
-    st.one_of(st.text(alphabet=st.sampled_from("abcAB_1ज東é"), min_size=1, max_size=14),
-              st.sampled_from(_TRICKY)).filter(lambda n: n.lower() != "geometry"),
-    min_size=1, max_size=8, unique=True,
+    st.one_of(
+        st.text(alphabet=st.sampled_from("abcAB_1ज東é"), min_size=1, max_size=14), st.sampled_from(_TRICKY)
+    ).filter(lambda n: n.lower() != "geometry"),
+    min_size=1,
+    max_size=8,
+    unique=True,
 )
 
 

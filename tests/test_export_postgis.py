@@ -22,14 +22,18 @@ pytestmark = pytest.mark.postgis
 
 
 def _nodes(n: int = 3) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"id": [f"n{i}" for i in range(n)], "jobs": list(range(n))},
-                            geometry=[Point(77 + i / 10, 28) for i in range(n)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"id": [f"n{i}" for i in range(n)], "jobs": list(range(n))},
+        geometry=[Point(77 + i / 10, 28) for i in range(n)],
+        crs="EPSG:4326",
+    )
 
 
 def _tables(server, schema: str) -> list[str]:
     with psycopg.connect(server.admin()) as conn:
-        rows = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                            (schema,)).fetchall()
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
     return sorted(r[0] for r in rows)
 
 
@@ -37,8 +41,9 @@ def test_round_trip_keys_indexes_srid(postgis_server):
     layer = hostile_layer()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        written = write_postgis({"hostile": layer, "nodes": _nodes().to_crs(7755)},
-                                postgis_server.url_with_password, schema="rt")
+        written = write_postgis(
+            {"hostile": layer, "nodes": _nodes().to_crs(7755)}, postgis_server.url_with_password, schema="rt"
+        )
     assert written == ["hostile", "nodes"]
     expected, losses = fit("hostile", layer, POSTGIS_CAPS)
     assert sorted(str(w.message) for w in caught) == sorted(str(loss) for loss in losses)
@@ -47,7 +52,7 @@ def test_round_trip_keys_indexes_srid(postgis_server):
     assert renames == {"fid": "fid_attr", "geom": "geom_attr"}
     with psycopg.connect(postgis_server.admin()) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
-        cur = conn.execute('SELECT *, ST_AsEWKB(geom) AS wkb FROM rt.hostile')
+        cur = conn.execute("SELECT *, ST_AsEWKB(geom) AS wkb FROM rt.hostile")
         names = [d.name for d in cur.description]
         rows = {r[names.index("id")]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
         for col in layer.columns.drop("geometry"):
@@ -61,16 +66,21 @@ def test_round_trip_keys_indexes_srid(postgis_server):
             assert (back is None) == (geom is None)
             if geom is not None:
                 assert shapely.from_wkb(bytes(back)).equals_exact(geom, tolerance=0)
-        pk = conn.execute("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-                          "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'rt.nodes'::regclass "
-                          "AND i.indisprimary").fetchall()
+        pk = conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'rt.nodes'::regclass "
+            "AND i.indisprimary"
+        ).fetchall()
         assert pk == [("id",)]
-        gist = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'rt' AND tablename = 'nodes' "
-                            "AND indexdef LIKE '%gist%'").fetchall()
+        gist = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'rt' AND tablename = 'nodes' "
+            "AND indexdef LIKE '%gist%'"
+        ).fetchall()
         assert len(gist) == 1
         assert conn.execute("SELECT Find_SRID('rt', 'nodes', 'geom')").fetchone() == (7755,)
-        manifest = conn.execute("SELECT manifest FROM rt.corridormap_manifest "
-                                "WHERE layer = 'nodes'").fetchone()[0]
+        manifest = conn.execute(
+            "SELECT manifest FROM rt.corridormap_manifest WHERE layer = 'nodes'"
+        ).fetchone()[0]
     assert manifest["layer"]["features"] == 3
     assert postgis_server.password not in json.dumps(manifest)
 
@@ -96,8 +106,9 @@ def test_failure_mid_transaction_leaves_no_table(postgis_server):
     # a failing overwrite keeps the tables it was replacing, as they were
     write_postgis({"good": _nodes(3)}, postgis_server.url_with_password, schema="tx2")
     with pytest.raises(ExportError, match="rolled back"):
-        write_postgis({"good": _nodes(7), "bad": bad}, postgis_server.url_with_password, schema="tx2",
-                      overwrite=True)
+        write_postgis(
+            {"good": _nodes(7), "bad": bad}, postgis_server.url_with_password, schema="tx2", overwrite=True
+        )
     assert _tables(postgis_server, "tx2") == ["corridormap_manifest", "good"]
     with psycopg.connect(postgis_server.admin()) as conn:
         assert conn.execute("SELECT count(*) FROM tx2.good").fetchone() == (3,)
@@ -141,8 +152,18 @@ def test_cli_export_to_postgis(postgis_server, monkeypatch):
     from corridormap.cli import cli
 
     monkeypatch.setenv("PGPASSWORD", postgis_server.password)
-    result = CliRunner().invoke(cli, ["export", "--to", postgis_server.url, "--schema", "cli",
-                                      "--layers", "industrial_nodes,freight_rail"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "--to",
+            postgis_server.url,
+            "--schema",
+            "cli",
+            "--layers",
+            "industrial_nodes,freight_rail",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert postgis_server.password not in result.output
     assert _tables(postgis_server, "cli") == ["corridormap_manifest", "freight_rail", "industrial_nodes"]
@@ -151,6 +172,7 @@ def test_cli_export_to_postgis(postgis_server, monkeypatch):
     assert comment  # the catalog's description
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        again = CliRunner().invoke(cli, ["export", "--to", postgis_server.url, "--schema", "cli",
-                                         "--layers", "industrial_nodes"])
+        again = CliRunner().invoke(
+            cli, ["export", "--to", postgis_server.url, "--schema", "cli", "--layers", "industrial_nodes"]
+        )
     assert again.exit_code != 0 and "--overwrite" in again.output

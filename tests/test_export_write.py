@@ -18,18 +18,28 @@ from corridormap.export.write import export_layers, manifest_path
 def layers() -> dict[str, gpd.GeoDataFrame]:
     nodes = gpd.GeoDataFrame(
         {"id": ["n1", "n2"], "name": ["Dadri", "Dholera"], "source": ["DMICDC", "DMICDC"]},
-        geometry=[Point(77.55, 28.55), Point(72.19, 22.25)], crs="EPSG:4326",
+        geometry=[Point(77.55, 28.55), Point(72.19, 22.25)],
+        crs="EPSG:4326",
     )
     rail = gpd.GeoDataFrame(
         {"id": ["r1"], "corridor": ["Western DFC"]},
-        geometry=[LineString([(77.5, 28.5), (72.9, 19.0)])], crs="EPSG:4326",
+        geometry=[LineString([(77.5, 28.5), (72.9, 19.0)])],
+        crs="EPSG:4326",
     )
     return {"industrial_nodes": nodes, "freight_rail": rail}
 
 
 def test_gpkg_round_trip_and_manifest(tmp_path, layers):
-    out = export_layers(layers, tmp_path / "corridor.gpkg", specs={"industrial_nodes": {
-        "description": "Industrial nodes", "provenance": {"source": "DMICDC", "licence": "public"}}})
+    out = export_layers(
+        layers,
+        tmp_path / "corridor.gpkg",
+        specs={
+            "industrial_nodes": {
+                "description": "Industrial nodes",
+                "provenance": {"source": "DMICDC", "licence": "public"},
+            }
+        },
+    )
     for name, gdf in layers.items():
         got = gpd.read_file(out, layer=name)
         assert_geodataframe_equal(got, gdf, check_like=True)

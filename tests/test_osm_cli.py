@@ -32,8 +32,18 @@ def test_extract_writes_one_layer_per_kind(tmp_path: Path) -> None:
     assert set(rail["source"]) == {"OpenStreetMap contributors, ODbL"}
     code, text = run("osm", "extract", str(XML), "--what", "rail", "--out", str(out))
     assert code == 2 and "--overwrite" in text
-    code, text = run("osm", "extract", str(XML), "--what", "rail", "--area", "76.59,28.19,76.63,28.21",
-                     "--out", str(out), "--overwrite")
+    code, text = run(
+        "osm",
+        "extract",
+        str(XML),
+        "--what",
+        "rail",
+        "--area",
+        "76.59,28.19,76.63,28.21",
+        "--out",
+        str(out),
+        "--overwrite",
+    )
     assert code == 0 and "osm_rail: 2 features" in text
 
 
@@ -63,14 +73,35 @@ def test_fetch_with_progress_then_offline(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(_overpass, "_send", fake_send)
     cache = tmp_path / "cache"
-    args = ["osm", "fetch", "--area", "76.4,28.0,76.8,28.3", "--what", "trunk", "--tile-deg", "0.25",
-            "--cache-dir", str(cache)]
+    args = [
+        "osm",
+        "fetch",
+        "--area",
+        "76.4,28.0,76.8,28.3",
+        "--what",
+        "trunk",
+        "--tile-deg",
+        "0.25",
+        "--cache-dir",
+        str(cache),
+    ]
     code, text = run(*args, "--out", str(tmp_path / "a.gpkg"))
     assert code == 0, text
     assert len(calls) == 6 and "osm_trunk: 2 features" in text
     assert "tiles (2 features so far)" in text
     code, text = run(*args, "--offline", "--out", str(tmp_path / "b.gpkg"))
     assert code == 0 and len(calls) == 6
-    code, text = run("osm", "fetch", "--area", "76.4,28.0,76.8,28.3", "--what", "ports", "--offline",
-                     "--cache-dir", str(cache), "--out", str(tmp_path / "c.gpkg"))
+    code, text = run(
+        "osm",
+        "fetch",
+        "--area",
+        "76.4,28.0,76.8,28.3",
+        "--what",
+        "ports",
+        "--offline",
+        "--cache-dir",
+        str(cache),
+        "--out",
+        str(tmp_path / "c.gpkg"),
+    )
     assert code == 2 and "settings.offline" in text and "Traceback" not in text

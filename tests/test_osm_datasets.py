@@ -13,8 +13,18 @@ from corridormap import settings
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError, NetworkError
 from corridormap.osm import _overpass, datasets
 
-PROVENANCE = ["id", "name", "state", "status", "status_detail", "as_of", "source", "licence",
-              "geometry_quality", "position_tolerance_km"]
+PROVENANCE = [
+    "id",
+    "name",
+    "state",
+    "status",
+    "status_detail",
+    "as_of",
+    "source",
+    "licence",
+    "geometry_quality",
+    "position_tolerance_km",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +60,11 @@ def test_datameet_stations(shared_data: Path) -> None:
     assert len(stations) == 3305
     badhal = stations.set_index("code").loc["BDHL"]
     assert (badhal["id"], badhal["name"], badhal["state"], badhal["zone"]) == (
-        "datameet-BDHL", "Badhal", "Rajasthan", "NWR")
+        "datameet-BDHL",
+        "Badhal",
+        "Rajasthan",
+        "NWR",
+    )
     assert badhal.geometry.x == pytest.approx(75.4516454)
     assert set(stations["licence"]) == {"CC0 1.0"}
 
@@ -83,7 +97,8 @@ def test_mirror_folder_and_offline(gppd_csv: Path, tmp_path: Path) -> None:
 def test_a_catalog_entry_loads_a_dataset(gppd_csv: Path, tmp_path: Path) -> None:
     folder = tmp_path / "catalog"
     folder.mkdir()
-    (folder / "gppd.toml").write_text(f'''
+    (folder / "gppd.toml").write_text(
+        f'''
 name = "gppd"
 title = "GPPD solar and wind"
 group = "Renewable energy"
@@ -94,7 +109,9 @@ function = "load_dataset"
 params = {{ name = "gppd_renewables", path = "{gppd_csv.as_posix()}" }}
 [columns]
 capacity_mw = {{ type = "float", label = "Capacity", unit = "MW" }}
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     with settings.override(extra_layers_dirs=[folder]):
         layer = corridormap.read_layer("gppd")
     assert len(layer) == 231 and layer["capacity_mw"].max() > 0

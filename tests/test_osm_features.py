@@ -17,8 +17,18 @@ from corridormap.errors import CatalogError, CorridormapError, DataSourceNotFoun
 
 FIXTURES = Path(__file__).parent / "fixtures" / "osm"
 XML = FIXTURES / "rewari.osm"
-SCHEMA = ["id", "name", "state", "status", "status_detail", "as_of", "source", "geometry_quality",
-          "position_tolerance_km", "osm_id"]
+SCHEMA = [
+    "id",
+    "name",
+    "state",
+    "status",
+    "status_detail",
+    "as_of",
+    "source",
+    "geometry_quality",
+    "position_tolerance_km",
+    "osm_id",
+]
 
 
 def write_pbf(xml: Path, dest: Path) -> Path:
@@ -69,8 +79,12 @@ def test_rail_columns_status_and_dfc() -> None:
     assert wdfc["corridor"] == "Western DFC"
     assert wdfc["operator"].startswith("Dedicated Freight Corridor")
     assert pd.isna(rail.loc["way/1002", "corridor"])  # Indian Railways line, not a DFC
-    assert rail["status"].to_dict() == {"way/1001": "operational", "way/1002": "operational",
-                                        "way/1003": "under construction", "way/1004": "operational"}
+    assert rail["status"].to_dict() == {
+        "way/1001": "operational",
+        "way/1002": "operational",
+        "way/1003": "under construction",
+        "way/1004": "operational",
+    }
     assert rail.loc["way/1003", "status_detail"] == "OSM railway=construction; construction=rail"
     assert rail.loc["way/1004", "name"] == "unnamed rail (way/1004)"
     assert set(rail.geometry.geom_type) == {"LineString"}
@@ -79,7 +93,10 @@ def test_rail_columns_status_and_dfc() -> None:
 def test_motorway_columns() -> None:
     roads = osm.read_extract(XML, "motorway").set_index("osm_id")
     assert roads.loc["way/2001", ["ref", "expressway", "highway"]].tolist() == [
-        "NE4", "Delhi–Mumbai Expressway", "motorway"]
+        "NE4",
+        "Delhi–Mumbai Expressway",
+        "motorway",
+    ]
     assert roads["lanes"].dtype == "Int64" and roads.loc["way/2001", "lanes"] == 4
     assert roads.loc["way/2004", "status"] == "under construction"
 
@@ -87,8 +104,10 @@ def test_motorway_columns() -> None:
 def test_areas_become_points_with_area_and_small_plots_are_dropped() -> None:
     industrial = osm.read_extract(XML, "industrial").set_index("osm_id")
     # the 0.01 km2 works (way 3002) is dropped; the multipolygon relation is kept
-    assert industrial["name"].to_dict() == {"relation/3100": "Test Multipolygon Estate",
-                                            "way/3001": "Test Industrial Area"}
+    assert industrial["name"].to_dict() == {
+        "relation/3100": "Test Multipolygon Estate",
+        "way/3001": "Test Industrial Area",
+    }
     point = industrial.geometry["way/3001"]
     assert point.geom_type == "Point" and shapely.box(76.58, 28.10, 76.59, 28.11).contains(point)
     assert shapely.box(76.55, 28.13, 76.57, 28.14).contains(industrial.geometry["relation/3100"])
@@ -108,21 +127,32 @@ def test_power_capacity_and_technology() -> None:
     assert "node/4102" not in power.index  # the coal plant
 
 
-@pytest.mark.parametrize(("text", "mw"), [
-    ("50 MW", 50.0), ("2100 kW", 2.1), ("1.5 GW", 1500.0), ("40MWp", 40.0), ("yes", np.nan), (None, np.nan),
-    ("12", np.nan),
-])
+@pytest.mark.parametrize(
+    ("text", "mw"),
+    [
+        ("50 MW", 50.0),
+        ("2100 kW", 2.1),
+        ("1.5 GW", 1500.0),
+        ("40MWp", 40.0),
+        ("yes", np.nan),
+        (None, np.nan),
+        ("12", np.nan),
+    ],
+)
 def test_parse_capacity(text: object, mw: float) -> None:
     got = osm.parse_capacity_mw(text)
     assert (np.isnan(got) and np.isnan(mw)) or got == pytest.approx(mw)
 
 
-@pytest.mark.parametrize("area", [
-    (76.59, 28.19, 76.63, 28.21),
-    "76.59,28.19,76.63,28.21",
-    shapely.box(76.59, 28.19, 76.63, 28.21),
-    gpd.GeoDataFrame(geometry=[shapely.box(76.59, 28.19, 76.63, 28.21)], crs=4326).to_crs(7755),
-])
+@pytest.mark.parametrize(
+    "area",
+    [
+        (76.59, 28.19, 76.63, 28.21),
+        "76.59,28.19,76.63,28.21",
+        shapely.box(76.59, 28.19, 76.63, 28.21),
+        gpd.GeoDataFrame(geometry=[shapely.box(76.59, 28.19, 76.63, 28.21)], crs=4326).to_crs(7755),
+    ],
+)
 def test_area_keeps_features_that_touch_it(area: object) -> None:
     rail = osm.read_extract(XML, "rail", area=area)
     assert sorted(rail["id"]) == ["osm-way-1001", "osm-way-1004"]
@@ -182,14 +212,17 @@ def test_the_belt_area_comes_from_the_catalog() -> None:
     assert sorted(osm.read_extract(XML, "rail", area="belt")["id"]) == EXPECTED["rail"]
 
 
-@pytest.mark.parametrize(("what", "geometry"), [("rail", "LineString"), ("motorway", "LineString"),
-                                                 ("power", "Point"), ("ports", "Point")])
+@pytest.mark.parametrize(
+    ("what", "geometry"),
+    [("rail", "LineString"), ("motorway", "LineString"), ("power", "Point"), ("ports", "Point")],
+)
 def test_osm_layers_pass_the_catalog_schema(tmp_path: Path, what: str, geometry: str) -> None:
     import corridormap
     from corridormap import settings
 
     common = (Path(settings.layers_dir) / "_common.toml").as_posix()
-    (tmp_path / f"osm_{what}.toml").write_text(f'''
+    (tmp_path / f"osm_{what}.toml").write_text(
+        f'''
 extends = "{common}"
 name = "osm_{what}"
 title = "OSM {what}"
@@ -199,7 +232,9 @@ draw_order = 50
 [derive]
 function = "read_extract"
 params = {{ path = "{XML.as_posix()}", what = "{what}" }}
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     with settings.override(extra_layers_dirs=[tmp_path]):
         layer = corridormap.read_layer(f"osm_{what}")
     assert sorted(layer["id"]) == EXPECTED[what]
@@ -214,8 +249,9 @@ def test_osm_layers_sit_beside_the_curated_ones_on_the_map() -> None:
     assert "Western Dedicated Freight Corridor" in html and "OpenStreetMap contributors, ODbL" in html
 
 
-@pytest.mark.parametrize("where", [shapely.Point(76.62, 28.2),
-                                   shapely.LineString([(76.6, 28.2), (76.62, 28.2)])])
+@pytest.mark.parametrize(
+    "where", [shapely.Point(76.62, 28.2), shapely.LineString([(76.6, 28.2), (76.62, 28.2)])]
+)
 def test_points_and_lines_become_the_area_around_them(where: shapely.Geometry) -> None:
     area = osm.resolve_area(where, around_km=1.0)
     assert area.geom_type == "Polygon" and area.contains(where)

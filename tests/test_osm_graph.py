@@ -96,10 +96,17 @@ def test_no_ways_is_a_clear_error() -> None:
         osm.road_graph(XML, area=(70.0, 20.0, 70.1, 20.1))
 
 
-@pytest.mark.parametrize(("tag", "kph"), [
-    ("100", 100.0), ("60 mph", 96.56064), ("80 km/h", 80.0), (["100", "110"], 100.0), ("signals", np.nan),
-    (None, np.nan),
-])
+@pytest.mark.parametrize(
+    ("tag", "kph"),
+    [
+        ("100", 100.0),
+        ("60 mph", 96.56064),
+        ("80 km/h", 80.0),
+        (["100", "110"], 100.0),
+        ("signals", np.nan),
+        (None, np.nan),
+    ],
+)
 def test_parse_speed(tag: object, kph: float) -> None:
     got = parse_speed_kph(tag)
     assert (np.isnan(got) and np.isnan(kph)) or got == pytest.approx(kph)
@@ -111,8 +118,9 @@ def test_graph_from_layers_uses_the_layer_names_for_speeds() -> None:
 
     rail = gpd.GeoDataFrame(geometry=[shapely.LineString([(75.0, 24.0), (75.0, 24.5)])], crs=4326)
     road = gpd.GeoDataFrame(geometry=[shapely.LineString([(75.0, 24.5), (75.5, 24.5)])], crs=4326)
-    graph = osm.graph_from_layers({"freight_rail": rail, "expressways": road}, speeds_kph={
-        "freight_rail": 60.0, "expressways": 90.0})
+    graph = osm.graph_from_layers(
+        {"freight_rail": rail, "expressways": road}, speeds_kph={"freight_rail": 60.0, "expressways": 90.0}
+    )
     assert graph.number_of_nodes() == 3 and graph.number_of_edges() == 4  # the lines meet at (75, 24.5)
     assert sorted({d["speed_kph"] for *_, d in graph.edges(data=True)}) == [60.0, 90.0]
     assert "kind" not in rail.columns  # inputs untouched

@@ -48,8 +48,9 @@ class FakeServer:
         if data is None:
             return b"downloaded bytes"
         query = urllib.parse.parse_qs(data.decode())["data"][0]
-        south, west, north, east = map(float, re.search(r"\(([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)\)",
-                                                         query).groups())
+        south, west, north, east = map(
+            float, re.search(r"\(([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)\)", query).groups()
+        )
         return FIXTURE.read_bytes() if DATA_BOX.intersects(shapely.box(west, south, east, north)) else EMPTY
 
 
@@ -77,12 +78,19 @@ def stored(cache: Path) -> list[Path]:
     return sorted((cache / "overpass").glob("*.osm"))
 
 
-@pytest.mark.parametrize(("area", "tile_deg", "count"), [
-    (shapely.box(*AREA), 0.25, 6),
-    (shapely.box(*AREA), 1.0, 1),
-    (shapely.Polygon([(76.0, 28.0), (78.0, 28.0), (76.0, 30.0)]), 1.0, 3),  # the far corner tile is skipped
-    (shapely.Point(76.6, 28.2).buffer(0.01), 0.5, 1),
-])
+@pytest.mark.parametrize(
+    ("area", "tile_deg", "count"),
+    [
+        (shapely.box(*AREA), 0.25, 6),
+        (shapely.box(*AREA), 1.0, 1),
+        (
+            shapely.Polygon([(76.0, 28.0), (78.0, 28.0), (76.0, 30.0)]),
+            1.0,
+            3,
+        ),  # the far corner tile is skipped
+        (shapely.Point(76.6, 28.2).buffer(0.01), 0.5, 1),
+    ],
+)
 def test_tiles_cover_the_area(area: shapely.Geometry, tile_deg: float, count: int) -> None:
     tiles = _overpass.tile_bounds(area, tile_deg=tile_deg)
     assert len(tiles) == count
@@ -90,17 +98,27 @@ def test_tiles_cover_the_area(area: shapely.Geometry, tile_deg: float, count: in
 
 
 def test_query_text() -> None:
-    query = _overpass.overpass_query([{"railway": "rail"}, {"highway": ["motorway", "trunk"], "ref": True}],
-                                     ["way"], (76.0, 28.0, 77.0, 29.0), timeout_s=60)
-    assert query == ('[out:xml][timeout:60];\n(\n  way["railway"="rail"](28.0,76.0,29.0,77.0);\n'
-                     '  way["highway"~"^(motorway|trunk)$"]["ref"](28.0,76.0,29.0,77.0);\n);\n'
-                     "(._;>;);\nout body;\n")
+    query = _overpass.overpass_query(
+        [{"railway": "rail"}, {"highway": ["motorway", "trunk"], "ref": True}],
+        ["way"],
+        (76.0, 28.0, 77.0, 29.0),
+        timeout_s=60,
+    )
+    assert query == (
+        '[out:xml][timeout:60];\n(\n  way["railway"="rail"](28.0,76.0,29.0,77.0);\n'
+        '  way["highway"~"^(motorway|trunk)$"]["ref"](28.0,76.0,29.0,77.0);\n);\n'
+        "(._;>;);\nout body;\n"
+    )
 
 
 def test_fetch_tiles_then_second_run_is_free(server: FakeServer, cache: Path) -> None:
     seen: list[tuple[int, int, bool, int]] = []
-    rail = osm.fetch_layer("rail", area=AREA, tile_deg=0.25,
-                           progress=lambda t, n: seen.append((t.index, t.total, t.from_cache, n)))
+    rail = osm.fetch_layer(
+        "rail",
+        area=AREA,
+        tile_deg=0.25,
+        progress=lambda t, n: seen.append((t.index, t.total, t.from_cache, n)),
+    )
     assert len(server.calls) == 6 and all(m == "POST" for m, _ in server.calls)
     assert server.calls[0][1] == settings.overpass_url
     assert sorted(rail["id"]) == ["osm-way-1001", "osm-way-1002", "osm-way-1003", "osm-way-1004"]
@@ -128,9 +146,12 @@ def test_interrupted_fetch_resumes_with_the_missing_tiles(server: FakeServer, ca
 def test_rate_limit_and_timeouts_are_retried_with_back_off(
     server: FakeServer, sleeps: list[float], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server.failures = [_overpass.HTTPStatusError(429, "u"), _overpass.HTTPStatusError(504, "u"),
-                       TimeoutError("read timed out"),
-                       FIXTURE.read_bytes().replace(b"</osm>", REMARK + b"</osm>")]
+    server.failures = [
+        _overpass.HTTPStatusError(429, "u"),
+        _overpass.HTTPStatusError(504, "u"),
+        TimeoutError("read timed out"),
+        FIXTURE.read_bytes().replace(b"</osm>", REMARK + b"</osm>"),
+    ]
     trunk = osm.fetch_layer("trunk", area=(76.6, 28.2, 76.7, 28.3), tile_deg=1.0)
     assert len(trunk) == 1
     assert sleeps == [2.0, 4.0, 8.0, 16.0]

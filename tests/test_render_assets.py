@@ -76,8 +76,9 @@ def test_unknown_url_fails_naming_it() -> None:
         inline_assets(html)
 
 
-def test_missing_vendored_file_fails_naming_url_and_fix(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
+def test_missing_vendored_file_fails_naming_url_and_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(assets, "vendor_dir", lambda: tmp_path)
     url = "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js"
     expected = r"leaflet-search@2\.9\.7.*reinstall corridormap"
@@ -125,13 +126,15 @@ def test_css_images_and_fonts_become_data_uris(tmp_path: Path) -> None:
     (tmp_path / "img" / "a.png").write_bytes(b"\x89PNG-a")
     (tmp_path / "f.woff2").write_bytes(b"woff2-bytes")
     (tmp_path / "f.ttf").write_bytes(b"ttf-bytes")
-    css = ('.a{background:url("img/a.png")} .b{background:url(data:image/png;base64,AAAA)}'
-           '@font-face{font-family:x;src:url(f.woff2) format("woff2"),url(f.ttf) format("truetype")}')
+    css = (
+        '.a{background:url("img/a.png")} .b{background:url(data:image/png;base64,AAAA)}'
+        '@font-face{font-family:x;src:url(f.woff2) format("woff2"),url(f.ttf) format("truetype")}'
+    )
     out = inline_css(css, tmp_path / "style.css", "https://cdn.example.invalid/style.css")
     png = base64.b64encode(b"\x89PNG-a").decode()
     assert f'url("data:image/png;base64,{png}")' in out
     assert "url(data:image/png;base64,AAAA)" in out
-    assert f'data:font/woff2;base64,{base64.b64encode(b"woff2-bytes").decode()}' in out
+    assert f"data:font/woff2;base64,{base64.b64encode(b'woff2-bytes').decode()}" in out
     assert "truetype" not in out and base64.b64encode(b"ttf-bytes").decode() not in out
 
 
@@ -141,21 +144,30 @@ def test_css_with_missing_image_fails_naming_it(tmp_path: Path) -> None:
 
 
 def test_external_references_ignore_links_a_reader_clicks() -> None:
-    html = ('<a href="https://example.org/source">source</a><script src="https://cdn.x/a.js"></script>'
-            '<style>.a{background:url(https://cdn.x/b.png)}</style>'
-            '<script>L.tileLayer("https://tiles.x/{z}/{x}/{y}.png").addTo(m);'
-            'L.imageOverlay("https://img.x/r.png", b); L.imageOverlay("data:image/png;base64,AA", b);'
-            'L.marker(p).bindPopup("<a href=\\"https://example.org\\">x</a>")</script>')
-    assert external_references(html) == {"https://cdn.x/a.js", "https://cdn.x/b.png",
-                                         "https://tiles.x/{z}/{x}/{y}.png", "https://img.x/r.png"}
+    html = (
+        '<a href="https://example.org/source">source</a><script src="https://cdn.x/a.js"></script>'
+        "<style>.a{background:url(https://cdn.x/b.png)}</style>"
+        '<script>L.tileLayer("https://tiles.x/{z}/{x}/{y}.png").addTo(m);'
+        'L.imageOverlay("https://img.x/r.png", b); L.imageOverlay("data:image/png;base64,AA", b);'
+        'L.marker(p).bindPopup("<a href=\\"https://example.org\\">x</a>")</script>'
+    )
+    assert external_references(html) == {
+        "https://cdn.x/a.js",
+        "https://cdn.x/b.png",
+        "https://tiles.x/{z}/{x}/{y}.png",
+        "https://img.x/r.png",
+    }
 
 
-@pytest.mark.parametrize(("size", "kind", "expected"), [
-    (1_420_000, {"offline": True}, "1.42 MB (budget 3.00 MB for an offline map)"),
-    (3_100_000, {"offline": True}, "3.10 MB (budget 3.00 MB for an offline map) OVER BUDGET"),
-    (2_500_000, {}, "2.50 MB (budget 3.00 MB for a single-file map)"),
-    (500_000, {"cdn": True}, "0.50 MB (budget 2.00 MB for a CDN-linked map)"),
-])
+@pytest.mark.parametrize(
+    ("size", "kind", "expected"),
+    [
+        (1_420_000, {"offline": True}, "1.42 MB (budget 3.00 MB for an offline map)"),
+        (3_100_000, {"offline": True}, "3.10 MB (budget 3.00 MB for an offline map) OVER BUDGET"),
+        (2_500_000, {}, "2.50 MB (budget 3.00 MB for a single-file map)"),
+        (500_000, {"cdn": True}, "0.50 MB (budget 2.00 MB for a CDN-linked map)"),
+    ],
+)
 def test_size_report(size: int, kind: dict[str, bool], expected: str) -> None:
     assert size_report(size, **kind) == expected
 
@@ -163,8 +175,11 @@ def test_size_report(size: int, kind: dict[str, bool], expected: str) -> None:
 def test_inlining_keeps_tile_layers_only_when_asked() -> None:
     m = folium.Map(tiles="OpenStreetMap")
     page = assets.map_html(m)  # the default: everything inlined, tiles kept (used when online)
-    assert assets.external_references(page) == assets.tile_references(page) == {
-        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
+    assert (
+        assets.external_references(page)
+        == assets.tile_references(page)
+        == {"https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
+    )
     with pytest.raises(DataSourceNotFoundError, match="tile"):
         assets.map_html(m, offline=True)
     linked = assets.map_html(m, cdn=True)

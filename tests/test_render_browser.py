@@ -33,8 +33,15 @@ from corridormap.render.controls import CLUSTER_MIN_FEATURES
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 HOSTILE = "Hostile <img src=x onerror=alert(1)> node"
 BLANK_PNG = base64.b64decode(
@@ -75,8 +82,11 @@ def _build(layers: dict[str, gpd.GeoDataFrame], out: Path, *, offline: bool, cdn
     m = corridormap.build_map(layers, offline=offline)
     specs = corridormap.load_catalog()
     titles = {specs[n].title: n for n in layers}
-    groups = {titles[c.layer_name]: c.get_name() for c in m._children.values()
-              if isinstance(c, folium.FeatureGroup) and c.layer_name in titles}
+    groups = {
+        titles[c.layer_name]: c.get_name()
+        for c in m._children.values()
+        if isinstance(c, folium.FeatureGroup) and c.layer_name in titles
+    }
     out.write_text(map_html(m, offline=offline, cdn=cdn), encoding="utf-8")
     return Built(out, m.get_name(), groups, {n: len(g) for n, g in layers.items()})
 
@@ -85,15 +95,18 @@ def _build(layers: dict[str, gpd.GeoDataFrame], out: Path, *, offline: bool, cdn
 def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     tmp = tmp_path_factory.mktemp("maps")
     layers = _layers()
-    return {"offline": _build(layers, tmp / "offline.html", offline=True),
-            "online": _build(layers, tmp / "online.html", offline=False, cdn=True)}
+    return {
+        "offline": _build(layers, tmp / "offline.html", offline=True),
+        "online": _build(layers, tmp / "online.html", offline=False, cdn=True),
+    }
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium "
-                    "(apt-get install chromium; .ci/run does)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)"
+        )
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -120,16 +133,29 @@ def _serve_locally(session: Session) -> Any:
     return handle
 
 
-def _open(browser: Any, built: Built, *, online: bool = False, width: int = 1280, height: int = 800,
-          url: str | None = None) -> Session:
+def _open(
+    browser: Any,
+    built: Built,
+    *,
+    online: bool = False,
+    width: int = 1280,
+    height: int = 800,
+    url: str | None = None,
+) -> Session:
     page = browser.new_page(viewport={"width": width, "height": height})
     session = Session(page)
     page.on("request", lambda r: session.requests.append(r.url))
     page.on("console", lambda m: session.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: session.errors.append(str(e)))
     # a tile request the map abandons when the view changes is not an error; any other failure is
-    page.on("requestfailed", lambda r: None if any(h in r.url for h in TILE_HOSTS)
-            else session.errors.append(f"request failed: {r.url[:200]}"))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            None
+            if any(h in r.url for h in TILE_HOSTS)
+            else session.errors.append(f"request failed: {r.url[:200]}")
+        ),
+    )
 
     def on_dialog(dialog: Any) -> None:
         session.dialogs.append(dialog.message)
@@ -202,8 +228,9 @@ def _drawn(session: Session, built: Built) -> dict[str, int]:
     return session.page.evaluate(DRAWN_JS, [built.map_var, list(built.groups)])
 
 
-def test_offline_map_draws_every_layer_with_no_network_and_no_error(browser: Any,
-                                                                    maps: dict[str, Built]) -> None:
+def test_offline_map_draws_every_layer_with_no_network_and_no_error(
+    browser: Any, maps: dict[str, Built]
+) -> None:
     built = maps["offline"]
     session = _open(browser, built)
     try:
@@ -231,9 +258,18 @@ def test_offline_map_is_one_self_contained_file(maps: dict[str, Built]) -> None:
     assert "<script src=" not in html and 'rel="stylesheet"' not in html
 
 
-CONTROLS = (".cm-title", ".leaflet-control-zoom", ".fullscreen-icon", ".leaflet-control-measure",
-            ".leaflet-control-search", ".leaflet-control-minimap", ".leaflet-control-scale",
-            ".cm-mouse-position", ".cm-sources", ".cm-panel")
+CONTROLS = (
+    ".cm-title",
+    ".leaflet-control-zoom",
+    ".fullscreen-icon",
+    ".leaflet-control-measure",
+    ".leaflet-control-search",
+    ".leaflet-control-minimap",
+    ".leaflet-control-scale",
+    ".cm-mouse-position",
+    ".cm-sources",
+    ".cm-panel",
+)
 
 
 def open_panel(page: Any) -> Any:
@@ -302,8 +338,9 @@ def test_default_offline_build_opens_with_no_network(browser: Any, tmp_path: Pat
         page.close()
 
 
-def test_layer_control_hides_and_shows_a_layer_and_draw_order_holds(offline_page: Session,
-                                                                     maps: dict[str, Built]) -> None:
+def test_layer_control_hides_and_shows_a_layer_and_draw_order_holds(
+    offline_page: Session, maps: dict[str, Built]
+) -> None:
     built, page = maps["offline"], offline_page.page
     specs = corridormap.load_catalog()
     panel = open_panel(page)
@@ -315,9 +352,11 @@ def test_layer_control_hides_and_shows_a_layer_and_draw_order_holds(offline_page
     assert rail.count() == 0
     label.locator("input").check()
     assert rail.count() == before
-    z = page.evaluate("""([mapVar, names]) => names.map(
+    z = page.evaluate(
+        """([mapVar, names]) => names.map(
         (n) => parseInt(getComputedStyle(window[mapVar].getPane("cm-" + n)).zIndex, 10))""",
-                      [built.map_var, list(built.groups)])
+        [built.map_var, list(built.groups)],
+    )
     by_order = sorted(built.groups, key=lambda n: specs[n].draw_order)
     assert [z[list(built.groups).index(n)] for n in by_order] == sorted(z)
     assert len(set(z)) == len(z) or specs  # equal draw orders may share a z-index
@@ -339,31 +378,44 @@ def _search(page: Any, text: str, tip_starts: str) -> list[str]:
     return tips
 
 
-def test_search_for_dholera_zooms_to_it_and_opens_its_popup(offline_page: Session,
-                                                            maps: dict[str, Built]) -> None:
+def test_search_for_dholera_zooms_to_it_and_opens_its_popup(
+    offline_page: Session, maps: dict[str, Built]
+) -> None:
     built, page = maps["offline"], offline_page.page
     nodes = corridormap.read_layer("industrial_nodes")
     dholera = nodes[nodes["name"].str.startswith("Dholera")].geometry.iloc[0]
     _search(page, "Dholera", "Dholera Special")
     page.wait_for_timeout(800)
-    zoom, in_view, lat, lon = page.evaluate(f"""([y, x]) => {{ const m = window.{built.map_var};
+    zoom, in_view, lat, lon = page.evaluate(
+        f"""([y, x]) => {{ const m = window.{built.map_var};
         const c = m.getCenter(); return [m.getZoom(), m.getBounds().contains([y, x]), c.lat, c.lng]; }}""",
-                                            [dholera.y, dholera.x])
+        [dholera.y, dholera.x],
+    )
     assert zoom == 11 and in_view
     # centred on it, give or take the pan that makes room for its (tall) popup
     assert abs(lat - dholera.y) < 0.3 and abs(lon - dholera.x) < 0.3
     popup = page.locator(".leaflet-popup-content").inner_text()
     assert "Dholera Special Investment Region" in popup
-    for text in ("investment region", "under construction", "Area", "92,000 ha", "Source:", "more sources",
-                 "Details"):
+    for text in (
+        "investment region",
+        "under construction",
+        "Area",
+        "92,000 ha",
+        "Source:",
+        "more sources",
+        "Details",
+    ):
         assert text in popup, text
     assert "Area (ha)" not in popup  # units once, with the value
     # the search box never covers the popup
     box = page.locator(".leaflet-control-search").bounding_box()
     pop = page.locator(".leaflet-popup").bounding_box()
     assert box and pop
-    assert box["x"] + box["width"] <= pop["x"] or box["y"] + box["height"] <= pop["y"] or \
-        pop["y"] + pop["height"] <= box["y"]
+    assert (
+        box["x"] + box["width"] <= pop["x"]
+        or box["y"] + box["height"] <= pop["y"]
+        or pop["y"] + pop["height"] <= box["y"]
+    )
     page.screenshot(path=str(ARTIFACTS / "map-offline-search.png"))
     assert offline_page.errors == []
 
@@ -381,8 +433,9 @@ def test_hostile_name_shows_as_text_and_opens_no_dialog(offline_page: Session) -
     assert offline_page.errors == []
 
 
-def test_online_map_with_cdn_answered_locally_draws_the_same_layers(browser: Any,
-                                                                    maps: dict[str, Built]) -> None:
+def test_online_map_with_cdn_answered_locally_draws_the_same_layers(
+    browser: Any, maps: dict[str, Built]
+) -> None:
     built = maps["online"]
     session = _open(browser, built, online=True)
     try:
@@ -402,8 +455,10 @@ def test_online_map_with_cdn_answered_locally_draws_the_same_layers(browser: Any
 
 # ---- the default build as a planner opens it: the file alone, a laptop, the network cut ----
 
-MAP_JS = ("(() => { for (const k of Object.keys(window)) {"
-          " try { if (window[k] instanceof L.Map) return window[k]; } catch (e) {} } return null; })()")
+MAP_JS = (
+    "(() => { for (const k of Object.keys(window)) {"
+    " try { if (window[k] instanceof L.Map) return window[k]; } catch (e) {} } return null; })()"
+)
 SIZES = [(1366, 768), (1920, 1080)]
 
 
@@ -442,10 +497,12 @@ def _cut_off(browser: Any, path: Path, width: int, height: int, hash_: str = "")
 
 
 def _node_pixel(page: Any, lat: float, lon: float, zoom: int = 10) -> tuple[float, float]:
-    p = page.evaluate(f"""([lat, lon, z]) => {{ const m = {MAP_JS}; m.closePopup();
+    p = page.evaluate(
+        f"""([lat, lon, z]) => {{ const m = {MAP_JS}; m.closePopup();
         m.setView([lat, lon], z, {{animate: false}}); const p = m.latLngToContainerPoint([lat, lon]);
         const r = m.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }}""",
-                      [lat, lon, zoom])
+        [lat, lon, zoom],
+    )
     page.wait_for_timeout(250)  # (a closing popup fades out; it must not catch the click)
     return p[0], p[1]
 
@@ -496,8 +553,12 @@ def test_default_map_alone_and_offline_every_node_reachable_by_a_click(
                 text, box = _popup(page)
             if name not in text:
                 wrong.append(name)
-            elif (box is None or box["height"] > 0.6 * height + 60 or box["y"] < 0
-                  or box["y"] + box["height"] > height):
+            elif (
+                box is None
+                or box["height"] > 0.6 * height + 60
+                or box["y"] < 0
+                or box["y"] + box["height"] > height
+            ):
                 tall.append((name, box))
         assert wrong == [] and tall == []
         assert chosen >= 7  # Dholera SIR and the Tata fab, four Sanand units, two YEIDA units share positions
@@ -515,11 +576,13 @@ def test_shared_view_in_the_url_hash_restores_and_follows_the_map(
     browser: Any, alone: tuple[Path, gpd.GeoDataFrame]
 ) -> None:
     path, _ = alone
-    with _cut_off(browser, path, 1366, 768, "#map=9/23.1000/72.6000&layers=industrial_nodes,freight_rail"
-                                                 "&base=planning") as session:
+    with _cut_off(
+        browser, path, 1366, 768, "#map=9/23.1000/72.6000&layers=industrial_nodes,freight_rail&base=planning"
+    ) as session:
         page = session.page
         lat, lon, zoom = page.evaluate(
-            f"() => {{ const m = {MAP_JS}, c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }}")
+            f"() => {{ const m = {MAP_JS}, c = m.getCenter(); return [c.lat, c.lng, m.getZoom()]; }}"
+        )
         assert (round(lat, 3), round(lon, 3), zoom) == (23.1, 72.6, 9)
         assert page.locator(".leaflet-cm-freight_stations-pane path").count() == 0  # not in the shared view
         assert page.locator(".leaflet-cm-freight_rail-pane path").count() > 0

@@ -24,23 +24,38 @@ from corridormap.render.layers import layer_group
 
 def _spec(name: str, kind: str, *, search: bool = False, order: int = 80, **prov: str) -> LayerSpec:
     geometry = {"point": ("Point",), "line": ("LineString",), "polygon": ("Polygon",)}[kind]
-    return LayerSpec(name=name, title=name.title(), group="Your layers", geometry=geometry, draw_order=order,
-                     path=Path(f"<{name}>"), search=search, provenance=prov,
-                     style={"kind": kind, "color": "#123456"}, popup=("name",))
+    return LayerSpec(
+        name=name,
+        title=name.title(),
+        group="Your layers",
+        geometry=geometry,
+        draw_order=order,
+        path=Path(f"<{name}>"),
+        search=search,
+        provenance=prov,
+        style={"kind": kind, "color": "#123456"},
+        popup=("name",),
+    )
 
 
 def _points(names: list[str], *, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"id": [f"p{i}" for i in range(len(names))], "name": names, "status": "operational",
-         "as_of": [f"2024-0{i % 9 + 1}-01" for i in range(len(names))]},
-        geometry=[Point(72.0 + i, 22.0 + i / 10) for i in range(len(names))], crs=crs,
+        {
+            "id": [f"p{i}" for i in range(len(names))],
+            "name": names,
+            "status": "operational",
+            "as_of": [f"2024-0{i % 9 + 1}-01" for i in range(len(names))],
+        },
+        geometry=[Point(72.0 + i, 22.0 + i / 10) for i in range(len(names))],
+        crs=crs,
     )
 
 
 def test_search_records_cover_searchable_layers_with_lat_lon_and_ids() -> None:
     nodes = _points(["Dholera", "Sanand"])
-    line = gpd.GeoDataFrame({"id": ["l0"], "name": ["Rail"]}, geometry=[LineString([(70, 20), (72, 20)])],
-                            crs="EPSG:4326")
+    line = gpd.GeoDataFrame(
+        {"id": ["l0"], "name": ["Rail"]}, geometry=[LineString([(70, 20), (72, 20)])], crs="EPSG:4326"
+    )
     specs = {"nodes": _spec("nodes", "point", search=True), "rail": _spec("rail", "line")}
     records = controls.search_records({"nodes": nodes, "rail": line}, specs)
     assert records == [
@@ -57,15 +72,28 @@ def test_search_records_disambiguate_repeated_names_and_skip_missing() -> None:
 
 
 def test_source_rows_from_catalog_provenance_and_feature_dates() -> None:
-    specs = {"nodes": _spec("nodes", "point", order=90, source="Gazette; https://example.org/a",
-                            licence="CC BY 4.0", geometry_quality="approximate"),
-             "belt": _spec("belt", "polygon", order=10, as_of="2025-01-01")}
+    specs = {
+        "nodes": _spec(
+            "nodes",
+            "point",
+            order=90,
+            source="Gazette; https://example.org/a",
+            licence="CC BY 4.0",
+            geometry_quality="approximate",
+        ),
+        "belt": _spec("belt", "polygon", order=10, as_of="2025-01-01"),
+    }
     belt = gpd.GeoDataFrame({"name": ["b"]}, geometry=[Polygon([(0, 0), (1, 0), (1, 1)])], crs="EPSG:4326")
     rows = controls.source_rows({"belt": belt, "nodes": _points(["x", "y", "z"])}, specs)
     assert [r["layer"] for r in rows] == ["nodes", "belt"]  # top layer first
-    assert rows[0] == {"layer": "nodes", "title": "Nodes", "source": "Gazette; https://example.org/a",
-                       "licence": "CC BY 4.0", "as_of": "2024-01-01 to 2024-03-01",
-                       "geometry_quality": "approximate"}
+    assert rows[0] == {
+        "layer": "nodes",
+        "title": "Nodes",
+        "source": "Gazette; https://example.org/a",
+        "licence": "CC BY 4.0",
+        "as_of": "2024-01-01 to 2024-03-01",
+        "geometry_quality": "approximate",
+    }
     assert rows[1]["as_of"] == "2025-01-01" and rows[1]["licence"] == "not stated"
     panel = controls.DataSources(rows).html
     assert '<a href="https://example.org/a"' in panel and "Licence: CC BY 4.0" in panel
@@ -75,8 +103,16 @@ def test_source_rows_from_catalog_provenance_and_feature_dates() -> None:
 def test_title_and_sources_escape_text(hostile: str) -> None:
     title = controls.TitleBlock(hostile, built=dt.date(2026, 1, 2)).html
     assert "Built 2026-01-02" in title and "<script" not in title and "<img" not in title
-    rows = [{"layer": "x", "title": hostile, "source": hostile, "licence": hostile, "as_of": hostile,
-             "geometry_quality": hostile}]
+    rows = [
+        {
+            "layer": "x",
+            "title": hostile,
+            "source": hostile,
+            "licence": hostile,
+            "as_of": hostile,
+            "geometry_quality": hostile,
+        }
+    ]
     panel = controls.DataSources(rows).html
     assert "<script" not in panel and "<img" not in panel
     assert panel.count("&lt;") >= 5
@@ -128,12 +164,21 @@ def test_cluster_layer_moves_geojson_into_one_cluster() -> None:
 
 def test_build_map_has_controls_heat_group_and_no_bootstrap() -> None:
     specs = {"pts": _spec("pts", "point", search=True), "line": _spec("line", "line", order=55)}
-    line = gpd.GeoDataFrame({"id": ["l"], "name": ["L"]}, geometry=[LineString([(70, 20), (72, 21)])],
-                            crs="EPSG:4326")
+    line = gpd.GeoDataFrame(
+        {"id": ["l"], "name": ["L"]}, geometry=[LineString([(70, 20), (72, 21)])], crs="EPSG:4326"
+    )
     html = _map_with({"pts": _points(["Dholera"]), "line": line}, specs)
-    for marker in ("new L.Control.Search(", "new L.Control.Measure(", "L.control.fullscreen(",
-                   "new L.Control.MiniMap(", "cm-mouse-position", "cm-sources", "L.control.scale(",
-                   '"Heat maps"', "Pts (heat map)"):
+    for marker in (
+        "new L.Control.Search(",
+        "new L.Control.Measure(",
+        "L.control.fullscreen(",
+        "new L.Control.MiniMap(",
+        "cm-mouse-position",
+        "cm-sources",
+        "L.control.scale(",
+        '"Heat maps"',
+        "Pts (heat map)",
+    ):
         assert marker in html, marker
     assert "bootstrap.min.css" not in html and "bootstrap.bundle.min.js" not in html
     assert "Line (heat map)" not in html  # heat maps only for point layers
@@ -232,7 +277,8 @@ def test_a_layer_can_opt_out_of_the_heat_map() -> None:
     layers = corridormap.load_layers(["renewable_zones", "ports_logistics"])
     specs = dict(load_catalog())
     specs["ports_logistics"] = dataclasses.replace(
-        specs["ports_logistics"], style={**specs["ports_logistics"].style, "heatmap": False})
+        specs["ports_logistics"], style={**specs["ports_logistics"].style, "heatmap": False}
+    )
     html = build_map(layers, specs).get_root().render()
     assert f"{specs['renewable_zones'].title} (heat map)" in html
     assert f"{specs['ports_logistics'].title} (heat map)" not in html
@@ -241,7 +287,8 @@ def test_a_layer_can_opt_out_of_the_heat_map() -> None:
 def _sites(n: int) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"id": [f"s{i}" for i in range(n)], "name": [f"Site {i}" for i in range(n)], "status": "operational"},
-        geometry=[Point(72.0 + 0.01 * i, 22.0 + 0.01 * (i % 7)) for i in range(n)], crs="EPSG:4326",
+        geometry=[Point(72.0 + 0.01 * i, 22.0 + 0.01 * (i % 7)) for i in range(n)],
+        crs="EPSG:4326",
     )
 
 
@@ -253,8 +300,12 @@ def test_a_large_searchable_layer_embeds_no_search_records(big: bool) -> None:
     for n in (40, 400):
         sizes = {}
         for search in (False, True):
-            m = corridormap.build_map({"sites": _sites(n)}, {"sites": _spec("sites", "point", search=search)},
-                                      big={"sites": big}, fit_to=None)
+            m = corridormap.build_map(
+                {"sites": _sites(n)},
+                {"sites": _spec("sites", "point", search=search)},
+                big={"sites": big},
+                fit_to=None,
+            )
             html = m.get_root().render()
             sizes[search] = len(html)
         added[n] = sizes[True] - sizes[False]
@@ -286,6 +337,6 @@ def test_a_notebook_map_and_a_saved_map_need_no_network(offline: bool, tmp_path:
     assert srcdoc
     m.save(tmp_path / "m.html")
     for page in (html_lib.unescape(srcdoc.group(1)), (tmp_path / "m.html").read_text(encoding="utf-8")):
-        assert "<script src=" not in page and "rel=\"stylesheet\"" not in page
+        assert "<script src=" not in page and 'rel="stylesheet"' not in page
         assert external_references(page) == tile_references(page)
         assert bool(tile_references(page)) is not offline

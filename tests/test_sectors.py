@@ -416,8 +416,10 @@ def test_no_natural_earth_city_in_reach_is_not_zero_people_and_gaps_outside_the_
     kerala = Point(76.65, 10.78)  # far south of the DMIC belt, still an industrial_nodes node
     nodes.loc[nodes["id"] == "mbir", "geometry"] = gpd.GeoSeries([kerala], crs=4326).to_crs(nodes.crs)[0]
     moved["industrial_nodes"] = nodes
-    by_lang = {lang: {b.node_id: b for b in briefs(["dholera_sir", "mbir"], lang=lang, layers=moved)}
-               for lang in ("en", "ja")}
+    by_lang = {
+        lang: {b.node_id: b for b in briefs(["dholera_sir", "mbir"], lang=lang, layers=moved)}
+        for lang in ("en", "ja")
+    }
     facts = node_facts(["dholera_sir", "mbir"], layers=moved)
     assert facts["dholera_sir"].fact("context.workforce_pop", r=50.0).value == 0  # the case under test
     en, ja = by_lang["en"]["dholera_sir"].html, by_lang["ja"]["dholera_sir"].html

@@ -287,7 +287,9 @@ def test_exclusion_layers_in_the_model_are_replaceable_by_the_users_own(layers, 
     land = gpd.GeoDataFrame(geometry=[west], crs="EPSG:7755")
     land_file = tmp_path / "my_land.gpkg"
     land.to_file(land_file)
-    text = MODEL + f"""
+    text = (
+        MODEL
+        + f"""
 [[exclusions.layer]]
 name = "protected"
 layer = "protected_areas"
@@ -299,6 +301,7 @@ mode = "outside"
 status = "water"
 extent = [{X0 - 1000}, {Y0 - 1000}, {X0 + 21_000}, {Y0 + 21_000}]
 """
+    )
     path = tmp_path / "model.toml"
     path.write_text(text)
     result = suitability({**layers, "protected_areas": protected}, area=area, rasters=rasters, weights=path)
@@ -399,7 +402,9 @@ def test_places_exclude_a_disc_growing_with_the_square_root_of_population(layers
         geometry=[shapely.Point(centre(1, 1)), shapely.Point(centre(3, 2))],
         crs="EPSG:7755",
     )
-    text = MODEL + """
+    text = (
+        MODEL
+        + """
 [[exclusions.layer]]
 name = "metro"
 layer = "places"
@@ -408,6 +413,7 @@ min_population = 500000
 km_per_sqrt_million = 10.0
 status = "built-up area"
 """
+    )
     path = tmp_path / "model.toml"
     path.write_text(text)
     result = suitability({**layers, "places": places}, area=area, rasters=rasters, weights=path)

@@ -111,10 +111,13 @@ def test_the_host_catalog_is_not_a_layer() -> None:
     assert "_sources" not in load_catalog() and all(not n.startswith("_") for n in load_catalog())
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('[hosts]\nofficial = ["gov.in"]\nblogs = ["x.com"]\n', "may hold only"),
-    ('[denied\n', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[hosts]\nofficial = ["gov.in"]\nblogs = ["x.com"]\n', "may hold only"),
+        ("[denied\n", "not valid TOML"),
+    ],
+)
 def test_a_broken_host_catalog_is_refused_with_the_file_named(tmp_path, text: str, message: str) -> None:
     path = tmp_path / "_sources.toml"
     path.write_text(text, encoding="utf-8")

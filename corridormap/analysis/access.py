@@ -117,8 +117,14 @@ def access_card(
             name = network_name or str(network.graph.get("name", "the given graph"))
             new.update(
                 network_columns(
-                    network, xy, layer, new[f"{prefix}_km"], prefix=prefix, network=name,
-                    max_ratio=max_ratio, max_distance_km=max_distance_km,
+                    network,
+                    xy,
+                    layer,
+                    new[f"{prefix}_km"],
+                    prefix=prefix,
+                    network=name,
+                    max_ratio=max_ratio,
+                    max_distance_km=max_distance_km,
                 )
             )
     columns = pd.DataFrame(new, index=nodes.index)

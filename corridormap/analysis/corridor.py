@@ -147,7 +147,10 @@ def main_line(lines: gpd.GeoDataFrame, *, start: str = "north", snap_m: float = 
 
 
 def chainage(
-    features: gpd.GeoDataFrame, line: gpd.GeoDataFrame | shapely.LineString, *, prefix: str = "",
+    features: gpd.GeoDataFrame,
+    line: gpd.GeoDataFrame | shapely.LineString,
+    *,
+    prefix: str = "",
     start: str = "north",
 ) -> gpd.GeoDataFrame:
     """Linear referencing: each feature's km along ``line``, its side and perpendicular offset.
@@ -195,7 +198,10 @@ def chainage(
 
 
 def membership(
-    features: gpd.GeoDataFrame, belt: gpd.GeoDataFrame, *, states: gpd.GeoDataFrame | None = None,
+    features: gpd.GeoDataFrame,
+    belt: gpd.GeoDataFrame,
+    *,
+    states: gpd.GeoDataFrame | None = None,
     state_column: str = "name",
 ) -> gpd.GeoDataFrame:
     """Which features touch the corridor belt, and (given a states layer) which state each is in.

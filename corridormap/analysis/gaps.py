@@ -33,6 +33,7 @@ far past the threshold it is; for ``match = "all"`` the condition nearest its th
 ``data_note`` when the flag may come from the data rather than the ground: a known data gap, a
 target layer with nothing in it, or a margin within the features' stated position tolerance.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,8 +67,20 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _COLUMNS = [
-    "rule", "severity", "layer", "feature", "id", "name", "measured_km", "threshold_km", "margin_km",
-    "reason", "data_note", "description", "rationale", "threshold_source",
+    "rule",
+    "severity",
+    "layer",
+    "feature",
+    "id",
+    "name",
+    "measured_km",
+    "threshold_km",
+    "margin_km",
+    "reason",
+    "data_note",
+    "description",
+    "rationale",
+    "threshold_source",
 ]
 SEVERITIES = ("high", "medium", "low")
 SCOPES = ("belt", "all")
@@ -183,8 +196,17 @@ def _condition(xy: Any, cond: Mapping[str, Any], layers: Mapping[str, gpd.GeoDat
             words.append(
                 f"nearest {label}{named} is {d:.1f} km, {'more than' if far else 'within'} {limit:g} km"
             )
-    return {"met": met, "km": km, "limit": limit, "margin": margin, "tolerance": tolerance,
-            "words": words, "target": cond["target"], "label": label, "empty": len(target) == 0}
+    return {
+        "met": met,
+        "km": km,
+        "limit": limit,
+        "margin": margin,
+        "tolerance": tolerance,
+        "words": words,
+        "target": cond["target"],
+        "label": label,
+        "empty": len(target) == 0,
+    }
 
 
 def _in_scope(
@@ -195,8 +217,11 @@ def _in_scope(
         return subject
     belt = layers.get(BELT_LAYER)
     if belt is None or len(belt) == 0:
-        log.warning("rule %r is scoped to the belt, but no %s layer is loaded: not applied", rule.get("id"),
-                    BELT_LAYER)
+        log.warning(
+            "rule %r is scoped to the belt, but no %s layer is loaded: not applied",
+            rule.get("id"),
+            BELT_LAYER,
+        )
         return subject.iloc[0:0]
     return subject[membership(subject, belt)["in_belt"].to_numpy(dtype=bool)]
 
@@ -230,8 +255,9 @@ def _apply(
         reason = "; ".join(x["words"][i] for k, x in enumerate(results) if met[k, i])
         if int(met[:, i].sum()) > 1:  # the columns carry one condition: say which
             most = "smallest" if pick is np.nanargmin else "largest"
-            reason += (f" (measured_km/threshold_km: the {r['label']} condition,"
-                       f" the one with the {most} margin)")
+            reason += (
+                f" (measured_km/threshold_km: the {r['label']} condition, the one with the {most} margin)"
+            )
         out["reason"].append(reason)
         out["data_note"].append(_data_note(results, met[:, i], i, own_tol[n], ids[n], layers, data_gaps))
     frame = pd.DataFrame(

@@ -673,8 +673,10 @@ def query_points(gdf: gpd.GeoDataFrame, what: str = "nodes") -> NDArray[np.float
     bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
     if len(bad):
         rows = gdf.iloc[bad[:5]]
-        named = [f"row {i!r}" + (f" (id {v!r})" if "id" in gdf.columns else "")
-                 for i, v in zip(rows.index, rows["id"] if "id" in gdf.columns else rows.index, strict=True)]
+        named = [
+            f"row {i!r}" + (f" (id {v!r})" if "id" in gdf.columns else "")
+            for i, v in zip(rows.index, rows["id"] if "id" in gdf.columns else rows.index, strict=True)
+        ]
         raise LayerValidationError(
             f"{what}: {len(bad)} feature(s) have a coordinate that is NaN or infinite: {', '.join(named)}"
             f"{' and more' if len(bad) > 5 else ''}. Fix: give them a real location or drop them"

@@ -186,6 +186,7 @@ def add_geodesic_lengths(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     short to 0.5 % long over the belt)."""
     crs = str(graph.graph.get("crs", "EPSG:4326"))
     edges = list(graph.edges(keys=True, data=True))
+
     def line(u: Any, v: Any, data: Mapping[str, Any]) -> Any:
         if data.get("geometry") is not None:
             return data["geometry"]

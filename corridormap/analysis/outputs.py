@@ -118,7 +118,15 @@ def chainage_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> g
             part = done[wanted]
             frames.append(part.assign(line=chainage_lines()[key]["title"], layer=name))
     columns = [
-        "line", "layer", "id", "name", "chainage_km", "side", "offset_km", "beyond_end", "geometry_quality",
+        "line",
+        "layer",
+        "id",
+        "name",
+        "chainage_km",
+        "side",
+        "offset_km",
+        "beyond_end",
+        "geometry_quality",
         "position_tolerance_km",
     ]
     if not frames:
@@ -128,8 +136,17 @@ def chainage_table(layers: Mapping[str, gpd.GeoDataFrame], keys: list[str]) -> g
 
 
 _PUBLISHED = [
-    "line", "id", "name", "published_km", "computed_km", "difference_km", "published_interval_km",
-    "computed_interval_km", "interval_difference_km", "offset_km", "geometry_quality",
+    "line",
+    "id",
+    "name",
+    "published_km",
+    "computed_km",
+    "difference_km",
+    "published_interval_km",
+    "computed_interval_km",
+    "interval_difference_km",
+    "offset_km",
+    "geometry_quality",
     "position_tolerance_km",
 ]
 

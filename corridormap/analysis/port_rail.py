@@ -79,8 +79,9 @@ def _caveat(rail: gpd.GeoDataFrame, corridor: str, line: shapely.LineString) -> 
         share = (length - float(published[0])) / float(published[0]) * 100
         if abs(share) >= 0.5:
             side = "shorter" if share < 0 else "longer"
-            words += (f", about {abs(share):.0f} % {side} than the published route of "
-                      f"{float(published[0]):,.0f} km")
+            words += (
+                f", about {abs(share):.0f} % {side} than the published route of {float(published[0]):,.0f} km"
+            )
     return f" ({words})"
 
 

@@ -192,7 +192,7 @@ def _columns(path: Path, raw: Mapping[str, Any]) -> dict[str, ColumnSpec]:
 def _big_option(path: Path, value: Any) -> bool | str:
     if value in (True, False, "auto"):
         return value  # type: ignore[no-any-return]
-    raise CatalogError(f"{path}: big = {value!r}. Fix: use true, false or \"auto\"")
+    raise CatalogError(f'{path}: big = {value!r}. Fix: use true, false or "auto"')
 
 
 def read_spec(path: str | Path) -> LayerSpec:

@@ -92,4 +92,3 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="corridormap")
-

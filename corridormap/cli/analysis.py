@@ -243,8 +243,10 @@ def _far_nodes(nodes: Any, path: Path | None) -> Any:
 
     far = outside_india(nodes)
     if far.any():
-        rows = [f"#{i}" + (f" ({nodes['name'].iloc[i]})" if "name" in nodes.columns else "")
-                for i in map(int, far.to_numpy().nonzero()[0])]
+        rows = [
+            f"#{i}" + (f" ({nodes['name'].iloc[i]})" if "name" in nodes.columns else "")
+            for i in map(int, far.to_numpy().nonzero()[0])
+        ]
         shown = ", ".join(rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
         click.echo(
             f"warning: {path or 'the nodes'}: {len(rows)} node(s) lie far outside India (lon {INDIA_LON}, "

@@ -50,28 +50,68 @@ def _names(values: tuple[str, ...]) -> list[str]:
 
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMAT_KEYS), default="gpkg", show_default=True,
-              help="Output format.")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Output file (gpkg, or one layer) or folder (one file per layer). "
-                   "Default: build/corridor.<format>.")
-@click.option("--to", "url", default=None, metavar="postgresql://USER@HOST:PORT/DB",
-              help="Write into PostGIS instead of a file (password from PGPASSWORD or ~/.pgpass).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_KEYS),
+    default="gpkg",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output file (gpkg, or one layer) or folder (one file per layer). Default: build/corridor.<format>.",
+)
+@click.option(
+    "--to",
+    "url",
+    default=None,
+    metavar="postgresql://USER@HOST:PORT/DB",
+    help="Write into PostGIS instead of a file (password from PGPASSWORD or ~/.pgpass).",
+)
 @click.option("--schema", default="corridormap", show_default=True, help="PostGIS schema.")
-@click.option("--layers", "layer_names", multiple=True, metavar="NAME[,NAME...]",
-              help="Only these layers (repeat or comma-separate).")
-@click.option("--crs", default=None, metavar="EPSG",
-              help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.")
-@click.option("--with-analysis", is_flag=True,
-              help="Add the analysis as the build does: the access card on industrial_nodes "
-              "(km and network km), catchment_rings and gap_flags.")
-@click.option("--styles", type=click.Choice(["qml", "sld"]), default=None,
-              help="Also write a QGIS style file (QML) or an OGC SLD beside each output, for layers with a "
-                   "catalog style. A GeoPackage always carries them in its layer_styles table.")
+@click.option(
+    "--layers",
+    "layer_names",
+    multiple=True,
+    metavar="NAME[,NAME...]",
+    help="Only these layers (repeat or comma-separate).",
+)
+@click.option(
+    "--crs",
+    default=None,
+    metavar="EPSG",
+    help="Reproject: 4326, 7755, any EPSG code, or 'belt' for the belt's metric CRS.",
+)
+@click.option(
+    "--with-analysis",
+    is_flag=True,
+    help="Add the analysis as the build does: the access card on industrial_nodes "
+    "(km and network km), catchment_rings and gap_flags.",
+)
+@click.option(
+    "--styles",
+    type=click.Choice(["qml", "sld"]),
+    default=None,
+    help="Also write a QGIS style file (QML) or an OGC SLD beside each output, for layers with a "
+    "catalog style. A GeoPackage always carries them in its layer_styles table.",
+)
 @overwrite_option
-def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None, schema: str,
-           layer_names: tuple[str, ...], crs: str | None, with_analysis: bool, styles: str | None,
-           overwrite: bool) -> None:
+def export(
+    files: tuple[Path, ...],
+    fmt: str,
+    out: Path | None,
+    url: str | None,
+    schema: str,
+    layer_names: tuple[str, ...],
+    crs: str | None,
+    with_analysis: bool,
+    styles: str | None,
+    overwrite: bool,
+) -> None:
     """Export layers to GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, Shapefile, KML or CSV, or PostGIS.
 
     Without FILEs, the catalog's layers are exported; with FILEs, the layers of those files (a
@@ -93,8 +133,9 @@ def export(files: tuple[Path, ...], fmt: str, out: Path | None, url: str | None,
         if url is not None:
             from ..export.postgis import redact, write_postgis
 
-            written = write_postgis(layers, url, schema=schema, overwrite=overwrite, crs=_crs(crs),
-                                    specs=specs)
+            written = write_postgis(
+                layers, url, schema=schema, overwrite=overwrite, crs=_crs(crs), specs=specs
+            )
             target = f"{redact(url)} schema {schema}: tables {', '.join(written)}"
         else:
             target = _to_files(layers, specs, inputs, fmt, out, crs, overwrite, styles)
@@ -119,8 +160,16 @@ def _losses(target: Path, names: set[str]) -> None:
         click.echo(line, err=True)
 
 
-def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, crs: str | None,
-              overwrite: bool, styles: str | None) -> str:
+def _to_files(
+    layers: Any,
+    specs: Any,
+    inputs: Any,
+    fmt: str,
+    out: Path | None,
+    crs: str | None,
+    overwrite: bool,
+    styles: str | None,
+) -> str:
     from .. import settings
     from ..export.formats import resolve_format
     from ..export.write import export_layers
@@ -128,6 +177,14 @@ def _to_files(layers: Any, specs: Any, inputs: Any, fmt: str, out: Path | None, 
     path = out if out is not None else settings.out_dir / f"corridor{resolve_format(fmt).suffixes[0]}"
     if out is None and fmt != "gpkg" and len(layers) > 1:
         path = settings.out_dir / fmt
-    written = export_layers(layers, path, driver=fmt, overwrite=overwrite, crs=_crs(crs), specs=specs,
-                            inputs=inputs, styles=styles)
+    written = export_layers(
+        layers,
+        path,
+        driver=fmt,
+        overwrite=overwrite,
+        crs=_crs(crs),
+        specs=specs,
+        inputs=inputs,
+        styles=styles,
+    )
     return str(written.resolve())

@@ -21,14 +21,25 @@ def _split(value: str) -> list[str]:
 
 
 def _network_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--mirror", default=None,
-                     help="Local folder or server that replaces every online source.")(f)
-    f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Cache folder (default: settings.cache_dir).")(f)
-    f = click.option("--offline", is_flag=True,
-                     help="Use only the cache or the mirror; never ask the network.")(f)
-    return click.option("--tile-deg", type=Number(min=0.01, max=10), default=1.0, show_default=True,
-                        help="Overpass tile size in degrees.")(f)
+    f = click.option(
+        "--mirror", default=None, help="Local folder or server that replaces every online source."
+    )(f)
+    f = click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Cache folder (default: settings.cache_dir).",
+    )(f)
+    f = click.option(
+        "--offline", is_flag=True, help="Use only the cache or the mirror; never ask the network."
+    )(f)
+    return click.option(
+        "--tile-deg",
+        type=Number(min=0.01, max=10),
+        default=1.0,
+        show_default=True,
+        help="Overpass tile size in degrees.",
+    )(f)
 
 
 @contextmanager
@@ -76,15 +87,32 @@ def osm() -> None:
 
 
 @osm.command()
-@click.option("--area", default="belt", show_default=True,
-              help="'belt', a bounding box W,S,E,N in degrees, or a place name.")
+@click.option(
+    "--area",
+    default="belt",
+    show_default=True,
+    help="'belt', a bounding box W,S,E,N in degrees, or a place name.",
+)
 @click.option("--what", default="rail,motorway", show_default=True, help=WHAT_HELP)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("osm.gpkg"),
-              show_default=True, help="Output file (GeoPackage: one layer per kind, osm_<kind>).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("osm.gpkg"),
+    show_default=True,
+    help="Output file (GeoPackage: one layer per kind, osm_<kind>).",
+)
 @_network_options
 @overwrite_option
-def fetch(area: str, what: str, out: Path, tile_deg: float, offline: bool, cache_dir: Path | None,
-          mirror: str | None, overwrite: bool) -> None:
+def fetch(
+    area: str,
+    what: str,
+    out: Path,
+    tile_deg: float,
+    offline: bool,
+    cache_dir: Path | None,
+    mirror: str | None,
+    overwrite: bool,
+) -> None:
     """Fetch OSM features for an area from Overpass, tile by tile; a second run is free."""
     from ..osm.features import fetch_layer, resolve_area
 
@@ -99,11 +127,17 @@ def fetch(area: str, what: str, out: Path, tile_deg: float, offline: bool, cache
 
 @osm.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--area", default=None,
-              help="Keep features touching 'belt', W,S,E,N or a place (default: all).")
+@click.option(
+    "--area", default=None, help="Keep features touching 'belt', W,S,E,N or a place (default: all)."
+)
 @click.option("--what", default="rail,motorway", show_default=True, help=WHAT_HELP)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("osm.gpkg"),
-              show_default=True, help="Output file (GeoPackage: one layer per kind, osm_<kind>).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("osm.gpkg"),
+    show_default=True,
+    help="Output file (GeoPackage: one layer per kind, osm_<kind>).",
+)
 @overwrite_option
 def extract(source: Path, area: str | None, what: str, out: Path, overwrite: bool) -> None:
     """Read OSM features from a local .osm, .osm.bz2 or .osm.pbf extract."""
@@ -126,14 +160,29 @@ def extract(source: Path, area: str | None, what: str, out: Path, overwrite: boo
 @click.argument("source", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(["road", "rail"]), default="road", show_default=True)
 @click.option("--classes", default="motorway,trunk", show_default=True, help="Road kinds (road graphs only).")
-@click.option("--area", default=None,
-              help="'belt', W,S,E,N or a place (default: belt online, all of an extract).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="GraphML file (.graphml) or GeoPackage (.gpkg, layers nodes and edges).")
+@click.option(
+    "--area", default=None, help="'belt', W,S,E,N or a place (default: belt online, all of an extract)."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="GraphML file (.graphml) or GeoPackage (.gpkg, layers nodes and edges).",
+)
 @_network_options
 @overwrite_option
-def graph(source: Path | None, kind: str, classes: str, area: str | None, out: Path, tile_deg: float,
-          offline: bool, cache_dir: Path | None, mirror: str | None, overwrite: bool) -> None:
+def graph(
+    source: Path | None,
+    kind: str,
+    classes: str,
+    area: str | None,
+    out: Path,
+    tile_deg: float,
+    offline: bool,
+    cache_dir: Path | None,
+    mirror: str | None,
+    overwrite: bool,
+) -> None:
     """Build a road or rail graph (length, speed_kph, travel_time) from an extract or from Overpass."""
     from ..osm.graph import rail_graph, road_graph, save_graph
 

@@ -130,7 +130,11 @@ def _table(sites: Any, path: Path) -> Any:
 
 
 def _report(
-    table: Any, model: Any, paths: dict[str, Path], sites: Any, cells: int | None = None,
+    table: Any,
+    model: Any,
+    paths: dict[str, Path],
+    sites: Any,
+    cells: int | None = None,
     more: list[str] | None = None,
 ) -> None:
     """Print the sites' main columns, a summary, any more lines, and the files written."""

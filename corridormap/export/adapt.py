@@ -38,8 +38,14 @@ class Loss:
 
     def as_dict(self) -> dict[str, Any]:
         """The change as a JSON-ready dict (for ``PATH.fieldmap.json`` and the manifest)."""
-        return {"layer": self.layer, "column": self.column, "count": self.count, "kind": self.kind,
-                "reason": self.reason, "mapping": dict(self.mapping)}
+        return {
+            "layer": self.layer,
+            "column": self.column,
+            "count": self.count,
+            "kind": self.kind,
+            "reason": self.reason,
+            "mapping": dict(self.mapping),
+        }
 
     def warning_class(self) -> type[Warning]:
         return DataLossWarning
@@ -55,24 +61,24 @@ class Caps:
     """What a format can hold (``True``: as corridormap has it)."""
 
     label: str
-    nan: bool = True                 # NaN distinct from null
+    nan: bool = True  # NaN distinct from null
     infinity: bool = True
-    negative_zero: bool = True       # -0.0 distinct from 0.0
-    int_bits: int = 64               # 53: integers beyond +/-2**53 are written as text
-    datetime_ms: bool = False        # datetimes hold milliseconds, not microseconds (GDAL's fields)
+    negative_zero: bool = True  # -0.0 distinct from 0.0
+    int_bits: int = 64  # 53: integers beyond +/-2**53 are written as text
+    datetime_ms: bool = False  # datetimes hold milliseconds, not microseconds (GDAL's fields)
     datetime: str = "offset"  # "offset": per-value offsets; "zone": one per column; "instant": UTC; "text"
     booleans: bool = True
-    floats: str = "exact"            # "exact"; "text": repr text; "fixed": text where fixed-point loses
-    all_text: bool = False           # every attribute is text (KML)
-    empty_text: bool = True          # '' distinct from null
-    null_text: bool = True           # null text distinct from ''
+    floats: str = "exact"  # "exact"; "text": repr text; "fixed": text where fixed-point loses
+    all_text: bool = False  # every attribute is text (KML)
+    empty_text: bool = True  # '' distinct from null
+    null_text: bool = True  # null text distinct from ''
     max_text_bytes: int | None = None
     text_replace: Mapping[str, str] = field(default_factory=dict)  # substrings the format cannot hold
     name_bytes: int | None = None
     case_insensitive_names: bool = False
     reserved: frozenset[str] = frozenset()  # lower-case names the format uses itself
     renames: Mapping[str, str] = field(default_factory=dict)  # lower-case name -> the format's name
-    formula_guard: bool = False      # text a spreadsheet would run as a formula gets a leading "'"
+    formula_guard: bool = False  # text a spreadsheet would run as a formula gets a leading "'"
 
 
 Kind = str  # "float", "int", "bool", "datetime", "date", "text", "other"
@@ -92,9 +98,14 @@ def column_kind(series: pd.Series) -> Kind:
     if not pd.api.types.is_object_dtype(dtype) and pd.api.types.is_string_dtype(dtype):
         return "text"
     values = [v for v in series.astype(object) if not _isnull(v, "other")]
-    for kind, types in (("datetime", dt.datetime), ("date", dt.date), ("bool", bool | np.bool_),
-                        ("text", str),
-                        ("int", int | np.integer), ("float", float | np.floating)):
+    for kind, types in (
+        ("datetime", dt.datetime),
+        ("date", dt.date),
+        ("bool", bool | np.bool_),
+        ("text", str),
+        ("int", int | np.integer),
+        ("float", float | np.floating),
+    ):
         if values and all(isinstance(v, types) for v in values):
             return kind
     if not values and pd.api.types.is_string_dtype(dtype):
@@ -133,8 +144,9 @@ Fitted = tuple[list[Any] | None, list[Loss], Kind]  # new values (None: unchange
 ColumnFit = Callable[[str, str, list[Any], Kind, Caps], Fitted]
 
 
-def _fit_floats(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps,
-                numpy_nan_is_null: bool = False) -> Fitted:
+def _fit_floats(
+    layer: str, col: str, values: list[Any], kind: Kind, caps: Caps, numpy_nan_is_null: bool = False
+) -> Fitted:
     losses: list[Loss] = []
     if kind != "float":
         return None, losses, kind
@@ -145,23 +157,49 @@ def _fit_floats(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps,
     infs = sum(1 for v in out if isinstance(v, float) and math.isinf(v))
     if nans and not caps.nan:
         out = [None if isinstance(v, float) and math.isnan(v) else v for v in out]
-        losses.append(Loss(layer, col, nans, f"{caps.label} cannot tell NaN from null; NaN written as null",
-                           "nan_to_null", {"NaN": None}))
+        losses.append(
+            Loss(
+                layer,
+                col,
+                nans,
+                f"{caps.label} cannot tell NaN from null; NaN written as null",
+                "nan_to_null",
+                {"NaN": None},
+            )
+        )
     if infs and not caps.infinity:
         out = [None if isinstance(v, float) and math.isinf(v) else v for v in out]
-        losses.append(Loss(layer, col, infs, f"{caps.label} cannot hold infinity; written as null",
-                           "infinity_to_null", {"inf": None, "-inf": None}))
+        losses.append(
+            Loss(
+                layer,
+                col,
+                infs,
+                f"{caps.label} cannot hold infinity; written as null",
+                "infinity_to_null",
+                {"inf": None, "-inf": None},
+            )
+        )
     negzero = sum(1 for v in out if isinstance(v, float) and v == 0 and math.copysign(1, v) < 0)
     if negzero and not caps.negative_zero:
         out = [0.0 if isinstance(v, float) and v == 0 else v for v in out]
-        losses.append(Loss(layer, col, negzero, f"{caps.label} stores -0.0 as 0.0", "negative_zero",
-                           {"-0.0": 0.0}))
-    needs_text = caps.floats == "text" or (caps.floats == "fixed" and not all(
-        _fits_fixed(v) for v in out if isinstance(v, float)))
+        losses.append(
+            Loss(layer, col, negzero, f"{caps.label} stores -0.0 as 0.0", "negative_zero", {"-0.0": 0.0})
+        )
+    needs_text = caps.floats == "text" or (
+        caps.floats == "fixed" and not all(_fits_fixed(v) for v in out if isinstance(v, float))
+    )
     if needs_text:
         count = sum(1 for v in out if not _isnull(v, "float"))
-        losses.append(Loss(layer, col, count, f"{caps.label} cannot hold every float exactly; written as "
-                           f"exact decimal text (Python repr)", "float_to_text", {"type": "float->text"}))
+        losses.append(
+            Loss(
+                layer,
+                col,
+                count,
+                f"{caps.label} cannot hold every float exactly; written as exact decimal text (Python repr)",
+                "float_to_text",
+                {"type": "float->text"},
+            )
+        )
         return [None if v is None else as_text(v) for v in out], losses, "text"
     return (out if losses or numpy_nan_is_null else None), losses, kind
 
@@ -181,8 +219,15 @@ def _fit_ints(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -
     big = sum(1 for v in values if not _isnull(v, kind) and abs(int(v)) > limit)
     if not big:
         return None, [], kind
-    loss = Loss(layer, col, big, f"{caps.label} readers take integers beyond +/-2**53 as doubles (inexact); "
-                f"this column is written as exact decimal text", "int_to_text", {"type": "int64->text"})
+    loss = Loss(
+        layer,
+        col,
+        big,
+        f"{caps.label} readers take integers beyond +/-2**53 as doubles (inexact); "
+        f"this column is written as exact decimal text",
+        "int_to_text",
+        {"type": "int64->text"},
+    )
     return [None if _isnull(v, kind) else str(int(v)) for v in values], [loss], "text"
 
 
@@ -195,12 +240,19 @@ def _to_ms(value: Any) -> Any:
 def _fit_milliseconds(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -> Fitted:
     if kind != "datetime" or not caps.datetime_ms:
         return None, [], kind
-    finer = sum(1 for v in values if not _isnull(v, kind)
-                and (v.microsecond % 1000 or getattr(v, "nanosecond", 0)))
+    finer = sum(
+        1 for v in values if not _isnull(v, kind) and (v.microsecond % 1000 or getattr(v, "nanosecond", 0))
+    )
     if not finer:
         return None, [], kind
-    loss = Loss(layer, col, finer, f"{caps.label} (through GDAL) holds datetimes to the millisecond; "
-                f"finer parts truncated", "datetime_ms", {"precision": "ms"})
+    loss = Loss(
+        layer,
+        col,
+        finer,
+        f"{caps.label} (through GDAL) holds datetimes to the millisecond; finer parts truncated",
+        "datetime_ms",
+        {"precision": "ms"},
+    )
     return [None if _isnull(v, kind) else _to_ms(v) for v in values], [loss], kind
 
 
@@ -213,22 +265,48 @@ def _fit_datetimes(layer: str, col: str, values: list[Any], kind: Kind, caps: Ca
         moved = sum(1 for v in aware if v.utcoffset() != dt.timedelta(0))
         if not moved:
             return None, [], kind
-        loss = Loss(layer, col, moved, f"{caps.label} keeps the instant of a datetime, not its offset; "
-                    f"written and read back in UTC (same instants)", "datetime_to_utc",
-                    {"offsets": sorted({str(v.utcoffset()) for v in aware})})
-        return [None if _isnull(v, kind) else (pd.Timestamp(v).tz_convert("UTC") if v.utcoffset() is not None
-                                               else v) for v in values], [loss], kind
+        loss = Loss(
+            layer,
+            col,
+            moved,
+            f"{caps.label} keeps the instant of a datetime, not its offset; "
+            f"written and read back in UTC (same instants)",
+            "datetime_to_utc",
+            {"offsets": sorted({str(v.utcoffset()) for v in aware})},
+        )
+        return (
+            [
+                None
+                if _isnull(v, kind)
+                else (pd.Timestamp(v).tz_convert("UTC") if v.utcoffset() is not None else v)
+                for v in values
+            ],
+            [loss],
+            kind,
+        )
     if caps.datetime == "zone":
         offsets = {v.utcoffset() for v in present}
         if len(offsets) <= 1:
             return None, [], kind
         moved = sum(1 for v in present if v.utcoffset() != dt.timedelta(0))
-        loss = Loss(layer, col, moved, f"{caps.label} holds one time zone per column; datetimes with "
-                    f"differing offsets written in UTC (same instants)", "datetime_to_utc",
-                    {"offsets": sorted(str(o) for o in offsets if o is not None)})
+        loss = Loss(
+            layer,
+            col,
+            moved,
+            f"{caps.label} holds one time zone per column; datetimes with "
+            f"differing offsets written in UTC (same instants)",
+            "datetime_to_utc",
+            {"offsets": sorted(str(o) for o in offsets if o is not None)},
+        )
         return [None if _isnull(v, kind) else pd.Timestamp(v).tz_convert("UTC") for v in values], [loss], kind
-    loss = Loss(layer, col, len(present), f"{caps.label} has no datetime type with offsets; written as "
-                f"ISO 8601 text with offset", "datetime_to_text", {"type": "datetime->text"})
+    loss = Loss(
+        layer,
+        col,
+        len(present),
+        f"{caps.label} has no datetime type with offsets; written as ISO 8601 text with offset",
+        "datetime_to_text",
+        {"type": "datetime->text"},
+    )
     return [None if _isnull(v, kind) else as_text(v) for v in values], [loss], "text"
 
 
@@ -236,8 +314,14 @@ def _fit_all_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Cap
     if not (caps.all_text or (kind == "bool" and not caps.booleans)) or kind == "text":
         return None, [], kind
     count = sum(1 for v in values if not _isnull(v, kind))
-    loss = Loss(layer, col, count, f"{caps.label} holds attribute values as text; {kind} written as exact "
-                f"text", f"{kind}_to_text", {"type": f"{kind}->text"})
+    loss = Loss(
+        layer,
+        col,
+        count,
+        f"{caps.label} holds attribute values as text; {kind} written as exact text",
+        f"{kind}_to_text",
+        {"type": f"{kind}->text"},
+    )
     return [None if _isnull(v, kind) else as_text(v) for v in values], [loss], "text"
 
 
@@ -247,12 +331,28 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -
     out, losses = list(values), []
     if not caps.empty_text and (n := sum(1 for v in out if v == "")):
         out = [None if v == "" else v for v in out]
-        losses.append(Loss(layer, col, n, f"{caps.label} cannot tell empty text from null; '' written as "
-                           f"null", "empty_to_null", {"": None}))
+        losses.append(
+            Loss(
+                layer,
+                col,
+                n,
+                f"{caps.label} cannot tell empty text from null; '' written as null",
+                "empty_to_null",
+                {"": None},
+            )
+        )
     if not caps.null_text and (n := sum(1 for v in out if _isnull(v, kind))):
         out = ["" if _isnull(v, kind) else v for v in out]
-        losses.append(Loss(layer, col, n, f"{caps.label} cannot tell null from empty text; null written as "
-                           f"''", "null_to_empty", {"null": ""}))
+        losses.append(
+            Loss(
+                layer,
+                col,
+                n,
+                f"{caps.label} cannot tell null from empty text; null written as ''",
+                "null_to_empty",
+                {"null": ""},
+            )
+        )
     for bad, good in caps.text_replace.items():
         if n := sum(1 for v in out if isinstance(v, str) and bad in v):
             out = [v.replace(bad, good) if isinstance(v, str) else v for v in out]
@@ -260,23 +360,39 @@ def _fit_text(layer: str, col: str, values: list[Any], kind: Kind, caps: Caps) -
             losses.append(Loss(layer, col, n, reason, "text_replaced", {bad: good}))
     if caps.formula_guard and (n := sum(1 for v in out if _runs_as_formula(v))):
         out = ["'" + v if _runs_as_formula(v) else v for v in out]
-        reason = (f"{caps.label} opens in spreadsheets, which would run text starting with = + - @ (or a "
-                  f"tab or carriage return) as a formula; such text written with a leading \"'\"")
+        reason = (
+            f"{caps.label} opens in spreadsheets, which would run text starting with = + - @ (or a "
+            f'tab or carriage return) as a formula; such text written with a leading "\'"'
+        )
         losses.append(Loss(layer, col, n, reason, "formula_guarded", {"prefix": "'"}))
     if caps.max_text_bytes:
-        long = {i: v for i, v in enumerate(out)
-                if isinstance(v, str) and len(v.encode("utf-8")) > caps.max_text_bytes}
+        long = {
+            i: v
+            for i, v in enumerate(out)
+            if isinstance(v, str) and len(v.encode("utf-8")) > caps.max_text_bytes
+        }
         if long:
             limit = caps.max_text_bytes
-            out = [_clip_utf8(v, limit - len(CUT_MARK.encode())) + CUT_MARK if i in long else v
-                   for i, v in enumerate(out)]
-            losses.append(Loss(
-                layer, col, len(long), f"{caps.label} text fields hold at most {limit} bytes; longer values "
-                f"cut at a character boundary, ending in {CUT_MARK!r}; the full text of each is in the field "
-                f"map (full_text)", "truncated",
-                {"max_bytes": limit, "marker": CUT_MARK,
-                 "full_text": [{"row": i, "text": v} for i, v in long.items()]},
-            ))
+            out = [
+                _clip_utf8(v, limit - len(CUT_MARK.encode())) + CUT_MARK if i in long else v
+                for i, v in enumerate(out)
+            ]
+            losses.append(
+                Loss(
+                    layer,
+                    col,
+                    len(long),
+                    f"{caps.label} text fields hold at most {limit} bytes; longer values "
+                    f"cut at a character boundary, ending in {CUT_MARK!r}; "
+                    "the full text of each is in the field map (full_text)",
+                    "truncated",
+                    {
+                        "max_bytes": limit,
+                        "marker": CUT_MARK,
+                        "full_text": [{"row": i, "text": v} for i, v in long.items()],
+                    },
+                )
+            )
     return (out if losses else None), losses, kind
 
 
@@ -297,7 +413,12 @@ def _clip_utf8(text: str, limit: int) -> str:
 
 
 _COLUMN_FITS: tuple[ColumnFit, ...] = (
-    _fit_floats, _fit_ints, _fit_milliseconds, _fit_datetimes, _fit_all_text, _fit_text,
+    _fit_floats,
+    _fit_ints,
+    _fit_milliseconds,
+    _fit_datetimes,
+    _fit_all_text,
+    _fit_text,
 )
 
 
@@ -331,8 +452,14 @@ def _with_keys(loss: Loss, frame: gpd.GeoDataFrame) -> Loss:
     if loss.kind != "truncated" or "id" not in frame.columns:
         return loss
     ids = frame["id"].tolist()
-    full = [{"row": e["row"], "id": None if _isnull(ids[e["row"]], "other") else str(ids[e["row"]]),
-             "text": e["text"]} for e in loss.mapping["full_text"]]
+    full = [
+        {
+            "row": e["row"],
+            "id": None if _isnull(ids[e["row"]], "other") else str(ids[e["row"]]),
+            "text": e["text"],
+        }
+        for e in loss.mapping["full_text"]
+    ]
     return replace(loss, mapping={**loss.mapping, "full_text": full})
 
 
@@ -345,9 +472,13 @@ def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:
     if kind == "float":
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         plain_nan = isinstance(series.dtype, np.dtype) and bool(np.isnan(values).any())
-        return (plain_nan or caps.floats != "exact" or (not caps.nan and bool(np.isnan(values).any()))
-                or (not caps.infinity and bool(np.isinf(values).any()))
-                or (not caps.negative_zero and bool(((values == 0) & np.signbit(values)).any())))
+        return (
+            plain_nan
+            or caps.floats != "exact"
+            or (not caps.nan and bool(np.isnan(values).any()))
+            or (not caps.infinity and bool(np.isinf(values).any()))
+            or (not caps.negative_zero and bool(((values == 0) & np.signbit(values)).any()))
+        )
     if kind == "int":
         return caps.int_bits < 64 and bool(series.abs().gt(2**caps.int_bits).fillna(False).any())
     if kind == "datetime":  # a datetime64 column: one zone (or none) for the whole column
@@ -358,12 +489,15 @@ def _needs_work(series: pd.Series, kind: Kind, caps: Caps) -> bool:
         return finer or moved or caps.datetime == "text"
     if kind == "text":
         longest = int(series.str.len().max()) if series.notna().any() else 0
-        return ((not caps.empty_text and bool(series.eq("").fillna(False).any()))
-                or any(bool(series.str.contains(bad, regex=False).fillna(False).any())
-                       for bad in caps.text_replace)
-                or (not caps.null_text and bool(series.isna().any()))
-                or (caps.formula_guard and bool(series.str.startswith(FORMULA_STARTS).fillna(False).any()))
-                or (caps.max_text_bytes is not None and longest * 4 > caps.max_text_bytes))
+        return (
+            (not caps.empty_text and bool(series.eq("").fillna(False).any()))
+            or any(
+                bool(series.str.contains(bad, regex=False).fillna(False).any()) for bad in caps.text_replace
+            )
+            or (not caps.null_text and bool(series.isna().any()))
+            or (caps.formula_guard and bool(series.str.startswith(FORMULA_STARTS).fillna(False).any()))
+            or (caps.max_text_bytes is not None and longest * 4 > caps.max_text_bytes)
+        )
     return False
 
 
@@ -378,10 +512,9 @@ def _typed(values: list[Any], kind: Kind) -> Any:
     return np.array([None if _isnull(v, kind) else v for v in values], dtype=object)
 
 
-def _fit_names(
-    layer: str, columns: list[Any], caps: Caps, rows: int
-) -> tuple[dict[Any, str], list[Loss]]:
+def _fit_names(layer: str, columns: list[Any], caps: Caps, rows: int) -> tuple[dict[Any, str], list[Loss]]:
     """Collision-free renames for names the format cannot hold (too long, reserved, not text)."""
+
     def key(n: str) -> str:
         return n.lower() if caps.case_insensitive_names else n
 
@@ -413,6 +546,15 @@ def _fit_names(
             text, n = base + suffix, n + 1
         taken.add(key(text))
         renames[col] = text
-    losses = [Loss(layer, str(old), rows, f"{caps.label} cannot hold this field name; renamed to {new!r}",
-                   "rename", {str(old): new}) for old, new in renames.items()]
+    losses = [
+        Loss(
+            layer,
+            str(old),
+            rows,
+            f"{caps.label} cannot hold this field name; renamed to {new!r}",
+            "rename",
+            {str(old): new},
+        )
+        for old, new in renames.items()
+    ]
     return renames, losses

@@ -25,12 +25,23 @@ from .readback import read_layer_exact
 __all__ = ["write_csv_layer", "read_csv_layer", "CSVT_TYPES"]
 
 #: corridormap column kind -> GDAL ``.csvt`` type
-CSVT_TYPES = {"int": "Integer64", "float": "Real", "bool": "Integer(Boolean)", "datetime": "DateTime",
-              "date": "Date",
-              "text": "String", "other": "String"}
+CSVT_TYPES = {
+    "int": "Integer64",
+    "float": "Real",
+    "bool": "Integer(Boolean)",
+    "datetime": "DateTime",
+    "date": "Date",
+    "text": "String",
+    "other": "String",
+}
 
-_OPEN_OPTIONS = {"X_POSSIBLE_NAMES": "lon,x", "Y_POSSIBLE_NAMES": "lat,y", "Z_POSSIBLE_NAMES": "z",
-                 "GEOM_POSSIBLE_NAMES": "WKT", "KEEP_GEOM_COLUMNS": "NO"}
+_OPEN_OPTIONS = {
+    "X_POSSIBLE_NAMES": "lon,x",
+    "Y_POSSIBLE_NAMES": "lat,y",
+    "Z_POSSIBLE_NAMES": "z",
+    "GEOM_POSSIBLE_NAMES": "WKT",
+    "KEEP_GEOM_COLUMNS": "NO",
+}
 
 
 def _cell(value: Any, kind: str) -> str:

@@ -26,8 +26,17 @@ from .adapt import Caps, Loss, column_kind, fit
 from .csvfile import read_csv_layer, write_csv_layer
 from .readback import read_layer_exact
 
-__all__ = ["FORMATS", "Format", "Loss", "adapt_layer", "resolve_format", "target_crs", "write_geoparquet",
-           "hilbert_order", "ROW_GROUP_ROWS"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "Loss",
+    "adapt_layer",
+    "resolve_format",
+    "target_crs",
+    "write_geoparquet",
+    "hilbert_order",
+    "ROW_GROUP_ROWS",
+]
 
 Writer = Callable[[gpd.GeoDataFrame, Path, str], None]
 Reader = Callable[[Path, str], gpd.GeoDataFrame]
@@ -70,6 +79,7 @@ def _masked(values: list[Any], kind: str) -> Any:
     from pandas.arrays import BooleanArray, FloatingArray, IntegerArray
 
     mask = np.array([_is_null(v) for v in values], dtype=bool)
+
     def data(fill: Any, cast: Callable[[Any], Any]) -> list[Any]:
         return [fill if m else cast(v) for v, m in zip(values, mask, strict=True)]
 
@@ -96,8 +106,9 @@ def gdal_ready(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _gdal_writer(driver: str, **options: Any) -> Writer:
     def write(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-        pyogrio.write_dataframe(gdal_ready(frame), path, layer=layer, driver=driver, nan_as_null=False,
-                                **options)
+        pyogrio.write_dataframe(
+            gdal_ready(frame), path, layer=layer, driver=driver, nan_as_null=False, **options
+        )
 
     return write
 
@@ -117,24 +128,56 @@ def _fgb_indexed(frame: gpd.GeoDataFrame) -> bool:
 
 def _write_fgb(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     index = "YES" if _fgb_indexed(frame) else "NO"
-    pyogrio.write_dataframe(gdal_ready(frame), path, layer=layer, driver="FlatGeobuf", nan_as_null=False,
-                            layer_options={"SPATIAL_INDEX": index})
+    pyogrio.write_dataframe(
+        gdal_ready(frame),
+        path,
+        layer=layer,
+        driver="FlatGeobuf",
+        nan_as_null=False,
+        layer_options={"SPATIAL_INDEX": index},
+    )
 
 
 def _fgb_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
     present = frame.geometry[~frame.geometry.isna()]
     losses = []
     if present.geom_type.nunique() > 1 and present.has_z.any():
-        losses.append(Loss(name, None, int(present.has_z.sum()), "GDAL writes FlatGeobuf layers of mixed "
-                           "geometry types without Z; Z values dropped (export to gpkg or parquet to keep "
-                           "them)", "z_dropped", {"z": None}))
+        losses.append(
+            Loss(
+                name,
+                None,
+                int(present.has_z.sum()),
+                "GDAL writes FlatGeobuf layers of mixed "
+                "geometry types without Z; Z values dropped (export to gpkg or parquet to keep "
+                "them)",
+                "z_dropped",
+                {"z": None},
+            )
+        )
     if _fgb_indexed(frame):
-        return losses + [Loss(name, None, len(frame), "FlatGeobuf's spatial index stores features in index "
-                              "order, "
-                     "not input order; match rows by key", "row_order", {"order": "spatial index"})]
+        return losses + [
+            Loss(
+                name,
+                None,
+                len(frame),
+                "FlatGeobuf's spatial index stores features in index "
+                "order, "
+                "not input order; match rows by key",
+                "row_order",
+                {"order": "spatial index"},
+            )
+        ]
     nulls = int(frame.geometry.isna().sum())
-    return losses + [Loss(name, None, nulls, "FlatGeobuf cannot index null geometries; written without a "
-                          "spatial index (input order kept)", "no_spatial_index", {"spatial_index": False})]
+    return losses + [
+        Loss(
+            name,
+            None,
+            nulls,
+            "FlatGeobuf cannot index null geometries; written without a spatial index (input order kept)",
+            "no_spatial_index",
+            {"spatial_index": False},
+        )
+    ]
 
 
 # -- GeoParquet 1.1 (pyarrow): a bbox covering column, rows in Hilbert order, row groups to skip --
@@ -174,12 +217,21 @@ def write_geoparquet(frame: gpd.GeoDataFrame, path: Path, *, row_group_rows: int
 
     frame = frame.iloc[hilbert_order(frame.geometry)]
     for col in frame.columns:  # pyarrow takes NaN in an object column of floats as null
-        if (col != frame.geometry.name and pd.api.types.is_object_dtype(frame[col].dtype)
-                and column_kind(frame[col]) == "float"):
+        if (
+            col != frame.geometry.name
+            and pd.api.types.is_object_dtype(frame[col].dtype)
+            and column_kind(frame[col]) == "float"
+        ):
             values = [None if _is_null(v) else float(v) for v in frame[col].astype(object)]
             frame[col] = pd.arrays.ArrowExtensionArray(pa.array(values, type=pa.float64()))
-    frame.to_parquet(path, index=False, compression="zstd", write_covering_bbox=True, schema_version="1.1.0",
-                     row_group_size=row_group_rows)
+    frame.to_parquet(
+        path,
+        index=False,
+        compression="zstd",
+        write_covering_bbox=True,
+        schema_version="1.1.0",
+        row_group_size=row_group_rows,
+    )
 
 
 def _write_parquet(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
@@ -203,14 +255,29 @@ def _parquet_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
     order = hilbert_order(frame.geometry)
     if (order == np.arange(len(frame))).all():
         return []
-    return [Loss(name, None, len(frame), "GeoParquet rows are written in Hilbert-curve order of their "
-                 "bounding boxes, so readers can skip row groups; match rows by key", "row_order",
-                 {"order": "hilbert"})]
+    return [
+        Loss(
+            name,
+            None,
+            len(frame),
+            "GeoParquet rows are written in Hilbert-curve order of their "
+            "bounding boxes, so readers can skip row groups; match rows by key",
+            "row_order",
+            {"order": "hilbert"},
+        )
+    ]
 
 
 # -- Shapefile: one zip per layer, one .shp per geometry family, UTF-8 .cpg -----------------------
-_FAMILY = {"Point": "point", "MultiPoint": "point", "LineString": "line", "MultiLineString": "line",
-           "LinearRing": "line", "Polygon": "polygon", "MultiPolygon": "polygon"}
+_FAMILY = {
+    "Point": "point",
+    "MultiPoint": "point",
+    "LineString": "line",
+    "MultiLineString": "line",
+    "LinearRing": "line",
+    "Polygon": "polygon",
+    "MultiPolygon": "polygon",
+}
 
 
 def _families(frame: gpd.GeoDataFrame) -> dict[str, pd.Index]:
@@ -231,8 +298,13 @@ def _write_shp(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
     names = []
     for family, index in groups.items():
         stem = layer if len(groups) == 1 else f"{layer}_{family}"
-        pyogrio.write_dataframe(gdal_ready(frame.loc[index]), parts / f"{stem}.shp", layer=stem,
-                                driver="ESRI Shapefile", encoding="UTF-8")
+        pyogrio.write_dataframe(
+            gdal_ready(frame.loc[index]),
+            parts / f"{stem}.shp",
+            layer=stem,
+            driver="ESRI Shapefile",
+            encoding="UTF-8",
+        )
         names += sorted(p.name for p in parts.glob(f"{stem}.*"))
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for n in names:  # fixed timestamps: the same layer gives the same zip
@@ -251,13 +323,30 @@ def _shp_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
     groups = _families(frame)
     losses = []
     if len(groups) > 1:
-        losses.append(Loss(name, None, len(frame), f"a Shapefile holds one geometry type; split into "
-                           f"{', '.join(f'{name}_{g}.shp' for g in groups)} inside the zip", "split",
-                           {g: f"{name}_{g}.shp" for g in groups}))
+        losses.append(
+            Loss(
+                name,
+                None,
+                len(frame),
+                f"a Shapefile holds one geometry type; split into "
+                f"{', '.join(f'{name}_{g}.shp' for g in groups)} inside the zip",
+                "split",
+                {g: f"{name}_{g}.shp" for g in groups},
+            )
+        )
     polys = int(frame.geom_type.isin(["Polygon", "MultiPolygon"]).sum())
     if polys:
-        losses.append(Loss(name, None, polys, "Shapefile rings follow its own orientation rule and polygons "
-                           "may read back as MultiPolygons (same shapes)", "ring_orientation", {}))
+        losses.append(
+            Loss(
+                name,
+                None,
+                polys,
+                "Shapefile rings follow its own orientation rule and polygons "
+                "may read back as MultiPolygons (same shapes)",
+                "ring_orientation",
+                {},
+            )
+        )
     return losses
 
 
@@ -270,63 +359,182 @@ def _geojson_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
     columns = [c for c in frame.columns if c != frame.geometry.name]
     if len(frame) or not columns:
         return []
-    return [Loss(name, None, 0, f"an empty GeoJSON layer keeps no column list; {len(columns)} column(s) "
-                 f"are listed only in the manifest", "empty_schema", {"columns": [str(c) for c in columns]})]
+    return [
+        Loss(
+            name,
+            None,
+            0,
+            f"an empty GeoJSON layer keeps no column list; {len(columns)} column(s) "
+            f"are listed only in the manifest",
+            "empty_schema",
+            {"columns": [str(c) for c in columns]},
+        )
+    ]
 
 
 def _kml_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
     flat = int((~frame.geometry.isna() & ~frame.geometry.has_z).sum())
     if flat:
-        return [Loss(name, None, flat, "KML coordinates carry an altitude; 2D geometries read back with "
-                     "altitude 0", "z_added", {"z": 0})]
+        return [
+            Loss(
+                name,
+                None,
+                flat,
+                "KML coordinates carry an altitude; 2D geometries read back with altitude 0",
+                "z_added",
+                {"z": 0},
+            )
+        ]
     return []
 
 
 # -- the registry -----------------------------------------------------------------------------------
 # LIBKML puts a column named id into the Placemark's XML id attribute unescaped: keep it an attribute
-_KML_RESERVED = frozenset({"id", "timestamp", "begin", "end", "altitudemode", "tessellate", "extrude",
-                           "visibility", "draworder", "icon", "snippet"})
+_KML_RESERVED = frozenset(
+    {
+        "id",
+        "timestamp",
+        "begin",
+        "end",
+        "altitudemode",
+        "tessellate",
+        "extrude",
+        "visibility",
+        "draworder",
+        "icon",
+        "snippet",
+    }
+)
 
 FORMATS: dict[str, Format] = {
-    "gpkg": Format("gpkg", "GPKG", (".gpkg",),
-                   Caps("GeoPackage", nan=False, negative_zero=False, datetime_ms=True,
-                        case_insensitive_names=True,
-                        reserved=frozenset({"fid", "geom"})),
-                   _gdal_writer("GPKG"), _read_gdal, "exact (IEEE doubles)"),
-    "geojson": Format("geojson", "GeoJSON", (".geojson", ".json"),
-                      Caps("GeoJSON", nan=False, infinity=False, int_bits=53, datetime_ms=True),
-                      _gdal_writer("GeoJSON", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}),
-                      _read_single, "7 decimal places of a degree (RFC 7946, about 1 cm)",
-                      fixed_crs="EPSG:4326", extra=_geojson_extra),
-    "fgb": Format("fgb", "FlatGeobuf", (".fgb",), Caps("FlatGeobuf", datetime_ms=True), _write_fgb,
-                  _read_single,
-                  "exact (IEEE doubles)", extra=_fgb_extra),
-    "parquet": Format("parquet", "GeoParquet", (".parquet", ".geoparquet"),
-                      Caps("GeoParquet", datetime="zone", reserved=frozenset({BBOX_COLUMN})),
-                      _write_parquet, _read_parquet, "exact (WKB doubles)", extra=_parquet_extra),
-    "shp": Format("shp", "ESRI Shapefile", (".shp.zip", ".zip"),
-                  Caps("Shapefile", nan=False, int_bits=53, datetime="text", floats="fixed", empty_text=False,
-                       max_text_bytes=254, name_bytes=10, case_insensitive_names=True),
-                  _write_shp, _read_shp, "exact (IEEE doubles)", extra=_shp_extra),
-    "kml": Format("kml", "LIBKML", (".kml",),
-                  Caps("KML", all_text=True, empty_text=False, reserved=_KML_RESERVED,
-                       text_replace={"]]>": "]] >"},  # LIBKML writes text in CDATA sections
-                       case_insensitive_names=True, renames={"name": "Name"}),
-                  _write_kml, _read_single, "15 significant digits", fixed_crs="EPSG:4326",
-                  extra=_kml_extra),
-    "csv": Format("csv", "CSV", (".csv",),
-                  Caps("CSV", null_text=False, datetime_ms=True, booleans=True, case_insensitive_names=True,
-                       formula_guard=True,
-                       reserved=frozenset({"wkt", "x", "y", "z", "lon", "lat"})),
-                  write_csv_layer, read_csv_layer, "exact (shortest round-trip decimal)",
-                  sidecars=(".csvt", ".prj")),
+    "gpkg": Format(
+        "gpkg",
+        "GPKG",
+        (".gpkg",),
+        Caps(
+            "GeoPackage",
+            nan=False,
+            negative_zero=False,
+            datetime_ms=True,
+            case_insensitive_names=True,
+            reserved=frozenset({"fid", "geom"}),
+        ),
+        _gdal_writer("GPKG"),
+        _read_gdal,
+        "exact (IEEE doubles)",
+    ),
+    "geojson": Format(
+        "geojson",
+        "GeoJSON",
+        (".geojson", ".json"),
+        Caps("GeoJSON", nan=False, infinity=False, int_bits=53, datetime_ms=True),
+        _gdal_writer("GeoJSON", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}),
+        _read_single,
+        "7 decimal places of a degree (RFC 7946, about 1 cm)",
+        fixed_crs="EPSG:4326",
+        extra=_geojson_extra,
+    ),
+    "fgb": Format(
+        "fgb",
+        "FlatGeobuf",
+        (".fgb",),
+        Caps("FlatGeobuf", datetime_ms=True),
+        _write_fgb,
+        _read_single,
+        "exact (IEEE doubles)",
+        extra=_fgb_extra,
+    ),
+    "parquet": Format(
+        "parquet",
+        "GeoParquet",
+        (".parquet", ".geoparquet"),
+        Caps("GeoParquet", datetime="zone", reserved=frozenset({BBOX_COLUMN})),
+        _write_parquet,
+        _read_parquet,
+        "exact (WKB doubles)",
+        extra=_parquet_extra,
+    ),
+    "shp": Format(
+        "shp",
+        "ESRI Shapefile",
+        (".shp.zip", ".zip"),
+        Caps(
+            "Shapefile",
+            nan=False,
+            int_bits=53,
+            datetime="text",
+            floats="fixed",
+            empty_text=False,
+            max_text_bytes=254,
+            name_bytes=10,
+            case_insensitive_names=True,
+        ),
+        _write_shp,
+        _read_shp,
+        "exact (IEEE doubles)",
+        extra=_shp_extra,
+    ),
+    "kml": Format(
+        "kml",
+        "LIBKML",
+        (".kml",),
+        Caps(
+            "KML",
+            all_text=True,
+            empty_text=False,
+            reserved=_KML_RESERVED,
+            text_replace={"]]>": "]] >"},  # LIBKML writes text in CDATA sections
+            case_insensitive_names=True,
+            renames={"name": "Name"},
+        ),
+        _write_kml,
+        _read_single,
+        "15 significant digits",
+        fixed_crs="EPSG:4326",
+        extra=_kml_extra,
+    ),
+    "csv": Format(
+        "csv",
+        "CSV",
+        (".csv",),
+        Caps(
+            "CSV",
+            null_text=False,
+            datetime_ms=True,
+            booleans=True,
+            case_insensitive_names=True,
+            formula_guard=True,
+            reserved=frozenset({"wkt", "x", "y", "z", "lon", "lat"}),
+        ),
+        write_csv_layer,
+        read_csv_layer,
+        "exact (shortest round-trip decimal)",
+        sidecars=(".csvt", ".prj"),
+    ),
 }
-FORMATS["kmz"] = Format("kmz", "LIBKML", (".kmz",), FORMATS["kml"].caps, _write_kml, _read_single,
-                        FORMATS["kml"].precision, fixed_crs="EPSG:4326", extra=_kml_extra)
+FORMATS["kmz"] = Format(
+    "kmz",
+    "LIBKML",
+    (".kmz",),
+    FORMATS["kml"].caps,
+    _write_kml,
+    _read_single,
+    FORMATS["kml"].precision,
+    fixed_crs="EPSG:4326",
+    extra=_kml_extra,
+)
 
-_ALIASES = {"gpkg": "gpkg", "geopackage": "gpkg", "geojson": "geojson", "json": "geojson",
-            "flatgeobuf": "fgb", "geoparquet": "parquet", "esri shapefile": "shp", "shapefile": "shp",
-            "libkml": "kml"}
+_ALIASES = {
+    "gpkg": "gpkg",
+    "geopackage": "gpkg",
+    "geojson": "geojson",
+    "json": "geojson",
+    "flatgeobuf": "fgb",
+    "geoparquet": "parquet",
+    "esri shapefile": "shp",
+    "shapefile": "shp",
+    "libkml": "kml",
+}
 
 
 def resolve_format(name: str) -> Format:
@@ -359,8 +567,10 @@ def adapt_layer(
 ) -> tuple[gpd.GeoDataFrame, list[Loss]]:
     """A copy of ``gdf`` that ``fmt`` holds exactly, reprojected to ``crs``, and the changes made."""
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise ExportError(f"layer {name!r} is a {type(gdf).__name__}, not a GeoDataFrame. Fix: pass "
-                          f"GeoDataFrames, or give tables a geometry column")
+        raise ExportError(
+            f"layer {name!r} is a {type(gdf).__name__}, not a GeoDataFrame. Fix: pass "
+            f"GeoDataFrames, or give tables a geometry column"
+        )
     source_crs = require_crs(gdf, f"layer {name!r}")
     frame = gdf.reset_index(drop=True)
     if crs is not None and not source_crs.equals(crs):

@@ -88,8 +88,9 @@ def _layer_entry(gdf: gpd.GeoDataFrame, spec: Any) -> dict[str, Any]:
         "geometry_types": (
             sorted(gdf.geom_type.dropna().unique().tolist()) if isinstance(gdf, gpd.GeoDataFrame) else []
         ),
-        "columns": [str(c) for c in gdf.columns if not (isinstance(gdf, gpd.GeoDataFrame)
-                                                         and c == gdf.geometry.name)],
+        "columns": [
+            str(c) for c in gdf.columns if not (isinstance(gdf, gpd.GeoDataFrame) and c == gdf.geometry.name)
+        ],
     }
     meta = spec_meta(spec)
     # features carry their own source/licence; list them when the spec does not say

@@ -34,10 +34,21 @@ __all__ = ["write_postgis", "redact", "POSTGIS_CAPS"]
 
 log = logging.getLogger(__name__)
 
-POSTGIS_CAPS = Caps("PostGIS", datetime="instant", name_bytes=63, reserved=frozenset({"geom", "fid"}),
-                    case_insensitive_names=False)
-_SQL_TYPES = {"int": "bigint", "float": "double precision", "bool": "boolean", "text": "text", "date": "date",
-              "other": "text"}
+POSTGIS_CAPS = Caps(
+    "PostGIS",
+    datetime="instant",
+    name_bytes=63,
+    reserved=frozenset({"geom", "fid"}),
+    case_insensitive_names=False,
+)
+_SQL_TYPES = {
+    "int": "bigint",
+    "float": "double precision",
+    "bool": "boolean",
+    "text": "text",
+    "date": "date",
+    "other": "text",
+}
 
 
 _DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -71,8 +82,10 @@ def _ident(name: str) -> str:
 def _srid(gdf: gpd.GeoDataFrame, name: str) -> int:
     epsg = require_crs(gdf, f"layer {name!r}").to_epsg()
     if epsg is None:
-        raise CRSError(f"layer {name!r} has a CRS without an EPSG code, which PostGIS needs as SRID. Fix: "
-                       f"pass crs= (--crs) with an EPSG code, e.g. 4326 or 7755")
+        raise CRSError(
+            f"layer {name!r} has a CRS without an EPSG code, which PostGIS needs as SRID. Fix: "
+            f"pass crs= (--crs) with an EPSG code, e.g. 4326 or 7755"
+        )
     return int(epsg)
 
 
@@ -137,8 +150,11 @@ def _create(cur: Any, schema: str, table: str, frame: gpd.GeoDataFrame, srid: in
     wkb = shapely.to_wkb(frame.geometry.values, include_srid=False, flavor="extended")
     values = [frame[c].astype(object).tolist() for c, _ in cols]
     floats = [t == "double precision" for _, t in cols]
-    rows = [[_python(col[i], f) for col, f in zip(values, floats, strict=True)]
-            + [None if w is None else bytes(w)] for i, w in enumerate(wkb)]
+    rows = [
+        [_python(col[i], f) for col, f in zip(values, floats, strict=True)]
+        + [None if w is None else bytes(w)]
+        for i, w in enumerate(wkb)
+    ]
     cur.executemany(sql, rows)
     cur.execute(f"CREATE INDEX {_ident(table + '_geom_gist')} ON {qualified} USING GIST (geom)")
     if note:  # COMMENT takes no bind parameters: quote the text as a literal
@@ -163,8 +179,10 @@ def _verify(cur: Any, schema: str, table: str, frame: gpd.GeoDataFrame, srid: in
         if sorted(r[0] for r in cur.fetchall()) != sorted(str(v) for v in frame[key]):
             problems.append(f"the values of key column {key!r} differ")
     if problems:
-        raise ExportError(f"table {schema}.{table} failed verification: {'; '.join(problems)}; nothing was "
-                          f"committed. Fix: report this with the input")
+        raise ExportError(
+            f"table {schema}.{table} failed verification: {'; '.join(problems)}; nothing was "
+            f"committed. Fix: report this with the input"
+        )
 
 
 def _prepare(layers: Mapping[str, gpd.GeoDataFrame], crs: object) -> tuple[dict[str, Any], list[Loss]]:
@@ -221,25 +239,34 @@ def write_postgis(
                 note = spec_meta((specs or {}).get(name)).get("description", "")
                 _create(cur, schema, name, frame, srid, note)
                 _verify(cur, schema, name, frame, srid)
-            manifest = build_manifest({n: f for n, (f, _) in frames.items()}, specs=specs,
-                                      losses=[loss.as_dict() for loss in losses],
-                                      options={"to": redact(url), "schema": schema})
+            manifest = build_manifest(
+                {n: f for n, (f, _) in frames.items()},
+                specs=specs,
+                losses=[loss.as_dict() for loss in losses],
+                options={"to": redact(url), "schema": schema},
+            )
             _store_manifest(cur, schema, manifest)
     except psycopg.Error as exc:  # type: ignore[attr-defined]
-        raise ExportError(f"PostGIS export to {redact(url)} failed and was rolled back, no table was "
-                          f"written: {_scrub(str(exc), url)}. Fix: check the server, the role's rights "
-                          f"and the value named above") from None
+        raise ExportError(
+            f"PostGIS export to {redact(url)} failed and was rolled back, no table was "
+            f"written: {_scrub(str(exc), url)}. Fix: check the server, the role's rights "
+            f"and the value named above"
+        ) from None
     log.info("wrote %d table(s) to %s schema %s", len(frames), redact(url), schema)
     return list(frames)
 
 
 def _refuse_existing(cur: Any, schema: str, tables: list[str], overwrite: bool) -> None:
-    cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-                "AND table_name = ANY(%s)", (schema, tables))
+    cur.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name = ANY(%s)",
+        (schema, tables),
+    )
     existing = sorted(r[0] for r in cur.fetchall())
     if existing and not overwrite:
-        raise OutputExistsError(f"schema {schema} already has table(s) {', '.join(existing)}; nothing was "
-                                f"written. Fix: pass overwrite=True (--overwrite) to replace them")
+        raise OutputExistsError(
+            f"schema {schema} already has table(s) {', '.join(existing)}; nothing was "
+            f"written. Fix: pass overwrite=True (--overwrite) to replace them"
+        )
 
 
 def _store_manifest(cur: Any, schema: str, manifest: dict[str, Any]) -> None:
@@ -248,6 +275,8 @@ def _store_manifest(cur: Any, schema: str, manifest: dict[str, Any]) -> None:
     for name, entry in manifest["layers"].items():
         record = {**{k: v for k, v in manifest.items() if k != "layers"}, "layer": entry}
         text = json.dumps(record, sort_keys=True, default=str, allow_nan=False)
-        cur.execute(f"INSERT INTO {table} (layer, manifest) VALUES (%s, %s::jsonb) ON CONFLICT (layer) "
-                    f"DO UPDATE SET manifest = EXCLUDED.manifest", (name, text))
-
+        cur.execute(
+            f"INSERT INTO {table} (layer, manifest) VALUES (%s, %s::jsonb) ON CONFLICT (layer) "
+            f"DO UPDATE SET manifest = EXCLUDED.manifest",
+            (name, text),
+        )

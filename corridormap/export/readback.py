@@ -21,8 +21,9 @@ def read_layer_exact(path: Path | str, layer: str | None = None, **open_options:
     with warnings.catch_warnings():
         # GDAL reads back the offsets it wrote to GeoPackage and says they are non-conformant
         warnings.filterwarnings("ignore", message="Non-conformant content", category=RuntimeWarning)
-        _, table = pyogrio.read_arrow(path, layer=layer, read_geometry=False, datetime_as_string=True,
-                                      **open_options)
+        _, table = pyogrio.read_arrow(
+            path, layer=layer, read_geometry=False, datetime_as_string=True, **open_options
+        )
         shapes = pyogrio.read_dataframe(path, layer=layer, columns=[], read_geometry=True, **open_options)
     attrs = table.to_pandas(types_mapper=pd.ArrowDtype)
     attrs.index = shapes.index

@@ -54,8 +54,7 @@ from .formats import FORMATS, Format, adapt_layer, gdal_ready, resolve_format, t
 from .manifest import build_manifest, spec_meta
 from .styles import STYLES_TABLE, style_sidecars, write_layer_styles
 
-__all__ = ["export_layers", "collect_layers", "manifest_path", "fieldmap_path", "FORMATS",
-           "read_back"]
+__all__ = ["export_layers", "collect_layers", "manifest_path", "fieldmap_path", "FORMATS", "read_back"]
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +166,18 @@ def export_layers(
                 _write_files(frames, fmt, target, outputs, overwrite=overwrite)
         for sidecar, text in sidecars.items():
             write_bytes_atomic(text.encode("utf-8"), sidecar, overwrite=overwrite)
-        _write_records(frames, target, outputs, fmt, losses, meta, inputs, crs, manifest=manifest,
-                       extra_files=list(sidecars))
+        _write_records(
+            frames,
+            target,
+            outputs,
+            fmt,
+            losses,
+            meta,
+            inputs,
+            crs,
+            manifest=manifest,
+            extra_files=list(sidecars),
+        )
     except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         if isinstance(exc, CorridormapError):
             raise
@@ -211,12 +220,18 @@ def _targets(fmt: Format, target: Path, names: list[str]) -> dict[str, Path]:
 
 
 def _write_gpkg(
-    frames: dict[str, gpd.GeoDataFrame], target: Path, *, overwrite: bool, meta: Mapping[str, Any],
+    frames: dict[str, gpd.GeoDataFrame],
+    target: Path,
+    *,
+    overwrite: bool,
+    meta: Mapping[str, Any],
     renames: Mapping[str, Mapping[str, str]],
 ) -> None:
     if STYLES_TABLE in frames:
-        raise ExportError(f"{STYLES_TABLE!r} is the GeoPackage table of QGIS styles, not a layer name. Fix: "
-                          f"rename the layer")
+        raise ExportError(
+            f"{STYLES_TABLE!r} is the GeoPackage table of QGIS styles, not a layer name. Fix: "
+            f"rename the layer"
+        )
     present: list[str] = []
     if target.exists():
         try:
@@ -242,7 +257,11 @@ def _write_gpkg(
             about = spec_meta(meta.get(name))
             options = {"IDENTIFIER": about.get("title"), "DESCRIPTION": about.get("description")}
             pyogrio.write_dataframe(
-                gdal_ready(frame), staged, layer=name, driver="GPKG", nan_as_null=False,
+                gdal_ready(frame),
+                staged,
+                layer=name,
+                driver="GPKG",
+                nan_as_null=False,
                 layer_options={k: str(v) for k, v in options.items() if v} or None,
             )
         styled = write_layer_styles(staged, frames, meta, update_time=FIXED_DATE, renames=renames)
@@ -252,8 +271,12 @@ def _write_gpkg(
 
 
 def _write_files(
-    frames: dict[str, gpd.GeoDataFrame], fmt: Format, target: Path, outputs: dict[str, Path],
-    *, overwrite: bool,
+    frames: dict[str, gpd.GeoDataFrame],
+    fmt: Format,
+    target: Path,
+    outputs: dict[str, Path],
+    *,
+    overwrite: bool,
 ) -> None:
     single = all(p == target for p in outputs.values())
     if not single and target.exists() and not target.is_dir():
@@ -312,7 +335,10 @@ def read_back(path: str | os.PathLike[str], layer: str, *, driver: str = "GPKG")
 
 
 def verify_written(
-    path: Path, frames: Mapping[str, gpd.GeoDataFrame], *, fmt: Format | None = None,
+    path: Path,
+    frames: Mapping[str, gpd.GeoDataFrame],
+    *,
+    fmt: Format | None = None,
     layer_names: bool = False,
 ) -> None:
     """Re-open ``path`` and check each layer's feature count, keys and CRS; raise ExportError."""
@@ -322,8 +348,10 @@ def verify_written(
         try:
             got = (fmt or FORMATS["gpkg"]).read(path, name)
         except Exception as exc:
-            raise ExportError(f"{path}: layer {name!r} could not be read back ({exc}); nothing was "
-                              f"written. Fix: report this with the input that caused it") from exc
+            raise ExportError(
+                f"{path}: layer {name!r} could not be read back ({exc}); nothing was "
+                f"written. Fix: report this with the input that caused it"
+            ) from exc
         problems = []
         if len(got) != len(expected):
             problems.append(f"{len(got)} features read back, {len(expected)} written")
@@ -333,14 +361,24 @@ def verify_written(
         if expected.crs is not None and (got.crs is None or not CRS(got.crs).equals(CRS(expected.crs))):
             problems.append(f"CRS read back is {got.crs}, written {expected.crs}")
         if problems:
-            raise ExportError(f"{path}: layer {name!r} failed verification: {'; '.join(problems)}; the "
-                              f"previous output was left in place. Fix: report this with the input")
+            raise ExportError(
+                f"{path}: layer {name!r} failed verification: {'; '.join(problems)}; the "
+                f"previous output was left in place. Fix: report this with the input"
+            )
 
 
 def _write_records(
-    frames: dict[str, gpd.GeoDataFrame], target: Path, outputs: dict[str, Path], fmt: Format,
-    losses: list[Loss], meta: Mapping[str, Any], inputs: Sequence[Any] | None, crs: object,
-    *, manifest: bool, extra_files: Sequence[Path] = (),
+    frames: dict[str, gpd.GeoDataFrame],
+    target: Path,
+    outputs: dict[str, Path],
+    fmt: Format,
+    losses: list[Loss],
+    meta: Mapping[str, Any],
+    inputs: Sequence[Any] | None,
+    crs: object,
+    *,
+    manifest: bool,
+    extra_files: Sequence[Path] = (),
 ) -> None:
     """Write (or update, keeping other layers' entries) the fieldmap and the manifest."""
     declared = _kept(fieldmap_path(target), "losses", frames) + [loss.as_dict() for loss in losses]
@@ -352,9 +390,16 @@ def _write_records(
         return
     files = sorted({f for p in outputs.values() for f in fmt.files(p) if f.exists()} | set(extra_files))
     record = build_manifest(
-        frames, specs=meta, outputs=files, inputs=inputs, losses=declared,
-        options={"format": fmt.key, "crs": None if crs is None else str(crs),
-                 "geometry_precision": fmt.precision},
+        frames,
+        specs=meta,
+        outputs=files,
+        inputs=inputs,
+        losses=declared,
+        options={
+            "format": fmt.key,
+            "crs": None if crs is None else str(crs),
+            "geometry_precision": fmt.precision,
+        },
     )
     previous = _read_json(manifest_path(target))
     if previous.get("options", {}).get("format") == fmt.key:  # layers kept from earlier exports
@@ -429,7 +474,9 @@ def _read_user_files(paths: Sequence[Path]) -> dict[str, gpd.GeoDataFrame]:
             read = {path.name.split(".")[0]: io.read_file(path)}
         for name, gdf in read.items():
             if name in layers:
-                raise ExportError(f"{path}: layer name {name!r} is already taken by another input. Fix: "
-                                  f"rename one of the files")
+                raise ExportError(
+                    f"{path}: layer name {name!r} is already taken by another input. Fix: "
+                    f"rename one of the files"
+                )
             layers[name] = gdf
     return layers

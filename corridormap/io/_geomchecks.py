@@ -184,8 +184,13 @@ def _drop_z(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
         if has_m.any():  # the precise finding replaces the reader's note
             ctx.report.findings = [f for f in ctx.report.findings if f.check != "m-values"]
         gdf = _drop_dimension(  # (a height on those goes too: ZM -> XY)
-            gdf, ctx, has_m, "m-values", "measure (M) values",
-            "none needed for maps and distances; keep the source file where the M values matter", "M dropped",
+            gdf,
+            ctx,
+            has_m,
+            "m-values",
+            "measure (M) values",
+            "none needed for maps and distances; keep the source file where the M values matter",
+            "M dropped",
         )
     has_z = np.asarray(shapely.has_z(gdf.geometry.values), dtype=bool)
     return _drop_dimension(

@@ -74,8 +74,11 @@ def list_layers(path: str | Path) -> list[tuple[str, str | None]]:
     try:
         with _quiet_gdal():  # a mislabelled file is reported by load_file itself
             found = pyogrio.list_layers(str(path))
-        return [(str(n), None if t is None else str(t)) for n, t in found
-                if not (str(n) == "layer_styles" and t is None)]
+        return [
+            (str(n), None if t is None else str(t))
+            for n, t in found
+            if not (str(n) == "layer_styles" and t is None)
+        ]
     except pyogrio.errors.DataSourceError as exc:
         raise FileFormatError(f"{path}: cannot be opened ({exc}). Fix: check the file is complete") from exc
 
@@ -207,9 +210,7 @@ def _read_parquet(path: Path, opts: ReadOptions, report: ValidationReport) -> Ra
     )
 
 
-def _read_parquet_without_crs(
-    path: Path, opts: ReadOptions, report: ValidationReport, exc: Exception
-) -> Raw:
+def _read_parquet_without_crs(path: Path, opts: ReadOptions, report: ValidationReport, exc: Exception) -> Raw:
     """A GeoParquet whose metadata names a CRS PROJ cannot read: the geometries, with no CRS (the
     user's ``--crs`` is then the CRS; without it the file is refused, saying so)."""
     table = pq.read_table(path)
@@ -349,8 +350,11 @@ def _mark_cut_tails(raw: Raw, cuts: tuple[tuple[int, str], ...], report: Validat
         for row in rows:
             values.iloc[row] = f"{values.iloc[row] or ''}\ufffd"
             report.repair(
-                feature=f"#{row}", check="utf8-cut", reason="text cut inside a UTF-8 character",
-                method="broken last character replaced by U+FFFD", field=str(column),
+                feature=f"#{row}",
+                check="utf8-cut",
+                reason="text cut inside a UTF-8 character",
+                method="broken last character replaced by U+FFFD",
+                field=str(column),
             )
         raw.attrs[column] = values
         report.add(
@@ -424,7 +428,10 @@ def _keep_big_integers(path: Path, raw: Raw, report: ValidationReport) -> None:
             field=key,
         )
         report.repair(
-            feature="*", check="big-integers", reason="integers beyond 64 bits", method="kept as text",
+            feature="*",
+            check="big-integers",
+            reason="integers beyond 64 bits",
+            method="kept as text",
             field=key,
         )
 

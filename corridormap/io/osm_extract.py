@@ -39,8 +39,16 @@ from ..crs import DISPLAY_CRS, to_metric
 from ..errors import CatalogError, DataSourceNotFoundError, RepairWarning, require
 from ._osmxml import repair_clipped
 
-__all__ = ["OSM_SOURCE", "FeatureSpec", "feature_specs", "read_extract", "parse_capacity_mw", "normalise",
-           "read_config", "pbf_to_xml"]
+__all__ = [
+    "OSM_SOURCE",
+    "FeatureSpec",
+    "feature_specs",
+    "read_extract",
+    "parse_capacity_mw",
+    "normalise",
+    "read_config",
+    "pbf_to_xml",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +57,6 @@ LIFECYCLE = {"construction": "under construction", "proposed": "proposed", "plan
 # more Overpass tiles than this for one kind is a mistake (a box around the world), not a request
 MAX_TILES = 1_000
 XML_SUFFIXES = (".osm", ".xml", ".osm.bz2", ".xml.bz2", ".osm.gz")
-
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class FeatureSpec:
 
     def operational_rules(self) -> tuple[Mapping[str, Any], ...]:
         """The rules for what exists today (no construction / proposed lifecycle value)."""
+
         def lifecycle(rule: Mapping[str, Any]) -> bool:
             return any(isinstance(rule.get(k), str) and rule[k] in LIFECYCLE for k in self.status_keys)
 
@@ -96,8 +104,10 @@ def read_config(name: str) -> dict[str, Any]:
     """A TOML file of ``layers/osm/`` (``features.toml``, ``speeds.toml``) as a dict."""
     path = _config_path(name)
     if not path.is_file():
-        raise DataSourceNotFoundError(f"{path} is missing. Fix: reinstall corridormap or point "
-                                      f"settings.layers_dir at a catalog folder that has osm/{name}")
+        raise DataSourceNotFoundError(
+            f"{path} is missing. Fix: reinstall corridormap or point "
+            f"settings.layers_dir at a catalog folder that has osm/{name}"
+        )
     return _read_config(path, path.stat().st_mtime_ns)
 
 
@@ -117,13 +127,15 @@ def feature_specs() -> dict[str, FeatureSpec]:
 def _spec(what: str) -> FeatureSpec:
     specs = feature_specs()
     if what not in specs:
-        raise CatalogError(f"unknown OSM feature kind {what!r}. Fix: use one of {', '.join(specs)} "
-                           f"or add an entry to {_config_path('features.toml')}")
+        raise CatalogError(
+            f"unknown OSM feature kind {what!r}. Fix: use one of {', '.join(specs)} "
+            f"or add an entry to {_config_path('features.toml')}"
+        )
     return specs[what]
 
 
-
 # ---- osmnx, in a scope that leaves its global settings as they were -------------------------------
+
 
 @contextmanager
 def _osmnx(**values: Any) -> Iterator[Any]:
@@ -171,13 +183,15 @@ def _matches(frame: pd.DataFrame, rules: Sequence[Mapping[str, Any]]) -> np.ndar
 
 # ---- normalising to the catalog schema ----------------------------------------------------------
 
+
 def _first_present(raw: pd.DataFrame, tags: str | list[str]) -> pd.Series:
     out = pd.Series(None, index=raw.index, dtype=object)
     for tag in [tags] if isinstance(tags, str) else tags:
         if tag in raw.columns:
             out = out.where(out.notna(), raw[tag])
-    return pd.Series([v if isinstance(v, str | list) or pd.notna(v) else None for v in out],
-                     index=raw.index, dtype=object)
+    return pd.Series(
+        [v if isinstance(v, str | list) or pd.notna(v) else None for v in out], index=raw.index, dtype=object
+    )
 
 
 def _status(raw: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.Series, pd.Series]:
@@ -226,11 +240,15 @@ def normalise(raw: gpd.GeoDataFrame, spec: FeatureSpec, *, as_of: pd.Series | st
     status, detail = _status(raw, spec)
     data: dict[str, Any] = {
         "id": [f"osm-{e}-{n}" for e, n in zip(elements, numbers, strict=True)],
-        "name": name.to_numpy(), "state": None, "status": status.to_numpy(),
+        "name": name.to_numpy(),
+        "state": None,
+        "status": status.to_numpy(),
         "status_detail": detail.str.strip("; ").to_numpy(),
         "as_of": as_of.to_numpy() if isinstance(as_of, pd.Series) else as_of,
-        "source": OSM_SOURCE, "geometry_quality": "approximate",
-        "position_tolerance_km": float(spec.position_tolerance_km), "osm_id": osm_id,
+        "source": OSM_SOURCE,
+        "geometry_quality": "approximate",
+        "position_tolerance_km": float(spec.position_tolerance_km),
+        "osm_id": osm_id,
     }
     for column, tags in spec.columns.items():
         values = _first_present(raw, tags)
@@ -278,7 +296,6 @@ def _file_date(path: Path) -> str:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date().isoformat()
 
 
-
 def _xml_of(path: Path, keys: Sequence[str], workdir: Path, *, relations: bool = True) -> Path:
     """An OSM XML file with the data of ``path``: the file itself, or a filtered copy of a PBF."""
     name = path.name.lower()
@@ -302,9 +319,7 @@ def pbf_to_xml(path: Path, keys: Sequence[str], dest: Path, *, relations: bool =
     return dest
 
 
-def read_extract(
-    path: str | Path, what: str, *, area: shapely.Geometry | None = None
-) -> gpd.GeoDataFrame:
+def read_extract(path: str | Path, what: str, *, area: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
     """Read one kind of OSM feature from a local extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``).
 
     Same output as :func:`corridormap.osm.fetch_layer`; ``area`` (a lon/lat geometry) keeps only the
@@ -316,8 +331,10 @@ def read_extract(
     """
     path = Path(path)
     if not path.is_file():
-        raise DataSourceNotFoundError(f"OSM extract {path} does not exist. Fix: check the path, or download "
-                                      f"one (e.g. from download.geofabrik.de, asia/india)")
+        raise DataSourceNotFoundError(
+            f"OSM extract {path} does not exist. Fix: check the path, or download "
+            f"one (e.g. from download.geofabrik.de, asia/india)"
+        )
     spec = _spec(what)
     with tempfile.TemporaryDirectory(prefix="corridormap-osm-") as tmp:
         # a regional extract keeps ways and relations cut at its edge without their far nodes

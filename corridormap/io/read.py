@@ -317,13 +317,19 @@ def _leave_out_rows_without_coordinates(built: csvc.CsvGeometry, ctx: Context) -
     what = "no usable coordinates (blank, NA, null, - or 0, 0)"
     if absent.all():
         ctx.report.add(
-            "refuse", "no-coordinates", f"no row has usable coordinates: every row has {what}",
-            "fill in the coordinates, or name the right columns with --x/--y or --wkt", features=ids[:20],
+            "refuse",
+            "no-coordinates",
+            f"no row has usable coordinates: every row has {what}",
+            "fill in the coordinates, or name the right columns with --x/--y or --wkt",
+            features=ids[:20],
         )
         return built
     ctx.report.add(
-        "repair", "no-coordinates", f"{len(ids)} row(s) have {what}; left out of the layer",
-        "fill in their coordinates to include them", features=ids,
+        "repair",
+        "no-coordinates",
+        f"{len(ids)} row(s) have {what}; left out of the layer",
+        "fill in their coordinates to include them",
+        features=ids,
     )
     for label in ids:
         ctx.report.repair(
@@ -332,8 +338,12 @@ def _leave_out_rows_without_coordinates(built: csvc.CsvGeometry, ctx: Context) -
     keep = ~absent
     ctx.labels = [label for label, k in zip(ctx.labels, keep, strict=True) if k]
     return csvc.CsvGeometry(
-        built.geoms[keep], built.attrs[keep].reset_index(drop=True), built.degrees_assumed, built.decimal,
-        built.crs, None,
+        built.geoms[keep],
+        built.attrs[keep].reset_index(drop=True),
+        built.degrees_assumed,
+        built.decimal,
+        built.crs,
+        None,
     )
 
 

@@ -90,8 +90,10 @@ def _request(
             return body
         except HTTPStatusError as exc:
             if exc.status not in RETRY_STATUSES:
-                raise NetworkError(f"{what}: {exc}. Fix: check the query or the server address "
-                                   f"(settings.overpass_url / settings.mirror)") from exc
+                raise NetworkError(
+                    f"{what}: {exc}. Fix: check the query or the server address "
+                    f"(settings.overpass_url / settings.mirror)"
+                ) from exc
             reason, wait = f"HTTP {exc.status}", exc.retry_after
         except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
             reason, wait = f"{type(exc).__name__}: {exc}", None
@@ -102,8 +104,9 @@ def _request(
                 f"settings.timeout_s, or point settings.mirror at a reachable server"
             )
         delay = wait if wait is not None else 2.0 * 2**attempt
-        log.warning("%s: %s; retrying in %.0f s (attempt %d of %d)",
-                    what, reason, delay, attempt + 2, retries + 1)
+        log.warning(
+            "%s: %s; retrying in %.0f s (attempt %d of %d)", what, reason, delay, attempt + 2, retries + 1
+        )
         _sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -140,15 +143,20 @@ def _stored(relative: str, what: str) -> tuple[Path, bool]:
         mirrored = folder / relative
         if mirrored.is_file():
             return mirrored, True
-        raise NetworkError(f"{what}: {mirrored} is not in the mirror folder. Fix: copy it there from a "
-                           f"connected machine's cache ({cached.parent}) or unset settings.mirror")
+        raise NetworkError(
+            f"{what}: {mirrored} is not in the mirror folder. Fix: copy it there from a "
+            f"connected machine's cache ({cached.parent}) or unset settings.mirror"
+        )
     if settings.offline:
-        raise NetworkError(f"{what}: not in the cache ({cached}) and settings.offline is set. Fix: run once "
-                           f"with a network, set settings.mirror, or read a local extract instead")
+        raise NetworkError(
+            f"{what}: not in the cache ({cached}) and settings.offline is set. Fix: run once "
+            f"with a network, set settings.mirror, or read a local extract instead"
+        )
     return cached, False
 
 
 # ---- Overpass, tile by tile --------------------------------------------------------------------
+
 
 def tile_bounds(area: Any, *, tile_deg: float = 1.0) -> list[BBox]:
     """Split an area (a shapely geometry in lon/lat) into ``tile_deg`` squares that touch it.
@@ -164,8 +172,12 @@ def tile_bounds(area: Any, *, tile_deg: float = 1.0) -> list[BBox]:
     out: list[BBox] = []
     for i in range(math.floor(west / tile_deg), math.ceil(east / tile_deg)):
         for j in range(math.floor(south / tile_deg), math.ceil(north / tile_deg)):
-            box = (round(i * tile_deg, 9), round(j * tile_deg, 9),
-                   round((i + 1) * tile_deg, 9), round((j + 1) * tile_deg, 9))
+            box = (
+                round(i * tile_deg, 9),
+                round(j * tile_deg, 9),
+                round((i + 1) * tile_deg, 9),
+                round((j + 1) * tile_deg, 9),
+            )
             cell = shapely.box(*box)
             if area.intersects(cell) and not area.touches(cell):  # a shared edge or corner is not enough
                 out.append(box)
@@ -188,8 +200,11 @@ def overpass_query(
     """The Overpass QL asking for every element matching any rule inside ``bbox``, as OSM XML."""
     west, south, east, north = bbox
     where = f"({south},{west},{north},{east})"
-    lines = [f"  {element}{''.join(_tag_filter(k, v) for k, v in rule.items())}{where};"
-             for rule in rules for element in elements]
+    lines = [
+        f"  {element}{''.join(_tag_filter(k, v) for k, v in rule.items())}{where};"
+        for rule in rules
+        for element in elements
+    ]
     return f"[out:xml][timeout:{timeout_s}];\n(\n" + "\n".join(lines) + "\n);\n(._;>;);\nout body;\n"
 
 
@@ -218,13 +233,15 @@ def fetch_tiles(
         path, stored = _stored(f"overpass/{key}.osm", what)
         if not stored:
             log.debug("%s: asking %s", what, url)
-            body = _request("POST", url, data=urllib.parse.urlencode({"data": query}).encode(), what=what,
-                            grace_s=30.0)
+            body = _request(
+                "POST", url, data=urllib.parse.urlencode({"data": query}).encode(), what=what, grace_s=30.0
+            )
             _write_atomic(path, body)
         yield TileResult(index, len(tiles), bbox, path, stored)
 
 
 # ---- downloads and place look-ups ---------------------------------------------------------------
+
 
 def download(url: str, *, name: str | None = None) -> Path:
     """A file from ``url``, stored as ``downloads/<name>`` in the cache (or read from the mirror)."""
@@ -248,7 +265,9 @@ def geocode(place: str) -> dict[str, Any]:
     answer = json.loads(path.read_text(encoding="utf-8"))
     features = answer.get("features") or []
     if not features:
-        raise NetworkError(f"Nominatim found no place called {place!r}. Fix: spell it as on "
-                           f"openstreetmap.org, or pass a bounding box (west,south,east,north) instead")
+        raise NetworkError(
+            f"Nominatim found no place called {place!r}. Fix: spell it as on "
+            f"openstreetmap.org, or pass a bounding box (west,south,east,north) instead"
+        )
     geometry: dict[str, Any] = features[0]["geometry"]
     return geometry

@@ -37,8 +37,18 @@ __all__ = ["dataset_names", "dataset_spec", "load_dataset", "gppd_renewables", "
 
 log = logging.getLogger(__name__)
 
-SCHEMA = ("id", "name", "state", "status", "status_detail", "as_of", "source", "licence",
-          "geometry_quality", "position_tolerance_km")
+SCHEMA = (
+    "id",
+    "name",
+    "state",
+    "status",
+    "status_detail",
+    "as_of",
+    "source",
+    "licence",
+    "geometry_quality",
+    "position_tolerance_km",
+)
 
 
 def _folder() -> Path:
@@ -54,8 +64,9 @@ def dataset_spec(name: str) -> dict[str, Any]:
     """One dataset's description (the TOML file as a dict)."""
     path = _folder() / f"{name}.toml"
     if not path.is_file():
-        raise CatalogError(f"unknown dataset {name!r}. Fix: use one of {', '.join(dataset_names())} or add "
-                           f"{path}")
+        raise CatalogError(
+            f"unknown dataset {name!r}. Fix: use one of {', '.join(dataset_names())} or add {path}"
+        )
     with path.open("rb") as fh:
         spec = tomllib.load(fh)
     missing = [k for k in ("url", "format", "id", "name") if k not in spec]
@@ -70,8 +81,10 @@ def _read(path: Path, spec: Mapping[str, Any]) -> gpd.GeoDataFrame:
         x, y = spec.get("x", "longitude"), spec.get("y", "latitude")
         absent = [c for c in (x, y) if c not in table.columns]
         if absent:
-            raise LayerValidationError(f"{path}: no column {', '.join(map(repr, absent))}. Fix: set x/y in "
-                                       f"the dataset's TOML to the coordinate columns of this file")
+            raise LayerValidationError(
+                f"{path}: no column {', '.join(map(repr, absent))}. Fix: set x/y in "
+                f"the dataset's TOML to the coordinate columns of this file"
+            )
         return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table[x], table[y]), crs=spec.get("crs"))
     gdf = gpd.read_file(path)
     return gdf if gdf.crs is not None else gdf.set_crs(spec.get("crs", "EPSG:4326"))
@@ -112,12 +125,14 @@ def load_dataset(name: str, *, path: str | Path | None = None) -> gpd.GeoDataFra
         path = _overpass.download(spec["url"], name=spec.get("file"))
     path = Path(path)
     if not path.is_file():
-        raise DataSourceNotFoundError(f"{path} does not exist. Fix: check the path, or leave it out to "
-                                      f"download {spec['url']}")
+        raise DataSourceNotFoundError(
+            f"{path} does not exist. Fix: check the path, or leave it out to download {spec['url']}"
+        )
     raw = _keep(_read(path, spec), spec, path)
     data: dict[str, Any] = {
         "id": spec["id"].get("prefix", "") + raw[spec["id"]["column"]].astype(str),
-        "name": raw[spec["name"]].astype(str), "state": None,
+        "name": raw[spec["name"]].astype(str),
+        "state": None,
     }
     for out, column in spec.get("columns", {}).items():
         values = raw[column]

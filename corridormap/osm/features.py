@@ -84,8 +84,10 @@ def _area_geometry(area: AreaLike) -> shapely.Geometry:
         if match:
             return _bbox(match.groups(), area)
         return shapely.geometry.shape(_overpass.geocode(area))
-    raise TypeError(f"area must be 'belt', 'W,S,E,N', a place name, a bbox tuple, a shapely geometry or a "
-                    f"GeoDataFrame, not {type(area).__name__}")
+    raise TypeError(
+        f"area must be 'belt', 'W,S,E,N', a place name, a bbox tuple, a shapely geometry or a "
+        f"GeoDataFrame, not {type(area).__name__}"
+    )
 
 
 def resolve_area(area: AreaLike, *, around_km: float = 1.0) -> shapely.Geometry:
@@ -105,6 +107,7 @@ def resolve_area(area: AreaLike, *, around_km: float = 1.0) -> shapely.Geometry:
 
 
 # ---- public entry points ------------------------------------------------------------------------
+
 
 def fetch_layer(
     what: str, *, area: AreaLike = "belt", tile_deg: float = 1.0, progress: Progress | None = None
@@ -147,15 +150,24 @@ def fetch_layer(
         part = _raw_features(tile.path, spec, polygon).assign(_as_of=_file_date(tile.path))
         parts.append(part)
         seen.update(part.index)
-        log.info("%s: tile %d/%d%s, %d features so far", what, tile.index, tile.total,
-                 " (cached)" if tile.from_cache else "", len(seen))
+        log.info(
+            "%s: tile %d/%d%s, %d features so far",
+            what,
+            tile.index,
+            tile.total,
+            " (cached)" if tile.from_cache else "",
+            len(seen),
+        )
         if progress is not None:
             progress(tile, len(seen))
     return _combine(parts, spec)
 
 
 def fetch_layers(
-    whats: Iterable[str] = ("rail", "motorway"), *, area: AreaLike = "belt", tile_deg: float = 1.0,
+    whats: Iterable[str] = ("rail", "motorway"),
+    *,
+    area: AreaLike = "belt",
+    tile_deg: float = 1.0,
     progress: Progress | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """:func:`fetch_layer` for several kinds; the area is resolved once."""

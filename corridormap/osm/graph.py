@@ -38,13 +38,32 @@ from ..io.osm_extract import FeatureSpec, _matches, _osmnx, _spec, _xml_of, read
 from . import _overpass
 from .features import AreaLike, resolve_area
 
-__all__ = ["road_graph", "rail_graph", "graph_from_layers", "parse_speed_kph", "save_graph",
-           "graph_to_frames"]
+__all__ = [
+    "road_graph",
+    "rail_graph",
+    "graph_from_layers",
+    "parse_speed_kph",
+    "save_graph",
+    "graph_to_frames",
+]
 
 log = logging.getLogger(__name__)
 
-EDGE_TAGS = ["highway", "railway", "usage", "gauge", "electrified", "operator", "name", "ref",
-             "maxspeed", "oneway", "lanes", "bridge", "tunnel"]
+EDGE_TAGS = [
+    "highway",
+    "railway",
+    "usage",
+    "gauge",
+    "electrified",
+    "operator",
+    "name",
+    "ref",
+    "maxspeed",
+    "oneway",
+    "lanes",
+    "bridge",
+    "tunnel",
+]
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -79,8 +98,10 @@ def _scan(paths: Iterable[Path]) -> tuple[Nodes, Ways]:
 
 
 def _keep_ways(
-    nodes: Mapping[int, tuple[str, str]], ways: Mapping[int, tuple[list[int], dict[str, str]]],
-    rules: Sequence[Mapping[str, Any]], area: shapely.Geometry | None,
+    nodes: Mapping[int, tuple[str, str]],
+    ways: Mapping[int, tuple[list[int], dict[str, str]]],
+    rules: Sequence[Mapping[str, Any]],
+    area: shapely.Geometry | None,
 ) -> list[int]:
     ids = list(ways)
     tags = pd.DataFrame([ways[i][1] for i in ids])
@@ -98,8 +119,9 @@ def _keep_ways(
     return out
 
 
-def _write_ways(paths: Sequence[Path], rules: Sequence[Mapping[str, Any]], area: shapely.Geometry | None,
-                dest: Path) -> int:
+def _write_ways(
+    paths: Sequence[Path], rules: Sequence[Mapping[str, Any]], area: shapely.Geometry | None, dest: Path
+) -> int:
     """One OSM XML file with the ways of ``paths`` matching ``rules`` (and their nodes); returns the count."""
     nodes, ways = _scan(paths)
     kept = _keep_ways(nodes, ways, rules, area)
@@ -117,8 +139,14 @@ def _write_ways(paths: Sequence[Path], rules: Sequence[Mapping[str, Any]], area:
     return len(kept)
 
 
-def _graph(specs: Sequence[FeatureSpec], source: str | Path | None, area: AreaLike | None,
-           tile_deg: float, *, bidirectional: bool) -> nx.MultiDiGraph:
+def _graph(
+    specs: Sequence[FeatureSpec],
+    source: str | Path | None,
+    area: AreaLike | None,
+    tile_deg: float,
+    *,
+    bidirectional: bool,
+) -> nx.MultiDiGraph:
     rules = [r for s in specs for r in s.operational_rules()]
     keys = tuple(dict.fromkeys(k for s in specs for k in s.keys))
     polygon = None if area is None else resolve_area(area)
@@ -130,12 +158,15 @@ def _graph(specs: Sequence[FeatureSpec], source: str | Path | None, area: AreaLi
             if polygon is None:
                 raise ValueError("give a source extract or an area to fetch")
             tiles = _overpass.tile_bounds(polygon, tile_deg=tile_deg)
-            paths = [t.path for s in specs
-                     for t in _overpass.fetch_tiles(s.match, s.elements, tiles, label=s.what)]
+            paths = [
+                t.path for s in specs for t in _overpass.fetch_tiles(s.match, s.elements, tiles, label=s.what)
+            ]
         merged = Path(tmp) / "ways.osm"
         if _write_ways(paths, rules, polygon, merged) == 0:
-            raise LayerValidationError(f"no {what} ways found in {source or 'the area'}. Fix: check the "
-                                       f"extract or area covers the corridor, or choose other classes")
+            raise LayerValidationError(
+                f"no {what} ways found in {source or 'the area'}. Fix: check the "
+                f"extract or area covers the corridor, or choose other classes"
+            )
         with _osmnx(useful_tags_way=EDGE_TAGS, useful_tags_node=["highway", "railway", "ref", "name"]) as ox:
             graph: nx.MultiDiGraph = ox.graph_from_xml(merged, bidirectional=bidirectional, retain_all=True)
     add_geodesic_lengths(graph)  # osmnx's lengths are great-circle (sphere); ours are on the ellipsoid
@@ -160,8 +191,11 @@ def parse_speed_kph(value: object) -> float:
 
 
 def road_graph(
-    source: str | Path | None = None, *, area: AreaLike | None = "belt",
-    classes: Sequence[str] = ("motorway", "trunk"), tile_deg: float = 1.0,
+    source: str | Path | None = None,
+    *,
+    area: AreaLike | None = "belt",
+    classes: Sequence[str] = ("motorway", "trunk"),
+    tile_deg: float = 1.0,
 ) -> nx.MultiDiGraph:
     """A drivable graph of the main roads, with ``length`` (m), ``speed_kph`` and ``travel_time`` (s).
 
@@ -205,7 +239,9 @@ def rail_graph(
 
 def graph_from_layers(
     layers: Mapping[str, gpd.GeoDataFrame] | Sequence[gpd.GeoDataFrame] | gpd.GeoDataFrame,
-    *, speeds_kph: float | Mapping[str, float] | None = None, snap_m: float = 50.0,
+    *,
+    speeds_kph: float | Mapping[str, float] | None = None,
+    snap_m: float = 50.0,
 ) -> nx.MultiDiGraph:
     """A graph from curated line layers (e.g. ``{"freight_rail": ..., "expressways": ...}``).
 
@@ -258,8 +294,9 @@ def save_graph(graph: nx.MultiDiGraph, path: str | Path, *, overwrite: bool = Fa
     if path.suffix.lower() != ".graphml":
         raise ValueError(f"{path}: write a graph as .graphml or .gpkg")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists. Fix: choose another name or pass overwrite=True "
-                                f"(--overwrite)")
+        raise OutputExistsError(
+            f"{path} exists. Fix: choose another name or pass overwrite=True (--overwrite)"
+        )
     partial = path.with_name(path.name + ".part")
     with _osmnx() as ox:
         ox.io.save_graphml(graph, partial)

@@ -70,9 +70,16 @@ _HREF = re.compile(r"""\bhref=(["'])(?P<url>.*?)\1""", re.I | re.S)
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(?P<url>[^"')]+?)\1\s*\)""", re.I)
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.I)
 _FONT_SRC = re.compile(r"(?P<head>\bsrc\s*:)(?P<body>[^;}]+)", re.I)
-_MIME = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".svg": "image/svg+xml",
-         ".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg",
-         ".eot": "application/vnd.ms-fontobject"}
+_MIME = {
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".ttf": "font/ttf",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".jpg": "image/jpeg",
+    ".eot": "application/vnd.ms-fontobject",
+}
 
 # Leaflet finds its default marker icon through a CSS file path; once the CSS is inlined that path
 # is gone, so the inlined page points the default icon at data: URIs instead.
@@ -205,7 +212,8 @@ def inline_css(css: str, base: Path, url: str) -> str:
         target = (base.parent / unquote(ref.split("?")[0].split("#")[0])).resolve()
         if not target.is_file():
             raise DataSourceNotFoundError(
-                f"asset {url}: {ref} (used by the stylesheet) is missing at {target}")
+                f"asset {url}: {ref} (used by the stylesheet) is missing at {target}"
+            )
         return f'url("{_data_uri(target)}")'
 
     return _CSS_URL.sub(replace, _woff2_only(css))
@@ -246,9 +254,14 @@ def _script_tag(url: str) -> str:
 def _leaflet_icon_fix(url: str) -> str:
     js_path = next(p for p in asset_files(url) if p is not None)
     images = js_path.parent / "images"
-    uris = {key: _data_uri(images / name) if (images / name).is_file() else ""
-            for key, name in (("icon", "marker-icon.png"), ("retina", "marker-icon-2x.png"),
-                              ("shadow", "marker-shadow.png"))}
+    uris = {
+        key: _data_uri(images / name) if (images / name).is_file() else ""
+        for key, name in (
+            ("icon", "marker-icon.png"),
+            ("retina", "marker-icon-2x.png"),
+            ("shadow", "marker-shadow.png"),
+        )
+    }
     return _LEAFLET_ICON_FIX.format(**uris)
 
 
@@ -274,6 +287,7 @@ def inline_assets(html: str, *, offline: bool = True, tiles: bool = False) -> st
     DataSourceNotFoundError
         An asset has no local copy (the message names the URL).
     """
+
     def sub_script(match: re.Match[str]) -> str:
         url = match.group("url")
         return _script_tag(url) if _wanted(url, offline) else match.group(0)
@@ -292,7 +306,8 @@ def inline_assets(html: str, *, offline: bool = True, tiles: bool = False) -> st
         remaining = external_references(out) - (tile_references(out) if tiles else set())
         if remaining:
             raise DataSourceNotFoundError(
-                "the offline map still references the network: " + ", ".join(sorted(remaining)[:10])
+                "the offline map still references the network: "
+                + ", ".join(sorted(remaining)[:10])
                 + " (tile layers cannot be inlined: build offline maps with the vector basemap)"
             )
     log.info("inlined assets (%s): %d bytes", "tiles" if tiles else "offline" if offline else "cdn", len(out))

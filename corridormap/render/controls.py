@@ -52,8 +52,10 @@ log = logging.getLogger(__name__)
 HEAT_GROUP = "Heat maps"
 # a point layer clusters when zoomed out only from this many features (sparser layers never do)
 CLUSTER_MIN_FEATURES = 300
-CLUSTER_NOTE = ("Numbered circles in this layer's colour group nearby features when zoomed out; "
-                "click one or zoom in to see them")
+CLUSTER_NOTE = (
+    "Numbered circles in this layer's colour group nearby features when zoomed out; "
+    "click one or zoom in to see them"
+)
 # below this window size (px) the panel and the overview map start collapsed
 SMALL_SCREEN = (1500, 900)
 TITLE_NOTE = "Positions approximate; boundaries approximate, not authoritative. See Data sources"
@@ -72,15 +74,26 @@ class TitleBlock(Component):
     ``strips``: ``{"title", "file", "svg"}`` per diagram (SVG text made by corridormap).
     """
 
-    def __init__(self, title: str, *, built: dt.date | None = None,
-                 strips: list[dict[str, str]] | None = None, note: str = TITLE_NOTE) -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        built: dt.date | None = None,
+        strips: list[dict[str, str]] | None = None,
+        note: str = TITLE_NOTE,
+    ) -> None:
         day = (built or dt.datetime.now(dt.UTC).date()).isoformat()
         self.built = f"Built {day} with corridormap {__version__}"
-        super().__init__("title", {"title": title, "built": self.built, "note": note, "strips": strips or []},
-                         js=("controls.js",))
+        super().__init__(
+            "title",
+            {"title": title, "built": self.built, "note": note, "strips": strips or []},
+            js=("controls.js",),
+        )
         # the same text as HTML, escaped (what a reader sees; for tests and the notebook)
-        self.html = (f"<h1>{html.escape(title)}</h1><div class=\"cm-built\">{html.escape(self.built)}</div>"
-                     f"<div class=\"cm-note\">{html.escape(note)}</div>")
+        self.html = (
+            f'<h1>{html.escape(title)}</h1><div class="cm-built">{html.escape(self.built)}</div>'
+            f'<div class="cm-note">{html.escape(note)}</div>'
+        )
 
 
 def search_records(
@@ -123,15 +136,27 @@ class SearchControl(Component):
     default_js = [("Leaflet.Search.js", f"{_SEARCH_CDN}/leaflet-search.min.js")]
     default_css = [("Leaflet.Search.css", f"{_SEARCH_CDN}/leaflet-search.min.css")]
 
-    def __init__(self, records: list[dict[str, Any]], groups: Mapping[str, folium.FeatureGroup], *,
-                 big: Mapping[str, str] | None = None,
-                 placeholder: str = "Search nodes, stations, ports, zones…",
-                 zoom: int = SEARCH_ZOOM, big_limit: int = SEARCH_BIG_LIMIT) -> None:
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        groups: Mapping[str, folium.FeatureGroup],
+        *,
+        big: Mapping[str, str] | None = None,
+        placeholder: str = "Search nodes, stations, ports, zones…",
+        zoom: int = SEARCH_ZOOM,
+        big_limit: int = SEARCH_BIG_LIMIT,
+    ) -> None:
         self.records = records
         self.big = dict(big or {})
         names = list(groups)
-        data = {"records": records, "layers": names, "big": self.big, "placeholder": placeholder,
-                "zoom": int(zoom), "bigLimit": int(big_limit)}
+        data = {
+            "records": records,
+            "layers": names,
+            "big": self.big,
+            "placeholder": placeholder,
+            "zoom": int(zoom),
+            "bigLimit": int(big_limit),
+        }
         super().__init__("search", data, [groups[n] for n in names], js=("controls.js",))
 
 
@@ -173,14 +198,16 @@ def source_rows(
     rows = []
     for name in sorted(layers, key=lambda n: (-specs[n].draw_order, n)):
         spec, prov = specs[name], specs[name].provenance
-        rows.append({
-            "layer": name,
-            "title": spec.title,
-            "source": str(prov.get("source") or (spec.source.name if spec.source else "not stated")),
-            "licence": str(prov.get("licence", "not stated")),
-            "as_of": _as_of(spec, layers.get(name)),
-            "geometry_quality": str(prov.get("geometry_quality", "not stated")),
-        })
+        rows.append(
+            {
+                "layer": name,
+                "title": spec.title,
+                "source": str(prov.get("source") or (spec.source.name if spec.source else "not stated")),
+                "licence": str(prov.get("licence", "not stated")),
+                "as_of": _as_of(spec, layers.get(name)),
+                "geometry_quality": str(prov.get("geometry_quality", "not stated")),
+            }
+        )
     return rows
 
 
@@ -193,14 +220,14 @@ class DataSources(Component):
         esc = html.escape
         body = "".join(
             f'<tr data-layer="{esc(r["layer"], quote=True)}"><th>{esc(r["title"])}</th>'
-            f'<td>{source_links(r["source"])}'
-            f'<br>Licence: {esc(r["licence"])}<br>As of: {esc(r["as_of"])}'
-            f' · Geometry: {esc(r["geometry_quality"])}'
+            f"<td>{source_links(r['source'])}"
+            f"<br>Licence: {esc(r['licence'])}<br>As of: {esc(r['as_of'])}"
+            f" · Geometry: {esc(r['geometry_quality'])}"
             "</td></tr>"
             for r in rows
         )
         # the same text as HTML, escaped (what a reader sees; the page builds it from the JSON)
-        self.html = f'<table>{"".join(esc(n) for n in notes)}{body}</table>'
+        self.html = f"<table>{''.join(esc(n) for n in notes)}{body}</table>"
 
 
 def cluster_layer(
@@ -212,10 +239,17 @@ def cluster_layer(
     (``corridormap.clusterIcon``), and are all drawn, in the layer's own pane, from
     ``disable_at_zoom`` on. Returns the cluster group.
     """
-    cluster = MarkerCluster(control=False, icon_create_function="corridormap.clusterIcon", options={
-        "disableClusteringAtZoom": disable_at_zoom, "showCoverageOnHover": False,
-        "spiderfyOnMaxZoom": False, "maxClusterRadius": 45, "cmColor": color,
-    })
+    cluster = MarkerCluster(
+        control=False,
+        icon_create_function="corridormap.clusterIcon",
+        options={
+            "disableClusteringAtZoom": disable_at_zoom,
+            "showCoverageOnHover": False,
+            "spiderfyOnMaxZoom": False,
+            "maxClusterRadius": 45,
+            "cmColor": color,
+        },
+    )
     children = list(group._children.items())
     group._children.clear()
     cluster.add_to(group)
@@ -236,8 +270,11 @@ def heat_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, weight: str | None = N
     else:
         values = pd.Series(1.0, index=gdf.index)
     top = float(values.max()) or 1.0
-    data = [[round(p.y, 5), round(p.x, 5), round(float(v) / top, 4)]
-            for p, v in zip(pts, values, strict=True) if p is not None and not p.is_empty]
+    data = [
+        [round(p.y, 5), round(p.x, 5), round(float(v) / top, 4)]
+        for p, v in zip(pts, values, strict=True)
+        if p is not None and not p.is_empty
+    ]
     name = html.escape(f"{spec.title} (heat map)")  # the layer control inserts names as HTML
     return HeatMap(data, name=name, show=False, radius=22, blur=16, min_opacity=0.3)
 
@@ -245,9 +282,18 @@ def heat_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, weight: str | None = N
 # folium.Map loads Bootstrap 5, jQuery, Font Awesome and the awesome-markers plugin (about 600 KB
 # inlined) though nothing on corridormap's map uses them (its markers are circles and its labels and
 # badges plain elements), and Bootstrap's grid class ``.row`` restyles any element of that class.
-UNUSED_MAP_ASSETS = frozenset({"bootstrap", "bootstrap_css", "jquery", "awesome_markers",
-                               "awesome_markers_css", "awesome_markers_font_css", "glyphicons_css",
-                               "awesome_rotate_css"})
+UNUSED_MAP_ASSETS = frozenset(
+    {
+        "bootstrap",
+        "bootstrap_css",
+        "jquery",
+        "awesome_markers",
+        "awesome_markers_css",
+        "awesome_markers_font_css",
+        "glyphicons_css",
+        "awesome_rotate_css",
+    }
+)
 
 
 def drop_unused_assets(m: folium.Map) -> None:
@@ -292,9 +338,14 @@ def add_controls(
     drop_unused_assets(m)
     TitleBlock(title, built=built, strips=strips).add_to(m)
     Fullscreen(position="topleft", title="Full screen", title_cancel="Leave full screen").add_to(m)
-    MeasureControl(position="topleft", primary_length_unit="kilometers", secondary_length_unit="meters",
-                   primary_area_unit="hectares", secondary_area_unit="sqkilometers",
-                   units={"sqkilometers": {"factor": 1e-6, "display": "km²", "decimals": 1}}).add_to(m)
+    MeasureControl(
+        position="topleft",
+        primary_length_unit="kilometers",
+        secondary_length_unit="meters",
+        primary_area_unit="hectares",
+        secondary_area_unit="sqkilometers",
+        units={"sqkilometers": {"factor": 1e-6, "display": "km²", "decimals": 1}},
+    ).add_to(m)
     searchable = {n: g for n, g in groups.items() if specs[n].search}
     # a large layer (as layer_group drew it) is searched in its own payload, not embedded again
     big = {n: specs[n].title for n, g in searchable.items() if big_layer_of(g) is not None}

@@ -101,8 +101,13 @@ def layer_swatches(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> list[dict[str, str
     shown = [v for v in colours if v in present]
     if not shown:
         return [{"label": spec.title, "svg": swatch_svg(spec.kind, path_style(spec.style))}]
-    return [{"label": value.capitalize() if value.islower() else value,
-             "svg": swatch_svg(spec.kind, path_style(spec.style, color=colours[value]))} for value in shown]
+    return [
+        {
+            "label": value.capitalize() if value.islower() else value,
+            "svg": swatch_svg(spec.kind, path_style(spec.style, color=colours[value])),
+        }
+        for value in shown
+    ]
 
 
 def status_rows(
@@ -116,8 +121,10 @@ def status_rows(
     styles = _status_styles(specs)
     status_style = {"kind": "line", "color": "#444", "weight": 3, "status": styles}
     wanted = [s for s in STATUS_ORDER if s in statuses] + sorted((statuses & set(styles)) - set(STATUS_ORDER))
-    return [{"label": s.capitalize(), "svg": swatch_svg("line", path_style(status_style, status=s))}
-            for s in wanted]
+    return [
+        {"label": s.capitalize(), "svg": swatch_svg("line", path_style(status_style, status=s))}
+        for s in wanted
+    ]
 
 
 class LayerPanel(Component):
@@ -136,11 +143,18 @@ class LayerPanel(Component):
 
     default_js = [("html_to_image", HTML_TO_IMAGE)]
 
-    def __init__(self, bases: Sequence[tuple[str, str, Element | None]],
-                 groups: Mapping[str, list[dict[str, Any]]], *,
-                 status: list[dict[str, str]], notes: list[str], default_base: str,
-                 small_screen: tuple[int, int] = (1500, 900), title: str = "Layers and legend",
-                 fit: list[list[float]] | None = None) -> None:
+    def __init__(
+        self,
+        bases: Sequence[tuple[str, str, Element | None]],
+        groups: Mapping[str, list[dict[str, Any]]],
+        *,
+        status: list[dict[str, str]],
+        notes: list[str],
+        default_base: str,
+        small_screen: tuple[int, int] = (1500, 900),
+        title: str = "Layers and legend",
+        fit: list[list[float]] | None = None,
+    ) -> None:
         refs: list[Element] = []
 
         def ref(element: Element | None) -> int | None:
@@ -156,9 +170,19 @@ class LayerPanel(Component):
             "bases": [{"key": k, "title": t, "ref": ref(e)} for k, t, e in bases],
             "defaultBase": default_base,
             "groups": [
-                {"title": g, "layers": [{"key": r["key"], "title": r["title"], "ref": ref(r["element"]),
-                                         "swatches": r.get("swatches", []), "note": r.get("note", "")}
-                                        for r in rows]}
+                {
+                    "title": g,
+                    "layers": [
+                        {
+                            "key": r["key"],
+                            "title": r["title"],
+                            "ref": ref(r["element"]),
+                            "swatches": r.get("swatches", []),
+                            "note": r.get("note", ""),
+                        }
+                        for r in rows
+                    ],
+                }
                 for g, rows in groups.items()
             ],
             "status": status,

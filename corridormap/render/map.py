@@ -28,8 +28,14 @@ from .legend import LayerPanel, layer_swatches, status_rows
 from .page import Component, adopt
 from .panes import add_panes
 
-__all__ = ["build_map", "spec_for_frame", "DEFAULT_TITLE", "GAP_LAYER", "gap_flags_by_feature",
-           "label_points"]
+__all__ = [
+    "build_map",
+    "spec_for_frame",
+    "DEFAULT_TITLE",
+    "GAP_LAYER",
+    "gap_flags_by_feature",
+    "label_points",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +73,10 @@ def _fit(layers: Mapping[str, gpd.GeoDataFrame], fit_to: str | None) -> list[lis
     if not frames:
         return None
     bounds = [f.total_bounds for f in frames]
-    return [[float(min(b[1] for b in bounds)), float(min(b[0] for b in bounds))],
-            [float(max(b[3] for b in bounds)), float(max(b[2] for b in bounds))]]
+    return [
+        [float(min(b[1] for b in bounds)), float(min(b[0] for b in bounds))],
+        [float(max(b[3] for b in bounds)), float(max(b[2] for b in bounds))],
+    ]
 
 
 def gap_flags_by_feature(flags: gpd.GeoDataFrame) -> dict[str, dict[str, list[dict[str, str]]]]:
@@ -104,15 +112,22 @@ def label_points(gdf: gpd.GeoDataFrame, *, decimals: int = 3) -> list[list[Any]]
         if p is None or p.is_empty or pd.isna(n):
             continue
         groups.setdefault((round(p.y, decimals), round(p.x, decimals)), []).append(_short(str(n)))
-    return [[lat, lon, names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")]
-            for (lat, lon), names in groups.items()]
+    return [
+        [lat, lon, names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")]
+        for (lat, lon), names in groups.items()
+    ]
 
 
 def _badges(m: folium.Map, flags: gpd.GeoDataFrame, spec: LayerSpec, show: bool) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name=spec.title, show=show)
     # one badge per flagged position (the popups of the features there say which gaps, and why)
-    badges = sorted({(round(p.y, 5), round(p.x, 5)) for p in flags.geometry.representative_point()
-                     if p is not None and not p.is_empty})
+    badges = sorted(
+        {
+            (round(p.y, 5), round(p.x, 5))
+            for p in flags.geometry.representative_point()
+            if p is not None and not p.is_empty
+        }
+    )
     Component("badges", {"badges": badges, "pane": BADGE_PANE}, [group]).add_to(group)
     return group
 
@@ -123,10 +138,18 @@ class _PanelRows:
     def __init__(self) -> None:
         self.groups: dict[str, list[dict[str, Any]]] = {}
 
-    def add(self, group: str, key: str, title: str, element: folium.map.Layer, swatches: list[dict[str, str]],
-            note: str = "") -> None:
+    def add(
+        self,
+        group: str,
+        key: str,
+        title: str,
+        element: folium.map.Layer,
+        swatches: list[dict[str, str]],
+        note: str = "",
+    ) -> None:
         self.groups.setdefault(group, []).append(
-            {"key": key, "title": title, "element": element, "swatches": swatches, "note": note})
+            {"key": key, "title": title, "element": element, "swatches": swatches, "note": note}
+        )
 
     def ordered(self) -> dict[str, list[dict[str, Any]]]:
         order = [*GROUPS, *sorted(set(self.groups) - set(GROUPS) - {HEAT_GROUP}), HEAT_GROUP]
@@ -197,14 +220,23 @@ def build_map(
             group = _badges(m, shown[name], spec, show)
             swatch = [{"label": spec.title, "svg": _BADGE_SWATCH}]
         else:
-            group = layer_group(shown[name], spec, show=show, big=big.get(name, spec.big),
-                                gaps=gaps.get(name))
+            group = layer_group(
+                shown[name], spec, show=show, big=big.get(name, spec.big), gaps=gaps.get(name)
+            )
             by_layer[name] = group
             swatch = layer_swatches(shown[name], spec)
         group.add_to(m)
         rows.add(spec.group, name, spec.title, group, swatch)
-    extra = add_controls(m, {n: shown[n] for n in by_layer}, resolved, by_layer, title=title, strips=strips,
-                         notes=(BOUNDARY_NOTE,), basemap_rows=basemap_sources())
+    extra = add_controls(
+        m,
+        {n: shown[n] for n in by_layer},
+        resolved,
+        by_layer,
+        title=title,
+        strips=strips,
+        notes=(BOUNDARY_NOTE,),
+        basemap_rows=basemap_sources(),
+    )
     for layer in extra.get(HEAT_GROUP, []):
         rows.add(HEAT_GROUP, f"heat:{layer.layer_name}", layer.layer_name, layer, [])
     for name, group in reversed(by_layer.items()):  # top layer first: its labels win where they meet
@@ -217,8 +249,15 @@ def build_map(
             labels = {"labels": label_points(shown[name]), "minZoom": int(zoom), "pane": LABEL_PANE}
             Component("labels", labels, [group]).add_to(m)
     # the panel opens the map on the corridor, or on the view shared in the URL
-    LayerPanel(bases, rows.ordered(), status=status_rows(shown, resolved), default_base=default_base,
-               notes=[BOUNDARY_NOTE], small_screen=SMALL_SCREEN, fit=_fit(shown, fit_to)).add_to(m)
+    LayerPanel(
+        bases,
+        rows.ordered(),
+        status=status_rows(shown, resolved),
+        default_base=default_base,
+        notes=[BOUNDARY_NOTE],
+        small_screen=SMALL_SCREEN,
+        fit=_fit(shown, fit_to),
+    ).add_to(m)
     log.info("map built with %d layers", len(order))
     return m
 

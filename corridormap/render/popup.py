@@ -23,8 +23,15 @@ import pandas as pd
 
 from ..catalog.load import ColumnSpec
 
-__all__ = ["format_value", "popup_html", "popup_table_html", "popup_layout", "label_of", "tooltip_text",
-           "source_links"]
+__all__ = [
+    "format_value",
+    "popup_html",
+    "popup_table_html",
+    "popup_layout",
+    "label_of",
+    "tooltip_text",
+    "source_links",
+]
 
 _LAYOUT = Path(__file__).with_name("popup.toml")
 
@@ -111,8 +118,10 @@ def _rows(row: Mapping[str, Any], fields: Sequence[str], columns: Mapping[str, C
         value = row.get(name)
         if _is_null(value) or value == "":
             continue
-        out.append(f"<tr><th>{label_of(name, columns.get(name))}</th>"
-                   f"<td>{format_value(value, columns.get(name))}</td></tr>")
+        out.append(
+            f"<tr><th>{label_of(name, columns.get(name))}</th>"
+            f"<td>{format_value(value, columns.get(name))}</td></tr>"
+        )
     return "".join(out)
 
 
@@ -124,8 +133,10 @@ def _sources(text: str) -> str:
     if len(links) == 1:
         return first
     rest = "<br>".join(links[1:])
-    return (f'{first}<details class="cm-more"><summary>{len(links) - 1} more source'
-            f'{"s" if len(links) > 2 else ""}</summary>{rest}</details>')
+    return (
+        f'{first}<details class="cm-more"><summary>{len(links) - 1} more source'
+        f"{'s' if len(links) > 2 else ''}</summary>{rest}</details>"
+    )
 
 
 def _gaps(gaps: Sequence[Mapping[str, str]]) -> tuple[str, str]:
@@ -139,13 +150,16 @@ def _gaps(gaps: Sequence[Mapping[str, str]]) -> tuple[str, str]:
     def item(g: Mapping[str, str]) -> str:
         level = html.escape(g.get("severity") or "")
         severity = f' <span class="cm-gap-severity">({level})</span>' if level else ""
-        note = f'<br><i>Data note: {html.escape(g["data_note"])}</i>' if g.get("data_note") else ""
-        return (f"<li><b>{html.escape(str(g.get('description', '')))}</b>{severity}<br>"
-                f"{html.escape(str(g.get('reason', '')))}{note}</li>")
+        note = f"<br><i>Data note: {html.escape(g['data_note'])}</i>" if g.get("data_note") else ""
+        return (
+            f"<li><b>{html.escape(str(g.get('description', '')))}</b>{severity}<br>"
+            f"{html.escape(str(g.get('reason', '')))}{note}</li>"
+        )
 
     items = "".join(item(g) for g in gaps)
-    section = (f'<details class="cm-sec cm-sec-gaps" open><summary>Gaps ({n})</summary>'
-               f"<ul>{items}</ul></details>")
+    section = (
+        f'<details class="cm-sec cm-sec-gaps" open><summary>Gaps ({n})</summary><ul>{items}</ul></details>'
+    )
     return badge, section
 
 
@@ -187,8 +201,11 @@ def popup_html(
     parts = [
         '<div class="cm-pop">',
         f'<div class="cm-pop-layer">{html.escape(title, quote=False)}</div>',
-        (f'<div class="cm-pop-name">{html.escape(str(name), quote=False)}</div>'
-         if layout["name"] in present else ""),
+        (
+            f'<div class="cm-pop-name">{html.escape(str(name), quote=False)}</div>'
+            if layout["name"] in present
+            else ""
+        ),
         f'<div class="cm-pop-meta">{" ".join(meta)}</div>' if meta else "",
         f'<dl class="cm-pop-key">{figures}</dl>' if figures else "",
         gap_section,
@@ -196,15 +213,18 @@ def popup_html(
     ]
     sections = layout.get("section", [])
     for section in sections:
-        wanted = section["fields"] or [f for f in present if f not in used and not any(
-            f in s["fields"] for s in sections)]
+        wanted = section["fields"] or [
+            f for f in present if f not in used and not any(f in s["fields"] for s in sections)
+        ]
         wanted = [f for f in wanted if f in present and f not in used]
         used.update(wanted)
         body = _rows(row, wanted, columns)
         if body:
             flag = " open" if section.get("open") else ""
-            parts.append(f'<details class="cm-sec"{flag}><summary>{html.escape(section["title"])}</summary>'
-                         f"<table>{body}</table></details>")
+            parts.append(
+                f'<details class="cm-sec"{flag}><summary>{html.escape(section["title"])}</summary>'
+                f"<table>{body}</table></details>"
+            )
     parts.append("</div>")
     return "".join(parts)
 

@@ -84,8 +84,12 @@ class SectorFitView(Component):
     the data as a JSON block (:class:`~corridormap.render.page.Component`, the page's one way)."""
 
     def __init__(self, payload: dict[str, Any], *, position: str = "bottomleft") -> None:
-        super().__init__("sectorFitView", {"payload": payload, "position": position},
-                         js=("sector_fit.js",), css=("sector_fit.css",))
+        super().__init__(
+            "sectorFitView",
+            {"payload": payload, "position": position},
+            js=("sector_fit.js",),
+            css=("sector_fit.css",),
+        )
         self._name = "SectorFitView"  # (the page's variable: sector_fit_view_...)
 
 
