@@ -266,6 +266,8 @@ def test_osm_extract_with_relations_cut_at_its_edge(tmp_path: Path) -> None:
         ("70,30,80,20", "south must be less than north"),
         ("10,10,20,20", "does not touch India"),
         ("70,20,80,95", "within -90..90"),
+        ("1,2,3", "needs four numbers"),
+        ("72,20,74,22,5", "needs four numbers"),
     ],
 )
 def test_impossible_osm_fetch_area_asks_nothing(area: str, says: str, tmp_path: Path) -> None:

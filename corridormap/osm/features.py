@@ -42,6 +42,8 @@ Progress = Callable[["_overpass.TileResult", int], None]
 # ---- areas --------------------------------------------------------------------------------------
 
 _BBOX = re.compile(r"^\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*$")
+# numbers and commas only: meant as a box, never a place name to look up
+_NUMBERS = re.compile(r"^[\s\d.,+-]+$")
 
 
 def _belt() -> shapely.Geometry:
@@ -83,6 +85,10 @@ def _area_geometry(area: AreaLike) -> shapely.Geometry:
         match = _BBOX.match(area)
         if match:
             return _bbox(match.groups(), area)
+        if _NUMBERS.match(area):
+            raise OptionError(
+                f"area {area!r}: a box needs four numbers W,S,E,N in degrees. Fix: e.g. 72,20,74,22"
+            )
         return shapely.geometry.shape(_overpass.geocode(area))
     raise TypeError(
         f"area must be 'belt', 'W,S,E,N', a place name, a bbox tuple, a shapely geometry or a "
