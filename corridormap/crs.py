@@ -124,10 +124,15 @@ def _belt_to_lonlat() -> Transformer:
 
 
 def geodesic_km(
-    a_xy: NDArray[np.float64], b_xy: NDArray[np.float64], *, a_lonlat: NDArray[np.float64] | None = None
+    a_xy: NDArray[np.float64],
+    b_xy: NDArray[np.float64],
+    *,
+    a_lonlat: NDArray[np.float64] | None = None,
+    b_lonlat: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Geodesic distance (km, WGS 84 ellipsoid) between pairs of EPSG:7755 points, row by row
-    (``a_lonlat``: the first points' longitude/latitude when known, instead of ``a_xy``).
+    (``a_lonlat`` / ``b_lonlat``: the first / second points' longitude/latitude when known,
+    instead of ``a_xy`` / ``b_xy``).
 
     Examples
     --------
@@ -144,7 +149,10 @@ def geodesic_km(
         lon1, lat1 = _belt_to_lonlat().transform(a[:, 0], a[:, 1])
     else:
         lon1, lat1 = np.asarray(a_lonlat, dtype=float).reshape(-1, 2).T
-    lon2, lat2 = _belt_to_lonlat().transform(b[:, 0], b[:, 1])
+    if b_lonlat is None:
+        lon2, lat2 = _belt_to_lonlat().transform(b[:, 0], b[:, 1])
+    else:
+        lon2, lat2 = np.asarray(b_lonlat, dtype=float).reshape(-1, 2).T
     _, _, metres = _GEOD.inv(np.asarray(lon1), np.asarray(lat1), np.asarray(lon2), np.asarray(lat2))
     return np.asarray(metres, dtype=float) / 1000.0
 

@@ -114,7 +114,10 @@ def geodesic_nearest(
         planar = nearest_columns(xy, geoms, k=k + all_points, max_distance_m=bound, grid=grid)
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}
     near = np.column_stack([first["x"], first["y"]])
-    g = _geod_km(q.lonlat[first["point"]], near)
+    # point targets: the nearest location is the target itself, so transform each target once
+    target_lonlat = _lonlat_of_points(geoms, valid) if all_points else None
+    first_lonlat = None if target_lonlat is None else target_lonlat[first["target"]]
+    g = _geod_km(q.lonlat[first["point"]], near, first_lonlat)
     reach_km = np.full(len(xy), np.inf if max_distance_km is None else float(max_distance_km))
     full = np.bincount(first["point"], minlength=len(xy)) >= k
     worst = np.zeros(len(xy))
@@ -131,17 +134,30 @@ def geodesic_nearest(
     ends = shapely.get_coordinates(shapely.shortest_line(q.points[p], geoms[t])).reshape(-1, 2, 2)[:, 1]
     p, t = np.r_[first["point"], p].astype(np.intp), np.r_[first["target"], t].astype(np.intp)
     near = np.r_[near, ends]
-    km = np.r_[g, _geod_km(q.lonlat[p[len(g) :]], ends)]
+    extra_lonlat = None if target_lonlat is None else target_lonlat[t[len(g) :]]
+    km = np.r_[g, _geod_km(q.lonlat[p[len(g) :]], ends, extra_lonlat)]
+    ordered = len(g) if k == 1 else 0  # k = 1: the planar nearest pairs come first, one per point in order
     if max_distance_km is not None:
         keep = km <= max_distance_km
+        ordered = int(keep[:ordered].sum())
         p, t, near, km = p[keep], t[keep], near[keep], km[keep]
-    return _ranked(xy, p, t, near, km, k)
+    return _ranked(xy, p, t, near, km, k, ordered=ordered)
 
 
-def _geod_km(lonlat: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Geodesic km from lon/lat points to EPSG:7755 points, to the millimetre (ranks do not hang on
-    float noise)."""
-    return np.round(geodesic_km(b_xy, b_xy, a_lonlat=lonlat), 6)
+def _geod_km(
+    lonlat: NDArray[np.float64], b_xy: NDArray[np.float64], b_lonlat: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """Geodesic km from lon/lat points to EPSG:7755 points (``b_lonlat``: theirs, when known), to
+    the millimetre (ranks do not hang on float noise)."""
+    return np.round(geodesic_km(b_xy, b_xy, a_lonlat=lonlat, b_lonlat=b_lonlat), 6)
+
+
+def _lonlat_of_points(geoms: NDArray[Any], valid: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Longitude/latitude of each valid point feature (NaN for the others), one transform."""
+    out = np.full((len(geoms), 2), np.nan)
+    c = shapely.get_coordinates(geoms[valid])
+    out[valid] = np.column_stack(_from_belt().transform(c[:, 0], c[:, 1]))
+    return out
 
 
 def _extra_pairs(
@@ -175,9 +191,17 @@ def _ranked(
     near: NDArray[np.float64],
     km: NDArray[np.float64],
     k: int,
+    *,
+    ordered: int = 0,
 ) -> dict[str, NDArray[Any]]:
-    """Rank (point, feature) pairs by km, ties to the lower feature; keep ranks 1..k."""
-    if len(p) and not (k == 1 and (np.diff(p) > 0).all()):  # else: one pair per point, in order
+    """Rank (point, feature) pairs by km, ties to the lower feature; keep ranks 1..k.
+
+    ``ordered`` (k = 1 only): the first that many pairs are at most one per point, in point order;
+    then only the points with further pairs are sorted."""
+    if k == 1 and ordered:
+        best = _best_pair(p, t, km, ordered, len(xy))
+        p, t, near, km = p[best], t[best], near[best], km[best]
+    elif len(p) and not (k == 1 and (np.diff(p) > 0).all()):  # else: one pair per point, in order
         order = np.lexsort((t, km, p))
         p, t, near, km = p[order], t[order], near[order], km[order]
     start = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1] if len(p) else np.zeros(0, np.intp)
@@ -192,3 +216,21 @@ def _ranked(
         "y": near[top, 1],
         "km": km[top],
     }
+
+
+def _best_pair(
+    p: NDArray[np.intp], t: NDArray[np.intp], km: NDArray[np.float64], ordered: int, n: int
+) -> NDArray[np.intp]:
+    """Index of each point's pair with the least km (ties to the lower feature), in point order,
+    when the first ``ordered`` pairs are at most one per point in point order: only the points
+    with further pairs are sorted."""
+    best = np.full(n, -1, dtype=np.intp)
+    best[p[:ordered]] = np.arange(ordered)
+    if len(p) > ordered:
+        extra = np.zeros(n, dtype=bool)
+        extra[p[ordered:]] = True
+        rows = np.r_[np.flatnonzero(extra[p[:ordered]]), np.arange(ordered, len(p))]
+        rows = rows[np.lexsort((t[rows], km[rows], p[rows]))]
+        head = np.r_[True, p[rows][1:] != p[rows][:-1]]
+        best[p[rows[head]]] = rows[head]
+    return best[best >= 0]
