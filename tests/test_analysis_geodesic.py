@@ -112,6 +112,25 @@ def test_rank_follows_the_reported_distance_where_planar_order_differs():
     assert list(one["target"]) == [1]
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_many_points_whose_geodesic_nearest_is_not_the_planar_nearest(k):
+    # the case above for many more query points than targets, each point a few metres apart, with
+    # a far third target: the re-measured candidates are named and measured for the right point
+    p = _belt([(75.0, 24.0)])[0]
+    east, north = _belt([(80.0, 24.0)])[0], _belt([(75.0, 30.0)])[0]
+    d_e, d_n = np.hypot(*(east - p)), np.hypot(*(north - p))
+    north = p + (north - p) * (d_e * 1.001 / d_n)
+    targets = np.array([_belt([(70.0, 18.0)])[0], east, north])
+    xy = p + np.column_stack([np.arange(40.0), np.zeros(40)]) * 3.0
+    table = geodesic_nearest(xy, shapely.points(targets), k=k)
+    geo = geodesic_km(np.repeat(xy, 3, axis=0), np.tile(targets, (40, 1))).reshape(40, 3)
+    planar = np.hypot(*(xy[:, None, :] - targets[None, :, :]).transpose(2, 0, 1))
+    assert (np.argmin(geo, axis=1) != np.argmin(planar, axis=1)).sum() >= 10  # the premise
+    assert list(table["point"]) == list(np.repeat(np.arange(40), k))
+    assert list(table["target"]) == list(np.argsort(geo, axis=1)[:, :k].ravel())
+    np.testing.assert_allclose(table["km"].reshape(40, k), np.sort(geo, axis=1)[:, :k], rtol=1e-9, atol=2e-6)
+
+
 def test_max_distance_is_on_the_reported_km():
     p = _belt([(75.0, 24.0)])
     t = _belt([(75.0, 25.0)])  # 110.77 km
