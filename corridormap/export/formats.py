@@ -21,6 +21,7 @@ from pyproj import CRS
 
 from ..crs import require_crs
 from ..errors import CRSError, ExportError
+from ..io._geomchecks import GEOMETRY_FAMILY
 from ..io._readers import parquet_covering
 from .adapt import Caps, Loss, column_kind, fit
 from .csvfile import read_csv_layer, write_csv_layer
@@ -269,19 +270,10 @@ def _parquet_extra(name: str, frame: gpd.GeoDataFrame) -> list[Loss]:
 
 
 # -- Shapefile: one zip per layer, one .shp per geometry family, UTF-8 .cpg -----------------------
-_FAMILY = {
-    "Point": "point",
-    "MultiPoint": "point",
-    "LineString": "line",
-    "MultiLineString": "line",
-    "LinearRing": "line",
-    "Polygon": "polygon",
-    "MultiPolygon": "polygon",
-}
 
 
 def _families(frame: gpd.GeoDataFrame) -> dict[str, pd.Index]:
-    kinds = frame.geom_type.map(_FAMILY)
+    kinds = frame.geom_type.map(GEOMETRY_FAMILY)
     groups = {k: frame.index[kinds == k] for k in ("point", "line", "polygon") if (kinds == k).any()}
     if not groups:
         groups = {"point": frame.index[:0]}

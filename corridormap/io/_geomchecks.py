@@ -18,10 +18,11 @@ from pyproj import CRS
 from ..crs import BELT_CRS
 from .report import ValidationReport
 
-__all__ = ["Context", "parse_wkb", "check_geometry"]
+__all__ = ["Context", "parse_wkb", "check_geometry", "GEOMETRY_FAMILY"]
 
 SLIVER_M2 = 1.0
-_FAMILY = {
+# each geometry type's family: what one layer of a single-family format (a Shapefile) may hold
+GEOMETRY_FAMILY = {
     "Point": "point",
     "MultiPoint": "point",
     "LineString": "line",
@@ -147,7 +148,7 @@ def check_geometry(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     gdf = _flatten_collections(gdf, ctx)
     gdf = _repair_invalid(gdf, ctx)
     gdf = _remove_slivers(gdf, ctx)
-    families = {_FAMILY.get(t, "collection") for t in gdf.geometry.geom_type.dropna()}
+    families = {GEOMETRY_FAMILY.get(t, "collection") for t in gdf.geometry.geom_type.dropna()}
     if len(families) > 1:
         ctx.report.add(
             "warn",
@@ -205,7 +206,7 @@ def _flatten_collections(gdf: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFram
     for i in np.flatnonzero(collections):
         g = geoms[i]
         parts = _leaves(g)
-        fams = {_FAMILY[p.geom_type] for p in parts}
+        fams = {GEOMETRY_FAMILY[p.geom_type] for p in parts}
         if len(fams) == 1:
             geoms[i] = _MULTI[fams.pop()](_singles(parts))
             changed.append(ctx.labels[i])
@@ -307,10 +308,10 @@ def _make_valid(g: shapely.Geometry) -> shapely.Geometry:
 
 def _keep_family(before: shapely.Geometry, after: shapely.Geometry) -> shapely.Geometry:
     """make_valid may return a collection; keep the parts of the input's kind."""
-    fam = _FAMILY.get(before.geom_type)
+    fam = GEOMETRY_FAMILY.get(before.geom_type)
     if after.geom_type != "GeometryCollection" or fam is None:
         return after
-    parts = [p for p in _singles(_leaves(after)) if _FAMILY.get(p.geom_type) == fam]
+    parts = [p for p in _singles(_leaves(after)) if GEOMETRY_FAMILY.get(p.geom_type) == fam]
     if not parts:
         return after
     if fam == "polygon":  # parts of a collection may share edges: dissolve them into a valid shape
