@@ -376,17 +376,17 @@ def nearest_rows(
     return rows
 
 
-def print_nearest_row(r: dict[str, Any]) -> None:
+def nearest_line(r: dict[str, Any]) -> str:
+    """One row of the nearest table as text."""
     call = f"{r['call_mib']:8.0f}" if r["call_mib"] is not None else "       -"
     ratio = (
         f"{r['speedup_wall']:5.1f}x {r['speedup_cpu']:5.1f}x" if r["speedup_wall"] else f"{'-':>6} {'-':>6}"
     )
-    print(
+    return (
         f"{r['layer']:6} {r['features']:>8,} {r['vertices']:>9,} {r['points']:>9,} "
         f"{r['method']:14} {r['k']:>2} "
         f"{r['wall_s']:7.2f} {r['cpu_s']:7.2f} {r['peak_mib']:8.0f} {call}  "
-        f"{ratio}  {r['check']}",
-        flush=True,
+        f"{ratio}  {r['check']}"
     )
 
 
@@ -472,7 +472,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/bench-real"), help="folder for the HTML maps")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    out = sys.stderr if args.json else sys.stdout  # JSON alone on stdout, progress on stderr
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
     load_before = os.getloadavg()[0]
 
     layers, notes = read_real(args.extract)
@@ -490,7 +494,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {"extract": str(args.extract), "data": label, "layers": described}
     if not args.no_nearest:
         say(NEAREST_HEAD)
-        show = (lambda r: None) if args.json else print_nearest_row
+
+        def show(row: dict[str, Any]) -> None:
+            say(nearest_line(row))
+
         with tempfile.TemporaryDirectory(prefix="corridormap-bench-") as tmp:
             result["nearest"] = nearest_rows(
                 layers, args.points, Path(tmp), label=label, sample=args.sample, report=show
