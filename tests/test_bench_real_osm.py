@@ -12,7 +12,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from bench_real_osm import build_corridormap, nearest_rows, read_real, run_checks, tiled
+from bench_real_osm import build_corridormap, layer_bytes, nearest_rows, read_real, run_checks, tiled
 
 SAMPLE = Path(pyogrio.__file__).parent / "tests" / "fixtures" / "sample.osm.pbf"
 
@@ -34,12 +34,19 @@ def test_reads_real_ways_and_polygons_through_the_extract_path(layers: dict) -> 
     assert int(shapely.get_num_coordinates(ways.geometry.values).sum()) == 194
 
 
-def test_tiled_copies_side_by_side(layers: dict) -> None:
+def test_tiled_copies_are_turned_not_overlapping(layers: dict) -> None:
     four = tiled(layers, 2)
     assert len(four["ways"]) == 4 * len(layers["ways"])
-    width = np.ptp(np.r_[layers["ways"].total_bounds[[0, 2]], layers["areas"].total_bounds[[0, 2]]])
-    assert four["ways"].total_bounds[2] == pytest.approx(layers["ways"].total_bounds[2] + width)
+    utm = layers["ways"].estimate_utm_crs()
+    one = layers["ways"].to_crs(utm).length.to_numpy()
+    copies = four["ways"].to_crs(utm).length.to_numpy().reshape(4, -1)
+    np.testing.assert_allclose(copies, np.tile(one, (4, 1)), rtol=1e-6)  # real shapes, turned
+    boxes = [
+        shapely.box(*shapely.total_bounds(four["ways"].geometry.values[i * 36 : (i + 1) * 36]))
+        for i in range(4)
+    ]
     assert not shapely.equals(four["ways"].geometry.values[0], four["ways"].geometry.values[36])
+    assert not any(boxes[i].intersects(boxes[j]) for i in range(4) for j in range(i + 1, 4))
 
 
 def test_nearest_core_checks_every_method(layers: dict, tmp_path: Path) -> None:
@@ -77,3 +84,5 @@ def test_the_real_map_builds(layers: dict, tmp_path: Path) -> None:
     figures = build_corridormap(layers, tmp_path / "map.html")
     html = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert figures.html_bytes > 0 and "OSM ways" in html and "OSM areas" in html
+    sizes = layer_bytes(layers, figures.html_bytes)
+    assert 0 < sizes["layer_bytes"] < figures.html_bytes and sizes["layer_bytes_per_vertex"] > 1
