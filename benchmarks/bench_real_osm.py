@@ -485,6 +485,54 @@ def layer_bytes(layers: Mapping[str, gpd.GeoDataFrame], html_bytes: int) -> dict
     }
 
 
+def markdown(result: Mapping[str, Any]) -> str:
+    """README tables of a run's figures (the rows of ``result`` as :func:`main` gathers them)."""
+    out = []
+    if result.get("nearest"):
+        out += [
+            "| data | targets | points | sjoin_nearest | nearest_table | access_card | nearest_table k=3 "
+            "| access_card k=3 | peak MiB (sjoin / table / card / card k=3) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        by_case: dict[tuple[str, int], dict[tuple[str, int], dict[str, Any]]] = {}
+        for r in result["nearest"]:
+            by_case.setdefault((r["layer"], r["points"]), {})[r["method"], r["k"]] = r
+        for (layer, n), got in by_case.items():
+            first = next(iter(got.values()))
+
+            def cell(m: str, k: int, got: dict = got) -> str:
+                r = got[m, k]
+                ratio = f", {r['speedup_cpu']:.1f}x" if r["speedup_cpu"] and m != "sjoin_nearest" else ""
+                return f"{r['cpu_s']:.2f} s ({r['wall_s']:.2f}){ratio}"
+
+            peaks = " / ".join(f"{got[key]['peak_mib']:.0f}" for key in [*METHODS[:3], METHODS[4]])
+            targets = f"{first['features']:,} {layer}, {first['vertices']:,} vertices"
+            cells = " | ".join(cell(m, k) for m, k in METHODS)
+            out.append(f"| {result['data']} | {targets} | {n:,} | {cells} | {peaks} |")
+    if result.get("render"):
+        c, e = result["render"]
+        per_vertex = result["corridormap_layers"]["layer_bytes_per_vertex"]
+
+        def pair(key: str, scale: float = 1, digits: int = 2) -> str:
+            a, b = c[key] * scale, e[key] * scale
+            return (
+                f"{a:.{digits}f} vs {b:.{digits}f} (1/{b / a:.1f})"
+                if a <= b
+                else f"{a:.{digits}f} vs {b:.{digits}f}"
+            )
+
+        out += [
+            "",
+            "| data | vertices | HTML MB | layers' bytes / vertex | build CPU s | first render s | zoom s "
+            "| JS heap MB | build peak MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {result['data']} | {c['vertices']:,} | {pair('html_bytes', 1e-6)} | {per_vertex:.2f} "
+            f"| {pair('build_cpu_s')} | {pair('first_render_s')} | {pair('zoom_s')} "
+            f"| {pair('heap_mb', 1, 0)} | {c['build_peak_mb']:.0f} vs {e['build_peak_mb']:.0f} |",
+        ]
+    return "\n".join(out)
+
+
 # --- the run --------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -500,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-render", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("build/bench-real"), help="folder for the HTML maps")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--markdown", action="store_true", help="print the README's tables at the end")
     args = parser.parse_args(argv)
     out = sys.stderr if args.json else sys.stdout  # JSON alone on stdout, progress on stderr
 
@@ -544,6 +593,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = os.getloadavg()[0]
     result["load_average"] = [load_before, load_after]
     say(f"load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} on {os.cpu_count()} CPUs")
+    if args.markdown:
+        say(markdown(result))
     if args.json:
         print(json.dumps(result, indent=1, default=str))
     return 0

@@ -86,3 +86,13 @@ def test_the_real_map_builds(layers: dict, tmp_path: Path) -> None:
     assert figures.html_bytes > 0 and "OSM ways" in html and "OSM areas" in html
     sizes = layer_bytes(layers, figures.html_bytes)
     assert 0 < sizes["layer_bytes"] < figures.html_bytes and sizes["layer_bytes_per_vertex"] > 1
+
+
+def test_markdown_tables_of_a_run(layers: dict, tmp_path: Path) -> None:
+    from bench_real_osm import markdown
+
+    rows = nearest_rows({"ways": layers["ways"]}, [200], tmp_path, label="sample", fresh=False)
+    text = markdown({"data": "sample", "nearest": rows})
+    lines = text.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("| sample | 36 ways, 194 vertices | 200 |")
+    assert lines[2].count("|") == lines[0].count("|")
