@@ -515,11 +515,8 @@ def markdown(result: Mapping[str, Any]) -> str:
 
         def pair(key: str, scale: float = 1, digits: int = 2) -> str:
             a, b = c[key] * scale, e[key] * scale
-            return (
-                f"{a:.{digits}f} vs {b:.{digits}f} (1/{b / a:.1f})"
-                if a <= b
-                else f"{a:.{digits}f} vs {b:.{digits}f}"
-            )
+            ratio = f"1/{b / a:.1f}" if a <= b else f"{a / b:.1f}x"
+            return f"{a:.{digits}f} vs {b:.{digits}f} ({ratio})"
 
         out += [
             "",
