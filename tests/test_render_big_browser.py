@@ -162,7 +162,8 @@ def _open(path: Path, state: Page) -> tuple[Any, Any, Any]:
     browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
     tab = browser.new_page(viewport={"width": 1000, "height": 700})
     tab.on(
-        "request", lambda r: None if r.url.startswith(("file:", "data:")) else state.requests.append(r.url)
+        "request",  # blob: URLs are the decoding workers' scripts, made in the page
+        lambda r: None if r.url.startswith(("file:", "data:", "blob:")) else state.requests.append(r.url),
     )
     tab.on("pageerror", lambda e: state.errors.append(str(e)))
     tab.on("dialog", lambda d: (state.dialogs.append(d.message), d.dismiss()))
@@ -197,6 +198,12 @@ def test_offline_file_makes_no_request_and_no_error(page: Page) -> None:
     assert page.requests == []
     assert page.errors == []
     assert page.js("Object.keys(corridormapBig.layers).sort()") == ["big_lines", "big_sites", "big_zones"]
+
+
+def test_fine_levels_are_decoded_in_a_worker(page: Page) -> None:
+    where = page.js("Object.values(corridormapBig.layers).map(l => [l.cm.name, l.decodedIn, l.data.top])")
+    names = ("big_lines", "big_sites", "big_zones")
+    assert sorted(where) == [[n, "worker", len(big.LEVEL_ZOOMS)] for n in names]
 
 
 @pytest.mark.parametrize("name", ["big_lines", "big_zones", "big_sites"])

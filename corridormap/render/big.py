@@ -46,6 +46,8 @@ from ..errors import CorridormapWarning, LayerValidationError
 from .big_geometry import (
     LEVEL_ZOOMS,
     MERCATOR,
+    STEP_BUCKETS,
+    Encoded,
     Prepared,
     encode,
     level_geometries,
@@ -73,6 +75,7 @@ __all__ = [
     # re-exported from big_geometry
     "LEVEL_ZOOMS",
     "MERCATOR",
+    "Encoded",
     "Prepared",
     "encode",
     "level_geometries",
@@ -254,19 +257,25 @@ class BigLayer(MacroElement):
         """
     )
 
-    def __init__(self, geometry: bytes, attributes: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+    def __init__(self, geometry: Encoded, attributes: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         super().__init__()
         self._name = "BigLayer"
-        self.geometry_text = text7(geometry)
+        self.coarse_text = text7(geometry.coarse)
+        self.fine_text = text7(geometry.fine)
         text = json.dumps(attributes, ensure_ascii=False, separators=(",", ":"))
         self.attributes_text = text7(zlib.compress(text.encode("utf-8"), 6))
         name = self.get_name()
-        self.options = {**options, "payload": f"{name}_geometry", "attributes": f"{name}_attributes"}
+        self.options = {
+            **options,
+            "split": geometry.split,
+            "steps": list(STEP_BUCKETS),
+            "payload": {part: f"{name}_{part}" for part in ("coarse", "fine", "attributes")},
+        }
 
     @property
     def size_bytes(self) -> int:
-        """Bytes this layer adds to the page (payload and attributes, UTF-8)."""
-        return len(self.geometry_text) + len(self.attributes_text.encode("utf-8"))
+        """Bytes this layer adds to the page (geometry parts and attributes, UTF-8)."""
+        return sum(len(t.encode("utf-8")) for t in (self.coarse_text, self.fine_text, self.attributes_text))
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # MacroElement renders into the figure
         figure = self.get_root()
@@ -274,9 +283,13 @@ class BigLayer(MacroElement):
             raise TypeError("a BigLayer renders only inside a map (add its FeatureGroup to a folium.Map)")
         add_files(figure, js=JS_FILES)  # the page's one way to ship corridormap's own JS files
         name = self.get_name()
-        blocks = (
-            f'<script type="application/octet-stream" id="{name}_geometry">{self.geometry_text}</script>\n'
-            f'<script type="application/octet-stream" id="{name}_attributes">{self.attributes_text}</script>'
+        blocks = "\n".join(
+            f'<script type="application/octet-stream" id="{name}_{part}">{text}</script>'
+            for part, text in (
+                ("coarse", self.coarse_text),
+                ("fine", self.fine_text),
+                ("attributes", self.attributes_text),
+            )
         )
         figure.html.add_child(RawText(blocks), name=f"{name}_data")
         super().render(**kwargs)

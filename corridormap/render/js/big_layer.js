@@ -12,7 +12,8 @@
  *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there
  *   layer.focus(feature)                 zoom to a feature and open its popup
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
- *   corridormapBig.whenReady()           resolves once every layer has decoded its payload
+ *   corridormapBig.whenDrawn()           resolves once every layer has painted its coarse part
+ *   corridormapBig.whenReady()           resolves once every layer has decoded its whole payload
  */
 (function (root) {
   "use strict";
@@ -60,23 +61,46 @@
       CM.layers[opts.name] = this;
     },
 
+    /* Decode the coarse part at once and paint it; the fine part in a worker, then paint again
+     * only where the zoom wants a finer level than the coarse part has. */
     _load: function () {
-      var self = this, o = this.cm;
-      var geom = document.getElementById(o.payload), attrs = document.getElementById(o.attributes);
-      var bytes = CM.text7Bytes(geom.textContent), table = CM.text7Bytes(attrs.textContent);
-      geom.textContent = "";
-      attrs.textContent = "";
-      var attrsReady = CM.inflate(table).then(function (raw) {
+      var self = this, o = this.cm, texts = {};
+      ["coarse", "fine", "attributes"].forEach(function (k) {
+        var el = document.getElementById(o.payload[k]);
+        texts[k] = el.textContent;
+        el.textContent = ""; // the page keeps no second copy
+      });
+      var msg = { coarse: texts.coarse, fine: texts.fine, counts: o.counts, steps: o.steps, deflate: o.deflate };
+      var full = CM.decodeFull(msg, this); // started first: the worker runs while the page paints
+      var attrsReady = CM.inflate(CM.text7Bytes(texts.attributes)).then(function (raw) {
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
       });
-      var geomReady = o.deflate ? CM.inflate(bytes) : Promise.resolve(bytes);
-      return Promise.all([geomReady, attrsReady]).then(function (done) {
-        self.data = CM.decodeGeometry(done[0], o.counts);
-        self.index = new CM.GridIndex(self.data.bbox, o.counts.features);
-        if (self._map) self.redraw();
+      this.drawn = CM.partBytes(texts.coarse, o.deflate).then(function (bytes) {
+        if (!self.data) self._setData(CM.boxes(CM.decodePart(bytes, o.counts, o.steps, null)), o.split);
+        return self;
+      });
+      return Promise.all([full, attrsReady, this.drawn]).then(function (done) {
+        self._setData(done[0], o.zooms.length);
         self.fire("cm:ready");
         return self;
       });
+    },
+
+    /* Draw from `d` (levels up to `top`): a new index, and the tiles again if their level changes. */
+    _setData: function (d, top) {
+      var before = this.data;
+      d.top = top;
+      this.data = d;
+      this._vertLevels = {};
+      this.index = new CM.GridIndex(d.bbox, this.cm.counts.features);
+      if (!this._map) return;
+      var z = this._tileZoom == null ? Math.round(this._map.getZoom()) : this._tileZoom;
+      if (!before || levelFor(this.cm.zooms, z) > before.top) this.redraw();
+    },
+
+    /* The level drawn at zoom z: levelFor, within the levels decoded so far. */
+    _levelAt: function (z) {
+      return Math.min(levelFor(this.cm.zooms, z), this.data.top);
     },
 
     onAdd: function (map) {
@@ -120,7 +144,7 @@
       if (!ids.length) return;
       var buckets = o.styles.map(function () { return []; }), style = this.data.style;
       for (var i = 0; i < ids.length; i++) buckets[style[ids[i]]].push(ids[i]);
-      var t = { lv: this._levelVerts(levelFor(o.zooms, z)), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
+      var t = { lv: this._levelVerts(this._levelAt(z)), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
       for (var s = 0; s < buckets.length; s++) if (buckets[s].length) this._drawBucket(ctx, buckets[s], o.styles[s], t);
     },
 
@@ -160,8 +184,7 @@
      * Built once per level on first use, so a coarse zoom walks only the vertices it draws. */
     _levelVerts: function (k) {
       var d = this.data, nr = d.vertStart.length - 1;
-      if (k >= this.cm.zooms.length) return { start: d.vertStart, idx: null };
-      this._vertLevels = this._vertLevels || {};
+      if (k >= d.top) return { start: d.vertStart, idx: null };
       if (this._vertLevels[k]) return this._vertLevels[k];
       var start = new Int32Array(nr + 1), n = 0, r, v;
       for (r = 0; r < nr; r++) {
@@ -264,7 +287,7 @@
       var mpp = WORLD / (256 * Math.pow(2, z)), tol = this._hitPx * mpp;
       var p = L.Projection.SphericalMercator.project(latlng);
       var ids = this.index.query(p.x - tol, p.y - tol, p.x + tol, p.y + tol, []);
-      var k = levelFor(this.cm.zooms, z), best = -1, bestD = Infinity;
+      var k = this._levelAt(z), best = -1, bestD = Infinity;
       for (var i = ids.length - 1; i >= 0; i--) {
         var f = ids[i], s = this.cm.styles[this.data.style[f]];
         var reach = ((s.weight || 0) / 2 + (this.cm.kind === "point" ? s.radius || 6 : 0) + 4) * mpp;
@@ -313,7 +336,7 @@
     },
 
     latLngs: function (f, level) {
-      var d = this.data, out = [], lv = this._levelVerts(level == null ? this.cm.zooms.length : level);
+      var d = this.data, out = [], lv = this._levelVerts(Math.min(level == null ? this.cm.zooms.length : level, d.top));
       for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
         var ring = [];
         for (var i = lv.start[r]; i < lv.start[r + 1]; i++) {
@@ -331,8 +354,46 @@
     return new CM.BigLayer(opts);
   };
 
+  /* Resolves once every layer has decoded everything (the fine part, the popup table). */
   CM.whenReady = function () {
     return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].ready; }));
+  };
+
+  /* Resolves once every layer has painted its coarse part (the map's first paint). */
+  CM.whenDrawn = function () {
+    return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].drawn; }));
+  };
+
+  /* The full data of a layer from both parts' texts, decoded in a Web Worker made from a Blob URL
+   * (layer.decodedIn = "worker"), or on the page where workers are refused ("page"). */
+  CM.decodeFull = function (msg, layer) {
+    var url = null, worker = null;
+    function onPage() {
+      if (worker) worker.terminate();
+      if (url) URL.revokeObjectURL(url);
+      layer.decodedIn = "page";
+      return CM.decodeAll(msg);
+    }
+    try {
+      url = URL.createObjectURL(new Blob([CM.workerSource()], { type: "text/javascript" }));
+      worker = new Worker(url);
+    } catch (err) {
+      return onPage();
+    }
+    return new Promise(function (resolve, reject) {
+      worker.onmessage = function (e) {
+        worker.terminate();
+        URL.revokeObjectURL(url);
+        layer.decodedIn = "worker";
+        if (e.data.error) reject(new Error(e.data.error));
+        else resolve(e.data.data);
+      };
+      worker.onerror = function (e) { // a worker that cannot start (a strict page policy): decode here
+        e.preventDefault();
+        resolve(onPage());
+      };
+      worker.postMessage(msg);
+    });
   };
 
   /* Large layers on `map`, topmost pane first. */
@@ -340,7 +401,7 @@
     var out = [];
     Object.keys(CM.layers).forEach(function (n) {
       var l = CM.layers[n];
-      if (l._map === map && l.data) out.push(l);
+      if (l._map === map && l.data && l.attrs) out.push(l);
     });
     function z(l) { return parseInt(map.getPane(l.options.pane).style.zIndex, 10) || 400; }
     return out.sort(function (a, b) { return z(b) - z(a); });
@@ -409,7 +470,7 @@
   CM.search = function (map, text, limit, layers) {
     var needle = escapeText(text).toLowerCase(), out = [], max = limit || 10;
     (layers || CM.onMap(map)).forEach(function (layer) {
-      var n = layer.data ? layer.cm.counts.features : 0;
+      var n = layer.data && layer.attrs ? layer.cm.counts.features : 0;
       for (var f = 0; f < n && out.length < max; f++) {
         var name = layer.text("names", f);
         if (name && name.toLowerCase().indexOf(needle) >= 0) {
