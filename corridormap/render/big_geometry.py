@@ -475,11 +475,12 @@ def text7(data: bytes) -> str:
 
     The bits of ``data`` (most significant first, zero-padded) are cut into 7-bit values, each
     written as the character of that code point, or, for the values in :data:`TEXT7_ESCAPED`, as
-    U+0100 plus the value (two bytes of UTF-8). A reader masks each character's code with 127 and
+    U+0080 plus the value (two bytes of UTF-8; within Latin-1, so the browser keeps the text in
+    one byte a character, not two). A reader masks each character's code with 127 and
     keeps the first ``len(data)`` whole bytes of the bits: ``floor(7 * characters / 8)``. Deflated
     (near-random) data takes about 1.17 bytes of UTF-8 a byte, against base64's 1.33.
 
-    >>> text7(bytes(7)) == chr(0x100) * 8  # 56 zero bits: eight NULs, each escaped
+    >>> text7(bytes(7)) == chr(0x80) * 8  # 56 zero bits: eight NULs, each escaped
     True
     >>> round(len(text7(bytes(range(256)) * 100).encode("utf-8")) / 25_600, 3)
     1.17
@@ -498,5 +499,5 @@ def text7(data: bytes) -> str:
     shifts = np.arange(49, -1, -7, dtype=np.uint64)
     values = ((word[:, None] >> shifts) & np.uint64(127)).astype(np.uint16).reshape(-1)[:n_values]
     escaped = np.isin(values, TEXT7_ESCAPED)
-    values[escaped] += 0x100
+    values[escaped] += 0x80
     return values.astype("<u2").tobytes().decode("utf-16-le")

@@ -172,6 +172,26 @@
     return d;
   };
 
+  /* The vertices of each simplification level below `top`, per ring: d.levels[k] = {start, idx}
+   * (ring r's level-k vertices are idx[start[r]:start[r + 1]]), built with the data so a zoom
+   * into a new level does not wait for them. */
+  CM.levelIndex = function (d, top) {
+    var nr = d.vertStart.length - 1, tags = d.tags, levels = [];
+    for (var k = 0; k < top; k++) {
+      var start = new Int32Array(nr + 1), n = 0, r, v;
+      for (r = 0; r < nr; r++) {
+        for (v = d.vertStart[r]; v < d.vertStart[r + 1]; v++) if (tags[v] <= k) n++;
+        start[r + 1] = n;
+      }
+      var idx = new Int32Array(n);
+      n = 0;
+      for (v = 0; v < tags.length; v++) if (tags[v] <= k) idx[n++] = v;
+      levels.push({ start: start, idx: idx });
+    }
+    d.levels = levels;
+    return d;
+  };
+
   /* Text of a part -> its bytes, inflated when the layer is deflated. */
   CM.partBytes = function (text, deflate) {
     var bytes = CM.text7Bytes(text);
@@ -183,7 +203,7 @@
     return Promise.all([CM.partBytes(msg.coarse, msg.deflate), CM.partBytes(msg.fine, msg.deflate)]).then(
       function (parts) {
         var coarse = CM.decodePart(parts[0], msg.counts, msg.steps, null);
-        return CM.boxes(CM.decodePart(parts[1], msg.counts, msg.steps, coarse));
+        return CM.levelIndex(CM.boxes(CM.decodePart(parts[1], msg.counts, msg.steps, coarse)), msg.levels);
       }
     );
   };
@@ -200,6 +220,7 @@
       CM.decodeAll(event.data).then(
         function (d) {
           var arrays = [d.ringStart, d.vertStart, d.style, d.xs, d.ys, d.tags, d.bbox];
+          d.levels.forEach(function (l) { arrays.push(l.start, l.idx); });
           root.postMessage({ data: d }, arrays.map(function (a) { return a.buffer; }));
         },
         function (err) {
