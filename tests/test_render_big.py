@@ -497,3 +497,41 @@ def test_text7_round_trips_and_avoids_what_the_html_parser_changes(size: int) ->
     assert untext7(text) == data
     assert not set(text) & {"\0", "\r", "<"}
     assert len(text.encode("utf-8")) < 1.25 * len(data) + 16
+
+
+@pytest.mark.parametrize("split", [0, 1, 5, 14])
+def test_encoding_round_trips_a_hard_walk_at_every_split(split: int) -> None:
+    """Steps from 0 to 30 km, U-turns and repeated vertices, 14 levels: every context and escape."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    step = rng.choice([0.0, 1.0, 7.0, 40.0, 150.0, 900.0, 30_000.0], n)
+    heading = np.cumsum(rng.choice([0.0, 0.05, 0.6, np.pi], n, p=[0.4, 0.4, 0.15, 0.05]))
+    x, y = np.cumsum(step * np.cos(heading)), np.cumsum(step * np.sin(heading))
+    xy = np.column_stack([8_000_000 + x, 2_500_000 + y])
+    gdf = gpd.GeoDataFrame(
+        geometry=[LineString(xy[:2500]), None, MultiLineString([xy[2500:3000], xy[3000:3002], xy[3002:]])],
+        crs="EPSG:3857",
+    )
+    p = big.prepare(gdf, zooms=tuple(range(3, 17)))
+    counts = {"features": p.n_features, "rings": len(p.vertex_offsets) - 1, "vertices": len(p.xy)}
+    encoded = big.encode(p, np.array([0, 1]), split=split)
+    d = decode(encoded, counts)
+    np.testing.assert_array_equal(d["xy"], p.xy)
+    np.testing.assert_array_equal(d["tags"], p.tags)
+    np.testing.assert_array_equal(d["vertex_offsets"], p.vertex_offsets)
+    np.testing.assert_array_equal(d["coarse"]["xy"], p.xy[p.tags <= split])
+
+
+def test_along_across_is_reversible_for_every_direction() -> None:
+    """Residuals in the frame of steps pointing every way (axes, diagonals, zero) come back exactly."""
+    rng = np.random.default_rng(3)
+    axes = [[0, 0], [5, 5], [-5, 5], [5, -5], [-5, -5], [0, 7], [7, 0], [0, -7], [-7, 0]]
+    e = np.concatenate([rng.integers(-50_000, 50_001, (3000, 2)), axes])
+    r = rng.integers(-3000, 3001, (len(e), 2))
+    ab = big_geometry.along_across(r, e)
+    back = [_from_frame(int(a), int(b), int(x), int(y)) for (a, b), (x, y) in zip(ab, e, strict=True)]
+    assert back == [tuple(v) for v in r.tolist()]
+    # a rotation: lengths kept (within the three roundings); a miss along the step is all "along"
+    assert np.abs(np.hypot(*ab.T) - np.hypot(*r.T)).max() <= 2.5
+    along = big_geometry.along_across(e[:-9] // 100, e[:-9])
+    assert (np.abs(along[:, 1]) <= 2).all()

@@ -125,7 +125,7 @@
       this.data = d;
       this._vertLevels = d.levels || {}; // the worker builds them; a coarse part's, on first use
       this.index = new CM.GridIndex(d.bbox, this.cm.counts.features);
-      if (!this._map) return;
+      if (!this._map || !this._container) return; // not drawn yet (onAdd waits for the map to load)
       var z = this._tileZoom == null ? Math.round(this._map.getZoom()) : this._tileZoom;
       if (!before || levelFor(this.cm.zooms, z) > before.top) this.redraw();
     },
