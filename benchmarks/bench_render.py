@@ -263,6 +263,8 @@ class Figures:
     build_cpu_s: float = float("nan")
     first_render_s: float = float("nan")
     ready_s: float = float("nan")  # every layer decoded (the fine levels, the popup table)
+    first_render_cpu_s: float = float("nan")  # browser CPU (all its processes) up to the first render
+    zoom_cpu_s: float = float("nan")  # browser CPU of a zoom step (median of three)
     zoom_s: float = float("nan")
     pan_s: float = float("nan")
     heap_mb: float = float("nan")
@@ -275,6 +277,35 @@ class Figures:
         return self.html_bytes / self.vertices if self.vertices else float("nan")
 
 
+def browser_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's descendants (Playwright's driver
+    and the Chromium it started): a figure the machine's load does not stretch, unlike wall-clock
+    time. NaN where ``/proc`` is missing."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return float("nan")
+    parents, ticks = {}, {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    total = sum(ticks[pid] for pid in mine if pid != os.getpid())
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure_page(browser: Any, path: Path, figures: Figures) -> Figures:
     """Open ``path`` from file:// and time first render, all decoded, a zoom-in step and a pan (each
     the median of three); read the JS heap."""
@@ -282,10 +313,17 @@ def measure_page(browser: Any, path: Path, figures: Figures) -> Figures:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    cpu0 = browser_cpu_s()
     page.goto(path.resolve().as_uri(), wait_until="domcontentloaded", timeout=300_000)
     figures.first_render_s = page.evaluate(_FIRST_RENDER_JS) / 1000
+    figures.first_render_cpu_s = browser_cpu_s() - cpu0
     figures.ready_s = page.evaluate(_READY_JS) / 1000  # zoom and pan are timed once it is ready
-    zooms = [page.evaluate(_STEP_JS, "zoom") for _ in range(3)]
+    zooms, zoom_cpus = [], []
+    for _ in range(3):
+        cpu0 = browser_cpu_s()
+        zooms.append(page.evaluate(_STEP_JS, "zoom"))
+        zoom_cpus.append(browser_cpu_s() - cpu0)
+    figures.zoom_cpu_s = float(np.median(zoom_cpus))
     pans = [page.evaluate(_STEP_JS, "pan") for _ in range(3)]
     figures.zoom_s, figures.pan_s = float(np.median(zooms)) / 1000, float(np.median(pans)) / 1000
     cdp = context.new_cdp_session(page)
@@ -398,6 +436,8 @@ COLUMNS = (
     ("first render s", "first_render_s", 1),
     ("ready s", "ready_s", 1),
     ("zoom s", "zoom_s", 1),
+    ("1st render CPU", "first_render_cpu_s", 1),
+    ("zoom CPU s", "zoom_cpu_s", 1),
     ("pan s", "pan_s", 1),
     ("JS heap MB", "heap_mb", 1),
     ("build peak MB", "build_peak_mb", 1),
