@@ -4,19 +4,24 @@ A layer written as GeoJSON text (folium, geopandas ``explore()``) is ~44 MB of H
 vertices, which Leaflet parses and projects all at once. Here instead:
 
 1. :mod:`.big_geometry` projects the layer to Web Mercator, quantises it to whole metres, tags each
-   vertex with the coarsest per-zoom simplification level that keeps it, and encodes it all as
-   deflated varints.
-2. :class:`BigLayer` puts that into the page as 7-bit text (:func:`.big_geometry.text7`: 1.19
-   bytes a byte, base64 takes 1.33) in a ``<script type="application/octet-stream">`` block, with
+   vertex with the coarsest per-zoom simplification level that keeps it, and encodes it in two
+   deflated parts: the coarsest levels (what a map of the whole belt draws) and the rest, each
+   vertex stored once, as the miss of "the last step again" in the frame of that step (about 1.4
+   bytes a vertex on road-like lines).
+2. :class:`BigLayer` puts that into the page as 7-bit text (:func:`.big_geometry.text7`: 1.17
+   bytes a byte, base64 takes 1.33) in ``<script type="application/octet-stream">`` blocks, with
    the popup table as compact columnar JSON (values formatted and escaped in Python, as
    :mod:`.popup` does), deflated and written the same way, without passing the bulk through
    ``json`` templates or Jinja's lexer (folium's own cost at scale). The JavaScript is inlined once
    per page, so the offline single file keeps working.
-3. In the browser, ``js/decode.js`` inflates and decodes the payload into typed arrays,
-   ``js/grid_index.js`` indexes feature boxes, and ``js/big_layer.js`` (a ``L.GridLayer``) draws
-   only the 512-px canvas tiles on screen, at the level for the zoom, one constant style per status
-   and category. Clicks and hovers are hit-tested against the index (popups, tooltips);
-   ``corridormapBig.search(map, text)`` finds features by name and ``layer.focus(i)`` shows one.
+3. In the browser, ``js/decode.js`` inflates and decodes the coarse part at once and the map paints;
+   the fine part is decoded in a Web Worker made from a Blob URL of the same file (it works from
+   ``file://`` and offline; where a page refuses workers it is decoded on the page), then the tiles
+   whose zoom wants finer levels are drawn again. ``js/grid_index.js`` indexes feature boxes, and
+   ``js/big_layer.js`` (a ``L.GridLayer``) draws only the 512-px canvas tiles on screen, at the
+   level for the zoom, one constant style per status and category. Clicks and hovers are
+   hit-tested against the index (popups, tooltips); ``corridormapBig.search(map, text)`` finds
+   features by name and ``layer.focus(i)`` shows one.
 
 The layer sits inside the catalog layer's ``FeatureGroup`` (so the layer control toggles it) and in
 its pane (so the draw order holds). :func:`corridormap.render.layers.layer_group` takes this path
@@ -243,9 +248,9 @@ class BigLayer(MacroElement):
     """A large layer on the map: its JavaScript once per page, its payload, and the canvas layer.
 
     Add it to a ``folium.FeatureGroup`` (the layer control toggles the group). The payload goes
-    into the page body as two ``<script>`` data blocks (geometry bytes and deflated attribute
-    JSON, both as :func:`.big_geometry.text7` text) when the figure renders, bypassing Jinja and
-    ``json`` for the bulk of the bytes.
+    into the page body as three ``<script>`` data blocks (the coarse and fine geometry parts and
+    the deflated attribute JSON, all as :func:`.big_geometry.text7` text) when the figure renders,
+    bypassing Jinja and ``json`` for the bulk of the bytes.
     """
 
     _template = Template(
@@ -330,7 +335,7 @@ def big_layer(
     gdf : the layer, in any CRS (not modified); empty geometries are left out.
     spec : its catalog entry (style, popup and tooltip fields, title, pane).
     zooms : zooms with their own simplified level.
-    deflate : zlib-compress the geometry (the browser inflates it natively).
+    deflate : zlib-compress the geometry parts (the browser inflates them natively).
     budget_bytes : warn (and log) when the layer adds more than this to the page.
 
     Returns

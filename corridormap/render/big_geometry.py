@@ -5,7 +5,11 @@ pixels at every zoom), rounds coordinates to whole metres (~1 m) and simplifies 
 in :data:`LEVEL_ZOOMS`, at half a pixel of that zoom, without letting a line gain a crossing or a
 polygon ring collapse (see :func:`_simplify`). Levels are cascaded (each from the finer one), so
 every level's vertices are a subset of the finer level's: each vertex is stored once, tagged with
-the coarsest level that keeps it. :func:`encode` writes it all as zigzag varints, deflated;
+the coarsest level that keeps it. :func:`encode` writes two parts (:class:`Encoded`): the vertices
+of the coarsest levels (:data:`COARSE_LEVEL`), which the map paints first, then the others. A
+vertex is written as the miss of "the last step again", turned into the frame of that step
+(:func:`along_across`: the along component is small and shares a byte with the level tag), in
+sections per step length (:data:`STEP_BUCKETS`) so that deflate's Huffman tables fit each;
 ``js/decode.js`` reads it back in the browser, and the tests hold an independent decoder.
 """
 
@@ -24,6 +28,10 @@ from ..crs import require_crs
 from ..errors import LayerValidationError
 
 __all__ = [
+    "COARSE_LEVEL",
+    "STEP_BUCKETS",
+    "Encoded",
+    "along_across",
     "LEVEL_ZOOMS",
     "PIXEL_TOLERANCE",
     "MERCATOR",

@@ -108,7 +108,9 @@
       // the workers start once every layer has painted: on a laptop's few cores they would
       // otherwise slow the first paint down
       var full = this.drawn.then(CM.whenDrawn).then(function () { return CM.decodeFull(msg, self); });
-      var attrsReady = CM.inflate(CM.text7Bytes(texts.attributes)).then(function (raw) {
+      var attrsReady = this.drawn.then(function () { // the popup table is not needed to paint
+        return CM.inflate(CM.text7Bytes(texts.attributes));
+      }).then(function (raw) {
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
       });
       return Promise.all([full, attrsReady, this.drawn]).then(function (done) {
