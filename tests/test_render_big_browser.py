@@ -509,6 +509,7 @@ def tricky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, dic
     state = Page(None, m.get_name(), {})
     pw, browser, tab = pool.submit(_open_tricky, path, state).result()
     state.page = InThread(tab, pool)
+    elements["path"] = path
     try:
         yield state, elements
     finally:
@@ -567,3 +568,18 @@ def test_tricky_map_opens_offline_with_no_request_and_no_error(tricky: tuple[Pag
                  return false; }))"""
     )
     assert painted == [True, True, True]
+
+
+def test_a_page_refusing_workers_decodes_the_fine_part_itself(tricky: tuple[Page, dict[str, Any]]) -> None:
+    page, elements = tricky
+    tab = page.page.context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.add_init_script("window.Worker = undefined;")  # as under a policy that forbids workers
+    tab.goto(elements["path"].as_uri(), wait_until="load")
+    tab.evaluate("corridormapBig.whenReady()")
+    got = tab.evaluate(_ARRAYS_JS, "tricky_lines")
+    tab.close()
+    prepared = elements["tricky_lines"][1]
+    assert got["where"] == "page" and errors == []
+    assert got["xs"] == prepared.xy[:, 0].tolist() and got["tags"] == prepared.tags.tolist()
