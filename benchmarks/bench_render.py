@@ -7,8 +7,11 @@ across lat 18–30 N, lon 68–80 E, fixed seed) at each size, builds the map wi
 geopandas ``explore()`` on the same data, opens both in headless Chromium from ``file://`` with no
 network (the pages' CDN scripts and stylesheets are pointed at the installed copies, written beside
 them; tiles are refused), and prints HTML bytes, build time (wall and CPU, the faster of two builds
-up to 1M vertices), first render, a zoom-in step, a pan and the JS heap, with the ratios
-corridormap / explore().
+up to 1M vertices) and peak memory, first render (corridormap: the first paint, from the layers'
+coarse parts), "ready" (every layer decoded, its fine part in a worker), a zoom-in step, a pan, the
+browser's CPU seconds of the first render and of a zoom step (a figure the machine's load does not
+stretch) and the JS heap, with the ratios corridormap / explore(); at 10M vertices, the issue's
+targets met or not.
 
 It needs the ``bench`` extra (mapclassify for ``explore()``, Playwright) and
 Debian's Chromium (``/usr/bin/chromium``).
