@@ -41,20 +41,23 @@
     return qx * qx + qy * qy;
   }
 
-  /* Source-over of sprite sp's premultiplied pixels onto px (W x H, premultiplied RGBA words) at (x0, y0). */
+  /* Source-over of sprite sp's premultiplied pixels onto px (W x H premultiplied RGBA words, an
+   * Int32Array: all the arithmetic stays in 32-bit integers) at (x0, y0). */
   function blend(px, W, H, sp, x0, y0) {
-    if (x0 >= W || y0 >= H || x0 + sp.size <= 0 || y0 + sp.size <= 0) return;
-    var dx = sp.dx, dy = sp.dy, col = sp.col, alpha = sp.alpha, inside = x0 >= 0 && y0 >= 0 && x0 + sp.size <= W && y0 + sp.size <= H;
-    for (var k = 0; k < col.length; k++) {
+    var n = sp.col.length, size = sp.size;
+    if (x0 >= W || y0 >= H || x0 + size <= 0 || y0 + size <= 0) return;
+    var dx = sp.dx, dy = sp.dy, col = sp.col, inv = sp.inv, inside = x0 >= 0 && y0 >= 0 && x0 + size <= W && y0 + size <= H;
+    for (var k = 0; k < n; k++) {
       var x = x0 + dx[k], y = y0 + dy[k];
       if (!inside && (x < 0 || y < 0 || x >= W || y >= H)) continue;
-      var o = y * W + x, ia = 255 - alpha[k];
-      if (ia === 0) { px[o] = col[k]; continue; }
-      var dst = px[o];
-      if (dst === 0) { px[o] = col[k]; continue; }
-      var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff) >>> 0;
-      var ag = ((((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00) >>> 0;
-      px[o] = col[k] + rb + ag;
+      var o = y * W + x, ia = inv[k], dst = px[o];
+      if (ia === 0 || dst === 0) {
+        px[o] = col[k];
+        continue;
+      }
+      var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff);
+      var ag = (((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00;
+      px[o] = (col[k] + rb + ag) | 0;
     }
   }
 
@@ -64,8 +67,8 @@
       var w = px[o], a = w >>> 24;
       if (a === 0 || a === 255) continue;
       var f = 255 / a;
-      px[o] = ((a << 24) | (Math.min(255, Math.round(((w >>> 16) & 255) * f)) << 16) |
-        (Math.min(255, Math.round(((w >>> 8) & 255) * f)) << 8) | Math.min(255, Math.round((w & 255) * f))) >>> 0;
+      px[o] = (a << 24) | (Math.min(255, Math.round(((w >>> 16) & 255) * f)) << 16) |
+        (Math.min(255, Math.round(((w >>> 8) & 255) * f)) << 8) | Math.min(255, Math.round((w & 255) * f));
     }
   }
 
@@ -105,10 +108,11 @@
         self._setData(CM.boxes(CM.decodePart(bytes, o.counts, o.steps, null)), o.split);
         return self;
       });
-      // the workers start once every layer has painted: on a laptop's few cores they would
-      // otherwise slow the first paint down
-      var full = this.drawn.then(CM.whenDrawn).then(function () { return CM.decodeFull(msg, self); });
-      var attrsReady = this.drawn.then(function () { // the popup table is not needed to paint
+      // the workers and the popup table wait until every layer's first paint is on screen: on a
+      // laptop's few cores they would otherwise hold it up
+      var shown = this.drawn.then(CM.whenDrawn).then(CM.afterPaint);
+      var full = shown.then(function () { return CM.decodeFull(msg, self); });
+      var attrsReady = shown.then(function () {
         return CM.inflate(CM.text7Bytes(texts.attributes));
       }).then(function (raw) {
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
@@ -195,7 +199,7 @@
      * hundred thousand markers cost far less than as many drawImage calls. */
     _drawPoints: function (ctx, buckets, t, size) {
       var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
-      var img = ctx.createImageData(W, H), px = new Uint32Array(img.data.buffer), d = this.data;
+      var img = ctx.createImageData(W, H), px = new Int32Array(img.data.buffer), d = this.data;
       for (var s = 0; s < buckets.length; s++) {
         var ids = buckets[s];
         if (!ids.length) continue;
@@ -276,25 +280,27 @@
     _sprite: function (s) {
       if (s._sprite) return s._sprite;
       var r = root.devicePixelRatio || 1, radius = s.radius || 6, half = Math.ceil(radius + (s.weight || 0) / 2 + 1);
-      var c = document.createElement("canvas"), ctx = c.getContext("2d");
+      var c = document.createElement("canvas"), ctx = c.getContext("2d", { willReadFrequently: true });
       c.width = c.height = Math.round(2 * half * r);
       ctx.scale(r, r);
       ctx.beginPath();
       ctx.arc(half, half, radius, 0, 2 * Math.PI);
       this._paint(ctx, s, "point");
-      var rgba = ctx.getImageData(0, 0, c.width, c.height).data, dx = [], dy = [], col = [], alpha = [];
+      var rgba = ctx.getImageData(0, 0, c.width, c.height).data, dx = [], dy = [], col = [], inv = [];
       for (var y = 0; y < c.height; y++) {
         for (var x = 0; x < c.width; x++) {
           var k = 4 * (y * c.width + x), a = rgba[k + 3];
           if (!a) continue;
-          var pm = function (v) { return Math.round((v * a) / 255); };
           dx.push(x);
           dy.push(y);
-          alpha.push(a);
-          col.push(((a << 24) | (pm(rgba[k + 2]) << 16) | (pm(rgba[k + 1]) << 8) | pm(rgba[k])) >>> 0);
+          inv.push(255 - a);
+          col.push((a << 24) | (Math.round((rgba[k + 2] * a) / 255) << 16) |
+            (Math.round((rgba[k + 1] * a) / 255) << 8) | Math.round((rgba[k] * a) / 255));
         }
       }
-      s._sprite = { half: half, size: c.width, dx: dx, dy: dy, col: new Uint32Array(col), alpha: alpha };
+      s._sprite = {
+        half: half, size: c.width, dx: new Int32Array(dx), dy: new Int32Array(dy), col: new Int32Array(col), inv: new Int32Array(inv),
+      };
       return s._sprite;
     },
 
@@ -408,6 +414,20 @@
   /* Resolves once every layer has decoded everything (the fine part, the popup table). */
   CM.whenReady = function () {
     return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].ready; }));
+  };
+
+  /* Resolves once the frame being drawn is on screen (two animation frames; a timer where a
+   * hidden tab runs none). */
+  CM.afterPaint = function () {
+    return new Promise(function (resolve) {
+      var timer = setTimeout(resolve, 500);
+      requestAnimationFrame(function () {
+        requestAnimationFrame(function () {
+          clearTimeout(timer);
+          setTimeout(resolve, 0);
+        });
+      });
+    });
   };
 
   /* Resolves once every layer has painted its coarse part (the map's first paint). */
