@@ -1,7 +1,9 @@
 /* corridormap large layers (3/3): a Leaflet GridLayer that draws decoded features on canvas tiles.
  *
- * Each 512-px tile asks the grid index for the features near it and draws them, grouped by style,
- * at the simplification level for the tile's zoom: a zoom or a pan draws only the tiles on screen.
+ * Each 512-px tile asks the grid index for the features near its part on screen and draws them,
+ * grouped by style, at the simplification level for the tile's zoom: a zoom or a pan draws only
+ * what is on screen (a tile draws more when a pan brings more of it into view). Lines and markers
+ * are rasterised here into the tile's pixels (CM.lineRaster, blend); polygons by the canvas.
  * Clicks and hovers on the map are hit-tested against the index of every large layer on the map
  * (topmost pane first) to open the feature's popup or show its tooltip. Popup tables are assembled
  * from the layer's columnar attributes, whose values were escaped when the map was built.
@@ -70,6 +72,145 @@
       px[o] = (a << 24) | (Math.min(255, Math.round(((w >>> 16) & 255) * f)) << 16) |
         (Math.min(255, Math.round(((w >>> 8) & 255) * f)) << 8) | Math.min(255, Math.round((w & 255) * f));
     }
+  }
+
+  /* Antialiased wide lines on a W x H pixel grid: segments (moveTo/lineTo, in pixels) add their
+   * coverage (0-255, the largest wins) to a buffer; composite() blends it, in one colour and
+   * opacity, into premultiplied RGBA words and clears it. Solid lines get round joins and caps
+   * (each segment a capsule: pixel coverage from its distance to the segment); dashes (pixel
+   * lengths, restarting at each moveTo as a canvas's do) have butt ends. */
+  CM.lineRaster = function (W, H) {
+    var cov = new Uint8Array(W * H), touched = new Int32Array(1024), nt = 0;
+    var hw = 1, pat = [], patSum = 0, di = 0, rem = 0, cx = 0, cy = 0;
+
+    function mark(o) { // pixel o's coverage becomes non-zero
+      if (nt === touched.length) {
+        var grown = new Int32Array(2 * nt);
+        grown.set(touched);
+        touched = grown;
+      }
+      touched[nt++] = o;
+    }
+
+    /* Coverage of segment (x0, y0)-(x1, y1): a capsule if round, else butt-ended. Walks the
+     * major axis; across it, only the pixels whose centre is within reach (hw + 0.5) of the line. */
+    function segment(x0, y0, x1, y1, round) {
+      var reach = hw + 0.5, ext = reach + 1;
+      if (Math.max(x0, x1) + ext < 0 || Math.min(x0, x1) - ext > W || Math.max(y0, y1) + ext < 0 || Math.min(y0, y1) - ext > H) return;
+      var dx = x1 - x0, dy = y1 - y0, len = Math.sqrt(dx * dx + dy * dy);
+      if (len < 1e-9 && !round) return;
+      var ux = len >= 1e-9 ? dx / len : 1, uy = len >= 1e-9 ? dy / len : 0, steep = Math.abs(dy) > Math.abs(dx);
+      var a0 = steep ? y0 : x0, a1 = steep ? y1 : x1, b0 = steep ? x0 : y0, b1 = steep ? x1 : y1, slope = steep ? (dy ? dx / dy : 0) : (dx ? dy / dx : 0);
+      var lim = steep ? H : W, other = steep ? W : H, half = reach * Math.sqrt(1 + slope * slope);
+      var amin = a0 < a1 ? a0 : a1, amax = a0 < a1 ? a1 : a0;
+      var lo = Math.max(0, Math.floor(amin - reach - 0.5)), hi = Math.min(lim - 1, Math.floor(amax + reach - 0.5) + 1);
+      // pixel (a, b) is at offset a * sa + b * sb; along the line u, across it n (in (a, b) terms)
+      var C = cov, sa = steep ? W : 1, sb = steep ? 1 : W, ua = steep ? uy : ux, ub = steep ? ux : uy;
+      for (var a = lo; a <= hi; a++) {
+        var ac = a + 0.5, ab = ac < amin ? amin : ac > amax ? amax : ac, bc = b0 + (ab - a0) * slope;
+        var blo = Math.max(0, Math.ceil(bc - half - 0.5)), bhi = Math.min(other - 1, Math.floor(bc + half - 0.5));
+        var ra = ac - a0, rb = blo + 0.5 - b0, ea = ac - a1, eb = rb - (b1 - b0);
+        var along = ra * ua + rb * ub, across = rb * ua - ra * ub, o = a * sa + blo * sb;
+        for (var b = blo; b <= bhi; b++, rb += 1, eb += 1, along += ub, across += ua, o += sb) {
+          var c, n = across < 0 ? -across : across;
+          if (round) {
+            if (along < 0) c = reach - Math.sqrt(ra * ra + rb * rb);
+            else if (along > len) c = reach - Math.sqrt(ea * ea + eb * eb);
+            else c = reach - n;
+          } else {
+            c = reach - n;
+            if (along + 0.5 < c) c = along + 0.5;
+            if (len - along + 0.5 < c) c = len - along + 0.5;
+          }
+          if (c <= 0) continue;
+          var v = c >= 1 ? 255 : (c * 255 + 0.5) | 0;
+          if (v > C[o]) {
+            if (C[o] === 0) mark(o);
+            C[o] = v;
+          }
+        }
+      }
+    }
+
+    return {
+      W: W,
+      H: H,
+      style: function (halfWidth, dash) {
+        hw = halfWidth;
+        var sum = 0;
+        for (var i = 0; i < dash.length; i++) {
+          if (!(dash[i] >= 0) || !isFinite(dash[i])) { dash = []; sum = 0; break; } // as a canvas ignores it
+          sum += dash[i];
+        }
+        pat = sum > 0 ? (dash.length % 2 ? dash.concat(dash) : dash) : [];
+        patSum = sum;
+      },
+      moveTo: function (x, y) {
+        cx = x;
+        cy = y;
+        di = 0;
+        rem = pat.length ? pat[0] : 0;
+      },
+      lineTo: function (x, y) {
+        if (!pat.length || !patSum) {
+          segment(cx, cy, x, y, true);
+        } else {
+          var dx = x - cx, dy = y - cy, len = Math.sqrt(dx * dx + dy * dy), pos = 0;
+          while (pos < len) {
+            var step = Math.min(rem, len - pos);
+            if (di % 2 === 0 && step > 0) {
+              segment(cx + (dx * pos) / len, cy + (dy * pos) / len, cx + (dx * (pos + step)) / len, cy + (dy * (pos + step)) / len, false);
+            }
+            pos += step;
+            rem -= step;
+            if (rem <= 0) {
+              di = (di + 1) % pat.length;
+              rem = pat[di];
+            }
+          }
+        }
+        cx = x;
+        cy = y;
+      },
+      /* Blend the coverage in `color` (CSS hex or rgb()) at `opacity` into px, and clear it. */
+      composite: function (px, color, opacity) {
+        var rgb = parseColor(color), table = new Int32Array(256), inv = new Int32Array(256);
+        for (var c = 0; c < 256; c++) {
+          var al = Math.round(c * Math.max(0, Math.min(1, opacity)));
+          table[c] = (al << 24) | (Math.round((rgb[2] * al) / 255) << 16) | (Math.round((rgb[1] * al) / 255) << 8) | Math.round((rgb[0] * al) / 255);
+          inv[c] = 255 - al;
+        }
+        for (var i = 0; i < nt; i++) {
+          var o = touched[i], cv = cov[o], ia = inv[cv], dst = px[o];
+          cov[o] = 0;
+          if (ia === 0 || dst === 0) {
+            px[o] = table[cv];
+            continue;
+          }
+          var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff);
+          var ag = (((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00;
+          px[o] = (table[cv] + rb + ag) | 0;
+        }
+        nt = 0;
+      },
+    };
+  };
+
+  /* [r, g, b] of a CSS colour, as a canvas reads it. */
+  var colorCtx = null, colors = {};
+  function parseColor(color) {
+    if (colors[color]) return colors[color];
+    if (!colorCtx) {
+      var c = document.createElement("canvas");
+      c.width = c.height = 1;
+      colorCtx = c.getContext("2d", { willReadFrequently: true });
+    }
+    colorCtx.clearRect(0, 0, 1, 1);
+    colorCtx.fillStyle = "#000";
+    colorCtx.fillStyle = color;
+    colorCtx.fillRect(0, 0, 1, 1);
+    var d = colorCtx.getImageData(0, 0, 1, 1).data;
+    return (colors[color] = [d[0], d[1], d[2]]);
   }
 
   CM.BigLayer = L.GridLayer.extend({
@@ -170,20 +311,64 @@
       var ctx = tile.getContext("2d");
       ctx.setTransform(r, 0, 0, r, 0, 0);
       ctx.clearRect(0, 0, size.x, size.y);
-      if (this.data) this._drawTile(ctx, coords, size);
+      tile._cmDrawn = null;
+      if (this.data) {
+        tile._cmDrawn = this._clip(coords, size);
+        this._drawTile(ctx, coords, size, tile._cmDrawn);
+      }
       return tile;
     },
 
-    _drawTile: function (ctx, coords, size) {
+    /* The part of tile `coords` on screen (tile pixels, with a margin): a tile draws only the
+     * features that meet it, so a zoom draws about one screenful, not the whole of every tile the
+     * screen touches (512-px tiles over a 1366 x 768 window: nearly three screenfuls). */
+    _clip: function (coords, size) {
+      var b = this._cmView, m = 32, x = coords.x * size.x, y = coords.y * size.y;
+      if (!b) return { x0: 0, y0: 0, x1: size.x, y1: size.y };
+      return {
+        x0: Math.max(0, Math.floor(b.min.x - x) - m), y0: Math.max(0, Math.floor(b.min.y - y) - m),
+        x1: Math.min(size.x, Math.ceil(b.max.x - x) + m), y1: Math.min(size.y, Math.ceil(b.max.y - y) + m),
+      };
+    },
+
+    /* Leaflet's tile update, then the tiles on screen drawn again where a pan or a resize has
+     * brought a part they did not draw into view (they draw the union of both parts). */
+    _update: function (center) {
+      if (this._map && this._tileZoom !== undefined) this._cmView = this._getTiledPixelBounds(center || this._map.getCenter());
+      L.GridLayer.prototype._update.call(this, center);
+      if (!this.data || !this._map) return;
+      var size = this.getTileSize(), r = root.devicePixelRatio || 1;
+      for (var key in this._tiles) {
+        var t = this._tiles[key], have = t.el._cmDrawn;
+        if (!t.current || !have || t.coords.z !== this._tileZoom) continue;
+        var need = this._clip(t.coords, size);
+        if (need.x1 <= need.x0 || need.y1 <= need.y0) continue;
+        if (need.x0 >= have.x0 && need.y0 >= have.y0 && need.x1 <= have.x1 && need.y1 <= have.y1) continue;
+        var u = have.x1 <= have.x0 || have.y1 <= have.y0 ? need : {
+          x0: Math.min(need.x0, have.x0), y0: Math.min(need.y0, have.y0), x1: Math.max(need.x1, have.x1), y1: Math.max(need.y1, have.y1),
+        };
+        var ctx = t.el.getContext("2d");
+        ctx.setTransform(r, 0, 0, r, 0, 0);
+        ctx.clearRect(0, 0, size.x, size.y);
+        this._drawTile(ctx, t.coords, size, u);
+        t.el._cmDrawn = u;
+      }
+    },
+
+    /* Draw the features meeting the part `clip` of a tile (all of them, tile-wide). */
+    _drawTile: function (ctx, coords, size, clip) {
       var o = this.cm, z = coords.z, scale = (256 * Math.pow(2, z)) / WORLD; // map pixels per metre
       var ox = coords.x * size.x, oy = coords.y * size.y, pad = this._padPx / scale;
-      var ids = this.index.query(ox / scale - HALF - pad, HALF - (oy + size.y) / scale - pad,
-        (ox + size.x) / scale - HALF + pad, HALF - oy / scale + pad, this._ids);
+      var c = clip || { x0: 0, y0: 0, x1: size.x, y1: size.y };
+      if (c.x1 <= c.x0 || c.y1 <= c.y0) return;
+      var ids = this.index.query((ox + c.x0) / scale - HALF - pad, HALF - (oy + c.y1) / scale - pad,
+        (ox + c.x1) / scale - HALF + pad, HALF - (oy + c.y0) / scale + pad, this._ids);
       if (!ids.length) return;
       var buckets = o.styles.map(function () { return []; }), style = this.data.style;
       for (var i = 0; i < ids.length; i++) buckets[style[ids[i]]].push(ids[i]);
       var t = { lv: this._levelVerts(this._levelAt(z)), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
       if (o.kind === "point") return this._drawPoints(ctx, buckets, t, size);
+      if (o.kind === "line") return this._drawLines(ctx, buckets, t, size);
       for (var s = 0; s < buckets.length; s++) if (buckets[s].length) this._drawBucket(ctx, buckets[s], o.styles[s], t);
     },
 
@@ -215,6 +400,48 @@
       }
       unpremultiply(px);
       ctx.putImageData(img, 0, 0);
+    },
+
+    /* Lines: each style's segments are rasterised here into a coverage buffer (the largest
+     * coverage of any segment at each pixel, so a style's overlapping segments blend once, as one
+     * stroked path would), then composited in the style's colour and opacity, and the tile written
+     * at once. Canvas strokes of a hundred thousand 2-px lines cost several times more: profiled,
+     * the time went to the rasteriser's wide-stroke coverage, not to the path commands. */
+    _drawLines: function (ctx, buckets, t, size) {
+      var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
+      var img = ctx.createImageData(W, H), px = new Int32Array(img.data.buffer);
+      var ras = this._raster(W, H), d = this.data, rs = d.ringStart, xs = d.xs, ys = d.ys;
+      var lv = t.lv, start = lv.start, idx = lv.idx, k = t.scale * r, ax = t.ax * r, ay = t.ay * r;
+      for (var s = 0; s < buckets.length; s++) {
+        var ids = buckets[s], st = this.cm.styles[s];
+        if (!ids.length || st.stroke === false || !((st.weight || 0) > 0)) continue;
+        ras.style((st.weight * r) / 2, dashes(st.dashArray).map(function (v) { return v * r; }));
+        for (var i = 0; i < ids.length; i++) {
+          for (var q = rs[ids[i]]; q < rs[ids[i] + 1]; q++) {
+            var first = true, lx = 0, ly = 0, e = start[q + 1];
+            for (var j = start[q]; j < e; j++) {
+              var v = idx ? idx[j] : j, x = xs[v] * k + ax, y = ay - ys[v] * k;
+              if (first) {
+                ras.moveTo(x, y);
+                first = false;
+              } else if (j === e - 1 || Math.abs(x - lx) + Math.abs(y - ly) >= 0.5 * r) {
+                ras.lineTo(x, y);
+              } else continue;
+              lx = x;
+              ly = y;
+            }
+          }
+        }
+        ras.composite(px, st.color, st.opacity == null ? 1 : st.opacity);
+      }
+      unpremultiply(px);
+      ctx.putImageData(img, 0, 0);
+    },
+
+    /* The line rasteriser of a W x H tile (kept per layer and size: its buffers are reused). */
+    _raster: function (W, H) {
+      if (!this._ras || this._ras.W !== W || this._ras.H !== H) this._ras = CM.lineRaster(W, H);
+      return this._ras;
     },
 
     /* Fill and stroke the current path in style s (Leaflet's path options). */
