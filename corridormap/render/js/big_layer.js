@@ -52,15 +52,17 @@
     for (var k = 0; k < n; k++) {
       var x = x0 + dx[k], y = y0 + dy[k];
       if (!inside && (x < 0 || y < 0 || x >= W || y >= H)) continue;
-      var o = y * W + x, ia = inv[k], dst = px[o];
-      if (ia === 0 || dst === 0) {
-        px[o] = col[k];
-        continue;
-      }
-      var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff);
-      var ag = (((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00;
-      px[o] = (col[k] + rb + ag) | 0;
+      var o = y * W + x;
+      px[o] = over(col[k], inv[k], px[o]);
     }
+  }
+
+  /* Premultiplied word src over dst, where ia is 255 less src's alpha (integer arithmetic). */
+  function over(src, ia, dst) {
+    if (ia === 0 || dst === 0) return src;
+    var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff);
+    var ag = (((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00;
+    return (src + rb + ag) | 0;
   }
 
   /* Premultiplied RGBA words back to the straight alpha ImageData holds. */
@@ -181,15 +183,9 @@
           inv[c] = 255 - al;
         }
         for (var i = 0; i < nt; i++) {
-          var o = touched[i], cv = cov[o], ia = inv[cv], dst = px[o];
+          var o = touched[i], cv = cov[o];
           cov[o] = 0;
-          if (ia === 0 || dst === 0) {
-            px[o] = table[cv];
-            continue;
-          }
-          var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff);
-          var ag = (((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00;
-          px[o] = (table[cv] + rb + ag) | 0;
+          px[o] = over(table[cv], inv[cv], px[o]);
         }
         nt = 0;
       },
