@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
 from corridormap.analysis.access import access_card
-from corridormap.analysis.geodesic import geodesic_nearest
+from corridormap.analysis.geodesic import geodesic_m, geodesic_nearest
 from corridormap.crs import BELT_CRS, geodesic_km, scale_bounds
 
 GEOD = Geod(ellps="WGS84")
@@ -158,3 +158,21 @@ def test_scale_bounds_bound_planar_over_geodesic():
     ratio = np.hypot(*(a - b).T) / 1000.0 / geodesic_km(a, b)
     assert (ratio >= low).all() and (ratio <= high).all()
     assert 1.0 < high / low < 1.02
+
+
+@pytest.mark.parametrize(
+    ("low_m", "high_m", "tolerance_m"), [(1.0, 1e4, 1e-7), (1e4, 1e5, 1e-5), (1e5, 3e5, 2e-4)]
+)
+def test_geodesic_m_is_geod_within_a_tenth_of_a_millimetre(low_m, high_m, tolerance_m):
+    # the scale-factor integral (short pairs) and Geod.inv (long ones) against Geod.inv, over India
+    rng = np.random.default_rng(11)
+    lon, lat = rng.uniform(66.0, 90.0, 20_000), rng.uniform(5.0, 38.0, 20_000)
+    length = np.exp(rng.uniform(np.log(low_m), np.log(high_m), 20_000))
+    lon2, lat2, _ = GEOD.fwd(lon, lat, rng.uniform(0.0, 360.0, 20_000), length)
+    a, b = _belt(list(zip(lon, lat, strict=True))), _belt(list(zip(lon2, lat2, strict=True)))
+    ref = np.asarray(GEOD.inv(lon, lat, lon2, lat2)[2])
+    got = geodesic_m(a, b)
+    assert np.isfinite(got).all()
+    assert np.abs(got - ref).max() <= tolerance_m
+    assert geodesic_m(np.empty((0, 2)), np.empty((0, 2))).shape == (0,)
+    assert geodesic_m(a[:1], a[:1])[0] == 0.0  # a point to itself: 0, not NaN

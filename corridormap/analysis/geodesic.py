@@ -3,8 +3,9 @@
 :func:`geodesic_nearest` is what every distance a user reads goes through (the access card, gap
 rules, catchment green power): the exact planar search of
 :func:`corridormap.analysis.nearest.nearest_table` finds the candidates and the nearest location on
-each, ``pyproj.Geod`` measures the distance from the query point to that location, and the k nearest
-are ranked by the measured (reported) distance.
+each, :func:`geodesic_m` measures the distance from the query point to that location on the WGS 84
+ellipsoid (within 0.1 mm of ``pyproj.Geod``: a scale-factor integral for pairs up to 200 km apart,
+``Geod.inv`` beyond), and the k nearest are ranked by the measured (reported) distance.
 ``nearest_table`` itself stays the planar engine (the same answers as ``geopandas.sjoin_nearest``).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -19,12 +21,14 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from pyproj import Transformer
+from pyproj import CRS, Geod, Transformer
 
-from ..crs import BELT_CRS, geodesic_km, scale_bounds, to_metric
+from ..crs import BELT_CRS, scale_bounds, to_metric
 from .nearest import Grid, nearest_columns
 
-__all__ = ["Queries", "geodesic_nearest", "nearest_km"]
+__all__ = ["Queries", "geodesic_m", "geodesic_nearest", "nearest_km"]
+
+_GEOD = Geod(ellps="WGS84")
 
 
 def nearest_km(
@@ -56,15 +60,10 @@ def _nearest_km(
 
 
 class Queries:
-    """Query points (EPSG:7755) with what every target layer reuses: longitude/latitude and shapely
-    points, each computed once."""
+    """Query points (EPSG:7755) with what every target layer reuses: shapely points, made once."""
 
     def __init__(self, xy: NDArray[np.float64]) -> None:
         self.xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-
-    @functools.cached_property
-    def lonlat(self) -> NDArray[np.float64]:
-        return np.column_stack(_from_belt().transform(self.xy[:, 0], self.xy[:, 1]))
 
     @functools.cached_property
     def points(self) -> NDArray[Any]:
@@ -89,7 +88,7 @@ def geodesic_nearest(
 
     Both in EPSG:7755. The nearest location on each candidate feature is found in the plane (as
     :func:`nearest_table` does); the distance from the point to it is measured on the WGS 84
-    ellipsoid (:func:`corridormap.crs.geodesic_km`). Planar and geodesic distances disagree by
+    ellipsoid (:func:`geodesic_m`). Planar and geodesic distances disagree by
     the projection's scale factor, between ``low`` and ``high`` over the points and features
     (:func:`corridormap.crs.scale_bounds`): ``planar / high <= geodesic <= planar / low``. So
     when the planar k nearest (exact, :func:`nearest_table`) lie within ``G`` geodesic km, every
@@ -114,10 +113,7 @@ def geodesic_nearest(
         planar = nearest_columns(xy, geoms, k=k + all_points, max_distance_m=bound, grid=grid)
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}
     near = np.column_stack([first["x"], first["y"]])
-    # point targets: the nearest location is the target itself, so transform each target once
-    target_lonlat = _lonlat_of_points(geoms, valid) if all_points else None
-    first_lonlat = None if target_lonlat is None else target_lonlat[first["target"]]
-    g = _geod_km(q.lonlat[first["point"]], near, first_lonlat)
+    g = _geod_km(xy[first["point"]], near)
     reach_km = np.full(len(xy), np.inf if max_distance_km is None else float(max_distance_km))
     full = np.bincount(first["point"], minlength=len(xy)) >= k
     worst = np.zeros(len(xy))
@@ -134,8 +130,7 @@ def geodesic_nearest(
     ends = shapely.get_coordinates(shapely.shortest_line(q.points[p], geoms[t])).reshape(-1, 2, 2)[:, 1]
     p, t = np.r_[first["point"], p].astype(np.intp), np.r_[first["target"], t].astype(np.intp)
     near = np.r_[near, ends]
-    extra_lonlat = None if target_lonlat is None else target_lonlat[t[len(g) :]]
-    km = np.r_[g, _geod_km(q.lonlat[p[len(g) :]], ends, extra_lonlat)]
+    km = np.r_[g, _geod_km(xy[p[len(g) :]], ends)]
     ordered = len(g) if k == 1 else 0  # k = 1: the planar nearest pairs come first, one per point in order
     if max_distance_km is not None:
         keep = km <= max_distance_km
@@ -144,20 +139,10 @@ def geodesic_nearest(
     return _ranked(xy, p, t, near, km, k, ordered=ordered)
 
 
-def _geod_km(
-    lonlat: NDArray[np.float64], b_xy: NDArray[np.float64], b_lonlat: NDArray[np.float64] | None = None
-) -> NDArray[np.float64]:
-    """Geodesic km from lon/lat points to EPSG:7755 points (``b_lonlat``: theirs, when known), to
-    the millimetre (ranks do not hang on float noise)."""
-    return np.round(geodesic_km(b_xy, b_xy, a_lonlat=lonlat, b_lonlat=b_lonlat), 6)
-
-
-def _lonlat_of_points(geoms: NDArray[Any], valid: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Longitude/latitude of each valid point feature (NaN for the others), one transform."""
-    out = np.full((len(geoms), 2), np.nan)
-    c = shapely.get_coordinates(geoms[valid])
-    out[valid] = np.column_stack(_from_belt().transform(c[:, 0], c[:, 1]))
-    return out
+def _geod_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Geodesic km between EPSG:7755 points (:func:`geodesic_m`), to the millimetre (ranks do not
+    hang on float noise)."""
+    return np.round(geodesic_m(a_xy, b_xy) / 1000.0, 6)
 
 
 def _extra_pairs(
@@ -234,3 +219,113 @@ def _best_pair(
         head = np.r_[True, p[rows][1:] != p[rows][:-1]]
         best[p[rows[head]]] = rows[head]
     return best[best >= 0]
+
+
+# --- geodesic distances from the conformal projection's scale factor ------------------------------
+_GL_AT = 0.5 + np.array([-1.0, 0.0, 1.0]) * np.sqrt(0.15)  # 3-point Gauss-Legendre on [0, 1]
+_GL_WEIGHT = np.array([5.0, 8.0, 5.0]) / 18.0
+SHORT_M = 200_000.0  # planar length up to which pairs are measured by the scale-factor integral
+
+
+@dataclass(frozen=True)
+class _Conformal:
+    """The inverse scale factor ``1/k`` of EPSG:7755 (WGS 84 / India NSF LCC) as a Chebyshev
+    series in the distance ``rho`` from the cone's apex (a Lambert conformal conic's factor
+    depends on ``rho`` alone), fitted to the projection's closed form over latitudes 0-45 N
+    (within 1e-12 of it)."""
+
+    apex_x: float
+    apex_y: float
+    rho_low: float
+    rho_high: float
+    inv_k: NDArray[np.float64]  # Chebyshev coefficients of 1/k in u = (2 rho - low - high) / (high - low)
+    d_inv_k: NDArray[np.float64]  # of d(1/k)/d rho
+
+    @classmethod
+    @functools.cache
+    def of_belt(cls) -> _Conformal:
+        crs = CRS(BELT_CRS)
+        operation, ellipsoid = crs.coordinate_operation, crs.ellipsoid
+        if operation is None or ellipsoid is None or operation.method_name != "Lambert Conic Conformal (2SP)":
+            raise RuntimeError(f"{BELT_CRS} is expected to be a Lambert conformal conic (2SP)")
+        params = {p.name: p.value for p in operation.params}
+        a, inv_f = ellipsoid.semi_major_metre, ellipsoid.inverse_flattening
+        e2 = (2.0 - 1.0 / inv_f) / inv_f
+        e = np.sqrt(e2)
+
+        def m(phi: Any) -> Any:
+            return np.cos(phi) / np.sqrt(1.0 - e2 * np.sin(phi) ** 2)
+
+        def t(phi: Any) -> Any:
+            s = np.sin(phi)
+            return np.tan(np.pi / 4.0 - phi / 2.0) / ((1.0 - e * s) / (1.0 + e * s)) ** (e / 2.0)
+
+        p1, p2, p0 = np.radians(
+            [
+                params["Latitude of 1st standard parallel"],
+                params["Latitude of 2nd standard parallel"],
+                params["Latitude of false origin"],
+            ]
+        )
+        n = (np.log(m(p1)) - np.log(m(p2))) / (np.log(t(p1)) - np.log(t(p2)))
+        big_f = m(p1) / (n * t(p1) ** n)
+        phi = np.radians(np.linspace(0.0, 45.0, 20_001))
+        rho = a * big_f * t(phi) ** n
+        k = rho * n / (a * m(phi))
+        low, high = float(rho.min()), float(rho.max())
+        u = (2.0 * rho - low - high) / (high - low)
+        coef = np.asarray(np.polynomial.chebyshev.chebfit(u, 1.0 / k, 14), dtype=np.float64)
+        d_coef = np.asarray(np.polynomial.chebyshev.chebder(coef) * 2.0 / (high - low), dtype=np.float64)
+        apex_y = params["Northing at false origin"] + a * big_f * t(p0) ** n
+        return cls(float(params["Easting at false origin"]), float(apex_y), low, high, coef, d_coef)
+
+    def rho(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.hypot(x - self.apex_x, y - self.apex_y)
+
+    def series(self, rho: NDArray[np.float64], coef: NDArray[np.float64]) -> NDArray[np.float64]:
+        u = (2.0 * rho - self.rho_low - self.rho_high) / (self.rho_high - self.rho_low)
+        return np.asarray(np.polynomial.chebyshev.chebval(u, coef))
+
+
+def geodesic_m(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Geodesic metres on the WGS 84 ellipsoid between pairs of EPSG:7755 points, row by row.
+
+    EPSG:7755 is conformal, so a path's true length is the integral of ``1/k`` (``k`` the scale
+    factor) along its image in the plane, and the geodesic is the shortest such path. Pairs at
+    most :data:`SHORT_M` apart in the plane are measured as the integral along the straight chord
+    (3-point Gauss-Legendre, ``1/k`` from :class:`_Conformal`) less the chord's excess over the
+    geodesic, ``(1/k) g^2 L^3 / 24`` (``g`` the gradient of ``ln k`` across the chord, ``L`` its
+    planar length: the second-order bend of the geodesic); within 0.1 mm of ``pyproj.Geod`` at
+    200 km and within 3 micrometres up to 100 km (the error grows as ``L^5``; measured over
+    300,000 random pairs over 66-90 E, 5-38 N; tested). Longer pairs, and points beyond
+    latitudes 0-45 N, go to ``pyproj.Geod.inv``.
+    """
+    a = np.asarray(a_xy, dtype=float).reshape(-1, 2)
+    b = np.asarray(b_xy, dtype=float).reshape(-1, 2)
+    c = _Conformal.of_belt()
+    dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    length = np.hypot(dx, dy)
+    mid_x, mid_y = a[:, 0] + 0.5 * dx, a[:, 1] + 0.5 * dy
+    rho_mid = c.rho(mid_x, mid_y)
+    half = 0.5 * length
+    short = (length <= SHORT_M) & (rho_mid - half >= c.rho_low) & (rho_mid + half <= c.rho_high)
+    out = np.empty(len(a))
+    s = np.flatnonzero(short)
+    if len(s):
+        ax, ay, sx, sy, ln = a[s, 0], a[s, 1], dx[s], dy[s], length[s]
+        at = _GL_AT[:, None]
+        rho = c.rho(ax + at * sx, ay + at * sy)  # (3, n): the chord's Gauss-Legendre nodes
+        inv_k = c.series(rho, c.inv_k)
+        chord = ln * (_GL_WEIGHT @ inv_k)
+        # gradient of ln k = -d(1/k)/drho * k, across the chord (unit normal (-dy, dx) / L)
+        across = (mid_x[s] - c.apex_x) * -sy + (mid_y[s] - c.apex_y) * sx
+        across /= rho[1] * np.maximum(ln, 1e-300)
+        g = -c.series(rho[1], c.d_inv_k) / inv_k[1] * across
+        out[s] = chord - inv_k[1] * g * g * ln**3 / 24.0
+    far = np.flatnonzero(~short)
+    if len(far):
+        to_ll = _from_belt()
+        lon1, lat1 = to_ll.transform(a[far, 0], a[far, 1])
+        lon2, lat2 = to_ll.transform(b[far, 0], b[far, 1])
+        out[far] = _GEOD.inv(np.asarray(lon1), np.asarray(lat1), np.asarray(lon2), np.asarray(lat2))[2]
+    return out
