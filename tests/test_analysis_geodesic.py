@@ -176,3 +176,36 @@ def test_geodesic_m_is_geod_within_a_tenth_of_a_millimetre(low_m, high_m, tolera
     assert np.abs(got - ref).max() <= tolerance_m
     assert geodesic_m(np.empty((0, 2)), np.empty((0, 2))).shape == (0,)
     assert geodesic_m(a[:1], a[:1])[0] == 0.0  # a point to itself: 0, not NaN
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypatch, many):
+    # short segments across the directions east and north of the points (their nearest locations
+    # inside them), north 0.1 % farther in the plane but nearer on the ellipsoid; a far third line.
+    # many: the samples path (OpenStreetMap-sized layers); else the grid sweep
+    import corridormap.analysis.nearest as nearest
+
+    if many:
+        monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
+    p = _belt([(75.0, 24.0)])[0]
+    east, north = _belt([(80.0, 24.0)])[0], _belt([(75.0, 30.0)])[0]
+    d_e, d_n = np.hypot(*(east - p)), np.hypot(*(north - p))
+    north = p + (north - p) * (d_e * 1.001 / d_n)
+    far = _belt([(70.0, 18.0)])[0]
+    lines = np.array(
+        [
+            shapely.linestrings([far, far + [0.0, 5_000.0]]),
+            shapely.linestrings([east - [0.0, 2_000.0], east + [0.0, 2_000.0]]),
+            shapely.linestrings([north - [2_000.0, 0.0], north + [2_000.0, 0.0]]),
+        ]
+    )
+    xy = p + np.column_stack([np.arange(40.0), np.zeros(40)]) * 3.0
+    table = geodesic_nearest(xy, lines)
+    near = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy)[:, None], lines[None, :]))
+    near = near.reshape(40, 3, 2, 2)[:, :, 1]
+    geo = geodesic_km(np.repeat(xy, 3, axis=0), near.reshape(-1, 2)).reshape(40, 3)
+    planar = shapely.distance(shapely.points(xy)[:, None], lines[None, :])
+    assert (np.argmin(geo, axis=1) != np.argmin(planar, axis=1)).sum() >= 10  # the premise
+    assert list(table["point"]) == list(range(40))
+    assert list(table["target"]) == list(np.argmin(geo, axis=1))
+    np.testing.assert_allclose(table["km"], geo.min(axis=1), rtol=1e-9, atol=2e-6)

@@ -60,14 +60,10 @@ def _nearest_km(
 
 
 class Queries:
-    """Query points (EPSG:7755) with what every target layer reuses: shapely points, made once."""
+    """Query points (EPSG:7755), shared by every target layer."""
 
     def __init__(self, xy: NDArray[np.float64]) -> None:
         self.xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-
-    @functools.cached_property
-    def points(self) -> NDArray[Any]:
-        return shapely.points(self.xy)
 
 
 @functools.cache
@@ -94,9 +90,13 @@ def geodesic_nearest(
     when the planar k nearest (exact, :func:`nearest_table`) lie within ``G`` geodesic km, every
     feature that can be among the geodesic k nearest lies within ``high * G`` planar metres; all
     of those are measured and ranked (distances to the millimetre; ties to the lower feature
-    position). Over the DMIC belt ``high / low`` is about 1.01, so the extra candidates are those
-    in a ring 1% wider: for point targets the planar (k+1)-th nearest (a KD-tree) shows which
-    points have any, for other targets an STRtree search within that radius finds them.
+    position). ``high`` is taken per point, the highest factor within reach of it (the factor
+    depends only on the distance from the cone's apex, :func:`_local_high`): over the DMIC belt the
+    ring is then about 0.1% of the distance wide at 70 km, instead of the 1% of ``high / low``
+    over the whole belt. Which points have another feature in their ring: for point targets the
+    planar (k+1)-th nearest (a KD-tree); for lines and polygons with k = 1 the planar search's
+    bound on the nearest other feature (``second_m``); only those points (k > 1: all) take an
+    STRtree search within their radius.
 
     Returns columns ``point``, ``rank``, ``target``, ``distance_m`` (planar), ``x``, ``y`` (the
     nearest location) and ``km`` (geodesic), sorted by point then rank.
@@ -109,8 +109,10 @@ def geodesic_nearest(
     low, high = scale_bounds(np.vstack([xy, shapely.get_coordinates(shapely.envelope(geoms[valid]))]))
     bound = None if max_distance_km is None else max_distance_km * 1000.0 * high
     all_points = bool((shapely.get_type_id(geoms[valid]) == 0).all())
+    # k = 1, lines or polygons: the planar search also bounds each point's nearest other feature
+    second = high / low - 1.0 + 1e-6 if k == 1 and not all_points else None
     with np.errstate(invalid="ignore"):  # nearest's KD-tree path subtracts inf - inf beyond reach (harmless)
-        planar = nearest_columns(xy, geoms, k=k + all_points, max_distance_m=bound, grid=grid)
+        planar = nearest_columns(xy, geoms, k=k + all_points, max_distance_m=bound, grid=grid, second=second)
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}
     near = np.column_stack([first["x"], first["y"]])
     g = _geod_km(xy[first["point"]], near)
@@ -119,15 +121,21 @@ def geodesic_nearest(
     worst = np.zeros(len(xy))
     np.maximum.at(worst, first["point"], g)
     reach_km[full] = np.minimum(reach_km[full], worst[full])
-    radius = reach_km * 1000.0 * high * (1 + 1e-9) + 1e-6
+    # the millimetre of rounding and the 0.1 mm of geodesic_m: 1 mm more
+    radius = reach_km * 1000.0 * _local_high(xy, reach_km * 1000.0 * high, high) * (1 + 1e-9) + 1e-3
     need = np.isfinite(radius)
     if all_points:  # only points whose (k+1)-th planar nearest lies within the radius have more
         nxt = planar["rank"] == k + 1
         beyond = np.full(len(xy), np.inf)
         beyond[planar["point"][nxt]] = planar["distance_m"][nxt]
         need &= beyond <= radius
+    elif second is not None:  # only points with another feature possibly within the radius
+        beyond = np.full(len(xy), np.inf)
+        beyond[first["point"]] = first["second_m"]
+        need &= beyond <= radius
     p, t = _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first)
-    ends = shapely.get_coordinates(shapely.shortest_line(q.points[p], geoms[t])).reshape(-1, 2, 2)[:, 1]
+    lines = shapely.shortest_line(shapely.points(xy[p]), geoms[t])
+    ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)[:, 1]
     p, t = np.r_[first["point"], p].astype(np.intp), np.r_[first["target"], t].astype(np.intp)
     near = np.r_[near, ends]
     km = np.r_[g, _geod_km(xy[p[len(g) :]], ends)]
@@ -145,6 +153,21 @@ def _geod_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np
     return np.round(geodesic_m(a_xy, b_xy) / 1000.0, 6)
 
 
+def _local_high(xy: NDArray[np.float64], within_m: NDArray[np.float64], high: float) -> NDArray[np.float64]:
+    """The highest scale factor within ``within_m`` (planar) of each point, ``high`` where that
+    reaches beyond the fitted latitudes (or is infinite). The factor of a Lambert conformal conic
+    depends on the distance ``rho`` from the apex and has a single minimum in it (checked when
+    fitted), so its highest over ``rho +- within_m`` is at one of the two ends."""
+    c = _Conformal.of_belt()
+    rho = c.rho(xy[:, 0], xy[:, 1])
+    out = np.full(len(xy), high)
+    ok = np.flatnonzero((rho - within_m >= c.rho_low) & (rho + within_m <= c.rho_high))
+    if len(ok):
+        ends = c.series(np.r_[rho[ok] - within_m[ok], rho[ok] + within_m[ok]], c.inv_k).reshape(2, -1)
+        out[ok] = 1.0 / ends.min(axis=0)
+    return out
+
+
 def _extra_pairs(
     q: Queries,
     geoms: NDArray[Any],
@@ -156,7 +179,8 @@ def _extra_pairs(
     """(point, feature) pairs within each needy point's radius that the planar search did not
     measure; a point with an infinite radius (fewer than k features in all) takes every feature."""
     finite = need[np.isfinite(radius[need])]
-    p, t = shapely.STRtree(geoms).query(q.points[finite], predicate="dwithin", distance=radius[finite])
+    points = shapely.points(q.xy[finite])
+    p, t = shapely.STRtree(geoms).query(points, predicate="dwithin", distance=radius[finite])
     p = finite[p]
     rest = np.flatnonzero(~np.isfinite(radius))
     every = np.flatnonzero(valid)
@@ -276,6 +300,9 @@ class _Conformal:
         u = (2.0 * rho - low - high) / (high - low)
         coef = np.asarray(np.polynomial.chebyshev.chebfit(u, 1.0 / k, 14), dtype=np.float64)
         d_coef = np.asarray(np.polynomial.chebyshev.chebder(coef) * 2.0 / (high - low), dtype=np.float64)
+        rises = np.diff(1.0 / k) > 0  # 1/k rises then falls along rho: k has a single minimum
+        if np.count_nonzero(rises[1:] != rises[:-1]) > 1:
+            raise RuntimeError(f"{BELT_CRS}: the scale factor has more than one minimum along rho")
         apex_y = params["Northing at false origin"] + a * big_f * t(p0) ** n
         return cls(float(params["Easting at false origin"]), float(apex_y), low, high, coef, d_coef)
 

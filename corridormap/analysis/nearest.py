@@ -172,10 +172,21 @@ def nearest_columns(
     k: int = 1,
     max_distance_m: float | None = None,
     grid: Grid | None = None,
+    second: float | None = None,
 ) -> Columns:
-    """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way)."""
+    """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way).
+
+    ``second`` (k = 1 only): also a column ``second_m``, for each point a lower bound on the
+    distance to the nearest feature other than the one found (the nearest other feature measured,
+    or the radius within which every feature was measured: at least ``(1 + second)`` times the
+    nearest distance where the search goes by samples). The geodesic re-rank uses it to find the
+    few points that can have another feature within the scale factor's ring (see
+    :func:`corridormap.analysis.geodesic.geodesic_nearest`).
+    """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if second is not None and (k != 1 or not second >= 0):
+        raise ValueError(f"second is for k = 1 and a slack of 0 or more, got k = {k}, second = {second}")
     xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
     raw = np.asarray(targets, dtype=object).ravel()
     valid = np.flatnonzero(~(shapely.is_missing(raw) | shapely.is_empty(raw)))
@@ -183,10 +194,12 @@ def nearest_columns(
     max_m = np.inf if max_distance_m is None else float(max_distance_m)
     if len(xy) == 0 or len(geoms) == 0:
         table = _empty()
+        if second is not None:
+            table["second_m"] = np.empty(0)
     elif k > 1 and (shapely.get_type_id(geoms) == 0).all():
         table = _nearest_points(xy, geoms, k=k, max_m=max_m)
     else:
-        table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m)
+        table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, second=second)
     table["target"] = valid[table["target"]]
     return table
 
@@ -226,7 +239,8 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
 
 def _cell_pairs(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Any:
     """(cell, segment) pairs sorted by cell, then segment: per cell, every segment that can be among
-    any of its points' k nearest.
+    any of its points' k nearest; and per cell the radius around its centre within which every
+    segment is listed.
 
     For a point p within ``reach`` of its cell centre c, d_k(p) <= d_k(c) + reach, so a segment
     can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach.
@@ -273,9 +287,9 @@ _CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sw
 # point against all of its cell's candidates)
 
 
-def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any]:
+def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell, from blocks of the centre-segment distances."""
-    cells, found = [], []
+    cells, found, radii = [], [], []
     rows = max(1, 65_536 // max(len(segs.ax), 1))  # blocks that stay in cache
     starts = np.flatnonzero(np.r_[True, segs.feature[1:] != segs.feature[:-1]])
     for first in range(0, len(grid.centres), rows):
@@ -291,12 +305,13 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
         cell_i, seg_i = np.nonzero(d2 <= (radius * radius)[:, None])
         cells.append(cell_i + first)
         found.append(seg_i)
-    return np.concatenate(cells), np.concatenate(found)
+        radii.append(radius)
+    return np.concatenate(cells), np.concatenate(found), np.concatenate(radii)
 
 
 def _cell_pairs_tree(
     grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell then segment, through an STRtree (many segments)."""
     tree = segs.tree()
     centres = shapely.points(grid.centres)
@@ -309,7 +324,7 @@ def _cell_pairs_tree(
     radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
     cell_i, seg_i = tree.query(centres, predicate="dwithin", distance=radius)
     order = np.lexsort((seg_i, cell_i))
-    return cell_i[order], seg_i[order]
+    return cell_i[order], seg_i[order], radius
 
 
 def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float) -> NDArray[np.float64]:
@@ -343,21 +358,25 @@ def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float
     return out
 
 
-def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
-    """Any targets: exact point-to-segment distances over the grid's candidate pairs."""
+def _nearest_segments(
+    grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float, second: float | None = None
+) -> Columns:
+    """Any targets: exact point-to-segment distances over the grid's candidate pairs (``second``:
+    see :func:`nearest_columns`)."""
     segs = _Segments.of(geoms)
     if k > 1:  # every candidate pair is measured and ranked: keep them few where targets are dense
         grid = _finer(grid, segs)
     many = len(grid.centres) * len(segs.ax) > _DENSE_LIMIT
     crowded = len(grid.xy) > _CROWDED * len(grid.centres)  # cells at their smallest, many points each
     if k == 1 and (many or crowded):  # by samples
-        found = _nearest_segment(grid, segs, geoms, max_m=max_m)
+        found = _nearest_segment(grid, segs, geoms, max_m=max_m, slack=second)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     if many or crowded:
         return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m)
-    cell_i, seg_i = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
+    cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
     if k == 1:  # a few segments: the cells' candidates, slot by slot
-        return _nearest_first(grid, segs, geoms, _sweep(grid, segs, cell_i, seg_i), max_m=max_m)
+        found = _sweep(grid, segs, cell_i, seg_i, cutoff if second is not None else None)
+        return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     pp, ps = _expand(grid, cell_i, seg_i)
     return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
 
@@ -405,8 +424,10 @@ def _nearest_first(
 ) -> Columns:
     """k = 1 from each point's nearest segment ``found`` (distance, segment); inside a polygon is
     0 m, and a point inside or on polygons takes the lowest of them unless a lower feature is also
-    0 m away."""
-    d, seg = found
+    0 m away. ``found`` may carry a third array, each point's lower bound on the distance to the
+    nearest other feature: then the column ``second_m`` (0 where the point is inside two polygons)."""
+    d, seg = found[0], found[1]
+    second = found[2] if len(found) > 2 else None
     feature = segs.feature[seg]
     x, y = grid.xy[:, 0], grid.xy[:, 1]
     _, t = _measure(x, y, segs, seg)
@@ -416,9 +437,13 @@ def _nearest_first(
         lowest = np.full(len(d), np.iinfo(np.intp).max)
         np.minimum.at(lowest, inside_p, inside_f)
         take = (lowest < np.iinfo(np.intp).max) & ((d > 0) | (lowest < feature))
+        if second is not None:  # the feature given up is another one now; another polygon around: 0
+            np.minimum(second, d, out=second, where=take & (lowest != feature))
+            around = np.bincount(inside_p, minlength=len(d))
+            second[(around > 1) | ((around == 1) & ~take & (lowest != feature))] = 0.0
         d[take], feature[take], qx[take], qy[take] = 0.0, lowest[take], x[take], y[take]
     point = np.flatnonzero(d <= max_m)
-    return {
+    table = {
         "point": point,
         "rank": np.ones(len(point), dtype=np.intp),
         "target": feature[point],
@@ -426,6 +451,9 @@ def _nearest_first(
         "x": qx[point],
         "y": qy[point],
     }
+    if second is not None:
+        table["second_m"] = second[point]
+    return table
 
 
 @dataclass(frozen=True)
@@ -465,9 +493,14 @@ _MOST_K = 512  # beyond this the rare remaining points take the grid search
 _BLOCK = 65_536  # points per block (bounds the temporaries)
 
 
-def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float) -> tuple[Any, Any]:
+def _nearest_segment(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float, slack: float | None = None
+) -> tuple[Any, ...]:
     """Each point's nearest segment: (distance, segment), inf where nothing is within ``max_m``;
-    ties go to the lower segment (so the lower feature).
+    ties go to the lower segment (so the lower feature). With ``slack``, a third array: a lower
+    bound on the distance to the nearest other feature, exact within ``(1 + slack)`` times the
+    nearest (the samples measured reach that far: every segment within ``(1 + slack) s`` has
+    a sample within ``r``).
 
     A KD-tree (scipy) over the segments' samples gives each point its nearest sample at distance
     ``s``, so its nearest segment is at most ``s`` away. The segment holding the nearest location
@@ -483,6 +516,8 @@ def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m:
     tree = cKDTree(samples.xy, balanced_tree=False, compact_nodes=False)
     bound = np.hypot(max_m, samples.half_gap) * (1 + 1e-9) + 1e-6 if np.isfinite(max_m) else np.inf
     distance, segment = np.full(len(grid.xy), np.inf), np.zeros(len(grid.xy), dtype=np.intp)
+    other = np.full(len(grid.xy), np.inf)
+    widen = 1.0 + (slack or 0.0)
     order = np.argsort(grid.point_cell, kind="stable")
     left: list[NDArray[np.intp]] = []
     for first in range(0, len(order), _BLOCK):
@@ -491,18 +526,20 @@ def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m:
             kk = min(k, len(samples.seg))
             d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
             d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
-            reach = np.hypot(d[:, 0], samples.half_gap) * (1 + 1e-9) + 1e-6
+            reach = np.hypot(d[:, 0] * widen, samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~np.isfinite(d[:, 0]) | (kk == len(samples.seg))
             rows = todo[done]
-            found = _closest(grid.xy[rows], segs, samples, d[done], i[done], reach[done])
-            distance[rows], segment[rows] = found
+            found = _closest(grid.xy[rows], segs, samples, d[done], i[done], reach[done], slack is not None)
+            distance[rows], segment[rows], other[rows] = found
             todo, k = todo[~done], 4 * k
         left.append(todo)
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the nearest (a point at the centre of a ring...)
         sub = Grid.over(grid.xy[rest])
-        distance[rest], segment[rest] = _sweep(sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m))
-    return distance, segment
+        distance[rest], segment[rest], other[rest] = _sweep(
+            sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m)
+        )
+    return (distance, segment) if slack is None else (distance, segment, other)
 
 
 def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
@@ -550,7 +587,7 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
         sub = Grid.over(grid.xy[rest])
-        cell_i, seg_i = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
+        cell_i, seg_i, _ = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
         pp, ps = _expand(sub, cell_i, seg_i)
         part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
         part["point"] = rest[part["point"]]
@@ -573,8 +610,16 @@ def _kth_distinct(d: Any, feature: Any, k: int) -> Any:
     return np.partition(best, k - 1, axis=1)[:, k - 1]
 
 
-def _closest(xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach: Any) -> tuple[Any, Any]:
-    """The nearest of the segments through the samples ``i`` (at ``d``) within ``reach`` of each point."""
+def _closest(
+    xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach: Any, other: bool = False
+) -> tuple[Any, Any, Any]:
+    """The nearest of the segments through the samples ``i`` (at ``d``) within ``reach`` of each
+    point: (distance, segment, with ``other`` a lower bound on the distance to the nearest other
+    feature, else inf).
+
+    Every sample within ``reach`` is among ``i``, so a segment not measured has all its samples
+    beyond ``reach``, one of them within ``sqrt(d^2 + half_gap^2)`` of the point (``d`` the
+    segment's distance): the segment is farther than ``sqrt(reach^2 - half_gap^2)``."""
     near = (d <= reach[:, None]) & np.isfinite(d)
     i = np.where(near, i, 0)
     cand = np.concatenate([samples.seg[i], samples.also[i]], axis=1)
@@ -583,11 +628,19 @@ def _closest(xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach:
     dist[~np.concatenate([near, near], axis=1)] = np.inf
     best = dist.min(axis=1)
     seg = np.where(dist == best[:, None], cand, len(segs.ax)).min(axis=1)
-    return best, np.where(np.isfinite(best), seg, 0)
+    seg = np.where(np.isfinite(best), seg, 0)
+    if not other:
+        return best, seg, np.full(len(best), np.inf)
+    unmeasured = np.sqrt(np.maximum(reach * reach - samples.half_gap**2, 0.0)) * (1 - 1e-9) - 1e-6
+    others = np.where(segs.feature[cand] != segs.feature[seg][:, None], dist, np.inf).min(axis=1)
+    return best, seg, np.minimum(others, unmeasured)
 
 
-def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, Any]:
+def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = None) -> tuple[Any, ...]:
     """Each point's nearest candidate segment: (distance, segment), inf where it has no candidate.
+    With ``cutoff`` (per cell, the radius around its centre within which every segment is a
+    candidate), a third array: a lower bound on the distance to the nearest other feature (the
+    nearest other candidate, or beyond the cutoff less the cell's reach).
 
     Slot ``j`` of a point is its cell's ``j``-th candidate, in segment (so feature) order. With the
     points sorted by their cell's candidate count, the points that have a slot ``j`` are a prefix;
@@ -603,16 +656,27 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, A
     x, y = grid.xy[order, 0], grid.xy[order, 1]
     at_least = np.cumsum(np.bincount(counts[cell], minlength=width + 1)[::-1])[::-1]
     best, arg = np.full(len(order), np.inf), np.zeros(len(order), dtype=np.intp)
+    track = cutoff is not None
+    other, best_f = np.full(len(order), np.inf), np.full(len(order), -1, dtype=np.intp)
     for j in range(width):
         n = at_least[j + 1]  # the points with more than j candidates
         s = seg_i[first[:n] + j]
         d = np.sqrt(_measure(x[:n], y[:n], segs, s)[0])
         better = d < best[:n]
+        if track:  # another feature: the old best if beaten, else this one
+            f = segs.feature[s]
+            np.minimum(other[:n], np.where(better, best[:n], d), out=other[:n], where=f != best_f[:n])
+            np.copyto(best_f[:n], f, where=better)
         np.copyto(best[:n], d, where=better)
         np.copyto(arg[:n], s, where=better)
     distance, segment = np.empty_like(best), np.empty_like(arg)
     distance[order], segment[order] = best, arg
-    return distance, segment
+    if not track:
+        return distance, segment
+    beyond = (np.asarray(cutoff)[cell] - grid.reach) * (1 - 1e-9) - 1e-6
+    second = np.empty_like(best)
+    second[order] = np.minimum(other, beyond)
+    return distance, segment, second
 
 
 def _rank(pp: Any, pf: Any, d: Any, k: int) -> tuple[Any, Any]:
