@@ -209,3 +209,16 @@ def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypat
     assert list(table["point"]) == list(range(40))
     assert list(table["target"]) == list(np.argmin(geo, axis=1))
     np.testing.assert_allclose(table["km"], geo.min(axis=1), rtol=1e-9, atol=2e-6)
+
+
+def test_the_scale_factor_series_is_pyprojs_factor():
+    from pyproj import Proj
+
+    from corridormap.analysis.geodesic import _Conformal
+
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(60.0, 100.0, 5_000), rng.uniform(0.5, 44.5, 5_000)
+    xy = _belt(list(zip(lon, lat, strict=True)))
+    c = _Conformal.of_belt()
+    k = np.asarray(Proj(BELT_CRS).get_factors(lon, lat).meridional_scale)
+    np.testing.assert_allclose(c.series(c.rho(xy[:, 0], xy[:, 1]), c.inv_k) * k, 1.0, rtol=0, atol=1e-9)

@@ -293,7 +293,7 @@ class _Conformal:
         )
         n = (np.log(m(p1)) - np.log(m(p2))) / (np.log(t(p1)) - np.log(t(p2)))
         big_f = m(p1) / (n * t(p1) ** n)
-        phi = np.radians(np.linspace(0.0, 45.0, 20_001))
+        phi = np.radians(np.linspace(0.0, 45.0, 2_001))
         rho = a * big_f * t(phi) ** n
         k = rho * n / (a * m(phi))
         low, high = float(rho.min()), float(rho.max())

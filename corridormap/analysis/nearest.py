@@ -110,8 +110,9 @@ class _Segments:
         start = coords[keep]
         end = np.where(is_point[keep, None], start, np.roll(coords, -1, axis=0)[keep])
         owner_feature = feature[owner[keep]].astype(np.intp)
-        by_feature = np.argsort(owner_feature, kind="stable")  # each feature's segments together
-        start, end, owner_feature = start[by_feature], end[by_feature], owner_feature[by_feature]
+        if len(owner_feature) and (owner_feature[1:] < owner_feature[:-1]).any():  # polygons' rings
+            by_feature = np.argsort(owner_feature, kind="stable")  # each feature's segments together
+            start, end, owner_feature = start[by_feature], end[by_feature], owner_feature[by_feature]
         d = end - start
         length2 = (d * d).sum(axis=1)
         inv = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
