@@ -221,4 +221,7 @@ def test_the_scale_factor_series_is_pyprojs_factor():
     xy = _belt(list(zip(lon, lat, strict=True)))
     c = _Conformal.of_belt()
     k = np.asarray(Proj(BELT_CRS).get_factors(lon, lat).meridional_scale)
-    np.testing.assert_allclose(c.series(c.rho(xy[:, 0], xy[:, 1]), c.inv_k) * k, 1.0, rtol=0, atol=1e-9)
+    rho = c.rho(xy[:, 0], xy[:, 1])
+    np.testing.assert_allclose(c.series(rho, c.inv_k) * k, 1.0, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(c.at(rho), c.series(rho, c.inv_k), rtol=1e-13)
+    np.testing.assert_allclose(c.at(rho, derivative=True), c.series(rho, c.d_inv_k), rtol=0, atol=1e-16)

@@ -12,6 +12,7 @@ ellipsoid (within 0.1 mm of ``pyproj.Geod``: a scale-factor integral for pairs u
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -163,7 +164,7 @@ def _local_high(xy: NDArray[np.float64], within_m: NDArray[np.float64], high: fl
     out = np.full(len(xy), high)
     ok = np.flatnonzero((rho - within_m >= c.rho_low) & (rho + within_m <= c.rho_high))
     if len(ok):
-        ends = c.series(np.r_[rho[ok] - within_m[ok], rho[ok] + within_m[ok]], c.inv_k).reshape(2, -1)
+        ends = c.at(np.r_[rho[ok] - within_m[ok], rho[ok] + within_m[ok]]).reshape(2, -1)
         out[ok] = 1.0 / ends.min(axis=0)
     return out
 
@@ -248,6 +249,7 @@ def _best_pair(
 # --- geodesic distances from the conformal projection's scale factor ------------------------------
 _GL_AT = 0.5 + np.array([-1.0, 0.0, 1.0]) * np.sqrt(0.15)  # 3-point Gauss-Legendre on [0, 1]
 _GL_WEIGHT = np.array([5.0, 8.0, 5.0]) / 18.0
+_STEP = 5_000.0  # m of rho per cubic of the inverse scale factor
 SHORT_M = 200_000.0  # planar length up to which pairs are measured by the scale-factor integral
 
 
@@ -256,7 +258,8 @@ class _Conformal:
     """The inverse scale factor ``1/k`` of EPSG:7755 (WGS 84 / India NSF LCC) as a Chebyshev
     series in the distance ``rho`` from the cone's apex (a Lambert conformal conic's factor
     depends on ``rho`` alone), fitted to the projection's closed form over latitudes 0-45 N
-    (within 1e-12 of it)."""
+    (within 1e-12 of it); evaluated as cubics around the centres of 5 km steps of ``rho``
+    (:meth:`at`: the Taylor series of the fit, the rest below 1e-14)."""
 
     apex_x: float
     apex_y: float
@@ -264,6 +267,7 @@ class _Conformal:
     rho_high: float
     inv_k: NDArray[np.float64]  # Chebyshev coefficients of 1/k in u = (2 rho - low - high) / (high - low)
     d_inv_k: NDArray[np.float64]  # of d(1/k)/d rho
+    cubics: NDArray[np.float64]  # per 5 km step of rho: 1/k and its first three derivatives / i!
 
     @classmethod
     @functools.cache
@@ -304,10 +308,27 @@ class _Conformal:
         if np.count_nonzero(rises[1:] != rises[:-1]) > 1:
             raise RuntimeError(f"{BELT_CRS}: the scale factor has more than one minimum along rho")
         apex_y = params["Northing at false origin"] + a * big_f * t(p0) ** n
-        return cls(float(params["Easting at false origin"]), float(apex_y), low, high, coef, d_coef)
+        centres = np.arange(low + _STEP / 2.0, high + _STEP, _STEP)
+        at = (2.0 * centres - low - high) / (high - low)
+        taylor, der = [], np.asarray(coef)
+        for i in range(4):
+            taylor.append(np.polynomial.chebyshev.chebval(at, der) / math.factorial(i))
+            der = np.asarray(np.polynomial.chebyshev.chebder(der) * 2.0 / (high - low))
+        cubics = np.ascontiguousarray(taylor[::-1])  # rows: highest power first
+        return cls(float(params["Easting at false origin"]), float(apex_y), low, high, coef, d_coef, cubics)
 
     def rho(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.hypot(x - self.apex_x, y - self.apex_y)
+
+    def at(self, rho: NDArray[np.float64], derivative: bool = False) -> NDArray[np.float64]:
+        """``1/k`` (or its derivative along ``rho``) at distances ``rho`` within the fitted range."""
+        i = ((rho - self.rho_low) * (1.0 / _STEP)).astype(np.intp)
+        np.clip(i, 0, self.cubics.shape[1] - 1, out=i)
+        u = rho - (self.rho_low + _STEP / 2.0 + i * _STEP)
+        c3, c2, c1, c0 = (row.take(i) for row in self.cubics)
+        if derivative:
+            return (3.0 * c3 * u + 2.0 * c2) * u + c1
+        return ((c3 * u + c2) * u + c1) * u + c0
 
     def series(self, rho: NDArray[np.float64], coef: NDArray[np.float64]) -> NDArray[np.float64]:
         u = (2.0 * rho - self.rho_low - self.rho_high) / (self.rho_high - self.rho_low)
@@ -327,32 +348,27 @@ def geodesic_m(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[
     300,000 random pairs over 66-90 E, 5-38 N; tested). Longer pairs, and points beyond
     latitudes 0-45 N, go to ``pyproj.Geod.inv``.
     """
-    a = np.asarray(a_xy, dtype=float).reshape(-1, 2)
-    b = np.asarray(b_xy, dtype=float).reshape(-1, 2)
+    a = np.ascontiguousarray(np.asarray(a_xy, dtype=float).reshape(-1, 2).T)  # rows x, y
+    b = np.ascontiguousarray(np.asarray(b_xy, dtype=float).reshape(-1, 2).T)
     c = _Conformal.of_belt()
-    dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
-    length = np.hypot(dx, dy)
-    mid_x, mid_y = a[:, 0] + 0.5 * dx, a[:, 1] + 0.5 * dy
-    rho_mid = c.rho(mid_x, mid_y)
+    d = b - a
+    length = np.hypot(d[0], d[1])
+    a[0] -= c.apex_x  # from the apex
+    a[1] -= c.apex_y
+    at = _GL_AT[:, None]
+    rho = np.hypot(a[0] + at * d[0], a[1] + at * d[1])  # (3, n): the chord's Gauss-Legendre nodes
+    inv_k, slope = c.at(rho), c.at(rho[1], derivative=True)
+    # less the bend: (1/k) g^2 L^3 / 24 with g = -(d(1/k)/drho) k sin(chord, radius) at the middle
+    cross = a[1] * d[0] - a[0] * d[1]  # |radius x chord| at the middle (the halves cancel)
+    bend = slope * slope * cross * cross * length / (24.0 * inv_k[1] * rho[1] ** 2)
+    out = length * (_GL_WEIGHT @ inv_k) - bend
     half = 0.5 * length
-    short = (length <= SHORT_M) & (rho_mid - half >= c.rho_low) & (rho_mid + half <= c.rho_high)
-    out = np.empty(len(a))
-    s = np.flatnonzero(short)
-    if len(s):
-        ax, ay, sx, sy, ln = a[s, 0], a[s, 1], dx[s], dy[s], length[s]
-        at = _GL_AT[:, None]
-        rho = c.rho(ax + at * sx, ay + at * sy)  # (3, n): the chord's Gauss-Legendre nodes
-        inv_k = c.series(rho, c.inv_k)
-        chord = ln * (_GL_WEIGHT @ inv_k)
-        # gradient of ln k = -d(1/k)/drho * k, across the chord (unit normal (-dy, dx) / L)
-        across = (mid_x[s] - c.apex_x) * -sy + (mid_y[s] - c.apex_y) * sx
-        across /= rho[1] * np.maximum(ln, 1e-300)
-        g = -c.series(rho[1], c.d_inv_k) / inv_k[1] * across
-        out[s] = chord - inv_k[1] * g * g * ln**3 / 24.0
-    far = np.flatnonzero(~short)
+    far = np.flatnonzero((length > SHORT_M) | (rho[1] - half < c.rho_low) | (rho[1] + half > c.rho_high))
     if len(far):
         to_ll = _from_belt()
-        lon1, lat1 = to_ll.transform(a[far, 0], a[far, 1])
-        lon2, lat2 = to_ll.transform(b[far, 0], b[far, 1])
+        a[0] += c.apex_x
+        a[1] += c.apex_y
+        lon1, lat1 = to_ll.transform(a[0, far], a[1, far])
+        lon2, lat2 = to_ll.transform(b[0, far], b[1, far])
         out[far] = _GEOD.inv(np.asarray(lon1), np.asarray(lat1), np.asarray(lon2), np.asarray(lat2))[2]
     return out
