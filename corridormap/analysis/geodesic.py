@@ -95,9 +95,9 @@ def geodesic_nearest(
     depends only on the distance from the cone's apex, :func:`_local_high`): over the DMIC belt the
     ring is then about 0.1% of the distance wide at 70 km, instead of the 1% of ``high / low``
     over the whole belt. Which points have another feature in their ring: for point targets the
-    planar (k+1)-th nearest (a KD-tree); for lines and polygons with k = 1 the planar search's
-    bound on the nearest other feature (``second_m``); only those points (k > 1: all) take an
-    STRtree search within their radius.
+    planar (k+1)-th nearest (a KD-tree); for lines and polygons the planar search's bound on the
+    nearest feature after the k (``second_m``); only those points take an STRtree search within
+    their radius.
 
     Returns columns ``point``, ``rank``, ``target``, ``distance_m`` (planar), ``x``, ``y`` (the
     nearest location) and ``km`` (geodesic), sorted by point then rank.
@@ -110,8 +110,8 @@ def geodesic_nearest(
     low, high = scale_bounds(np.vstack([xy, shapely.get_coordinates(shapely.envelope(geoms[valid]))]))
     bound = None if max_distance_km is None else max_distance_km * 1000.0 * high
     all_points = bool((shapely.get_type_id(geoms[valid]) == 0).all())
-    # k = 1, lines or polygons: the planar search also bounds each point's nearest other feature
-    second = high / low - 1.0 + 1e-6 if k == 1 and not all_points else None
+    # lines or polygons: the planar search also bounds each point's nearest feature after the k
+    second = high / low - 1.0 + 1e-6 if not all_points else None
     with np.errstate(invalid="ignore"):  # nearest's KD-tree path subtracts inf - inf beyond reach (harmless)
         planar = nearest_columns(xy, geoms, k=k + all_points, max_distance_m=bound, grid=grid, second=second)
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}

@@ -177,17 +177,17 @@ def nearest_columns(
 ) -> Columns:
     """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way).
 
-    ``second`` (k = 1 only): also a column ``second_m``, for each point a lower bound on the
-    distance to the nearest feature other than the one found (the nearest other feature measured,
-    or the radius within which every feature was measured: at least ``(1 + second)`` times the
-    nearest distance where the search goes by samples). The geodesic re-rank uses it to find the
+    ``second``: also a column ``second_m``, for each point a lower bound on the distance to the
+    nearest feature other than the k found (the nearest other feature measured, or the radius
+    within which every feature was measured: at least ``(1 + second)`` times the k-th distance
+    where the search goes by samples; at most ``max_distance_m``). The geodesic re-rank uses it to find the
     few points that can have another feature within the scale factor's ring (see
     :func:`corridormap.analysis.geodesic.geodesic_nearest`).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if second is not None and (k != 1 or not second >= 0):
-        raise ValueError(f"second is for k = 1 and a slack of 0 or more, got k = {k}, second = {second}")
+    if second is not None and not second >= 0:
+        raise ValueError(f"second is a slack of 0 or more, got {second}")
     xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
     raw = np.asarray(targets, dtype=object).ravel()
     valid = np.flatnonzero(~(shapely.is_missing(raw) | shapely.is_empty(raw)))
@@ -198,11 +198,25 @@ def nearest_columns(
         if second is not None:
             table["second_m"] = np.empty(0)
     elif k > 1 and (shapely.get_type_id(geoms) == 0).all():
-        table = _nearest_points(xy, geoms, k=k, max_m=max_m)
+        table = _nearest_points(xy, geoms, k=k + (second is not None), max_m=max_m)
+        if second is not None:  # the (k+1)-th nearest, else nothing within max_m
+            table = _split_next(table, np.full(len(xy), max_m), k)
     else:
         table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, second=second)
     table["target"] = valid[table["target"]]
     return table
+
+
+def _split_next(table: Columns, beyond: NDArray[np.float64], k: int) -> Columns:
+    """Ranks 1-k of a table ranked k + 1 deep, with ``second_m``: the (k+1)-th distance, else
+    ``beyond`` (per point)."""
+    nxt = table["rank"] == k + 1
+    second = beyond.copy()
+    np.minimum.at(second, table["point"][nxt], table["distance_m"][nxt])
+    top = ~nxt
+    out = {c: v[top] for c, v in table.items()}
+    out["second_m"] = second[out["point"]]
+    return out
 
 
 def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
@@ -216,7 +230,7 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
     take = min(k, kk)
     ambiguous = np.isfinite(d[:, k]) & (d[:, k - 1] == d[:, k]) if kk > k else np.zeros(len(xy), bool)
     if take > 1:  # order ties inside the first k by target position
-        tied = np.flatnonzero((np.diff(d[:, :take], axis=1) == 0).any(axis=1))
+        tied = np.flatnonzero((d[:, 1:take] == d[:, : take - 1]).any(axis=1))  # not inf - inf
         order = np.lexsort((i[tied, :take], d[tied, :take]), axis=1)
         d[tied, :take] = np.take_along_axis(d[tied, :take], order, 1)
         i[tied, :take] = np.take_along_axis(i[tied, :take], order, 1)
@@ -373,18 +387,29 @@ def _nearest_segments(
         found = _nearest_segment(grid, segs, geoms, max_m=max_m, slack=second)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     if many or crowded:
-        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m)
+        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m, slack=second)
     cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
     if k == 1:  # a few segments: the cells' candidates, slot by slot
         found = _sweep(grid, segs, cell_i, seg_i, cutoff if second is not None else None)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     pp, ps = _expand(grid, cell_i, seg_i)
-    return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+    beyond = None if second is None else _beyond_cells(grid, cutoff)
+    return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
 
 
-def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, max_m: float) -> Columns:
+def _beyond_cells(grid: Grid, cutoff: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per point, how near a segment not listed for its cell can be: its cell's listing radius
+    (``cutoff``) less the cell's reach."""
+    return np.asarray((cutoff[grid.point_cell] - grid.reach) * (1 - 1e-9) - 1e-6)
+
+
+def _ranked(
+    xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, max_m: float, beyond: Any = None
+) -> Columns:
     """The k nearest features of the points ``xy[pp]`` among candidate segments ``ps`` (pairs
-    grouped by point), points inside polygons at 0 m; ``point`` indexes ``xy``."""
+    grouped by point), points inside polygons at 0 m; ``point`` indexes ``xy``. ``beyond`` (per
+    point: no segment not among its candidates is nearer): also ``second_m``, the nearest feature
+    after the k (see :func:`nearest_columns`)."""
     d2, t = _measure(xy[pp, 0], xy[pp, 1], segs, ps)
     d = np.sqrt(d2, out=d2)
     if _is_polygonal(geoms).any():
@@ -394,14 +419,20 @@ def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, m
     if not keep.all():
         d, t, pp, ps, pf = d[keep], t[keep], pp[keep], ps[keep], pf[keep]
     if len(pp) == 0:
-        return _empty()
-    chosen, rank = _rank(pp, pf, d, k)
+        return _empty() if beyond is None else {**_empty(), "second_m": np.empty(0)}
+    chosen, rank = _rank(pp, pf, d, k + (beyond is not None))
+    second = None
+    if beyond is not None:
+        second = np.minimum(beyond, max_m)
+        nxt = rank == k + 1
+        np.minimum.at(second, pp[chosen[nxt]], d[chosen[nxt]])
+        chosen, rank = chosen[~nxt], rank[~nxt]
     c_seg, c_t = ps[chosen], t[chosen]
     on_seg = c_seg >= 0  # inside a polygon: the nearest location is the point itself
     seg = np.where(on_seg, c_seg, 0)
     qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], xy[pp[chosen], 0])
     qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], xy[pp[chosen], 1])
-    return {
+    table = {
         "point": pp[chosen],
         "rank": rank,
         "target": pf[chosen],
@@ -409,6 +440,9 @@ def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, m
         "x": qx,
         "y": qy,
     }
+    if second is not None:
+        table["second_m"] = second[pp[chosen]]
+    return table
 
 
 def _finer(grid: Grid, segs: _Segments, *, segments_per_cell: float = 0.0625) -> Grid:
@@ -453,7 +487,7 @@ def _nearest_first(
         "y": qy[point],
     }
     if second is not None:
-        table["second_m"] = second[point]
+        table["second_m"] = np.minimum(second[point], max_m)
     return table
 
 
@@ -543,7 +577,9 @@ def _nearest_segment(
     return (distance, segment) if slack is None else (distance, segment, other)
 
 
-def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
+def _ranked_by_samples(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: float | None = None
+) -> Columns:
     """k > 1 against many segments, by the samples' KD-tree (see :func:`_nearest_segment`).
 
     The nearest sample of each distinct feature among a point's nearest samples bounds that
@@ -551,10 +587,12 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
     distance. Every segment of a feature within ``u`` has a sample within
     ``sqrt(u^2 + half_gap^2)``: once the samples asked reach beyond that, the segments of the
     samples within it are measured and ranked exactly; points whose samples do not are asked again
-    with more (then fall back to the grid search). Blocks of points bound the memory.
+    with more (then fall back to the grid search). Blocks of points bound the memory. ``slack``:
+    the samples measured reach ``(1 + slack) u``, and ``second_m`` (see :func:`nearest_columns`).
     """
     from scipy.spatial import cKDTree
 
+    widen = 1.0 + (slack or 0.0)
     samples = _Samples.of(segs)
     tree = cKDTree(samples.xy, balanced_tree=False, compact_nodes=False)
     n_samples = len(samples.seg)
@@ -562,7 +600,7 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
     order = np.argsort(grid.point_cell, kind="stable")
     parts, left = [], []
     for first in range(0, len(order), _BLOCK // k):
-        todo, asked = order[first : first + _BLOCK // k], _FIRST_K * k
+        todo, asked = order[first : first + _BLOCK // k], 4 * _FIRST_K * k
         while len(todo) and asked <= _MOST_K * k:
             kk = min(asked, n_samples)
             d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
@@ -570,17 +608,19 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
             found = np.isfinite(d)
             feature = np.where(found, segs.feature[samples.seg[np.where(found, i, 0)]], -1)
             u = np.minimum(_kth_distinct(d, feature, k), max_m)
-            reach = np.hypot(u, samples.half_gap) * (1 + 1e-9) + 1e-6
+            reach = np.hypot(u * widen, samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~found[:, -1] | (kk == n_samples)
             rows, near = todo[done], (d[done] <= reach[done, None]) & found[done]
-            row, col = np.nonzero(near)
-            hit = i[done][row, col]
-            shared = np.flatnonzero(samples.also[hit] != samples.seg[hit])  # vertices two segments share
-            pp = np.r_[row, row[shared]]
-            ps = np.r_[samples.seg[hit], samples.also[hit[shared]]]
-            by_row = np.argsort(pp, kind="stable")  # pairs grouped by point
-            pp, ps = pp[by_row], ps[by_row]
-            part = _ranked(grid.xy[rows], pp, ps, segs, geoms, k=k, max_m=max_m)
+            hit = np.where(near, i[done], 0)
+            also = samples.also[hit]
+            shared = near & (also != samples.seg[hit])  # vertices two segments share: both
+            pp, col = np.nonzero(np.concatenate([near, shared], axis=1))  # pairs grouped by point
+            ps = np.concatenate([samples.seg[hit], also], axis=1)[pp, col]
+            beyond = None  # every sample within reach (and bound) was measured
+            if slack is not None:
+                r = np.minimum(reach[done], bound)
+                beyond = np.sqrt(np.maximum(r * r - samples.half_gap**2, 0.0)) * (1 - 1e-9) - 1e-6
+            part = _ranked(grid.xy[rows], pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
             part["point"] = rows[part["point"]]
             parts.append(part)
             todo, asked = todo[~done], 4 * asked
@@ -588,12 +628,16 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
         sub = Grid.over(grid.xy[rest])
-        cell_i, seg_i, _ = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
+        cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
         pp, ps = _expand(sub, cell_i, seg_i)
-        part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+        beyond = None if slack is None else _beyond_cells(sub, cutoff)
+        part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
         part["point"] = rest[part["point"]]
         parts.append(part)
-    table = {c: np.concatenate([p[c] for p in parts]) for c in _COLUMNS} if parts else _empty()
+    columns = _COLUMNS + ([] if slack is None else ["second_m"])
+    table = {c: np.concatenate([p[c] for p in parts]) for c in columns} if parts else _empty()
+    if slack is not None and not parts:
+        table["second_m"] = np.empty(0)
     by_point = np.lexsort((table["rank"], table["point"]))
     return {c: v[by_point] for c, v in table.items()}
 
@@ -603,12 +647,15 @@ def _kth_distinct(d: Any, feature: Any, k: int) -> Any:
     feature -1 is no sample); inf where fewer than k features."""
     if d.shape[1] < k:
         return np.full(len(d), np.inf)
-    order = np.argsort(feature, axis=1, kind="stable")  # within a feature, nearest first
-    f, dd = np.take_along_axis(feature, order, 1), np.take_along_axis(d, order, 1)
-    first = np.ones(f.shape, dtype=bool)
-    first[:, 1:] = f[:, 1:] != f[:, :-1]
-    best = np.where(first & (f >= 0), dd, np.inf)
-    return np.partition(best, k - 1, axis=1)[:, k - 1]
+    rows = np.arange(len(d))
+    col = np.zeros(len(d), dtype=np.intp)  # the first sample of the j-th distinct feature
+    fresh = np.ones(d.shape, dtype=bool)  # samples of features not met yet
+    for _ in range(k - 1):
+        fresh &= feature != feature[rows, col][:, None]
+        col = fresh.argmax(axis=1)
+    u = d[rows, col]
+    u[~fresh[rows, col] | (feature[rows, col] < 0)] = np.inf  # fewer than k features among these
+    return u
 
 
 def _closest(
@@ -682,8 +729,14 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = N
 
 def _rank(pp: Any, pf: Any, d: Any, k: int) -> tuple[Any, Any]:
     """Each point's k nearest distinct features, ties to the lower feature position: (pairs, ranks)."""
-    order = np.lexsort((d, pf, pp))  # the best segment per (point, feature) comes first
-    best = order[np.r_[True, (pp[order][1:] != pp[order][:-1]) | (pf[order][1:] != pf[order][:-1])]]
+    key = pp.astype(np.int64) * (int(pf.max(initial=0)) + 1) + pf  # (point, feature) in that order
+    order = np.argsort(key, kind="stable")
+    sorted_key, sorted_d = key[order], d[order]
+    start = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    least = np.repeat(np.minimum.reduceat(sorted_d, start), np.diff(np.r_[start, len(order)]))
+    at_least = np.flatnonzero(sorted_d == least)  # the first of them per (point, feature)
+    group = sorted_key[at_least]
+    best = order[at_least[np.r_[True, group[1:] != group[:-1]]]]
     order = best[np.lexsort((pf[best], d[best], pp[best]))]
     p_sorted = pp[order]
     group_start = np.maximum.accumulate(
