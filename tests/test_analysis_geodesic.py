@@ -179,7 +179,8 @@ def test_geodesic_m_is_geod_within_a_tenth_of_a_millimetre(low_m, high_m, tolera
 
 
 @pytest.mark.parametrize("many", [False, True])
-def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypatch, many):
+@pytest.mark.parametrize("k", [1, 2])
+def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypatch, many, k):
     # short segments across the directions east and north of the points (their nearest locations
     # inside them), north 0.1 % farther in the plane but nearer on the ellipsoid; a far third line.
     # many: the samples path (OpenStreetMap-sized layers); else the grid sweep
@@ -198,17 +199,20 @@ def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypat
             shapely.linestrings([east - [0.0, 2_000.0], east + [0.0, 2_000.0]]),
             shapely.linestrings([north - [2_000.0, 0.0], north + [2_000.0, 0.0]]),
         ]
-    )
+        + ([shapely.linestrings([p - [500.0, 1_000.0], p + [500.0, -1_000.0]])] if k == 2 else [])
+    )  # k = 2: a line 1 km south of the points comes first, then east or north
     xy = p + np.column_stack([np.arange(40.0), np.zeros(40)]) * 3.0
-    table = geodesic_nearest(xy, lines)
+    table = geodesic_nearest(xy, lines, k=k)
     near = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy)[:, None], lines[None, :]))
-    near = near.reshape(40, 3, 2, 2)[:, :, 1]
-    geo = geodesic_km(np.repeat(xy, 3, axis=0), near.reshape(-1, 2)).reshape(40, 3)
+    n = len(lines)
+    near = near.reshape(40, n, 2, 2)[:, :, 1]
+    geo = geodesic_km(np.repeat(xy, n, axis=0), near.reshape(-1, 2)).reshape(40, n)
     planar = shapely.distance(shapely.points(xy)[:, None], lines[None, :])
-    assert (np.argmin(geo, axis=1) != np.argmin(planar, axis=1)).sum() >= 10  # the premise
-    assert list(table["point"]) == list(range(40))
-    assert list(table["target"]) == list(np.argmin(geo, axis=1))
-    np.testing.assert_allclose(table["km"], geo.min(axis=1), rtol=1e-9, atol=2e-6)
+    geo_k, planar_k = np.argsort(geo, axis=1)[:, k - 1], np.argsort(planar, axis=1)[:, k - 1]
+    assert (geo_k != planar_k).sum() >= 10  # the premise
+    assert list(table["point"]) == list(np.repeat(np.arange(40), k))
+    assert list(table["target"]) == list(np.argsort(geo, axis=1)[:, :k].ravel())
+    np.testing.assert_allclose(table["km"].reshape(40, k), np.sort(geo, axis=1)[:, :k], rtol=1e-9, atol=2e-6)
 
 
 def test_the_scale_factor_series_is_pyprojs_factor():
