@@ -94,8 +94,8 @@ def geodesic_nearest(
     position). ``high`` is taken per point, the highest factor within reach of it (the factor
     depends only on the distance from the cone's apex, :func:`_local_high`): over the DMIC belt the
     ring is then about 0.1% of the distance wide at 70 km, instead of the 1% of ``high / low``
-    over the whole belt. Which points have another feature in their ring: for point targets the
-    planar (k+1)-th nearest (a KD-tree); for lines and polygons the planar search's bound on the
+    over the whole belt. Which points have another feature in their ring: for point targets and
+    k > 1 the planar (k+1)-th nearest (a KD-tree); otherwise the planar search's bound on the
     nearest feature after the k (``second_m``); only those points take an STRtree search within
     their radius.
 
@@ -109,11 +109,11 @@ def geodesic_nearest(
         return {**nearest_columns(xy[:0], geoms[:0]), "km": np.empty(0)}
     low, high = scale_bounds(np.vstack([xy, shapely.get_coordinates(shapely.envelope(geoms[valid]))]))
     bound = None if max_distance_km is None else max_distance_km * 1000.0 * high
-    all_points = bool((shapely.get_type_id(geoms[valid]) == 0).all())
-    # lines or polygons: the planar search also bounds each point's nearest feature after the k
-    second = high / low - 1.0 + 1e-6 if not all_points else None
-    with np.errstate(invalid="ignore"):  # nearest's KD-tree path subtracts inf - inf beyond reach (harmless)
-        planar = nearest_columns(xy, geoms, k=k + all_points, max_distance_m=bound, grid=grid, second=second)
+    # point targets, k > 1: the planar (k+1)-th nearest (a KD-tree); else the planar search also
+    # bounds each point's nearest feature after the k
+    deeper = k > 1 and bool((shapely.get_type_id(geoms[valid]) == 0).all())
+    second = None if deeper else high / low - 1.0 + 1e-6
+    planar = nearest_columns(xy, geoms, k=k + deeper, max_distance_m=bound, grid=grid, second=second)
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}
     near = np.column_stack([first["x"], first["y"]])
     g = _geod_km(xy[first["point"]], near)
@@ -125,7 +125,7 @@ def geodesic_nearest(
     # the millimetre of rounding and the 0.1 mm of geodesic_m: 1 mm more
     radius = reach_km * 1000.0 * _local_high(xy, reach_km * 1000.0 * high, high) * (1 + 1e-9) + 1e-3
     need = np.isfinite(radius)
-    if all_points:  # only points whose (k+1)-th planar nearest lies within the radius have more
+    if deeper:  # only points whose (k+1)-th planar nearest lies within the radius have more
         nxt = planar["rank"] == k + 1
         beyond = np.full(len(xy), np.inf)
         beyond[planar["point"][nxt]] = planar["distance_m"][nxt]
