@@ -188,8 +188,8 @@ def test_k_nearest_equal_brute_force(samples_path, case, k, max_m):
 @pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize(("slack", "max_m"), [(0.0, np.inf), (0.01, np.inf), (0.5, np.inf), (0.01, 800.0)])
 def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(monkeypatch, path, case, k, slack, max_m):
-    # what the geodesic re-rank relies on: no feature but the k found is nearer than second_m; on
-    # the samples path every feature within (1 + slack) x the k-th distance is measured exactly
+    # what the geodesic re-rank relies on: no feature but the k found is nearer than second_m, and
+    # every feature within (1 + slack) x the k-th distance is measured exactly
     if path != "sweep":
         monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
         monkeypatch.setattr(nearest, "_FIRST_K", 1 if path == "retries" else nearest._FIRST_K)
@@ -212,9 +212,8 @@ def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(monkeypatch,
     assert (table["second_m"] <= true_next + 1e-6).all()
     last = table["rank"] == np.bincount(p, minlength=len(xy))[p]  # each point's k-th (or last) row
     assert (table["second_m"][last] >= table["distance_m"][last] - 1e-6).all()
-    if path in ("first", "retries") and case != "points":
-        close = last & (true_next <= (1 + slack) * table["distance_m"]) & (true_next <= max_m)
-        np.testing.assert_allclose(table["second_m"][close], true_next[close], rtol=1e-9, atol=1e-6)
+    close = last & (true_next <= (1 + slack) * table["distance_m"]) & (true_next <= max_m)
+    np.testing.assert_allclose(table["second_m"][close], true_next[close], rtol=1e-9, atol=1e-6)
 
 
 def test_second_is_a_slack_and_empty_layers_have_the_column():

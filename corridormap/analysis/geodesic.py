@@ -66,6 +66,14 @@ class Queries:
     def __init__(self, xy: NDArray[np.float64]) -> None:
         self.xy = np.asarray(xy, dtype=float).reshape(-1, 2)
 
+    @functools.cached_property
+    def scale(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Each point's distance from the cone's apex, scale factor and ``|dk/drho|`` there."""
+        c = _Conformal.of_belt()
+        rho = c.rho(self.xy[:, 0], self.xy[:, 1])
+        inv_k = c.at(rho)
+        return rho, 1.0 / inv_k, np.abs(c.at(rho, derivative=True)) / (inv_k * inv_k)
+
 
 @functools.cache
 def _from_belt() -> Transformer:
@@ -123,7 +131,7 @@ def geodesic_nearest(
     np.maximum.at(worst, first["point"], g)
     reach_km[full] = np.minimum(reach_km[full], worst[full])
     # the millimetre of rounding and the 0.1 mm of geodesic_m: 1 mm more
-    radius = reach_km * 1000.0 * _local_high(xy, reach_km * 1000.0 * high, high) * (1 + 1e-9) + 1e-3
+    radius = reach_km * 1000.0 * _local_high(q, reach_km * 1000.0 * high, high) * (1 + 1e-9) + 1e-3
     need = np.isfinite(radius)
     if deeper:  # only points whose (k+1)-th planar nearest lies within the radius have more
         nxt = planar["rank"] == k + 1
@@ -154,18 +162,22 @@ def _geod_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np
     return np.round(geodesic_m(a_xy, b_xy) / 1000.0, 6)
 
 
-def _local_high(xy: NDArray[np.float64], within_m: NDArray[np.float64], high: float) -> NDArray[np.float64]:
+def _local_high(q: Queries, within_m: NDArray[np.float64], high: float) -> NDArray[np.float64]:
     """The highest scale factor within ``within_m`` (planar) of each point, ``high`` where that
-    reaches beyond the fitted latitudes (or is infinite). The factor of a Lambert conformal conic
-    depends on the distance ``rho`` from the apex and has a single minimum in it (checked when
-    fitted), so its highest over ``rho +- within_m`` is at one of the two ends."""
+    reaches beyond the fitted latitudes (or is infinite). The factor depends only on the distance
+    ``rho`` from the cone's apex: at most ``k + |dk/drho| w + K2 w^2 / 2`` within ``w`` of a point
+    (Taylor, ``K2`` the largest ``|d2k/drho2|``); beyond 100 km, where that is loose, the higher of
+    the factors at ``rho +- w`` (the factor has a single minimum along ``rho``, checked when
+    fitted)."""
     c = _Conformal.of_belt()
-    rho = c.rho(xy[:, 0], xy[:, 1])
-    out = np.full(len(xy), high)
-    ok = np.flatnonzero((rho - within_m >= c.rho_low) & (rho + within_m <= c.rho_high))
-    if len(ok):
-        ends = c.at(np.r_[rho[ok] - within_m[ok], rho[ok] + within_m[ok]]).reshape(2, -1)
-        out[ok] = 1.0 / ends.min(axis=0)
+    rho, k, slope = q.scale
+    ok = (rho - within_m >= c.rho_low) & (rho + within_m <= c.rho_high)
+    w = np.where(ok, within_m, 0.0)
+    out = np.where(ok, k + w * (slope + 0.5 * c.curvature * w), high)
+    far = np.flatnonzero(w > 100_000.0)
+    if len(far):
+        ends = c.at(np.r_[rho[far] - w[far], rho[far] + w[far]]).reshape(2, -1)
+        out[far] = 1.0 / ends.min(axis=0)
     return out
 
 
@@ -268,6 +280,7 @@ class _Conformal:
     inv_k: NDArray[np.float64]  # Chebyshev coefficients of 1/k in u = (2 rho - low - high) / (high - low)
     d_inv_k: NDArray[np.float64]  # of d(1/k)/d rho
     cubics: NDArray[np.float64]  # per 5 km step of rho: 1/k and its first three derivatives / i!
+    curvature: float  # the largest |d2k/drho2| over the fitted range (1% more)
 
     @classmethod
     @functools.cache
@@ -304,9 +317,6 @@ class _Conformal:
         u = (2.0 * rho - low - high) / (high - low)
         coef = np.asarray(np.polynomial.chebyshev.chebfit(u, 1.0 / k, 14), dtype=np.float64)
         d_coef = np.asarray(np.polynomial.chebyshev.chebder(coef) * 2.0 / (high - low), dtype=np.float64)
-        rises = np.diff(1.0 / k) > 0  # 1/k rises then falls along rho: k has a single minimum
-        if np.count_nonzero(rises[1:] != rises[:-1]) > 1:
-            raise RuntimeError(f"{BELT_CRS}: the scale factor has more than one minimum along rho")
         apex_y = params["Northing at false origin"] + a * big_f * t(p0) ** n
         centres = np.arange(low + _STEP / 2.0, high + _STEP, _STEP)
         at = (2.0 * centres - low - high) / (high - low)
@@ -315,7 +325,13 @@ class _Conformal:
             taylor.append(np.polynomial.chebyshev.chebval(at, der) / math.factorial(i))
             der = np.asarray(np.polynomial.chebyshev.chebder(der) * 2.0 / (high - low))
         cubics = np.ascontiguousarray(taylor[::-1])  # rows: highest power first
-        return cls(float(params["Easting at false origin"]), float(apex_y), low, high, coef, d_coef, cubics)
+        f, f1, f2 = taylor[0], taylor[1], 2.0 * taylor[2]  # 1/k and its derivatives: k'' from them
+        curvature = 1.01 * float(np.abs((2.0 * f1 * f1 - f * f2) / f**3).max())
+        rises = np.diff(1.0 / k) > 0  # 1/k rises then falls along rho: k has a single minimum
+        if np.count_nonzero(rises[1:] != rises[:-1]) > 1:
+            raise RuntimeError(f"{BELT_CRS}: the scale factor has more than one minimum along rho")
+        x0 = float(params["Easting at false origin"])
+        return cls(x0, float(apex_y), low, high, coef, d_coef, cubics, curvature)
 
     def rho(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.hypot(x - self.apex_x, y - self.apex_y)

@@ -179,8 +179,8 @@ def nearest_columns(
 
     ``second``: also a column ``second_m``, for each point a lower bound on the distance to the
     nearest feature other than the k found (the nearest other feature measured, or the radius
-    within which every feature was measured: at least ``(1 + second)`` times the k-th distance
-    where the search goes by samples; at most ``max_distance_m``). The geodesic re-rank uses it to find the
+    within which every feature was measured, at least ``(1 + second)`` times the k-th distance;
+    at most ``max_distance_m``). The geodesic re-rank uses it to find the
     few points that can have another feature within the scale factor's ring (see
     :func:`corridormap.analysis.geodesic.geodesic_nearest`).
     """
@@ -252,17 +252,20 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
     return table
 
 
-def _cell_pairs(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Any:
+def _cell_pairs(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, widen: float = 1.0
+) -> Any:
     """(cell, segment) pairs sorted by cell, then segment: per cell, every segment that can be among
     any of its points' k nearest; and per cell the radius around its centre within which every
     segment is listed.
 
     For a point p within ``reach`` of its cell centre c, d_k(p) <= d_k(c) + reach, so a segment
-    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach.
+    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach. ``widen`` lists
+    more: every segment within ``widen`` times that (so within ``widen d_k(p)`` of each point).
     """
     if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
-        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m)
-    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m)
+        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m, widen=widen)
+    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m, widen=widen)
 
 
 def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> Any:
@@ -302,7 +305,9 @@ _CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sw
 # point against all of its cell's candidates)
 
 
-def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any, Any]:
+def _cell_pairs_dense(
+    grid: Grid, segs: _Segments, *, k: int, max_m: float, widen: float = 1.0
+) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell, from blocks of the centre-segment distances."""
     cells, found, radii = [], [], []
     rows = max(1, 65_536 // max(len(segs.ax), 1))  # blocks that stay in cache
@@ -316,7 +321,7 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
             per_feature = np.minimum.reduceat(d2, starts, axis=1)
             kk = min(k, per_feature.shape[1]) - 1
             d_k = np.sqrt(np.partition(per_feature, kk, axis=1)[:, kk])
-        radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
+        radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * widen * (1 + 1e-9) + 1e-6
         cell_i, seg_i = np.nonzero(d2 <= (radius * radius)[:, None])
         cells.append(cell_i + first)
         found.append(seg_i)
@@ -325,7 +330,7 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
 
 
 def _cell_pairs_tree(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, widen: float = 1.0
 ) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell then segment, through an STRtree (many segments)."""
     tree = segs.tree()
@@ -336,7 +341,7 @@ def _cell_pairs_tree(
         d_k[found[0]] = dist
     else:
         d_k = _kth_feature_distance(grid, geoms, k, cap=max_m + grid.reach)
-    radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
+    radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * widen * (1 + 1e-9) + 1e-6
     cell_i, seg_i = tree.query(centres, predicate="dwithin", distance=radius)
     order = np.lexsort((seg_i, cell_i))
     return cell_i[order], seg_i[order], radius
@@ -388,7 +393,8 @@ def _nearest_segments(
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     if many or crowded:
         return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m, slack=second)
-    cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
+    widen = 1.0 if second is None else 1.0 + second
+    cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m, widen=widen)
     if k == 1:  # a few segments: the cells' candidates, slot by slot
         found = _sweep(grid, segs, cell_i, seg_i, cutoff if second is not None else None)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
@@ -572,7 +578,7 @@ def _nearest_segment(
     if len(rest):  # many samples about as near as the nearest (a point at the centre of a ring...)
         sub = Grid.over(grid.xy[rest])
         distance[rest], segment[rest], other[rest] = _sweep(
-            sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m)
+            sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m, widen=widen)
         )
     return (distance, segment) if slack is None else (distance, segment, other)
 
@@ -628,7 +634,7 @@ def _ranked_by_samples(
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
         sub = Grid.over(grid.xy[rest])
-        cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
+        cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m, widen=widen)
         pp, ps = _expand(sub, cell_i, seg_i)
         beyond = None if slack is None else _beyond_cells(sub, cutoff)
         part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
