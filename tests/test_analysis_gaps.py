@@ -249,6 +249,7 @@ def test_shipped_rules_judge_every_dmic_node_even_beyond_the_belt():
     assert beyond <= set(gaps["id"])  # ...are judged (and, far from the DFC, flagged)
     two = gaps[gaps["reason"].str.count("more than") > 1]
     assert len(two) and two["reason"].str.contains("the one with the smallest margin").all()
+    assert not two["reason"].str.contains("_km").any()  # planner-facing words, not column names
     one = gaps[gaps["reason"].str.count("more than") == 1]
     assert not one["reason"].str.contains("smallest margin").any()
     lines = gap_summary(gaps)

@@ -152,11 +152,13 @@ def test_belt_is_150_true_km_either_side_of_the_western_dfc(built) -> None:
     far = [shapely.Point(c) for c in line.buffer(153_000 * k.max()).exterior.coords[::40]]
     assert all(poly.contains(p) for p in near)
     assert not any(poly.contains(p) for p in far)
-    # reported length and area are true (geodesic) figures: area ~ 2 x 150 km x length + end caps
+    # reported length and area are true (geodesic) figures: a 150 km buffer of a curve covers at most
+    # 2 x 150 km x length + the end caps (equal for a straight line, less where the bends' buffers overlap)
     length = geodesic_length_km(gpd.GeoSeries([line], crs=7755))[0]
     assert belt["length_km"].iloc[0] == pytest.approx(length, rel=1e-9)
     assert belt["area_km2"].iloc[0] == pytest.approx(geodesic_area_km2(belt)[0], rel=1e-9)
-    assert belt["area_km2"].iloc[0] == pytest.approx(2 * 150 * length + 3.1416 * 150**2, rel=0.02)
+    straight = 2 * 150 * length + 3.1416 * 150**2
+    assert 0.9 * straight <= belt["area_km2"].iloc[0] <= 1.01 * straight
 
 
 def test_cli_build_and_layers(tmp_path: Path) -> None:

@@ -133,6 +133,9 @@ def test_projected_source_is_reprojected(catalog_dir: Path) -> None:
     assert out.geometry.iloc[0].x == pytest.approx(75.0, abs=1e-9)
 
 
+_PT = 'name = "x"\ngroup = "Context"\ngeometry = "Point"\nsource = "x.geojson"\n'
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
@@ -144,6 +147,14 @@ def test_projected_source_is_reprojected(catalog_dir: Path) -> None:
             "type 'decimal'",
         ),
         ('name = "x" group', "not valid TOML"),
+        (f'{_PT}[style]\ndash = "6 4); alert(1"\n', r"\[style\] dash = .* is not a dash pattern"),
+        (f'{_PT}[style]\ncolor = "red;background:url(x)"\n', r"color = .* is not a colour"),
+        (f'{_PT}[style]\ncolor = "notacolour"\n', r"color = .* is not a colour"),
+        (f"{_PT}[style]\nweight = -3\n", r"weight = -3 is out of range.*0 to 50"),
+        (f"{_PT}[style]\nopacity = nan\n", r"opacity = nan is out of range"),
+        (f'{_PT}[style]\nkind = "blob"\n', r"kind = 'blob'.*point, line, polygon"),
+        (f"{_PT}[style.status.proposed]\ndash = 6\n", r"\[style.status.proposed\] dash = 6"),
+        (f'{_PT}[style.categories]\ncolumn = "a"\ncolors = {{ b = "#12" }}\n', r"'b' = '#12' is not"),
     ],
 )
 def test_malformed_entries(tmp_path: Path, text: str, match: str) -> None:

@@ -202,7 +202,7 @@ def test_counts(layers: dict[str, gpd.GeoDataFrame]) -> None:
     assert set(national["id"]) == NATIONAL_NODE_IDS
     assert not set(nodes["id"]) & set(national["id"])
     assert set(REFERENCE_NODE_IDS) <= set(nodes["id"]) | set(national["id"])
-    assert layers["expressways"]["expressway"].nunique() == 12
+    assert layers["expressways"]["expressway"].nunique() == 13
     assert len(layers["renewable_zones"]) == 16
     assert len(layers["ports_logistics"]) == 15
     stations = layers["freight_stations"]

@@ -569,6 +569,22 @@ def test_default_map_alone_and_offline_every_node_reachable_by_a_click(
         page.locator(".cm-chooser li a").nth(1).click()
         page.wait_for_timeout(400)
         page.screenshot(path=str(ARTIFACTS / f"planner-popup-{width}x{height}.png"))
+        # back to the list from a feature opened there, and on to another of the four
+        back = page.locator(".leaflet-popup .cm-chooser-back")
+        assert back.count() == 1 and back.inner_text() == "\u2190 4 features here"
+        back.click()
+        page.wait_for_timeout(300)
+        assert page.locator(".cm-chooser li a").count() == 4
+        third = page.locator(".cm-chooser li a").nth(2)
+        third_name = third.inner_text()
+        third.click()
+        page.wait_for_timeout(300)
+        assert third_name in _popup(page)[0] and page.locator(".cm-chooser-back").count() == 1
+        lone = next(g for g in nodes.geometry if sum(g.distance(o) < 0.05 for o in nodes.geometry) == 1)
+        x, y = _node_pixel(page, lone.y, lone.x, 11)  # a node alone at its position: no chooser, no back link
+        page.mouse.click(x, y)
+        page.wait_for_timeout(400)
+        assert page.locator(".cm-chooser").count() == 0 and page.locator(".cm-chooser-back").count() == 0
         assert session.errors == []
 
 

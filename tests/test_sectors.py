@@ -20,7 +20,7 @@ from corridormap import settings
 from corridormap.cli import cli
 from corridormap.errors import CatalogError, DataSourceNotFoundError, LayerValidationError
 from corridormap.sectors import criterion_values, load_profile, load_profiles, sector_fit
-from corridormap.sectors.compare import best_of, compare_nodes
+from corridormap.sectors.compare import best_of, compare_html, compare_nodes
 from corridormap.sectors.facts import Fact, node_facts
 from corridormap.sectors.fit import fit_scores, fit_sensitivity
 from corridormap.sectors.fonts import _verified, font_path, missing_glyphs
@@ -353,6 +353,11 @@ def test_compare_marks_the_best_value_of_each_row(layers, tmp_path: Path) -> Non
     assert done.exit_code == 0, done.output
     html = (tmp_path / "compare.ja.html").read_text(encoding="utf-8")
     assert html.count('class="num best"') == sum(len(b.split("; ")) for b in table["best"] if b)
+    # JIT Neemrana has no Natural Earth city within 50 km: said in words, never a population of "0"
+    pop = table[(table["key"] == "context.workforce_pop") & (table["radius_km"] == 50.0)].iloc[0]
+    assert "jit_neemrana" in pop["no_city_for"].split("; ") and pop["jit_neemrana"] == 0
+    en = compare_html(table, {i: i for i in ids}, lang="en")
+    assert "no city in Natural Earth&#39;s populated places within 50 km" in en
     bad = runner.invoke(cli, ["compare", "mbir", "--out", str(tmp_path / "x")])
     assert bad.exit_code != 0 and "2 to 4" in bad.output
 

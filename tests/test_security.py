@@ -378,6 +378,35 @@ def test_register_derive_through_an_entry_point(tmp_path: Path, monkeypatch: pyt
     assert "plugin_buffers" in derive.derive_names()
 
 
+@pytest.mark.parametrize(
+    ("module", "match"),
+    [
+        ("raise ImportError('libfoo.so: cannot open shared object file')\n", "failed to load .*ImportError"),
+        ("simplified = 42\n", "is not a function"),
+    ],
+)
+def test_a_broken_plugin_entry_point_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, match: str
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from corridormap.catalog import derive
+    from corridormap.catalog.load import load_layers
+    from corridormap.errors import CatalogError
+
+    name = f"cm_broken_{abs(hash(module))}"
+    (tmp_path / f"{name}.py").write_text(module, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = EntryPoint(name="plugin_broken", value=f"{name}:simplified", group=derive.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(
+        derive, "entry_points", lambda group: [point] if group == derive.ENTRY_POINT_GROUP else []
+    )
+    path = _derived_entry(tmp_path / "a", "plugin_broken")
+    with settings.override(extra_layers_dirs=[path.parent]), pytest.raises(CatalogError, match=match) as info:
+        load_layers(["derived"])
+    assert str(path) in str(info.value) and "Fix:" in str(info.value)
+
+
 def test_strip_diagram_escapes_catalog_colours_and_names() -> None:
     import xml.etree.ElementTree as ET
 

@@ -256,7 +256,8 @@ def _apply(
         if int(met[:, i].sum()) > 1:  # the columns carry one condition: say which
             most = "smallest" if pick is np.nanargmin else "largest"
             reason += (
-                f" (measured_km/threshold_km: the {r['label']} condition, the one with the {most} margin)"
+                f" (the measured and threshold km given are those of the {r['label']} condition, the one "
+                f"with the {most} margin)"
             )
         out["reason"].append(reason)
         out["data_note"].append(_data_note(results, met[:, i], i, own_tol[n], ids[n], layers, data_gaps))

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 import corridormap
 
@@ -124,8 +124,20 @@ def resolve_derive(function: str, *, where: str | Path) -> Callable[..., Any]:
         return _registered[name]
     eps = _entry_points()
     if name in eps:
-        loaded: Callable[..., Any] = eps[name].load()
-        return loaded
+        try:
+            loaded = eps[name].load()
+        except Exception as exc:  # a broken plugin package: name it, not a traceback from inside it
+            raise CatalogError(
+                f"{where}: derive.function {name!r} comes from the {ENTRY_POINT_GROUP!r} entry point "
+                f"{eps[name].value!r}, which failed to load ({type(exc).__name__}: {exc}). Fix: repair or "
+                "reinstall the package that declares it, or remove the entry from the catalog"
+            ) from exc
+        if not callable(loaded):
+            raise CatalogError(
+                f"{where}: derive.function {name!r} (entry point {eps[name].value!r}) is not a function. "
+                "Fix: point the entry point at a function taking the input layers"
+            )
+        return cast(Callable[..., Any], loaded)
     raise CatalogError(
         f"{where}: derive.function {name!r} is not a registered derive function; a catalog entry can "
         f"only name one of: {', '.join(derive_names())}. Fix: use one of those, or register your own "

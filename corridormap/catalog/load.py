@@ -29,6 +29,7 @@ from ..io._tomlfile import read_toml
 from ..io.read import ReadOptions, finish_read, load_file
 from .derive import resolve_derive
 from .schema import check_layer
+from .style import check_style
 
 __all__ = [
     "ColumnSpec",
@@ -230,6 +231,7 @@ def read_spec(path: str | Path) -> LayerSpec:
                 f"{path}: unknown [read] option(s) {unknown}. Fix: use "
                 f"{', '.join(ReadOptions.__dataclass_fields__)}"
             )
+    check_style(raw.get("style", {}), str(path))
     source = None
     if "source" in raw:
         source = Path(raw["source"]).expanduser()

@@ -8,13 +8,101 @@ where the catalog colours by a column (``[style.categories]``).
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["path_style", "categories", "STATUS_ORDER", "DEFAULT_COLOR"]
+from ..errors import CatalogError
+
+__all__ = ["path_style", "categories", "check_style", "STATUS_ORDER", "DEFAULT_COLOR"]
 
 DEFAULT_COLOR = "#3388ff"
 STATUS_ORDER = ("operational", "under construction", "approved", "proposed")
+
+
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_DASH = re.compile(r"\d+(?:\.\d+)?(?:[ ,]+\d+(?:\.\d+)?)*")
+_KINDS = ("point", "line", "polygon")
+# number options: (smallest, largest) allowed
+_NUMBERS = {
+    "weight": (0.0, 50.0),
+    "radius": (0.0, 100.0),
+    "opacity": (0.0, 1.0),
+    "fill_opacity": (0.0, 1.0),
+    "label_zoom": (0.0, 22.0),
+}
+
+
+def _is_colour(value: object) -> bool:
+    """``#rgb``, ``#rrggbb`` or a CSS colour name (letters only), as the map and the QGIS styles take."""
+    if not isinstance(value, str):
+        return False
+    if _HEX.fullmatch(value):
+        return True
+    if not value.isalpha():
+        return False
+    from matplotlib.colors import is_color_like  # CSS names; matplotlib is a default dependency
+
+    return bool(is_color_like(value))
+
+
+def check_style(style: Mapping[str, Any], where: str) -> None:
+    """Refuse a ``[style]`` table the map or the QGIS styles could not draw as written.
+
+    Colours must be ``#rrggbb``/``#rgb`` or a CSS colour name, ``dash`` a list of lengths
+    (``"6 4"``), ``kind`` one of point/line/polygon and the number options finite and in range; the
+    same for every ``[style.status.NAME]`` override and the ``[style.categories]`` colours.
+    ``where`` names the catalog file in the message.
+
+    Examples
+    --------
+    >>> check_style({"color": "#c00", "dash": "6 4"}, "x.toml")
+    >>> check_style({"dash": "6 4); alert(1"}, "x.toml")
+    Traceback (most recent call last):
+    ...
+    corridormap.errors.CatalogError: x.toml: [style] dash = '6 4); alert(1' is not a dash pattern. Fix: \
+write lengths in pixels separated by spaces, e.g. "6 4" (or "" for a solid line)
+    """
+    tables: list[tuple[str, Mapping[str, Any]]] = [("[style]", style)]
+    for status, over in (style.get("status") or {}).items():
+        if not isinstance(over, Mapping):
+            raise CatalogError(f"{where}: [style.status.{status}] is not a table. Fix: write options in it")
+        tables.append((f"[style.status.{status}]", over))
+    for table, opts in tables:
+        _check_table(opts, f"{where}: {table}")
+    for value, colour in (style.get("categories") or {}).get("colors", {}).items():
+        if not _is_colour(colour):
+            raise CatalogError(
+                f"{where}: [style.categories.colors] {value!r} = {colour!r} is not a colour. Fix: write it "
+                "as #rrggbb (or a CSS colour name)"
+            )
+
+
+def _check_table(opts: Mapping[str, Any], where: str) -> None:
+    for key in ("color", "fill_color"):
+        if key in opts and not _is_colour(opts[key]):
+            raise CatalogError(
+                f"{where} {key} = {opts[key]!r} is not a colour. Fix: write it as #rrggbb "
+                "(or a CSS colour name such as 'teal')"
+            )
+    dash = opts.get("dash")
+    if dash is not None and not (isinstance(dash, str) and (dash == "" or _DASH.fullmatch(dash))):
+        raise CatalogError(
+            f"{where} dash = {dash!r} is not a dash pattern. Fix: write lengths in pixels "
+            'separated by spaces, e.g. "6 4" (or "" for a solid line)'
+        )
+    if "kind" in opts and opts["kind"] not in _KINDS:
+        raise CatalogError(f"{where} kind = {opts['kind']!r}. Fix: use one of {', '.join(_KINDS)}")
+    for key, (low, high) in _NUMBERS.items():
+        if key not in opts:
+            continue
+        value = opts[key]
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or not low <= value <= high:
+            raise CatalogError(
+                f"{where} {key} = {value!r} is out of range. Fix: use a number from {low:g} to {high:g}"
+            )
 
 
 def categories(style: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:

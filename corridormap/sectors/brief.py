@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..errors import LayerValidationError
-from .facts import RADII_KM, REACH_LAYERS, Fact, NodeFacts, node_facts
+from .facts import RADII_KM, REACH_LAYERS, Fact, NodeFacts, no_city, node_facts
 from .i18n import Translator
 
 __all__ = ["Brief", "brief", "briefs", "brief_model", "render_html", "write_briefs"]
@@ -47,20 +47,10 @@ def _value(t: Translator, fact: Fact) -> str:
         return t.date(fact.value)
     if fact.kind == "text":
         return str(fact.value) if fact.value not in (None, "") else t.label("not_available")
-    if _no_city(fact):
+    if no_city(fact):
         return t.label("no_ne_city", r=float(fact.params["r"]))
     shown = t.number(fact.value, fact.kind)
     return t.more_than(shown) if fact.params.get("at_least") else shown
-
-
-def _no_city(fact: Fact) -> bool:
-    """A city population of 0 within r km means no Natural Earth populated place there, not 0 people."""
-    return (
-        fact.key == "context.workforce_pop"
-        and fact.value == 0
-        and "r" in fact.params
-        and not fact.params.get("at_least")
-    )
 
 
 def _label(t: Translator, fact: Fact) -> str:
@@ -72,7 +62,7 @@ _WITHIN = re.compile(r"^(\d+) within (\d+(?:\.\d+)?) km$")
 
 def _detail(t: Translator, fact: Fact) -> str:
     """The note beside a value, in the page's language where it is corridormap's own wording."""
-    if fact.params.get("at_least") or _no_city(fact):
+    if fact.params.get("at_least") or no_city(fact):
         return ""  # the value already says "more than" / "no city"
     if fact.key == "chainage_on" and fact.params.get("side") in ("left", "right"):
         text = (

@@ -22,7 +22,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .facts import Fact, NodeFacts, node_facts
+from .facts import Fact, NodeFacts, no_city, node_facts
 from .i18n import Translator
 
 __all__ = ["compare_nodes", "best_of", "compare_html", "write_compare"]
@@ -76,7 +76,8 @@ def compare_nodes(
 ) -> pd.DataFrame:
     """One row per comparable fact: ``section``, ``fact`` (label in ``lang``), ``kind``, ``better``,
     one column of raw values per node id, ``best`` (node ids, ``"; "``-joined) and
-    ``lower_bound_for`` (node ids whose value is only a lower bound)."""
+    ``lower_bound_for`` (node ids whose value is only a lower bound) and ``no_city_for`` (node ids
+    whose city population of 0 means no Natural Earth populated place within the radius, ``radius_km``)."""
     t = Translator(lang)
     ids = list(dict.fromkeys(node_ids))
     if len(ids) < 2 or len(ids) > 4:
@@ -103,6 +104,8 @@ def compare_nodes(
         record["lower_bound_for"] = "; ".join(
             n for n, f in cells.items() if f is not None and f.params.get("at_least")
         )
+        record["no_city_for"] = "; ".join(n for n, f in cells.items() if f is not None and no_city(f))
+        record["radius_km"] = float(kw["r"]) if "r" in kw else None
         records.append(record)
     return pd.DataFrame(records)
 
@@ -117,12 +120,15 @@ def compare_html(table: pd.DataFrame, names: Mapping[str, str], *, lang: str = "
     for _, row in table.iterrows():
         best = set(str(row["best"]).split("; ")) if row["best"] else set()
         bounds = set(str(row["lower_bound_for"]).split("; ")) if row["lower_bound_for"] else set()
+        no_city = set(str(row["no_city_for"]).split("; ")) if row.get("no_city_for") else set()
         cells = []
         for node in ids:
             value = row[node]
             shown = t.number(None if pd.isna(value) else float(value), str(row["kind"]))
             if node in bounds:
                 shown = t.more_than(shown)
+            elif node in no_city:
+                shown = t.label("no_ne_city", r=float(row["radius_km"]))
             cells.append({"text": shown, "best": node in best})
         rows.append({"label": row["fact"], "cells": cells})
     from markupsafe import Markup

@@ -25,7 +25,7 @@ from .criteria import criterion_values
 from .fit import sector_fit
 from .profiles import all_nodes, context, criteria_specs, load_profiles, node_layer_names
 
-__all__ = ["Fact", "Section", "NodeFacts", "node_facts", "RADII_KM", "REACH_LAYERS"]
+__all__ = ["Fact", "Section", "NodeFacts", "node_facts", "no_city", "RADII_KM", "REACH_LAYERS"]
 
 log = logging.getLogger(__name__)
 
@@ -313,3 +313,13 @@ def node_facts(
             gap_scope=str(scope.loc[node_id]),
         )
     return out
+
+
+def no_city(fact: Fact) -> bool:
+    """A city population of 0 within r km means no Natural Earth populated place there, not 0 people."""
+    return (
+        fact.key == "context.workforce_pop"
+        and fact.value == 0
+        and "r" in fact.params
+        and not fact.params.get("at_least")
+    )

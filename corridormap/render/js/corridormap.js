@@ -58,10 +58,32 @@
       CM.el("span", "cm-chooser-layer", li, p._layer || "");
       L.DomEvent.on(a, "click", function (e) {
         L.DomEvent.preventDefault(e);
-        CM.openFeature(map, leaf, latlng);
+        CM.openFromChooser(map, leaf, stack, latlng);
       });
     });
     L.popup(CM.POPUP).setLatLng(latlng).setContent(box).openOn(map);
+  };
+
+  /* a feature opened from the chooser: its popup starts with a link back to the list, for as long as
+   * it stays open (its own content comes back when it closes, so a direct click shows no link) */
+  CM.openFromChooser = function (map, leaf, stack, latlng) {
+    var popup = leaf.getPopup && leaf.getPopup();
+    if (!popup) { return; }
+    var own = popup.getContent();
+    var box = CM.el("div", "cm-from-chooser");
+    var back = CM.el("a", "cm-chooser-back", box, "\u2190 " + stack.length + " features here");
+    back.href = "#";
+    var body = CM.el("div", "", box);
+    // the popup HTML corridormap built and escaped (popup.py), the same string Leaflet itself would set
+    if (typeof own === "string") { body.innerHTML = own; } else if (own) { body.appendChild(own); }
+    L.DomEvent.on(back, "click", function (e) {
+      L.DomEvent.preventDefault(e);
+      L.DomEvent.stopPropagation(e);
+      CM.openChooser(map, stack, latlng);
+    });
+    popup.setContent(box);
+    leaf.once("popupclose", function () { popup.setContent(own); });
+    CM.openFeature(map, leaf, latlng);
   };
 
   /* folium's onEachFeature for every normal-path feature (corridormap/render/layers.py) */
