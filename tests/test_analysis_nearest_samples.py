@@ -186,8 +186,19 @@ def test_k_nearest_equal_brute_force(samples_path, case, k, max_m):
 @pytest.mark.parametrize("path", ["sweep", "first", "retries", "fallback"])
 @pytest.mark.parametrize("case", ["ways", "ties", "polygons", "ring", "points"])
 @pytest.mark.parametrize("k", [1, 3])
-@pytest.mark.parametrize(("slack", "max_m"), [(0.0, np.inf), (0.01, np.inf), (0.5, np.inf), (0.01, 800.0)])
-def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(monkeypatch, path, case, k, slack, max_m):
+@pytest.mark.parametrize(
+    ("slack", "per_m", "max_m"),
+    [
+        (0.0, None, np.inf),
+        (0.01, None, np.inf),
+        (0.5, None, np.inf),
+        (0.01, None, 800.0),
+        (0.5, 2e-4, np.inf),
+    ],
+)
+def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(
+    monkeypatch, path, case, k, slack, per_m, max_m
+):
     # what the geodesic re-rank relies on: no feature but the k found is nearer than second_m, and
     # every feature within (1 + slack) x the k-th distance is measured exactly
     if path != "sweep":
@@ -199,7 +210,7 @@ def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(monkeypatch,
         xy = _cases_k()["ways"][1]
     else:
         geoms, xy = _cases_k()[case]
-    table = nearest.nearest_columns(xy, geoms, k=k, second=slack, max_distance_m=max_m)
+    table = nearest.nearest_columns(xy, geoms, k=k, second=slack, second_per_m=per_m, max_distance_m=max_m)
     plain = nearest.nearest_columns(xy, geoms, k=k, max_distance_m=max_m)
     for c in plain:  # the same answers
         np.testing.assert_array_equal(table[c], plain[c])
@@ -212,7 +223,9 @@ def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(monkeypatch,
     assert (table["second_m"] <= true_next + 1e-6).all()
     last = table["rank"] == np.bincount(p, minlength=len(xy))[p]  # each point's k-th (or last) row
     assert (table["second_m"][last] >= table["distance_m"][last] - 1e-6).all()
-    close = last & (true_next <= (1 + slack) * table["distance_m"]) & (true_next <= max_m)
+    d = table["distance_m"]
+    s = slack if per_m is None else np.minimum(slack, per_m * d)  # 0.5 from 2.5 km on
+    close = last & (true_next <= (1 + s) * d) & (true_next <= max_m)
     np.testing.assert_allclose(table["second_m"][close], true_next[close], rtol=1e-9, atol=1e-6)
 
 

@@ -120,8 +120,13 @@ def geodesic_nearest(
     # point targets, k > 1: the planar (k+1)-th nearest (a KD-tree); else the planar search also
     # bounds each point's nearest feature after the k
     deeper = k > 1 and bool((shapely.get_type_id(geoms[valid]) == 0).all())
+    # how far past the k-th the planar search measures every feature: the ring's width, which
+    # grows with the distance (twice the factor's change over it; the bound holds at any width)
     second = None if deeper else high / low - 1.0 + 1e-6
-    planar = nearest_columns(xy, geoms, k=k + deeper, max_distance_m=bound, grid=grid, second=second)
+    per_m = 2.0 * high * (float(q.scale[2].max()) + _Conformal.of_belt().curvature * high * 500_000.0) / low
+    planar = nearest_columns(
+        xy, geoms, k=k + deeper, max_distance_m=bound, grid=grid, second=second, second_per_m=per_m
+    )
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}
     near = np.column_stack([first["x"], first["y"]])
     g = _geod_km(xy[first["point"]], near)

@@ -174,20 +174,21 @@ def nearest_columns(
     max_distance_m: float | None = None,
     grid: Grid | None = None,
     second: float | None = None,
+    second_per_m: float | None = None,
 ) -> Columns:
     """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way).
 
     ``second``: also a column ``second_m``, for each point a lower bound on the distance to the
     nearest feature other than the k found (the nearest other feature measured, or the radius
-    within which every feature was measured, at least ``(1 + second)`` times the k-th distance;
-    at most ``max_distance_m``). The geodesic re-rank uses it to find the
-    few points that can have another feature within the scale factor's ring (see
-    :func:`corridormap.analysis.geodesic.geodesic_nearest`).
+    within which every feature was measured, at least ``(1 + s)`` times the k-th distance ``d``
+    with ``s = min(second, second_per_m * d)``, or ``second``; at most ``max_distance_m``). The
+    geodesic re-rank uses it to find the few points that can have another feature within the
+    scale factor's ring (see :func:`corridormap.analysis.geodesic.geodesic_nearest`).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if second is not None and not second >= 0:
-        raise ValueError(f"second is a slack of 0 or more, got {second}")
+    if (second is not None and not second >= 0) or (second_per_m is not None and not second_per_m >= 0):
+        raise ValueError(f"second is a slack of 0 or more, got {second} (per metre {second_per_m})")
     xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
     raw = np.asarray(targets, dtype=object).ravel()
     valid = np.flatnonzero(~(shapely.is_missing(raw) | shapely.is_empty(raw)))
@@ -202,7 +203,8 @@ def nearest_columns(
         if second is not None:  # the (k+1)-th nearest, else nothing within max_m
             table = _split_next(table, np.full(len(xy), max_m), k)
     else:
-        table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, second=second)
+        slack = None if second is None else (float(second), second_per_m)
+        table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, slack=slack)
     table["target"] = valid[table["target"]]
     return table
 
@@ -253,19 +255,19 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
 
 
 def _cell_pairs(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, widen: float = 1.0
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
 ) -> Any:
     """(cell, segment) pairs sorted by cell, then segment: per cell, every segment that can be among
     any of its points' k nearest; and per cell the radius around its centre within which every
     segment is listed.
 
     For a point p within ``reach`` of its cell centre c, d_k(p) <= d_k(c) + reach, so a segment
-    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach. ``widen`` lists
-    more: every segment within ``widen`` times that (so within ``widen d_k(p)`` of each point).
+    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach. ``slack`` lists
+    more: every segment within that widened (so within ``d_k(p)`` widened of each point).
     """
     if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
-        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m, widen=widen)
-    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m, widen=widen)
+        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m, slack=slack)
+    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
 
 
 def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> Any:
@@ -306,7 +308,7 @@ _CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sw
 
 
 def _cell_pairs_dense(
-    grid: Grid, segs: _Segments, *, k: int, max_m: float, widen: float = 1.0
+    grid: Grid, segs: _Segments, *, k: int, max_m: float, slack: Slack = None
 ) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell, from blocks of the centre-segment distances."""
     cells, found, radii = [], [], []
@@ -321,7 +323,7 @@ def _cell_pairs_dense(
             per_feature = np.minimum.reduceat(d2, starts, axis=1)
             kk = min(k, per_feature.shape[1]) - 1
             d_k = np.sqrt(np.partition(per_feature, kk, axis=1)[:, kk])
-        radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * widen * (1 + 1e-9) + 1e-6
+        radius = _grow(np.minimum(d_k + grid.reach, max_m) + grid.reach, slack) * (1 + 1e-9) + 1e-6
         cell_i, seg_i = np.nonzero(d2 <= (radius * radius)[:, None])
         cells.append(cell_i + first)
         found.append(seg_i)
@@ -330,7 +332,7 @@ def _cell_pairs_dense(
 
 
 def _cell_pairs_tree(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, widen: float = 1.0
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
 ) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell then segment, through an STRtree (many segments)."""
     tree = segs.tree()
@@ -341,7 +343,7 @@ def _cell_pairs_tree(
         d_k[found[0]] = dist
     else:
         d_k = _kth_feature_distance(grid, geoms, k, cap=max_m + grid.reach)
-    radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * widen * (1 + 1e-9) + 1e-6
+    radius = _grow(np.minimum(d_k + grid.reach, max_m) + grid.reach, slack) * (1 + 1e-9) + 1e-6
     cell_i, seg_i = tree.query(centres, predicate="dwithin", distance=radius)
     order = np.lexsort((seg_i, cell_i))
     return cell_i[order], seg_i[order], radius
@@ -378,28 +380,38 @@ def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float
     return out
 
 
+Slack = tuple[float, float | None] | None  # second_m's reach: (at most, per metre of distance)
+
+
+def _grow(r: Any, slack: Slack) -> Any:
+    """Distances ``r`` widened by the slack of ``second_m`` (see :func:`nearest_columns`)."""
+    if slack is None:
+        return r
+    cap, per_m = slack
+    return r * (1.0 + (cap if per_m is None else np.minimum(cap, per_m * r)))
+
+
 def _nearest_segments(
-    grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float, second: float | None = None
+    grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
 ) -> Columns:
-    """Any targets: exact point-to-segment distances over the grid's candidate pairs (``second``:
-    see :func:`nearest_columns`)."""
+    """Any targets: exact point-to-segment distances over the grid's candidate pairs (``slack``:
+    ``second_m`` too, see :func:`nearest_columns`)."""
     segs = _Segments.of(geoms)
     if k > 1:  # every candidate pair is measured and ranked: keep them few where targets are dense
         grid = _finer(grid, segs)
     many = len(grid.centres) * len(segs.ax) > _DENSE_LIMIT
     crowded = len(grid.xy) > _CROWDED * len(grid.centres)  # cells at their smallest, many points each
     if k == 1 and (many or crowded):  # by samples
-        found = _nearest_segment(grid, segs, geoms, max_m=max_m, slack=second)
+        found = _nearest_segment(grid, segs, geoms, max_m=max_m, slack=slack)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     if many or crowded:
-        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m, slack=second)
-    widen = 1.0 if second is None else 1.0 + second
-    cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m, widen=widen)
+        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
+    cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
     if k == 1:  # a few segments: the cells' candidates, slot by slot
-        found = _sweep(grid, segs, cell_i, seg_i, cutoff if second is not None else None)
+        found = _sweep(grid, segs, cell_i, seg_i, cutoff if slack is not None else None)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     pp, ps = _expand(grid, cell_i, seg_i)
-    beyond = None if second is None else _beyond_cells(grid, cutoff)
+    beyond = None if slack is None else _beyond_cells(grid, cutoff)
     return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
 
 
@@ -535,13 +547,13 @@ _BLOCK = 65_536  # points per block (bounds the temporaries)
 
 
 def _nearest_segment(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float, slack: float | None = None
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float, slack: Slack = None
 ) -> tuple[Any, ...]:
     """Each point's nearest segment: (distance, segment), inf where nothing is within ``max_m``;
     ties go to the lower segment (so the lower feature). With ``slack``, a third array: a lower
-    bound on the distance to the nearest other feature, exact within ``(1 + slack)`` times the
-    nearest (the samples measured reach that far: every segment within ``(1 + slack) s`` has
-    a sample within ``r``).
+    bound on the distance to the nearest other feature, exact within the nearest distance
+    widened by ``slack`` (the samples measured reach that far: every segment within ``s``
+    widened has a sample within ``r``).
 
     A KD-tree (scipy) over the segments' samples gives each point its nearest sample at distance
     ``s``, so its nearest segment is at most ``s`` away. The segment holding the nearest location
@@ -558,7 +570,6 @@ def _nearest_segment(
     bound = np.hypot(max_m, samples.half_gap) * (1 + 1e-9) + 1e-6 if np.isfinite(max_m) else np.inf
     distance, segment = np.full(len(grid.xy), np.inf), np.zeros(len(grid.xy), dtype=np.intp)
     other = np.full(len(grid.xy), np.inf)
-    widen = 1.0 + (slack or 0.0)
     order = np.argsort(grid.point_cell, kind="stable")
     left: list[NDArray[np.intp]] = []
     for first in range(0, len(order), _BLOCK):
@@ -567,7 +578,7 @@ def _nearest_segment(
             kk = min(k, len(samples.seg))
             d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
             d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
-            reach = np.hypot(d[:, 0] * widen, samples.half_gap) * (1 + 1e-9) + 1e-6
+            reach = np.hypot(_grow(d[:, 0], slack), samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~np.isfinite(d[:, 0]) | (kk == len(samples.seg))
             rows = todo[done]
             found = _closest(grid.xy[rows], segs, samples, d[done], i[done], reach[done], slack is not None)
@@ -578,13 +589,13 @@ def _nearest_segment(
     if len(rest):  # many samples about as near as the nearest (a point at the centre of a ring...)
         sub = Grid.over(grid.xy[rest])
         distance[rest], segment[rest], other[rest] = _sweep(
-            sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m, widen=widen)
+            sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m, slack=slack)
         )
     return (distance, segment) if slack is None else (distance, segment, other)
 
 
 def _ranked_by_samples(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: float | None = None
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
 ) -> Columns:
     """k > 1 against many segments, by the samples' KD-tree (see :func:`_nearest_segment`).
 
@@ -594,11 +605,10 @@ def _ranked_by_samples(
     ``sqrt(u^2 + half_gap^2)``: once the samples asked reach beyond that, the segments of the
     samples within it are measured and ranked exactly; points whose samples do not are asked again
     with more (then fall back to the grid search). Blocks of points bound the memory. ``slack``:
-    the samples measured reach ``(1 + slack) u``, and ``second_m`` (see :func:`nearest_columns`).
+    the samples measured reach ``u`` widened, and ``second_m`` (see :func:`nearest_columns`).
     """
     from scipy.spatial import cKDTree
 
-    widen = 1.0 + (slack or 0.0)
     samples = _Samples.of(segs)
     tree = cKDTree(samples.xy, balanced_tree=False, compact_nodes=False)
     n_samples = len(samples.seg)
@@ -606,7 +616,7 @@ def _ranked_by_samples(
     order = np.argsort(grid.point_cell, kind="stable")
     parts, left = [], []
     for first in range(0, len(order), _BLOCK // k):
-        todo, asked = order[first : first + _BLOCK // k], 4 * _FIRST_K * k
+        todo, asked = order[first : first + _BLOCK // k], _FIRST_K * k
         while len(todo) and asked <= _MOST_K * k:
             kk = min(asked, n_samples)
             d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
@@ -614,7 +624,7 @@ def _ranked_by_samples(
             found = np.isfinite(d)
             feature = np.where(found, segs.feature[samples.seg[np.where(found, i, 0)]], -1)
             u = np.minimum(_kth_distinct(d, feature, k), max_m)
-            reach = np.hypot(u * widen, samples.half_gap) * (1 + 1e-9) + 1e-6
+            reach = np.hypot(_grow(u, slack), samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~found[:, -1] | (kk == n_samples)
             rows, near = todo[done], (d[done] <= reach[done, None]) & found[done]
             hit = np.where(near, i[done], 0)
@@ -634,7 +644,7 @@ def _ranked_by_samples(
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
         sub = Grid.over(grid.xy[rest])
-        cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m, widen=widen)
+        cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m, slack=slack)
         pp, ps = _expand(sub, cell_i, seg_i)
         beyond = None if slack is None else _beyond_cells(sub, cutoff)
         part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
