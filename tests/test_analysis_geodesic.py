@@ -229,3 +229,21 @@ def test_the_scale_factor_series_is_pyprojs_factor():
     np.testing.assert_allclose(c.series(rho, c.inv_k) * k, 1.0, rtol=0, atol=1e-9)
     np.testing.assert_allclose(c.at(rho), c.series(rho, c.inv_k), rtol=1e-13)
     np.testing.assert_allclose(c.at(rho, derivative=True), c.series(rho, c.d_inv_k), rtol=0, atol=1e-16)
+
+
+def test_points_far_beyond_the_belt_and_empty_layers_give_finite_answers():
+    # a point in the far north (beyond the fitted latitudes) and one in the belt, against a line
+    # near each: Geod.inv measures the far one, the ring falls back to the whole-belt factor bound
+    far, near = _belt([(80.0, 52.0)])[0], _belt([(75.0, 24.0)])[0]
+    lines = np.array(
+        [shapely.linestrings([far + [1_000.0, -500.0], far + [1_000.0, 500.0]]),
+         shapely.linestrings([near + [-500.0, 700.0], near + [500.0, 700.0]])]
+    )
+    table = geodesic_nearest(np.array([far, near]), lines)
+    assert list(table["target"]) == [0, 1] and np.isfinite(table["km"]).all()
+    to_ll = Transformer.from_crs(BELT_CRS, "EPSG:4326", always_xy=True)
+    for p, x, y, km in zip(table["point"], table["x"], table["y"], table["km"], strict=True):
+        a, b = to_ll.transform(*np.array([far, near])[p]), to_ll.transform(x, y)
+        assert km == pytest.approx(GEOD.inv(*a, *b)[2] / 1000.0, abs=2e-6)
+    empty = geodesic_nearest(np.array([far]), np.array([None], dtype=object))
+    assert len(empty["km"]) == 0

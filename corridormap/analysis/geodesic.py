@@ -68,11 +68,13 @@ class Queries:
 
     @functools.cached_property
     def scale(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """Each point's distance from the cone's apex, scale factor and ``|dk/drho|`` there."""
+        """Each point's distance from the cone's apex, scale factor and ``|dk/drho|`` there (at
+        the nearest fitted ``rho`` for points beyond latitudes 0-45 N)."""
         c = _Conformal.of_belt()
         rho = c.rho(self.xy[:, 0], self.xy[:, 1])
-        inv_k = c.at(rho)
-        return rho, 1.0 / inv_k, np.abs(c.at(rho, derivative=True)) / (inv_k * inv_k)
+        inv_k = c.at(np.clip(rho, c.rho_low, c.rho_high))
+        slope = np.abs(c.at(np.clip(rho, c.rho_low, c.rho_high), derivative=True)) / (inv_k * inv_k)
+        return rho, 1.0 / inv_k, slope
 
 
 @functools.cache

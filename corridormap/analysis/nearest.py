@@ -12,7 +12,7 @@ planar distance; ties to the target first in layer order) several times faster f
 * k = 1 and many segments (OpenStreetMap-sized layers) or crowded cells: a KD-tree over samples along the
   segments (every vertex, more along long segments) bounds each point's nearest distance, and
   numpy measures exactly the segments of the samples within that bound widened by half the
-  sample spacing (see :func:`_nearest_segment`); 10x ``sjoin_nearest`` at 1M points against 1M
+  sample spacing (see :func:`_nearest_segment`); 25x ``sjoin_nearest`` (CPU) at 1M points against 1M
   vertices (``benchmarks/bench_nearest_scale.py``);
 * k > 1 and many segments: the same samples bound each point's k-th nearest feature (the k-th
   distinct feature among its nearest samples) and the segments within that bound are measured
