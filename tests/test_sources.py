@@ -73,6 +73,14 @@ def test_source_kind_matches_the_catalog_and_lists_the_best_first(
         assert group.is_monotonic_increasing, f"{layer}/{fid}: sources not listed best first"
 
 
+def test_cited_addresses_name_their_host_plainly(audit: pd.DataFrame) -> None:
+    # "https://swarajyamag.com./x" classifies as swarajyamag.com but is not the address the publisher gives,
+    # and a popup link to it can fail (certificate and virtual-host checks); cite the plain host.
+    urls = audit.loc[audit["host_class"] != "not a URL", "url"].astype(str)
+    odd = urls[urls.str.contains(r"^https?://[^/?#]*\.(?:[/?#]|$)", regex=True)]
+    assert odd.empty, f"hosts with a trailing dot:\n{odd.to_string()}"
+
+
 def test_source_shares_floor(audit: pd.DataFrame) -> None:
     shares = source_shares(audit)
     assert shares["denied"] == 0.0
