@@ -4,6 +4,7 @@ written here), attributes, styles, the map element and the dispatch from ``layer
 from __future__ import annotations
 
 import json
+import math
 import re
 import zlib
 from pathlib import Path
@@ -49,36 +50,107 @@ def untext7(text: str) -> bytes:
     return bytes(int(bits[i : i + 8], 2) for i in range(0, 8 * (len(bits) // 8), 8))
 
 
-def decode(payload: bytes, counts: dict[str, int], *, deflated: bool = True) -> dict[str, np.ndarray]:
-    """Decode the layout documented in :func:`corridormap.render.big.encode`."""
-    raw = zlib.decompress(payload) if deflated else payload
-    nf, nr, nv = counts["features"], counts["rings"], counts["vertices"]
-    tags = np.frombuffer(raw[len(raw) - nv :], dtype=np.uint8)
-    numbers = iter(_uvarints(raw[: len(raw) - nv]))
-    rings = [next(numbers) for _ in range(nf)]
+def _from_frame(a: int, b: int, ex: int, ey: int) -> tuple[int, int]:
+    """The inverse of big_geometry.along_across for one residual, in plain Python floats."""
+    q = (0 if ex >= 0 else 2) if abs(ex) >= abs(ey) else (1 if ey > 0 else 3)
+    ux, uy = [(ex, ey), (ey, -ex), (-ex, -ey), (-ey, ex)][q]
+    u, w = a, b
+    if uy != 0:
+        length = math.sqrt(float(ux) * ux + float(uy) * uy)
+        p, s = (length - ux) / uy, -uy / length
+        u1 = u - math.floor(p * w + 0.5)
+        w = w - math.floor(s * u1 + 0.5)
+        u = u1 - math.floor(p * w + 0.5)
+    return [(u, w), (-w, u), (-u, -w), (w, -u)][q]
+
+
+def _decode_part(raw: bytes, counts: dict[str, int], coarse: dict | None) -> dict[str, np.ndarray]:
+    """One part of the layout documented in :func:`corridormap.render.big_geometry.encode`."""
+    header = iter(_uvarints_prefix(raw))
+    k = next(header)
+    lengths = [next(header) for _ in range(k)]
+    start = len(raw) - sum(lengths)
+    sections, cursor = [], start
+    for n in lengths:
+        sections.append(raw[cursor : cursor + n])
+        cursor += n
+    nb = len(big_geometry.STEP_BUCKETS) + 1
+    numbers = iter(_uvarints(sections[0]))
+    heads = iter(_uvarints(sections[2]))
+    escapes = iter(_uvarints(sections[3]))
+    symbols = [iter(sections[1])] + [iter(sections[4 + b]) for b in range(nb)]
+    across = [iter(_uvarints(sections[4 + nb + b])) for b in range(nb)]
+    nf, nr = counts["features"], counts["rings"]
+    rings = coarse["rings"] if coarse else [next(numbers) for _ in range(nf)]
     verts = [next(numbers) for _ in range(nr)]
-    styles = [next(numbers) for _ in range(nf)]
-    xy = np.zeros((nv, 2), dtype=np.int64)
-    v = 0
-    start = np.zeros(2, dtype=np.int64)
+    styles = coarse["styles"] if coarse else [next(numbers) for _ in range(nf)]
+    xy, tags, c = [], [], 0
+    first = (0, 0)
     for n in verts:
-        step = np.zeros(2, dtype=np.int64)
+        ring: list[tuple[int, int]] = []
         for i in range(n):
-            delta = np.array([_signed(next(numbers)), _signed(next(numbers))])
-            if i == 0:
-                start = start + delta
-                xy[v] = start
+            bucket = 0
+            if i >= 2:
+                ex, ey = ring[-1][0] - ring[-2][0], ring[-1][1] - ring[-2][1]
+                bucket = 1 + sum(max(abs(ex), abs(ey)) >= e for e in big_geometry.STEP_BUCKETS)
+            sym = next(symbols[bucket])
+            if coarse is not None and sym == 0:
+                point, tag = tuple(coarse["xy"][c]), int(coarse["tags"][c])
+                c += 1
             else:
-                step = delta if i == 1 else step + delta
-                xy[v] = xy[v - 1] + step
-            v += 1
-    assert next(numbers, None) is None, "numbers left over after the vertices"
+                tag = sym >> 4
+                if i == 0:
+                    point = (first[0] + _signed(next(heads)), first[1] + _signed(next(heads)))
+                elif i == 1:
+                    point = (ring[-1][0] + _signed(next(heads)), ring[-1][1] + _signed(next(heads)))
+                else:
+                    za = sym & 15
+                    za += next(escapes) if za == 15 else 0
+                    rx, ry = _from_frame(_signed(za), _signed(next(across[bucket - 1])), ex, ey)
+                    point = (ring[-1][0] + ex + rx, ring[-1][1] + ey + ry)
+            if i == 0:
+                first = point
+            ring.append(point)
+            tags.append(tag)
+        xy.extend(ring)
+    for rest in (numbers, heads, escapes, *symbols, *across):
+        assert next(rest, None) is None, "numbers left over after the vertices"
+    if coarse is not None:
+        assert c == len(coarse["xy"]), "coarse vertices left over"
+    xy_array = np.array(xy, dtype=np.int64).reshape(-1, 2)
+    tag_array = np.array(tags, np.uint8)
+    return {"rings": rings, "verts": verts, "styles": styles, "xy": xy_array, "tags": tag_array}
+
+
+def _uvarints_prefix(raw: bytes) -> list[int]:
+    """The varints at the start of ``raw`` up to the end of its section-length header."""
+    out, value, shift, i = [], 0, 0, 0
+    while not out or len(out) < out[0] + 1:
+        byte = raw[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            out.append(value)
+            value, shift = 0, 0
+    return out
+
+
+def decode(
+    encoded: big_geometry.Encoded, counts: dict[str, int], *, deflated: bool = True
+) -> dict[str, np.ndarray]:
+    """Decode both parts: the coarse vertices first, then every vertex at full detail."""
+    inflate = zlib.decompress if deflated else bytes
+    coarse = _decode_part(inflate(encoded.coarse), counts, None)
+    assert (coarse["tags"] <= encoded.split).all() and len(coarse["xy"]) == encoded.coarse_vertices
+    full = _decode_part(inflate(encoded.fine), counts, coarse)
     return {
-        "ring_offsets": np.concatenate([[0], np.cumsum(rings)]),
-        "vertex_offsets": np.concatenate([[0], np.cumsum(verts)]),
-        "styles": np.asarray(styles),
-        "xy": xy,
-        "tags": tags,
+        "ring_offsets": np.concatenate([[0], np.cumsum(coarse["rings"])]).astype(np.int64),
+        "vertex_offsets": np.concatenate([[0], np.cumsum(full["verts"])]).astype(np.int64),
+        "styles": np.asarray(coarse["styles"]),
+        "xy": full["xy"],
+        "tags": full["tags"],
+        "coarse": coarse,
     }
 
 
@@ -369,13 +441,14 @@ def test_payload_goes_into_the_page_untouched(lines: gpd.GeoDataFrame) -> None:
     page = m.get_root().render()
     name = element.get_name()
     block = '<script type="application/octet-stream" id="{}">([^<]*)</script>'
-    match = re.search(block.format(f"{name}_geometry"), page)
-    assert match and match.group(1) == element.geometry_text
+    for part in ("coarse", "fine"):
+        match = re.search(block.format(f"{name}_{part}"), page)
+        assert match and match.group(1) == getattr(element, f"{part}_text")
     attrs = re.search(block.format(f"{name}_attributes"), page)
     table = json.loads(zlib.decompress(untext7(attrs.group(1))) if attrs else b"")
     assert table == big.attribute_table(lines.iloc[[0, 2, 3]], spec)
     assert page.count("CM.BigLayer = L.GridLayer.extend") == 1  # the library once per page
-    raw = zlib.decompress(untext7(match.group(1)))
+    raw = zlib.decompress(untext7(match.group(1)))  # the fine part: a symbol byte per vertex at least
     assert len(raw) > element.options["counts"]["vertices"]
     assert element.options["pane"] == "cm-lines"
 
@@ -413,7 +486,8 @@ def test_an_empty_layer_still_makes_a_valid_element() -> None:
         gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326"), _spec("empty", "point", "Point")
     )
     assert element.options["counts"] == {"features": 0, "rings": 0, "vertices": 0}
-    assert zlib.decompress(untext7(element.geometry_text)) == b""
+    for text in (element.coarse_text, element.fine_text):
+        assert zlib.decompress(untext7(text)).endswith(bytes(12))  # 12 empty sections
 
 
 @pytest.mark.parametrize("size", [0, 1, 6, 7, 8, 13, 14, 15, 1000])
@@ -421,5 +495,43 @@ def test_text7_round_trips_and_avoids_what_the_html_parser_changes(size: int) ->
     data = bytes(np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8)) + bytes([0, 13, 60] * 3)
     text = big.text7(data)
     assert untext7(text) == data
-    assert not set(text) & {"\0", "\r", "<", '"', "'"}
+    assert not set(text) & {"\0", "\r", "<"}
     assert len(text.encode("utf-8")) < 1.25 * len(data) + 16
+
+
+@pytest.mark.parametrize("split", [0, 1, 5, 14])
+def test_encoding_round_trips_a_hard_walk_at_every_split(split: int) -> None:
+    """Steps from 0 to 30 km, U-turns and repeated vertices, 14 levels: every context and escape."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    step = rng.choice([0.0, 1.0, 7.0, 40.0, 150.0, 900.0, 30_000.0], n)
+    heading = np.cumsum(rng.choice([0.0, 0.05, 0.6, np.pi], n, p=[0.4, 0.4, 0.15, 0.05]))
+    x, y = np.cumsum(step * np.cos(heading)), np.cumsum(step * np.sin(heading))
+    xy = np.column_stack([8_000_000 + x, 2_500_000 + y])
+    gdf = gpd.GeoDataFrame(
+        geometry=[LineString(xy[:2500]), None, MultiLineString([xy[2500:3000], xy[3000:3002], xy[3002:]])],
+        crs="EPSG:3857",
+    )
+    p = big.prepare(gdf, zooms=tuple(range(3, 17)))
+    counts = {"features": p.n_features, "rings": len(p.vertex_offsets) - 1, "vertices": len(p.xy)}
+    encoded = big.encode(p, np.array([0, 1]), split=split)
+    d = decode(encoded, counts)
+    np.testing.assert_array_equal(d["xy"], p.xy)
+    np.testing.assert_array_equal(d["tags"], p.tags)
+    np.testing.assert_array_equal(d["vertex_offsets"], p.vertex_offsets)
+    np.testing.assert_array_equal(d["coarse"]["xy"], p.xy[p.tags <= split])
+
+
+def test_along_across_is_reversible_for_every_direction() -> None:
+    """Residuals in the frame of steps pointing every way (axes, diagonals, zero) come back exactly."""
+    rng = np.random.default_rng(3)
+    axes = [[0, 0], [5, 5], [-5, 5], [5, -5], [-5, -5], [0, 7], [7, 0], [0, -7], [-7, 0]]
+    e = np.concatenate([rng.integers(-50_000, 50_001, (3000, 2)), axes])
+    r = rng.integers(-3000, 3001, (len(e), 2))
+    ab = big_geometry.along_across(r, e)
+    back = [_from_frame(int(a), int(b), int(x), int(y)) for (a, b), (x, y) in zip(ab, e, strict=True)]
+    assert back == [tuple(v) for v in r.tolist()]
+    # a rotation: lengths kept (within the three roundings); a miss along the step is all "along"
+    assert np.abs(np.hypot(*ab.T) - np.hypot(*r.T)).max() <= 2.5
+    along = big_geometry.along_across(e[:-9] // 100, e[:-9])
+    assert (np.abs(along[:, 1]) <= 2).all()

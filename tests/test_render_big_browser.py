@@ -162,7 +162,8 @@ def _open(path: Path, state: Page) -> tuple[Any, Any, Any]:
     browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
     tab = browser.new_page(viewport={"width": 1000, "height": 700})
     tab.on(
-        "request", lambda r: None if r.url.startswith(("file:", "data:")) else state.requests.append(r.url)
+        "request",  # blob: URLs are the decoding workers' scripts, made in the page
+        lambda r: None if r.url.startswith(("file:", "data:", "blob:")) else state.requests.append(r.url),
     )
     tab.on("pageerror", lambda e: state.errors.append(str(e)))
     tab.on("dialog", lambda d: (state.dialogs.append(d.message), d.dismiss()))
@@ -197,6 +198,12 @@ def test_offline_file_makes_no_request_and_no_error(page: Page) -> None:
     assert page.requests == []
     assert page.errors == []
     assert page.js("Object.keys(corridormapBig.layers).sort()") == ["big_lines", "big_sites", "big_zones"]
+
+
+def test_fine_levels_are_decoded_in_a_worker(page: Page) -> None:
+    where = page.js("Object.values(corridormapBig.layers).map(l => [l.cm.name, l.decodedIn, l.data.top])")
+    names = ("big_lines", "big_sites", "big_zones")
+    assert sorted(where) == [[n, "worker", len(big.LEVEL_ZOOMS)] for n in names]
 
 
 @pytest.mark.parametrize("name", ["big_lines", "big_zones", "big_sites"])
@@ -403,3 +410,176 @@ def test_the_search_box_lists_large_layer_names_as_text(page: Page) -> None:
     assert HOSTILE in _popup_text(page)
     assert page.page.locator(".search-tooltip img, .leaflet-popup-content img").count() == 0
     assert page.dialogs == []
+
+
+# --- the encoding on a tricky layer: decoded by the page's JavaScript exactly as Python wrote it
+
+
+def _walk(rng: np.random.Generator, n: int, lon0: float, lat0: float) -> np.ndarray:
+    """A walk with steps from 0 (repeated vertices) to ~30 km and turns up to a U-turn."""
+    step = np.concatenate([[0.0], rng.choice([0.0, 1.0, 7.0, 40.0, 150.0, 900.0, 30_000.0], n - 1)])
+    heading = np.cumsum(rng.choice([0.0, 0.05, 0.6, np.pi], n, p=[0.4, 0.4, 0.15, 0.05]))
+    x, y = np.cumsum(step * np.cos(heading)), np.cumsum(step * np.sin(heading))
+    return np.column_stack([lon0 + x / 100_000.0, lat0 + y / 110_000.0])
+
+
+def _tricky_layers() -> dict[str, tuple[gpd.GeoDataFrame, tuple[int, ...]]]:
+    """Lines with 14 zoom levels (multipart, empty, two-vertex, repeated vertices), polygons with
+    holes and multipolygons, points; belt coordinates (no antimeridian); empty geometries."""
+    from shapely.geometry import MultiLineString, MultiPolygon
+
+    rng = np.random.default_rng(16)
+    lines = [
+        LineString(_walk(rng, 3000, 72.0, 21.0)),
+        None,
+        MultiLineString(
+            [_walk(rng, 400, 74.0, 23.0), [(74.5, 23.5), (74.6, 23.5)], _walk(rng, 50, 75.0, 22.0)]
+        ),
+        LineString(),
+        LineString([(79.9, 29.9), (79.9, 29.9001)]),
+        LineString(_walk(rng, 800, 68.5, 18.5)),
+    ]
+    square = [(76.0, 19.0), (76.2, 19.0), (76.2, 19.2), (76.0, 19.2)]
+    holes = [
+        [(76.05, 19.05), (76.08, 19.05), (76.08, 19.08), (76.05, 19.08)],
+        [(76.12, 19.12), (76.15, 19.12), (76.15, 19.15)],
+    ]
+    disc = _walk(rng, 200, 77.0, 25.0)
+    zones = [
+        Polygon(square, holes),
+        None,
+        MultiPolygon([Polygon(square[::-1]).buffer(0.3, 64), Polygon([(78, 26), (78.1, 26), (78, 26.1)])]),
+        shapely.convex_hull(shapely.multipoints(disc)),
+        Polygon(),
+    ]
+    sites = [Point(73.5, 28.5), None, Point(79.0, 20.0), Point(79.0, 20.0)]
+
+    def frame(geoms: list[Any]) -> gpd.GeoDataFrame:
+        n = len(geoms)
+        return gpd.GeoDataFrame(
+            {"name": [f"f{i}" for i in range(n)], "status": (["operational", "proposed"] * n)[:n]},
+            geometry=geoms,
+            crs="EPSG:4326",
+        )
+
+    return {
+        "tricky_lines": (frame(lines), tuple(range(3, 17))),
+        "tricky_zones": (frame(zones), (4, 9, 14)),
+        "tricky_sites": (frame(sites), big.LEVEL_ZOOMS),
+    }
+
+
+def _open_tricky(path: Path, state: Page) -> tuple[Any, Any, Any]:
+    """In the worker thread: open the map with the network cut (offline context, no host resolves)."""
+    from bench_render import launch
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    browser = launch(pw)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, offline=True)
+    tab = context.new_page()
+    tab.on(
+        "request",
+        lambda r: None if r.url.startswith(("file:", "data:", "blob:")) else state.requests.append(r.url),
+    )
+    tab.on("pageerror", lambda e: state.errors.append(str(e)))
+    tab.goto(path.as_uri(), wait_until="load")
+    tab.evaluate("corridormapBig.whenReady()")
+    return pw, browser, tab
+
+
+@pytest.fixture(scope="module")
+def tricky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, dict[str, Any]]]:
+    import folium
+
+    from corridormap.render.panes import pane_name
+
+    m = folium.Map(location=[24, 74], zoom_start=6, tiles=None)
+    elements = {}
+    for name, (gdf, zooms) in _tricky_layers().items():
+        kind = {"tricky_lines": "line", "tricky_zones": "polygon", "tricky_sites": "point"}[name]
+        spec = _spec(name, kind, kind.capitalize(), 50)
+        folium.map.CustomPane(pane_name(spec), z_index=450).add_to(m)  # build_map makes these
+        group = folium.FeatureGroup(name=name).add_to(m)
+        elements[name] = (big.big_layer(gdf, spec, zooms=zooms), big.prepare(gdf, zooms=zooms))
+        elements[name][0].add_to(group)
+    path = tmp_path_factory.mktemp("tricky") / "tricky.html"
+    path.write_text(map_html(m, offline=True), encoding="utf-8")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tricky-browser")
+    state = Page(None, m.get_name(), {})
+    pw, browser, tab = pool.submit(_open_tricky, path, state).result()
+    state.page = InThread(tab, pool)
+    elements["path"] = path
+    try:
+        yield state, elements
+    finally:
+        pool.submit(browser.close).result()
+        pool.submit(pw.stop).result()
+        pool.shutdown()
+
+
+_ARRAYS_JS = """(name) => {
+  const d = corridormapBig.layers[name].data, a = (v) => Array.from(v);
+  return {ringStart: a(d.ringStart), vertStart: a(d.vertStart), style: a(d.style), xs: a(d.xs), ys: a(d.ys),
+          tags: a(d.tags), top: d.top, where: corridormapBig.layers[name].decodedIn};
+}"""
+
+
+@pytest.mark.parametrize("name", ["tricky_lines", "tricky_zones", "tricky_sites"])
+def test_javascript_decodes_what_python_encoded(tricky: tuple[Page, dict[str, Any]], name: str) -> None:
+    page, elements = tricky
+    element, prepared = elements[name]
+    got = page.js(_ARRAYS_JS, name)
+    assert got["where"] == "worker" and got["top"] == len(prepared.zooms)
+    assert got["ringStart"] == prepared.ring_offsets.tolist()
+    assert got["vertStart"] == prepared.vertex_offsets.tolist()
+    assert got["xs"] == prepared.xy[:, 0].tolist() and got["ys"] == prepared.xy[:, 1].tolist()
+    assert got["tags"] == prepared.tags.tolist()
+    assert len(got["style"]) == prepared.n_features
+    if name == "tricky_lines":  # the walk's steps and turns reach every context and the escapes
+        assert len(prepared.zooms) == 14 and set(prepared.tags.tolist()) == set(range(15))
+
+
+@pytest.mark.parametrize("name", ["tricky_lines", "tricky_zones"])
+def test_javascript_decodes_the_coarse_part_alone(tricky: tuple[Page, dict[str, Any]], name: str) -> None:
+    page, elements = tricky
+    element, prepared = elements[name]
+    got = page.js(
+        """async ([text, o]) => {
+          const b = await corridormapBig.partBytes(text, o.deflate);
+          const d = corridormapBig.decodePart(b, o.counts, o.steps, null);
+          return {xs: Array.from(d.xs), ys: Array.from(d.ys), tags: Array.from(d.tags)};
+        }""",
+        [element.coarse_text, element.options],
+    )
+    coarse = prepared.tags <= element.options["split"]
+    assert got["xs"] == prepared.xy[coarse, 0].tolist() and got["ys"] == prepared.xy[coarse, 1].tolist()
+    assert got["tags"] == prepared.tags[coarse].tolist()
+
+
+def test_tricky_map_opens_offline_with_no_request_and_no_error(tricky: tuple[Page, dict[str, Any]]) -> None:
+    page, _ = tricky
+    assert page.requests == [] and page.errors == []
+    painted = page.js(
+        """() => Object.values(corridormapBig.layers).filter(l => l.cm.name.startsWith('tricky'))
+              .map(l => Object.values(l._tiles).some(t => {
+                 const c = t.el, px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                 for (let i = 3; i < px.length; i += 4) if (px[i]) return true;
+                 return false; }))"""
+    )
+    assert painted == [True, True, True]
+
+
+def test_a_page_refusing_workers_decodes_the_fine_part_itself(tricky: tuple[Page, dict[str, Any]]) -> None:
+    page, elements = tricky
+    tab = page.page.context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.add_init_script("window.Worker = undefined;")  # as under a policy that forbids workers
+    tab.goto(elements["path"].as_uri(), wait_until="load")
+    tab.evaluate("corridormapBig.whenReady()")
+    got = tab.evaluate(_ARRAYS_JS, "tricky_lines")
+    tab.close()
+    prepared = elements["tricky_lines"][1]
+    assert got["where"] == "page" and errors == []
+    assert got["xs"] == prepared.xy[:, 0].tolist() and got["tags"] == prepared.tags.tolist()

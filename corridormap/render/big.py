@@ -4,19 +4,24 @@ A layer written as GeoJSON text (folium, geopandas ``explore()``) is ~44 MB of H
 vertices, which Leaflet parses and projects all at once. Here instead:
 
 1. :mod:`.big_geometry` projects the layer to Web Mercator, quantises it to whole metres, tags each
-   vertex with the coarsest per-zoom simplification level that keeps it, and encodes it all as
-   deflated varints.
-2. :class:`BigLayer` puts that into the page as 7-bit text (:func:`.big_geometry.text7`: 1.19
-   bytes a byte, base64 takes 1.33) in a ``<script type="application/octet-stream">`` block, with
+   vertex with the coarsest per-zoom simplification level that keeps it, and encodes it in two
+   deflated parts: the coarsest levels (what a map of the whole belt draws) and the rest, each
+   vertex stored once, as the miss of "the last step again" in the frame of that step (about 1.4
+   bytes a vertex on road-like lines).
+2. :class:`BigLayer` puts that into the page as 7-bit text (:func:`.big_geometry.text7`: 1.17
+   bytes a byte, base64 takes 1.33) in ``<script type="application/octet-stream">`` blocks, with
    the popup table as compact columnar JSON (values formatted and escaped in Python, as
    :mod:`.popup` does), deflated and written the same way, without passing the bulk through
    ``json`` templates or Jinja's lexer (folium's own cost at scale). The JavaScript is inlined once
    per page, so the offline single file keeps working.
-3. In the browser, ``js/decode.js`` inflates and decodes the payload into typed arrays,
-   ``js/grid_index.js`` indexes feature boxes, and ``js/big_layer.js`` (a ``L.GridLayer``) draws
-   only the 512-px canvas tiles on screen, at the level for the zoom, one constant style per status
-   and category. Clicks and hovers are hit-tested against the index (popups, tooltips);
-   ``corridormapBig.search(map, text)`` finds features by name and ``layer.focus(i)`` shows one.
+3. In the browser, ``js/decode.js`` inflates and decodes the coarse part at once and the map paints;
+   the fine part is decoded in a Web Worker made from a Blob URL of the same file (it works from
+   ``file://`` and offline; where a page refuses workers it is decoded on the page), then the tiles
+   whose zoom wants finer levels are drawn again. ``js/grid_index.js`` indexes feature boxes, and
+   ``js/big_layer.js`` (a ``L.GridLayer``) draws only the 512-px canvas tiles on screen, at the
+   level for the zoom, one constant style per status and category. Clicks and hovers are
+   hit-tested against the index (popups, tooltips); ``corridormapBig.search(map, text)`` finds
+   features by name and ``layer.focus(i)`` shows one.
 
 The layer sits inside the catalog layer's ``FeatureGroup`` (so the layer control toggles it) and in
 its pane (so the draw order holds). :func:`corridormap.render.layers.layer_group` takes this path
@@ -46,6 +51,8 @@ from ..errors import CorridormapWarning, LayerValidationError
 from .big_geometry import (
     LEVEL_ZOOMS,
     MERCATOR,
+    STEP_BUCKETS,
+    Encoded,
     Prepared,
     encode,
     level_geometries,
@@ -73,6 +80,7 @@ __all__ = [
     # re-exported from big_geometry
     "LEVEL_ZOOMS",
     "MERCATOR",
+    "Encoded",
     "Prepared",
     "encode",
     "level_geometries",
@@ -240,9 +248,9 @@ class BigLayer(MacroElement):
     """A large layer on the map: its JavaScript once per page, its payload, and the canvas layer.
 
     Add it to a ``folium.FeatureGroup`` (the layer control toggles the group). The payload goes
-    into the page body as two ``<script>`` data blocks (geometry bytes and deflated attribute
-    JSON, both as :func:`.big_geometry.text7` text) when the figure renders, bypassing Jinja and
-    ``json`` for the bulk of the bytes.
+    into the page body as three ``<script>`` data blocks (the coarse and fine geometry parts and
+    the deflated attribute JSON, all as :func:`.big_geometry.text7` text) when the figure renders,
+    bypassing Jinja and ``json`` for the bulk of the bytes.
     """
 
     _template = Template(
@@ -254,19 +262,25 @@ class BigLayer(MacroElement):
         """
     )
 
-    def __init__(self, geometry: bytes, attributes: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+    def __init__(self, geometry: Encoded, attributes: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         super().__init__()
         self._name = "BigLayer"
-        self.geometry_text = text7(geometry)
+        self.coarse_text = text7(geometry.coarse)
+        self.fine_text = text7(geometry.fine)
         text = json.dumps(attributes, ensure_ascii=False, separators=(",", ":"))
         self.attributes_text = text7(zlib.compress(text.encode("utf-8"), 6))
         name = self.get_name()
-        self.options = {**options, "payload": f"{name}_geometry", "attributes": f"{name}_attributes"}
+        self.options = {
+            **options,
+            "split": geometry.split,
+            "steps": list(STEP_BUCKETS),
+            "payload": {part: f"{name}_{part}" for part in ("coarse", "fine", "attributes")},
+        }
 
     @property
     def size_bytes(self) -> int:
-        """Bytes this layer adds to the page (payload and attributes, UTF-8)."""
-        return len(self.geometry_text) + len(self.attributes_text.encode("utf-8"))
+        """Bytes this layer adds to the page (geometry parts and attributes, UTF-8)."""
+        return sum(len(t.encode("utf-8")) for t in (self.coarse_text, self.fine_text, self.attributes_text))
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # MacroElement renders into the figure
         figure = self.get_root()
@@ -274,9 +288,13 @@ class BigLayer(MacroElement):
             raise TypeError("a BigLayer renders only inside a map (add its FeatureGroup to a folium.Map)")
         add_files(figure, js=JS_FILES)  # the page's one way to ship corridormap's own JS files
         name = self.get_name()
-        blocks = (
-            f'<script type="application/octet-stream" id="{name}_geometry">{self.geometry_text}</script>\n'
-            f'<script type="application/octet-stream" id="{name}_attributes">{self.attributes_text}</script>'
+        blocks = "\n".join(
+            f'<script type="application/octet-stream" id="{name}_{part}">{text}</script>'
+            for part, text in (
+                ("coarse", self.coarse_text),
+                ("fine", self.fine_text),
+                ("attributes", self.attributes_text),
+            )
         )
         figure.html.add_child(RawText(blocks), name=f"{name}_data")
         super().render(**kwargs)
@@ -317,7 +335,7 @@ def big_layer(
     gdf : the layer, in any CRS (not modified); empty geometries are left out.
     spec : its catalog entry (style, popup and tooltip fields, title, pane).
     zooms : zooms with their own simplified level.
-    deflate : zlib-compress the geometry (the browser inflates it natively).
+    deflate : zlib-compress the geometry parts (the browser inflates them natively).
     budget_bytes : warn (and log) when the layer adds more than this to the page.
 
     Returns

@@ -12,7 +12,8 @@
  *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there
  *   layer.focus(feature)                 zoom to a feature and open its popup
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
- *   corridormapBig.whenReady()           resolves once every layer has decoded its payload
+ *   corridormapBig.whenDrawn()           resolves once every layer has painted its coarse part
+ *   corridormapBig.whenReady()           resolves once every layer has decoded its whole payload
  */
 (function (root) {
   "use strict";
@@ -40,6 +41,37 @@
     return qx * qx + qy * qy;
   }
 
+  /* Source-over of sprite sp's premultiplied pixels onto px (W x H premultiplied RGBA words, an
+   * Int32Array: all the arithmetic stays in 32-bit integers) at (x0, y0). */
+  function blend(px, W, H, sp, x0, y0) {
+    var n = sp.col.length, size = sp.size;
+    if (x0 >= W || y0 >= H || x0 + size <= 0 || y0 + size <= 0) return;
+    var dx = sp.dx, dy = sp.dy, col = sp.col, inv = sp.inv, inside = x0 >= 0 && y0 >= 0 && x0 + size <= W && y0 + size <= H;
+    for (var k = 0; k < n; k++) {
+      var x = x0 + dx[k], y = y0 + dy[k];
+      if (!inside && (x < 0 || y < 0 || x >= W || y >= H)) continue;
+      var o = y * W + x, ia = inv[k], dst = px[o];
+      if (ia === 0 || dst === 0) {
+        px[o] = col[k];
+        continue;
+      }
+      var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff);
+      var ag = (((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00;
+      px[o] = (col[k] + rb + ag) | 0;
+    }
+  }
+
+  /* Premultiplied RGBA words back to the straight alpha ImageData holds. */
+  function unpremultiply(px) {
+    for (var o = 0; o < px.length; o++) {
+      var w = px[o], a = w >>> 24;
+      if (a === 0 || a === 255) continue;
+      var f = 255 / a;
+      px[o] = (a << 24) | (Math.min(255, Math.round(((w >>> 16) & 255) * f)) << 16) |
+        (Math.min(255, Math.round(((w >>> 8) & 255) * f)) << 8) | Math.min(255, Math.round((w & 255) * f));
+    }
+  }
+
   CM.BigLayer = L.GridLayer.extend({
     options: { updateWhenZooming: false, keepBuffer: 1, tileSize: 512 },
 
@@ -60,23 +92,53 @@
       CM.layers[opts.name] = this;
     },
 
+    /* Decode the coarse part at once and paint it; the fine part in a worker, then paint again
+     * only where the zoom wants a finer level than the coarse part has. */
     _load: function () {
-      var self = this, o = this.cm;
-      var geom = document.getElementById(o.payload), attrs = document.getElementById(o.attributes);
-      var bytes = CM.text7Bytes(geom.textContent), table = CM.text7Bytes(attrs.textContent);
-      geom.textContent = "";
-      attrs.textContent = "";
-      var attrsReady = CM.inflate(table).then(function (raw) {
+      var self = this, o = this.cm, texts = {};
+      ["coarse", "fine", "attributes"].forEach(function (k) {
+        var el = document.getElementById(o.payload[k]);
+        texts[k] = el.textContent;
+        el.textContent = ""; // the page keeps no second copy
+      });
+      var msg = {
+        coarse: texts.coarse, fine: texts.fine, counts: o.counts, steps: o.steps, deflate: o.deflate, levels: o.zooms.length,
+      };
+      this.drawn = CM.partBytes(texts.coarse, o.deflate).then(function (bytes) {
+        self._setData(CM.boxes(CM.decodePart(bytes, o.counts, o.steps, null)), o.split);
+        return self;
+      });
+      // the workers and the popup table wait until every layer's first paint is on screen: on a
+      // laptop's few cores they would otherwise hold it up
+      var shown = this.drawn.then(CM.whenDrawn).then(CM.afterPaint);
+      var full = shown.then(function () { return CM.decodeFull(msg, self); });
+      var attrsReady = shown.then(function () {
+        return CM.inflate(CM.text7Bytes(texts.attributes));
+      }).then(function (raw) {
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
       });
-      var geomReady = o.deflate ? CM.inflate(bytes) : Promise.resolve(bytes);
-      return Promise.all([geomReady, attrsReady]).then(function (done) {
-        self.data = CM.decodeGeometry(done[0], o.counts);
-        self.index = new CM.GridIndex(self.data.bbox, o.counts.features);
-        if (self._map) self.redraw();
+      return Promise.all([full, attrsReady, this.drawn]).then(function (done) {
+        self._setData(done[0], o.zooms.length);
         self.fire("cm:ready");
         return self;
       });
+    },
+
+    /* Draw from `d` (levels up to `top`): a new index, and the tiles again if their level changes. */
+    _setData: function (d, top) {
+      var before = this.data;
+      d.top = top;
+      this.data = d;
+      this._vertLevels = d.levels || {}; // the worker builds them; a coarse part's, on first use
+      this.index = new CM.GridIndex(d.bbox, this.cm.counts.features);
+      if (!this._map || !this._container) return; // not drawn yet (onAdd waits for the map to load)
+      var z = this._tileZoom == null ? Math.round(this._map.getZoom()) : this._tileZoom;
+      if (!before || levelFor(this.cm.zooms, z) > before.top) this.redraw();
+    },
+
+    /* The level drawn at zoom z: levelFor, within the levels decoded so far. */
+    _levelAt: function (z) {
+      return Math.min(levelFor(this.cm.zooms, z), this.data.top);
     },
 
     onAdd: function (map) {
@@ -120,19 +182,39 @@
       if (!ids.length) return;
       var buckets = o.styles.map(function () { return []; }), style = this.data.style;
       for (var i = 0; i < ids.length; i++) buckets[style[ids[i]]].push(ids[i]);
-      var t = { lv: this._levelVerts(levelFor(o.zooms, z)), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
+      var t = { lv: this._levelVerts(this._levelAt(z)), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
+      if (o.kind === "point") return this._drawPoints(ctx, buckets, t, size);
       for (var s = 0; s < buckets.length; s++) if (buckets[s].length) this._drawBucket(ctx, buckets[s], o.styles[s], t);
     },
 
     _drawBucket: function (ctx, ids, s, t) {
-      var kind = this.cm.kind, i;
-      if (kind === "point") {
-        for (i = 0; i < ids.length; i++) this._stamp(ctx, ids[i], this._sprite(s), t);
-        return;
-      }
+      var kind = this.cm.kind;
       ctx.beginPath();
-      for (i = 0; i < ids.length; i++) this._trace(ctx, ids[i], t, kind === "polygon");
+      for (var i = 0; i < ids.length; i++) this._trace(ctx, ids[i], t, kind === "polygon");
       this._paint(ctx, s, kind);
+    },
+
+    /* Points: each style's marker (drawn once by the canvas, _sprite) is blended into the tile's
+     * pixels here, source-over in premultiplied 8-bit RGBA, and the tile written at once: a
+     * hundred thousand markers cost far less than as many drawImage calls. */
+    _drawPoints: function (ctx, buckets, t, size) {
+      var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
+      var img = ctx.createImageData(W, H), px = new Int32Array(img.data.buffer), d = this.data;
+      for (var s = 0; s < buckets.length; s++) {
+        var ids = buckets[s];
+        if (!ids.length) continue;
+        var sp = this._sprite(this.cm.styles[s]), h = sp.half;
+        for (var i = 0; i < ids.length; i++) {
+          var f = ids[i];
+          for (var v = d.vertStart[d.ringStart[f]]; v < d.vertStart[d.ringStart[f + 1]]; v++) {
+            var x0 = Math.round((Math.round(d.xs[v] * t.scale + t.ax) - h) * r);
+            var y0 = Math.round((Math.round(t.ay - d.ys[v] * t.scale) - h) * r);
+            blend(px, W, H, sp, x0, y0);
+          }
+        }
+      }
+      unpremultiply(px);
+      ctx.putImageData(img, 0, 0);
     },
 
     /* Fill and stroke the current path in style s (Leaflet's path options). */
@@ -160,8 +242,7 @@
      * Built once per level on first use, so a coarse zoom walks only the vertices it draws. */
     _levelVerts: function (k) {
       var d = this.data, nr = d.vertStart.length - 1;
-      if (k >= this.cm.zooms.length) return { start: d.vertStart, idx: null };
-      this._vertLevels = this._vertLevels || {};
+      if (k >= d.top) return { start: d.vertStart, idx: null };
       if (this._vertLevels[k]) return this._vertLevels[k];
       var start = new Int32Array(nr + 1), n = 0, r, v;
       for (r = 0; r < nr; r++) {
@@ -194,34 +275,33 @@
       }
     },
 
-    /* A circle marker drawn once per style, stamped at every point (much cheaper than arcs). */
+    /* A circle marker drawn once per style by the canvas, kept as premultiplied pixels: the offsets
+     * and colours of its non-empty pixels, and their alpha. */
     _sprite: function (s) {
       if (s._sprite) return s._sprite;
       var r = root.devicePixelRatio || 1, radius = s.radius || 6, half = Math.ceil(radius + (s.weight || 0) / 2 + 1);
-      var c = document.createElement("canvas"), ctx = c.getContext("2d");
-      c.width = c.height = 2 * half * r;
+      var c = document.createElement("canvas"), ctx = c.getContext("2d", { willReadFrequently: true });
+      c.width = c.height = Math.round(2 * half * r);
       ctx.scale(r, r);
       ctx.beginPath();
       ctx.arc(half, half, radius, 0, 2 * Math.PI);
       this._paint(ctx, s, "point");
-      // an ImageBitmap is stamped faster than a canvas (no snapshot of the source per draw)
-      var bitmap = root.OffscreenCanvas && root.OffscreenCanvas.prototype.transferToImageBitmap;
-      if (bitmap) {
-        var off = new root.OffscreenCanvas(c.width, c.height);
-        off.getContext("2d").drawImage(c, 0, 0);
-        c = off.transferToImageBitmap();
+      var rgba = ctx.getImageData(0, 0, c.width, c.height).data, dx = [], dy = [], col = [], inv = [];
+      for (var y = 0; y < c.height; y++) {
+        for (var x = 0; x < c.width; x++) {
+          var k = 4 * (y * c.width + x), a = rgba[k + 3];
+          if (!a) continue;
+          dx.push(x);
+          dy.push(y);
+          inv.push(255 - a);
+          col.push((a << 24) | (Math.round((rgba[k + 2] * a) / 255) << 16) |
+            (Math.round((rgba[k + 1] * a) / 255) << 8) | Math.round((rgba[k] * a) / 255));
+        }
       }
-      s._sprite = { canvas: c, half: half, exact: r === 1 };
+      s._sprite = {
+        half: half, size: c.width, dx: new Int32Array(dx), dy: new Int32Array(dy), col: new Int32Array(col), inv: new Int32Array(inv),
+      };
       return s._sprite;
-    },
-
-    _stamp: function (ctx, f, sprite, t) {
-      var d = this.data, h = sprite.half, size = 2 * h;
-      for (var v = d.vertStart[d.ringStart[f]]; v < d.vertStart[d.ringStart[f + 1]]; v++) {
-        var px = Math.round(d.xs[v] * t.scale + t.ax) - h, py = Math.round(t.ay - d.ys[v] * t.scale) - h;
-        if (sprite.exact) ctx.drawImage(sprite.canvas, px, py);
-        else ctx.drawImage(sprite.canvas, px, py, size, size);
-      }
     },
 
     /* Squared distance (metres) from (x, y) to feature f at level k; 0 inside a polygon. */
@@ -264,7 +344,7 @@
       var mpp = WORLD / (256 * Math.pow(2, z)), tol = this._hitPx * mpp;
       var p = L.Projection.SphericalMercator.project(latlng);
       var ids = this.index.query(p.x - tol, p.y - tol, p.x + tol, p.y + tol, []);
-      var k = levelFor(this.cm.zooms, z), best = -1, bestD = Infinity;
+      var k = this._levelAt(z), best = -1, bestD = Infinity;
       for (var i = ids.length - 1; i >= 0; i--) {
         var f = ids[i], s = this.cm.styles[this.data.style[f]];
         var reach = ((s.weight || 0) / 2 + (this.cm.kind === "point" ? s.radius || 6 : 0) + 4) * mpp;
@@ -313,7 +393,7 @@
     },
 
     latLngs: function (f, level) {
-      var d = this.data, out = [], lv = this._levelVerts(level == null ? this.cm.zooms.length : level);
+      var d = this.data, out = [], lv = this._levelVerts(Math.min(level == null ? this.cm.zooms.length : level, d.top));
       for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
         var ring = [];
         for (var i = lv.start[r]; i < lv.start[r + 1]; i++) {
@@ -331,8 +411,60 @@
     return new CM.BigLayer(opts);
   };
 
+  /* Resolves once every layer has decoded everything (the fine part, the popup table). */
   CM.whenReady = function () {
     return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].ready; }));
+  };
+
+  /* Resolves once the frame being drawn is on screen (two animation frames; a timer where a
+   * hidden tab runs none). */
+  CM.afterPaint = function () {
+    return new Promise(function (resolve) {
+      var timer = setTimeout(resolve, 500);
+      requestAnimationFrame(function () {
+        requestAnimationFrame(function () {
+          clearTimeout(timer);
+          setTimeout(resolve, 0);
+        });
+      });
+    });
+  };
+
+  /* Resolves once every layer has painted its coarse part (the map's first paint). */
+  CM.whenDrawn = function () {
+    return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].drawn; }));
+  };
+
+  /* The full data of a layer from both parts' texts, decoded in a Web Worker made from a Blob URL
+   * (layer.decodedIn = "worker"), or on the page where workers are refused ("page"). */
+  CM.decodeFull = function (msg, layer) {
+    var url = null, worker = null;
+    function onPage() {
+      if (worker) worker.terminate();
+      if (url) URL.revokeObjectURL(url);
+      layer.decodedIn = "page";
+      return CM.decodeAll(msg);
+    }
+    try {
+      url = URL.createObjectURL(new Blob([CM.workerSource()], { type: "text/javascript" }));
+      worker = new Worker(url);
+    } catch (err) {
+      return onPage();
+    }
+    return new Promise(function (resolve, reject) {
+      worker.onmessage = function (e) {
+        worker.terminate();
+        URL.revokeObjectURL(url);
+        layer.decodedIn = "worker";
+        if (e.data.error) reject(new Error(e.data.error));
+        else resolve(e.data.data);
+      };
+      worker.onerror = function (e) { // a worker that cannot start (a strict page policy): decode here
+        e.preventDefault();
+        resolve(onPage());
+      };
+      worker.postMessage(msg);
+    });
   };
 
   /* Large layers on `map`, topmost pane first. */
@@ -340,7 +472,7 @@
     var out = [];
     Object.keys(CM.layers).forEach(function (n) {
       var l = CM.layers[n];
-      if (l._map === map && l.data) out.push(l);
+      if (l._map === map && l.data && l.attrs) out.push(l);
     });
     function z(l) { return parseInt(map.getPane(l.options.pane).style.zIndex, 10) || 400; }
     return out.sort(function (a, b) { return z(b) - z(a); });
@@ -409,7 +541,7 @@
   CM.search = function (map, text, limit, layers) {
     var needle = escapeText(text).toLowerCase(), out = [], max = limit || 10;
     (layers || CM.onMap(map)).forEach(function (layer) {
-      var n = layer.data ? layer.cm.counts.features : 0;
+      var n = layer.data && layer.attrs ? layer.cm.counts.features : 0;
       for (var f = 0; f < n && out.length < max; f++) {
         var name = layer.text("names", f);
         if (name && name.toLowerCase().indexOf(needle) >= 0) {

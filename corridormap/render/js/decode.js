@@ -1,13 +1,22 @@
-/* corridormap large layers (1/3): decode the geometry payload written by corridormap/render/big.py.
+/* corridormap large layers (1/3): decode the geometry payload written by corridormap/render/big_geometry.py.
  *
- * The payload is 7-bit text (CM.text7Bytes) of (optionally zlib-deflated) bytes. Every number is an unsigned
- * LEB128 varint; signed numbers are zigzag-coded. In order: rings per feature, vertices per ring,
- * a style code per feature, then x and y per vertex (a ring's first vertex minus the previous
- * ring's first vertex, its second vertex minus the first, after that the change of step), then one
- * level tag byte per vertex (the coarsest simplification level that keeps the vertex).
+ * A layer's geometry comes in two parts, each 7-bit text (CM.text7Bytes) of zlib-deflated bytes: the
+ * coarse part (the vertices of the coarsest levels, with the rings, vertices per ring and style
+ * codes), decoded at once so the map paints, and the fine part (every other vertex), decoded in a
+ * Web Worker made from this very file (CM.workerSource, a Blob URL: it works from file:// and
+ * offline) so the first paint does not wait for it.
+ *
+ * Each part: a varint count of sections and their byte lengths, then the sections: counts (varints),
+ * head symbols, heads (zigzag varints), escapes (varints), then per step context (the larger of the
+ * last step's |dx| and |dy| against the edges `steps`) the symbols, then per context the across
+ * components (zigzag varints). Walking the rings' vertices in order: a ring's first vertex is its
+ * offset from the previous ring's first vertex, the second one step; each later vertex is the miss
+ * of "the last step again", given in the frame of that step (along, across) and turned back by
+ * CM.fromFrame. A symbol byte is 16 * level tag + the zigzagged along component (15: add the next
+ * escape). In the fine part, symbol 0 marks a coarse vertex (taken from the coarse part).
  * Coordinates are whole Web Mercator (EPSG:3857) metres.
  */
-(function (root) {
+(function factory(root) {
   "use strict";
   var CM = (root.corridormapBig = root.corridormapBig || {});
 
@@ -36,74 +45,119 @@
     });
   };
 
-  /* Decode into typed arrays: ringStart (per feature), vertStart (per ring), style (per feature),
-   * xs, ys, tags (per vertex) and bbox (minx, miny, maxx, maxy per feature). */
-  CM.decodeGeometry = function (b, counts) {
+  function unzigzag(v) {
+    return v % 2 ? -(v + 1) / 2 : v / 2;
+  }
+
+  /* The residual (along, across) in the frame of the step (ex, ey), turned back to (dx, dy): the
+   * inverse of big_geometry.along_across (quarter turns, then three lifting shears undone in reverse
+   * order with the same IEEE double operations and floor(v + 0.5) rounding). */
+  CM.fromFrame = function (a, b, ex, ey, out) {
+    var q, ux, uy;
+    if ((ex < 0 ? -ex : ex) >= (ey < 0 ? -ey : ey)) q = ex >= 0 ? 0 : 2;
+    else q = ey > 0 ? 1 : 3;
+    if (q === 0) { ux = ex; uy = ey; } else if (q === 1) { ux = ey; uy = -ex; }
+    else if (q === 2) { ux = -ex; uy = -ey; } else { ux = -ey; uy = ex; }
+    var u = a, w = b;
+    if (uy !== 0) {
+      var length = Math.sqrt(ux * ux + uy * uy), p = (length - ux) / uy, s = -uy / length;
+      var u1 = u - Math.floor(p * w + 0.5);
+      w = w - Math.floor(s * u1 + 0.5);
+      u = u1 - Math.floor(p * w + 0.5);
+    }
+    if (q === 0) { out[0] = u; out[1] = w; } else if (q === 1) { out[0] = -w; out[1] = u; }
+    else if (q === 2) { out[0] = -u; out[1] = -w; } else { out[0] = w; out[1] = -u; }
+  };
+
+  /* Section cursors of a part: cur[k] is where section k is read next, end[k] where it ends. */
+  function sections(b) {
     var p = 0;
-    function next() {
-      var c = b[p++];
-      var v = c & 127;
-      if (c < 128) return v;
-      c = b[p++];
-      v |= (c & 127) << 7;
-      if (c < 128) return v;
-      c = b[p++];
-      v |= (c & 127) << 14;
-      if (c < 128) return v;
-      c = b[p++];
-      v |= (c & 127) << 21;
-      if (c < 128) return v;
-      c = b[p++];
-      return v + (c & 127) * 268435456;
+    function uv() {
+      var c = b[p++], v = c & 127, m = 128;
+      while (c >= 128) { c = b[p++]; v += (c & 127) * m; m *= 128; }
+      return v;
     }
-    function signed(v) {
-      return v % 2 ? -(v + 1) / 2 : v / 2;
+    var k = uv(), lens = [];
+    for (var i = 0; i < k; i++) lens.push(uv());
+    var cur = new Int32Array(k), end = new Int32Array(k);
+    for (i = 0; i < k; i++) { cur[i] = p; p += lens[i]; end[i] = p; }
+    if (p !== b.length) throw new Error("corridormap: corrupt layer payload (" + p + " != " + b.length + ")");
+    return { cur: cur, end: end };
+  }
+
+  /* Decode one part into typed arrays: ringStart (per feature), vertStart (per ring), style (per
+   * feature), xs, ys, tags (per vertex). `coarse` is the decoded coarse part when decoding the
+   * fine one (null for the coarse part itself). */
+  CM.decodePart = function (b, counts, steps, coarse) {
+    var S = sections(b), cur = S.cur, nb = steps.length + 1;
+    function uv(k) {
+      var p = cur[k], c = b[p++], v = c & 127, m = 128;
+      while (c >= 128) { c = b[p++]; v += (c & 127) * m; m *= 128; }
+      cur[k] = p;
+      return v;
     }
-    var nf = counts.features, nr = counts.rings, nv = counts.vertices;
-    var ringStart = new Int32Array(nf + 1), vertStart = new Int32Array(nr + 1);
-    var i, r, v;
-    for (i = 0; i < nf; i++) ringStart[i + 1] = ringStart[i] + next();
-    for (r = 0; r < nr; r++) vertStart[r + 1] = vertStart[r] + next();
-    var style = new Uint8Array(nf);
-    for (i = 0; i < nf; i++) style[i] = next();
-    var xs = new Int32Array(nv), ys = new Int32Array(nv);
-    var sx = 0, sy = 0, c, u;
+    var nf = counts.features, nr = counts.rings, i, r, v;
+    var ringStart = coarse ? coarse.ringStart : new Int32Array(nf + 1), vertStart = new Int32Array(nr + 1);
+    var style = coarse ? coarse.style : new Uint8Array(nf);
+    if (!coarse) for (i = 0; i < nf; i++) ringStart[i + 1] = ringStart[i] + uv(0);
+    for (r = 0; r < nr; r++) vertStart[r + 1] = vertStart[r] + uv(0);
+    if (!coarse) for (i = 0; i < nf; i++) style[i] = uv(0);
+    var nv = vertStart[nr], xs = new Int32Array(nv), ys = new Int32Array(nv), tags = new Uint8Array(nv);
+    var cx = coarse && coarse.xs, cy = coarse && coarse.ys, ct = coarse && coarse.tags, ci = 0;
+    var s0 = steps[0], s1 = steps[1], s2 = steps[2], fx = 0, fy = 0, rxy = [0, 0];
     for (r = 0; r < nr; r++) {
       var a = vertStart[r], e = vertStart[r + 1];
-      if (a === e) continue;
-      var x = sx + signed(next()), y = sy + signed(next());
-      sx = x;
-      sy = y;
-      xs[a] = x;
-      ys[a] = y;
-      var dx = 0, dy = 0;
-      for (v = a + 1; v < e; v++) {
-        // the hot loop: one-byte varints inline, longer ones through next(); zigzag by bit ops
-        c = b[p++];
-        u = c < 128 ? c : (p--, next());
-        var ddx = (u >>> 1) ^ -(u & 1);
-        c = b[p++];
-        u = c < 128 ? c : (p--, next());
-        var ddy = (u >>> 1) ^ -(u & 1);
-        if (v === a + 1) {
-          dx = ddx;
-          dy = ddy;
-        } else {
-          dx += ddx;
-          dy += ddy;
+      for (v = a; v < e; v++) {
+        var pos = v - a, s, k = 0, dx = 0, dy = 0;
+        if (pos < 2) s = b[cur[1]++];
+        else {
+          dx = xs[v - 1] - xs[v - 2];
+          dy = ys[v - 1] - ys[v - 2];
+          var l = Math.max(dx < 0 ? -dx : dx, dy < 0 ? -dy : dy);
+          if (nb === 4) k = l < s0 ? 0 : l < s1 ? 1 : l < s2 ? 2 : 3; // (the default edges, inline)
+          else while (k < nb - 1 && l >= steps[k]) k++;
+          s = b[cur[4 + k]++];
         }
-        x += dx;
-        y += dy;
-        xs[v] = x;
-        ys[v] = y;
+        if (coarse && s === 0) {
+          xs[v] = cx[ci];
+          ys[v] = cy[ci];
+          tags[v] = ct[ci++];
+        } else {
+          tags[v] = s >> 4;
+          if (pos === 0) {
+            xs[v] = fx + unzigzag(uv(2));
+            ys[v] = fy + unzigzag(uv(2));
+          } else if (pos === 1) {
+            xs[v] = xs[v - 1] + unzigzag(uv(2));
+            ys[v] = ys[v - 1] + unzigzag(uv(2));
+          } else {
+            var za = s & 15, c = b[cur[4 + nb + k]];
+            if (za === 15) za += uv(3);
+            var zb = c < 128 ? (cur[4 + nb + k]++, c) : uv(4 + nb + k); // one-byte varints inline
+            CM.fromFrame(unzigzag(za), unzigzag(zb), dx, dy, rxy);
+            xs[v] = xs[v - 1] + dx + rxy[0];
+            ys[v] = ys[v - 1] + dy + rxy[1];
+          }
+        }
+        if (pos === 0) {
+          fx = xs[v];
+          fy = ys[v];
+        }
       }
     }
-    if (p + nv !== b.length) throw new Error("corridormap: corrupt layer payload (" + (p + nv) + " != " + b.length + ")");
-    var tags = b.slice(p, p + nv);
-    var bbox = new Int32Array(4 * nf);
-    for (i = 0; i < nf; i++) {
+    for (i = 0; i < cur.length; i++) {
+      if (cur[i] !== S.end[i]) throw new Error("corridormap: corrupt layer payload (section " + i + ")");
+    }
+    if (coarse && ci !== cx.length) throw new Error("corridormap: corrupt layer payload (coarse vertices)");
+    return { ringStart: ringStart, vertStart: vertStart, style: style, xs: xs, ys: ys, tags: tags };
+  };
+
+  /* Feature boxes (minx, miny, maxx, maxy per feature) of decoded data, added as d.bbox. */
+  CM.boxes = function (d) {
+    var nf = d.ringStart.length - 1, bbox = new Int32Array(4 * nf), xs = d.xs, ys = d.ys;
+    for (var i = 0; i < nf; i++) {
       var x0 = 2147483647, y0 = 2147483647, x1 = -2147483647, y1 = -2147483647;
-      for (v = vertStart[ringStart[i]]; v < vertStart[ringStart[i + 1]]; v++) {
+      for (var v = d.vertStart[d.ringStart[i]]; v < d.vertStart[d.ringStart[i + 1]]; v++) {
         if (xs[v] < x0) x0 = xs[v];
         if (xs[v] > x1) x1 = xs[v];
         if (ys[v] < y0) y0 = ys[v];
@@ -114,6 +168,65 @@
       bbox[4 * i + 2] = x1;
       bbox[4 * i + 3] = y1;
     }
-    return { ringStart: ringStart, vertStart: vertStart, style: style, xs: xs, ys: ys, tags: tags, bbox: bbox };
+    d.bbox = bbox;
+    return d;
   };
-})(window);
+
+  /* The vertices of each simplification level below `top`, per ring: d.levels[k] = {start, idx}
+   * (ring r's level-k vertices are idx[start[r]:start[r + 1]]), built with the data so a zoom
+   * into a new level does not wait for them. */
+  CM.levelIndex = function (d, top) {
+    var nr = d.vertStart.length - 1, tags = d.tags, levels = [];
+    for (var k = 0; k < top; k++) {
+      var start = new Int32Array(nr + 1), n = 0, r, v;
+      for (r = 0; r < nr; r++) {
+        for (v = d.vertStart[r]; v < d.vertStart[r + 1]; v++) if (tags[v] <= k) n++;
+        start[r + 1] = n;
+      }
+      var idx = new Int32Array(n);
+      n = 0;
+      for (v = 0; v < tags.length; v++) if (tags[v] <= k) idx[n++] = v;
+      levels.push({ start: start, idx: idx });
+    }
+    d.levels = levels;
+    return d;
+  };
+
+  /* Text of a part -> its bytes, inflated when the layer is deflated. */
+  CM.partBytes = function (text, deflate) {
+    var bytes = CM.text7Bytes(text);
+    return deflate ? CM.inflate(bytes) : Promise.resolve(bytes);
+  };
+
+  /* Both parts' texts -> the full data (with boxes): what the worker does. */
+  CM.decodeAll = function (msg) {
+    return Promise.all([CM.partBytes(msg.coarse, msg.deflate), CM.partBytes(msg.fine, msg.deflate)]).then(
+      function (parts) {
+        var coarse = CM.decodePart(parts[0], msg.counts, msg.steps, null);
+        return CM.levelIndex(CM.boxes(CM.decodePart(parts[1], msg.counts, msg.steps, coarse)), msg.levels);
+      }
+    );
+  };
+
+  var source = "(" + factory.toString() + ")(self);";
+  /* This file as a worker script: a Blob URL, so it runs from file:// and offline. */
+  CM.workerSource = function () {
+    return source;
+  };
+
+  if (typeof root.document === "undefined" && typeof root.postMessage === "function") {
+    // in the worker: decode what the page sends, send back the arrays (transferred, not copied)
+    root.onmessage = function (event) {
+      CM.decodeAll(event.data).then(
+        function (d) {
+          var arrays = [d.ringStart, d.vertStart, d.style, d.xs, d.ys, d.tags, d.bbox];
+          d.levels.forEach(function (l) { arrays.push(l.start, l.idx); });
+          root.postMessage({ data: d }, arrays.map(function (a) { return a.buffer; }));
+        },
+        function (err) {
+          root.postMessage({ error: String((err && err.message) || err) });
+        }
+      );
+    };
+  }
+})(typeof window !== "undefined" ? window : self);
