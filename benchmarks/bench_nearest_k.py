@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
@@ -49,13 +50,16 @@ def brute_force(xy: np.ndarray, lines: np.ndarray, k: int) -> tuple[np.ndarray, 
 
 
 def nearest_at(rev: str) -> Callable[..., Any]:
-    """``nearest_table`` from ``corridormap/nearest.py`` as it was at git revision ``rev``."""
+    """``nearest_table`` from ``corridormap/analysis/nearest.py`` (``corridormap/nearest.py`` before
+    the analysis room) as it was at git revision ``rev``."""
     root = Path(__file__).resolve().parent.parent
-    text = subprocess.run(
-        ["git", "show", f"{rev}:corridormap/nearest.py"], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
+    for where in ("corridormap/analysis/nearest.py", "corridormap/nearest.py"):
+        shown = subprocess.run(["git", "show", f"{rev}:{where}"], cwd=root, capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
     path = Path(tempfile.mkdtemp()) / "nearest_before.py"
-    path.write_text(text)
+    path.write_text(re.sub(r"from \.+(\w)", r"from corridormap.\1", shown.stdout))  # relative imports
     spec = importlib.util.spec_from_file_location("corridormap._nearest_before", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -16,6 +16,15 @@ revision REV. For k = 3 geopandas has no equivalent: ``nearest_table(k=3)`` is t
 checked against a brute force over every feature (shapely distances, ties to the lower position)
 on a sample of the points, and compared with ``--before`` when given.
 
+``lines-access`` times the access card (``corridormap.analysis.access.access_card``: geodesic km,
+ranked by them) against the same ways, with two baselines: ``sjoin_nearest`` alone (planar metres,
+not what a card reports) and ``sjoin+Geod``, the fair "true km" baseline: sjoin_nearest, then the
+nearest location on each joined feature (``shapely.shortest_line``) and ``pyproj.Geod.inv`` from the
+point to it. Checked: every card km is at most sjoin+Geod's (within 1 mm) and equal where the two
+name the same feature, and on a sample of points the card's feature and km equal a brute force
+(Geod.inv to the nearest location of every feature within 3% of the planar nearest distance, more
+than the scale factor varies over the belt).
+
 Answers are equal when every point has the same nearest feature and the same planar distance
 (within 1e-6 m). sjoin_nearest returns every feature tied at the nearest distance; the documented
 tie rule keeps the first in layer order. A point whose feature differs counts as a tie only if its
@@ -23,6 +32,7 @@ distance to both features (shapely) is the same within 1e-6 m; the number of suc
 
     python benchmarks/bench_nearest_scale.py                      # 100k and 1M points, all cases
     python benchmarks/bench_nearest_scale.py --points 100000 --cases lines --before b8422b2
+    python benchmarks/bench_nearest_scale.py --points 100000 1000000 --cases lines-access
     python benchmarks/bench_nearest_scale.py --json > figures.json
 
 Real data (``--real FILE ...``, then only those cases): an OSM extract (``.osm``, ``.osm.bz2``,
@@ -199,9 +209,9 @@ def worker(data: Path, method: str, k: int, before: str | None, out: Path) -> No
     z = np.load(data, allow_pickle=False)
     xy, targets = z["xy"], load_targets(z)
     crs = str(z["crs"])
-    if method == "sjoin_nearest":
+    if method in ("sjoin_nearest", "sjoin+Geod", "access_card"):
         points = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=crs)
-        layer = gpd.GeoDataFrame(geometry=targets, crs=crs)
+        layer = gpd.GeoDataFrame({"name": np.arange(len(targets))}, geometry=targets, crs=crs)
     else:
         nearest_table = _load_nearest(before if method == "before" else None)
     reset = _reset_peak()
@@ -213,6 +223,21 @@ def worker(data: Path, method: str, k: int, before: str | None, out: Path) -> No
         first = joined.groupby(level=0).agg(d=("distance_m", "first"), t=("index_right", "min"))
         point, target, dist = first.index.to_numpy(), first["t"].to_numpy(), first["d"].to_numpy()
         rank = np.ones(len(point), dtype=np.int64)
+    elif method == "sjoin+Geod":
+        joined = gpd.sjoin_nearest(points, layer, distance_col="distance_m")
+        first = joined.groupby(level=0).agg(t=("index_right", "min"))
+        point, target = first.index.to_numpy(), first["t"].to_numpy()
+        dist = geod_m(xy[point], targets[target])
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        rank = np.ones(len(point), dtype=np.int64)
+    elif method == "access_card":
+        from corridormap.analysis.access import access_card
+
+        card = access_card(points, {"t": (layer, "name")})
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        point = np.flatnonzero(card["t_km"].notna().to_numpy())
+        target = card["t_name"].to_numpy()[point].astype(np.int64)
+        dist, rank = card["t_km"].to_numpy()[point] * 1000.0, np.ones(len(point), dtype=np.int64)
     else:
         table = nearest_table(xy, targets, k=k)
         wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
@@ -231,7 +256,38 @@ def measure(data: Path, method: str, k: int, before: str | None, tmp: Path) -> t
     return json.loads(out.with_suffix(".json").read_text()), np.load(out.with_suffix(".npz"))
 
 
+def geod_m(xy: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Geodesic metres (pyproj.Geod.inv, WGS 84) from EPSG:7755 points to their nearest location on
+    ``geoms`` (row by row, found by ``shapely.shortest_line``)."""
+    from pyproj import Geod, Transformer
+
+    ends = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy), geoms)).reshape(-1, 2, 2)[:, 1]
+    to_ll = Transformer.from_crs("EPSG:7755", "EPSG:4326", always_xy=True)
+    lon1, lat1 = to_ll.transform(xy[:, 0], xy[:, 1])
+    lon2, lat2 = to_ll.transform(ends[:, 0], ends[:, 1])
+    return np.asarray(Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)[2])
+
+
 # --- checks -----------------------------------------------------------------------------------------
+def check_access(xy: np.ndarray, targets: np.ndarray, base: Any, got: Any, sample: int, seed: int) -> int:
+    """The access card against sjoin+Geod (every point) and a brute force (``sample`` points);
+    returns how many points the card names a geodesically nearer feature than the planar nearest."""
+    assert (got["point"] == base["point"]).all() and len(got["point"]) == len(xy)
+    assert (got["distance"] <= base["distance"] + 1e-3).all(), "a card km beyond the planar nearest's"
+    same = got["target"] == base["target"]
+    np.testing.assert_allclose(got["distance"][same], base["distance"][same], rtol=0, atol=1e-3)
+    rows = np.random.default_rng(seed).choice(len(xy), size=min(sample, len(xy)), replace=False)
+    d1 = shapely.distance(shapely.points(xy[rows]), targets[base["target"][rows]])
+    p, t = shapely.STRtree(targets).query(shapely.points(xy[rows]), predicate="dwithin", distance=d1 * 1.03)
+    km = geod_m(xy[rows][p], targets[t])
+    for i, r in enumerate(rows):
+        mine = p == i
+        least = km[mine].min()
+        assert abs(least - got["distance"][r]) <= 1e-3, f"point {r}: the card's km is not the least"
+        named = km[mine][t[mine] == got["target"][r]]
+        assert len(named) and abs(named[0] - least) <= 1e-3, f"point {r}: the card names another feature"
+    return int((~same).sum())
+
 def check_k1(xy: np.ndarray, targets: np.ndarray, base: Any, got: Any) -> int:
     """Same nearest feature and distance as sjoin_nearest for every point; returns the tie count."""
     assert len(got["point"]) == len(base["point"]) == len(xy), "every point has a nearest feature"
@@ -311,13 +367,20 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for case, n, k, data, targets in cases(args, tmp):
         xy = np.load(data)["xy"]
-        methods = (
-            (["sjoin_nearest"] if k == 1 else []) + ["nearest_table"] + (["before"] if args.before else [])
-        )
+        if case == "lines-access":
+            methods = ["sjoin_nearest", "sjoin+Geod", "access_card"]
+        else:
+            before = ["before"] if args.before else []
+            methods = (["sjoin_nearest"] if k == 1 else []) + ["nearest_table"] + before
         figures = {m: measure(data, m, k, args.before, tmp) for m in methods}
         ties = {}
         for m in methods:
-            if k == 1 and m != "sjoin_nearest":
+            if m == "sjoin+Geod":
+                continue
+            if m == "access_card":
+                base = figures["sjoin+Geod"][1]
+                ties[m] = check_access(xy, targets, base, figures[m][1], args.sample, SEED)
+            elif k == 1 and m != "sjoin_nearest":
                 ties[m] = check_k1(xy, targets, figures["sjoin_nearest"][1], figures[m][1])
             elif k > 1:
                 ties[m] = check_k(xy, targets, figures[m][1], k, args.sample, SEED)
@@ -326,6 +389,7 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
             f = figures[m][0]
             ratio = figures[reference][0]["wall_s"] / f["wall_s"] if reference else None
             cpu_ratio = figures[reference][0]["cpu_s"] / f["cpu_s"] if reference else None
+            geod = figures.get("sjoin+Geod", [None])[0] if m == "access_card" else None
             label = f"nearest_table@{args.before}" if m == "before" else m
             rows.append(
                 {
@@ -338,8 +402,12 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
                     **f,
                     "speedup_wall": ratio,
                     "speedup_cpu": cpu_ratio,
+                    "speedup_wall_vs_sjoin_geod": geod["wall_s"] / f["wall_s"] if geod else None,
+                    "speedup_cpu_vs_sjoin_geod": geod["cpu_s"] / f["cpu_s"] if geod else None,
                     "versus": reference if m != reference else None,
-                    "checked": ("all points" if k == 1 else f"{min(args.sample, n)} points")
+                    "checked": (
+                        "all points" if k == 1 and m != "access_card" else f"{min(args.sample, n)} points"
+                    )
                     if m in ties
                     else "",
                     "ties": ties.get(m),
@@ -354,6 +422,11 @@ def print_row(r: dict[str, Any]) -> None:
     ratio = f"{r['speedup_wall']:5.1f}x / {r['speedup_cpu']:5.1f}x" if r["versus"] else " " * 17
     call = f"{r['call_peak_mib']:7.0f}" if r["call_peak_mib"] is not None else "      -"
     check = f"same answers ({r['checked']}, {r['ties']} ties)" if r["checked"] else ""
+    if r["speedup_wall_vs_sjoin_geod"] is not None:
+        check = (
+            f"vs sjoin+Geod {r['speedup_wall_vs_sjoin_geod']:.1f}x / {r['speedup_cpu_vs_sjoin_geod']:.1f}x; "
+            f"exact ({r['checked']} by brute force; {r['ties']} points geodesically nearer another feature)"
+        )
     print(
         f"{r['case']:9} {r['points']:>9,} {r['vertices']:>9,} {r['k']:>2}  {r['method']:22} "
         f"{r['wall_s']:8.2f} {r['cpu_s']:8.2f} {r['peak_mib']:8.0f} {call}  {ratio}  {check}",
@@ -367,7 +440,10 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=10_000)
     parser.add_argument("--vertices", type=int, default=1_000_000)
     parser.add_argument(
-        "--cases", nargs="+", default=["lines", "lines-k3", "zones"], choices=["lines", "lines-k3", "zones"]
+        "--cases",
+        nargs="+",
+        default=["lines", "lines-k3", "zones", "lines-access"],
+        choices=["lines", "lines-k3", "zones", "lines-access"],
     )
     parser.add_argument("--before", help="also time nearest.py at this git revision")
     parser.add_argument("--sample", type=int, default=200, help="points checked by brute force for k = 3")

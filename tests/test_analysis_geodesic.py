@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
 from corridormap.analysis.access import access_card
-from corridormap.analysis.geodesic import geodesic_nearest
+from corridormap.analysis.geodesic import geodesic_m, geodesic_nearest
 from corridormap.crs import BELT_CRS, geodesic_km, scale_bounds
 
 GEOD = Geod(ellps="WGS84")
@@ -158,3 +158,92 @@ def test_scale_bounds_bound_planar_over_geodesic():
     ratio = np.hypot(*(a - b).T) / 1000.0 / geodesic_km(a, b)
     assert (ratio >= low).all() and (ratio <= high).all()
     assert 1.0 < high / low < 1.02
+
+
+@pytest.mark.parametrize(
+    ("low_m", "high_m", "tolerance_m"), [(1.0, 1e4, 1e-7), (1e4, 1e5, 1e-5), (1e5, 3e5, 2e-4)]
+)
+def test_geodesic_m_is_geod_within_a_tenth_of_a_millimetre(low_m, high_m, tolerance_m):
+    # the scale-factor integral (short pairs) and Geod.inv (long ones) against Geod.inv, over India
+    rng = np.random.default_rng(11)
+    lon, lat = rng.uniform(66.0, 90.0, 20_000), rng.uniform(5.0, 38.0, 20_000)
+    length = np.exp(rng.uniform(np.log(low_m), np.log(high_m), 20_000))
+    lon2, lat2, _ = GEOD.fwd(lon, lat, rng.uniform(0.0, 360.0, 20_000), length)
+    a, b = _belt(list(zip(lon, lat, strict=True))), _belt(list(zip(lon2, lat2, strict=True)))
+    ref = np.asarray(GEOD.inv(lon, lat, lon2, lat2)[2])
+    got = geodesic_m(a, b)
+    assert np.isfinite(got).all()
+    assert np.abs(got - ref).max() <= tolerance_m
+    assert geodesic_m(np.empty((0, 2)), np.empty((0, 2))).shape == (0,)
+    assert geodesic_m(a[:1], a[:1])[0] == 0.0  # a point to itself: 0, not NaN
+
+
+@pytest.mark.parametrize("many", [False, True])
+@pytest.mark.parametrize("k", [1, 2])
+def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypatch, many, k):
+    # short segments across the directions east and north of the points (their nearest locations
+    # inside them), north 0.1 % farther in the plane but nearer on the ellipsoid; a far third line.
+    # many: the samples path (OpenStreetMap-sized layers); else the grid sweep
+    import corridormap.analysis.nearest as nearest
+
+    if many:
+        monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
+    p = _belt([(75.0, 24.0)])[0]
+    east, north = _belt([(80.0, 24.0)])[0], _belt([(75.0, 30.0)])[0]
+    d_e, d_n = np.hypot(*(east - p)), np.hypot(*(north - p))
+    north = p + (north - p) * (d_e * 1.001 / d_n)
+    far = _belt([(70.0, 18.0)])[0]
+    lines = np.array(
+        [
+            shapely.linestrings([far, far + [0.0, 5_000.0]]),
+            shapely.linestrings([east - [0.0, 2_000.0], east + [0.0, 2_000.0]]),
+            shapely.linestrings([north - [2_000.0, 0.0], north + [2_000.0, 0.0]]),
+        ]
+        + ([shapely.linestrings([p - [500.0, 1_000.0], p + [500.0, -1_000.0]])] if k == 2 else [])
+    )  # k = 2: a line 1 km south of the points comes first, then east or north
+    xy = p + np.column_stack([np.arange(40.0), np.zeros(40)]) * 3.0
+    table = geodesic_nearest(xy, lines, k=k)
+    near = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy)[:, None], lines[None, :]))
+    n = len(lines)
+    near = near.reshape(40, n, 2, 2)[:, :, 1]
+    geo = geodesic_km(np.repeat(xy, n, axis=0), near.reshape(-1, 2)).reshape(40, n)
+    planar = shapely.distance(shapely.points(xy)[:, None], lines[None, :])
+    geo_k, planar_k = np.argsort(geo, axis=1)[:, k - 1], np.argsort(planar, axis=1)[:, k - 1]
+    assert (geo_k != planar_k).sum() >= 10  # the premise
+    assert list(table["point"]) == list(np.repeat(np.arange(40), k))
+    assert list(table["target"]) == list(np.argsort(geo, axis=1)[:, :k].ravel())
+    np.testing.assert_allclose(table["km"].reshape(40, k), np.sort(geo, axis=1)[:, :k], rtol=1e-9, atol=2e-6)
+
+
+def test_the_scale_factor_series_is_pyprojs_factor():
+    from pyproj import Proj
+
+    from corridormap.analysis.geodesic import _Conformal
+
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(60.0, 100.0, 5_000), rng.uniform(0.5, 44.5, 5_000)
+    xy = _belt(list(zip(lon, lat, strict=True)))
+    c = _Conformal.of_belt()
+    k = np.asarray(Proj(BELT_CRS).get_factors(lon, lat).meridional_scale)
+    rho = c.rho(xy[:, 0], xy[:, 1])
+    np.testing.assert_allclose(c.series(rho, c.inv_k) * k, 1.0, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(c.at(rho), c.series(rho, c.inv_k), rtol=1e-13)
+    np.testing.assert_allclose(c.at(rho, derivative=True), c.series(rho, c.d_inv_k), rtol=0, atol=1e-16)
+
+
+def test_points_far_beyond_the_belt_and_empty_layers_give_finite_answers():
+    # a point in the far north (beyond the fitted latitudes) and one in the belt, against a line
+    # near each: Geod.inv measures the far one, the ring falls back to the whole-belt factor bound
+    far, near = _belt([(80.0, 52.0)])[0], _belt([(75.0, 24.0)])[0]
+    lines = np.array(
+        [shapely.linestrings([far + [1_000.0, -500.0], far + [1_000.0, 500.0]]),
+         shapely.linestrings([near + [-500.0, 700.0], near + [500.0, 700.0]])]
+    )
+    table = geodesic_nearest(np.array([far, near]), lines)
+    assert list(table["target"]) == [0, 1] and np.isfinite(table["km"]).all()
+    to_ll = Transformer.from_crs(BELT_CRS, "EPSG:4326", always_xy=True)
+    for p, x, y, km in zip(table["point"], table["x"], table["y"], table["km"], strict=True):
+        a, b = to_ll.transform(*np.array([far, near])[p]), to_ll.transform(x, y)
+        assert km == pytest.approx(GEOD.inv(*a, *b)[2] / 1000.0, abs=2e-6)
+    empty = geodesic_nearest(np.array([far]), np.array([None], dtype=object))
+    assert len(empty["km"]) == 0

@@ -181,3 +181,57 @@ def test_k_nearest_equal_brute_force(samples_path, case, k, max_m):
     np.testing.assert_array_equal(table["rank"], rank)
     np.testing.assert_array_equal(table["target"], target)
     np.testing.assert_allclose(table["distance_m"], d, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["sweep", "first", "retries", "fallback"])
+@pytest.mark.parametrize("case", ["ways", "ties", "polygons", "ring", "points"])
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize(
+    ("slack", "per_m", "max_m"),
+    [
+        (0.0, None, np.inf),
+        (0.01, None, np.inf),
+        (0.5, None, np.inf),
+        (0.01, None, 800.0),
+        (0.5, 2e-4, np.inf),
+    ],
+)
+def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(
+    monkeypatch, path, case, k, slack, per_m, max_m
+):
+    # what the geodesic re-rank relies on: no feature but the k found is nearer than second_m, and
+    # every feature within (1 + slack) x the k-th distance is measured exactly
+    if path != "sweep":
+        monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
+        monkeypatch.setattr(nearest, "_FIRST_K", 1 if path == "retries" else nearest._FIRST_K)
+        monkeypatch.setattr(nearest, "_MOST_K", 2 if path == "fallback" else nearest._MOST_K)
+    if case == "points":
+        geoms = shapely.points(np.random.default_rng(4).uniform(0, 15_000, (60, 2)))
+        xy = _cases_k()["ways"][1]
+    else:
+        geoms, xy = _cases_k()[case]
+    table = nearest.nearest_columns(xy, geoms, k=k, second=slack, second_per_m=per_m, max_distance_m=max_m)
+    plain = nearest.nearest_columns(xy, geoms, k=k, max_distance_m=max_m)
+    for c in plain:  # the same answers
+        np.testing.assert_array_equal(table[c], plain[c])
+    dist = shapely.distance(shapely.points(xy)[:, None], geoms[None, :])
+    p, t = table["point"], table["target"]
+    others = dist.copy()
+    others[p, t] = np.inf
+    true_next = others[p].min(axis=1)
+    assert len(p) and not np.isnan(table["second_m"]).any()
+    assert (table["second_m"] <= true_next + 1e-6).all()
+    last = table["rank"] == np.bincount(p, minlength=len(xy))[p]  # each point's k-th (or last) row
+    assert (table["second_m"][last] >= table["distance_m"][last] - 1e-6).all()
+    d = table["distance_m"]
+    s = slack if per_m is None else np.minimum(slack, per_m * d)  # 0.5 from 2.5 km on
+    close = last & (true_next <= (1 + s) * d) & (true_next <= max_m)
+    np.testing.assert_allclose(table["second_m"][close], true_next[close], rtol=1e-9, atol=1e-6)
+
+
+def test_second_is_a_slack_and_empty_layers_have_the_column():
+    with pytest.raises(ValueError, match="second"):
+        nearest.nearest_columns(np.zeros((1, 2)), shapely.points([[1.0, 1.0]]), second=-1.0)
+    for k in (1, 2):
+        empty = nearest.nearest_columns(np.zeros((3, 2)), np.array([None], dtype=object), k=k, second=0.01)
+        assert len(empty["second_m"]) == len(empty["point"]) == 0

@@ -361,7 +361,7 @@ def test_state_check_catches_a_wrong_state(
 
 LENGTH_NOTE = re.compile(r"Length check: the line measures (?P<km>[\d.]+) km on the ellipsoid")
 CHAINAGE_NOTE = re.compile(
-    r"Chainage: published (?P<pub>[\d.]+) km from New JNPT; "
+    r"Chainage: signal-book (?P<pub>[\d.]+) km from New JNPT; "
     r"the schematic line reaches this point at (?P<km>[\d.]+) km"
 )
 
@@ -376,7 +376,7 @@ def test_dfc_sections_explain_their_length(layers: dict[str, gpd.GeoDataFrame]) 
 
 
 def test_wdfc_station_chainage_is_stated(layers: dict[str, gpd.GeoDataFrame]) -> None:
-    """Each WDFC station with a published chainage states the line's chainage there; that figure is true."""
+    """Each WDFC station with a signal-book chainage states the line's chainage there; that figure is true."""
     rail = layers["freight_rail"]
     coords: list[tuple[float, float]] = []
     for geom in rail.loc[rail["id"].str.startswith("wdfc_"), "geometry"]:

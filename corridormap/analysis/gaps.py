@@ -382,7 +382,7 @@ def node_gap_fields(
     belt_only = bool(rules) and all(r.get("scope", "all") == "belt" for r in rules)
     for k, n in enumerate(judged):
         if n:
-            text = f"judged by {n} of {len(rules)} gap rules (layers/rules/gaps.toml)"
+            text = f"judged by {n} of {len(rules)} gap rules"
         elif belt_only:
             text = "not judged: outside the DMIC corridor belt, where the gap rules apply"
         else:

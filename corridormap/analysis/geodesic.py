@@ -3,15 +3,18 @@
 :func:`geodesic_nearest` is what every distance a user reads goes through (the access card, gap
 rules, catchment green power): the exact planar search of
 :func:`corridormap.analysis.nearest.nearest_table` finds the candidates and the nearest location on
-each, ``pyproj.Geod`` measures the distance from the query point to that location, and the k nearest
-are ranked by the measured (reported) distance.
+each, :func:`geodesic_m` measures the distance from the query point to that location on the WGS 84
+ellipsoid (within 0.1 mm of ``pyproj.Geod``: a scale-factor integral for pairs up to 200 km apart,
+``Geod.inv`` beyond), and the k nearest are ranked by the measured (reported) distance.
 ``nearest_table`` itself stays the planar engine (the same answers as ``geopandas.sjoin_nearest``).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -19,12 +22,14 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from pyproj import Transformer
+from pyproj import CRS, Geod, Transformer
 
-from ..crs import BELT_CRS, geodesic_km, scale_bounds, to_metric
+from ..crs import BELT_CRS, scale_bounds, to_metric
 from .nearest import Grid, nearest_columns
 
-__all__ = ["Queries", "geodesic_nearest", "nearest_km"]
+__all__ = ["Queries", "geodesic_m", "geodesic_nearest", "nearest_km"]
+
+_GEOD = Geod(ellps="WGS84")
 
 
 def nearest_km(
@@ -56,19 +61,20 @@ def _nearest_km(
 
 
 class Queries:
-    """Query points (EPSG:7755) with what every target layer reuses: longitude/latitude and shapely
-    points, each computed once."""
+    """Query points (EPSG:7755), shared by every target layer."""
 
     def __init__(self, xy: NDArray[np.float64]) -> None:
         self.xy = np.asarray(xy, dtype=float).reshape(-1, 2)
 
     @functools.cached_property
-    def lonlat(self) -> NDArray[np.float64]:
-        return np.column_stack(_from_belt().transform(self.xy[:, 0], self.xy[:, 1]))
-
-    @functools.cached_property
-    def points(self) -> NDArray[Any]:
-        return shapely.points(self.xy)
+    def scale(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Each point's distance from the cone's apex, scale factor and ``|dk/drho|`` there (at
+        the nearest fitted ``rho`` for points beyond latitudes 0-45 N)."""
+        c = _Conformal.of_belt()
+        rho = c.rho(self.xy[:, 0], self.xy[:, 1])
+        inv_k = c.at(np.clip(rho, c.rho_low, c.rho_high))
+        slope = np.abs(c.at(np.clip(rho, c.rho_low, c.rho_high), derivative=True)) / (inv_k * inv_k)
+        return rho, 1.0 / inv_k, slope
 
 
 @functools.cache
@@ -89,15 +95,19 @@ def geodesic_nearest(
 
     Both in EPSG:7755. The nearest location on each candidate feature is found in the plane (as
     :func:`nearest_table` does); the distance from the point to it is measured on the WGS 84
-    ellipsoid (:func:`corridormap.crs.geodesic_km`). Planar and geodesic distances disagree by
+    ellipsoid (:func:`geodesic_m`). Planar and geodesic distances disagree by
     the projection's scale factor, between ``low`` and ``high`` over the points and features
     (:func:`corridormap.crs.scale_bounds`): ``planar / high <= geodesic <= planar / low``. So
     when the planar k nearest (exact, :func:`nearest_table`) lie within ``G`` geodesic km, every
     feature that can be among the geodesic k nearest lies within ``high * G`` planar metres; all
     of those are measured and ranked (distances to the millimetre; ties to the lower feature
-    position). Over the DMIC belt ``high / low`` is about 1.01, so the extra candidates are those
-    in a ring 1% wider: for point targets the planar (k+1)-th nearest (a KD-tree) shows which
-    points have any, for other targets an STRtree search within that radius finds them.
+    position). ``high`` is taken per point, the highest factor within reach of it (the factor
+    depends only on the distance from the cone's apex, :func:`_local_high`): over the DMIC belt the
+    ring is then about 0.1% of the distance wide at 70 km, instead of the 1% of ``high / low``
+    over the whole belt. Which points have another feature in their ring: for point targets and
+    k > 1 the planar (k+1)-th nearest (a KD-tree); otherwise the planar search's bound on the
+    nearest feature after the k (``second_m``); only those points take an STRtree search within
+    their radius.
 
     Returns columns ``point``, ``rank``, ``target``, ``distance_m`` (planar), ``x``, ``y`` (the
     nearest location) and ``km`` (geodesic), sorted by point then rank.
@@ -109,33 +119,42 @@ def geodesic_nearest(
         return {**nearest_columns(xy[:0], geoms[:0]), "km": np.empty(0)}
     low, high = scale_bounds(np.vstack([xy, shapely.get_coordinates(shapely.envelope(geoms[valid]))]))
     bound = None if max_distance_km is None else max_distance_km * 1000.0 * high
-    all_points = bool((shapely.get_type_id(geoms[valid]) == 0).all())
-    with np.errstate(invalid="ignore"):  # nearest's KD-tree path subtracts inf - inf beyond reach (harmless)
-        planar = nearest_columns(xy, geoms, k=k + all_points, max_distance_m=bound, grid=grid)
+    # point targets, k > 1: the planar (k+1)-th nearest (a KD-tree); else the planar search also
+    # bounds each point's nearest feature after the k
+    deeper = k > 1 and bool((shapely.get_type_id(geoms[valid]) == 0).all())
+    # how far past the k-th the planar search measures every feature: the ring's width, which
+    # grows with the distance (twice the factor's change over it; the bound holds at any width)
+    second = None if deeper else high / low - 1.0 + 1e-6
+    per_m = 2.0 * high * (float(q.scale[2].max()) + _Conformal.of_belt().curvature * high * 500_000.0) / low
+    planar = nearest_columns(
+        xy, geoms, k=k + deeper, max_distance_m=bound, grid=grid, second=second, second_per_m=per_m
+    )
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}
     near = np.column_stack([first["x"], first["y"]])
-    # point targets: the nearest location is the target itself, so transform each target once
-    target_lonlat = _lonlat_of_points(geoms, valid) if all_points else None
-    first_lonlat = None if target_lonlat is None else target_lonlat[first["target"]]
-    g = _geod_km(q.lonlat[first["point"]], near, first_lonlat)
+    g = _geod_km(xy[first["point"]], near)
     reach_km = np.full(len(xy), np.inf if max_distance_km is None else float(max_distance_km))
     full = np.bincount(first["point"], minlength=len(xy)) >= k
     worst = np.zeros(len(xy))
     np.maximum.at(worst, first["point"], g)
     reach_km[full] = np.minimum(reach_km[full], worst[full])
-    radius = reach_km * 1000.0 * high * (1 + 1e-9) + 1e-6
+    # the millimetre of rounding and the 0.1 mm of geodesic_m: 1 mm more
+    radius = reach_km * 1000.0 * _local_high(q, reach_km * 1000.0 * high, high) * (1 + 1e-9) + 1e-3
     need = np.isfinite(radius)
-    if all_points:  # only points whose (k+1)-th planar nearest lies within the radius have more
+    if deeper:  # only points whose (k+1)-th planar nearest lies within the radius have more
         nxt = planar["rank"] == k + 1
         beyond = np.full(len(xy), np.inf)
         beyond[planar["point"][nxt]] = planar["distance_m"][nxt]
         need &= beyond <= radius
+    elif second is not None:  # only points with another feature possibly within the radius
+        beyond = np.full(len(xy), np.inf)
+        beyond[first["point"]] = first["second_m"]
+        need &= beyond <= radius
     p, t = _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first)
-    ends = shapely.get_coordinates(shapely.shortest_line(q.points[p], geoms[t])).reshape(-1, 2, 2)[:, 1]
+    lines = shapely.shortest_line(shapely.points(xy[p]), geoms[t])
+    ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)[:, 1]
     p, t = np.r_[first["point"], p].astype(np.intp), np.r_[first["target"], t].astype(np.intp)
     near = np.r_[near, ends]
-    extra_lonlat = None if target_lonlat is None else target_lonlat[t[len(g) :]]
-    km = np.r_[g, _geod_km(q.lonlat[p[len(g) :]], ends, extra_lonlat)]
+    km = np.r_[g, _geod_km(xy[p[len(g) :]], ends)]
     ordered = len(g) if k == 1 else 0  # k = 1: the planar nearest pairs come first, one per point in order
     if max_distance_km is not None:
         keep = km <= max_distance_km
@@ -144,19 +163,28 @@ def geodesic_nearest(
     return _ranked(xy, p, t, near, km, k, ordered=ordered)
 
 
-def _geod_km(
-    lonlat: NDArray[np.float64], b_xy: NDArray[np.float64], b_lonlat: NDArray[np.float64] | None = None
-) -> NDArray[np.float64]:
-    """Geodesic km from lon/lat points to EPSG:7755 points (``b_lonlat``: theirs, when known), to
-    the millimetre (ranks do not hang on float noise)."""
-    return np.round(geodesic_km(b_xy, b_xy, a_lonlat=lonlat, b_lonlat=b_lonlat), 6)
+def _geod_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Geodesic km between EPSG:7755 points (:func:`geodesic_m`), to the millimetre (ranks do not
+    hang on float noise)."""
+    return np.round(geodesic_m(a_xy, b_xy) / 1000.0, 6)
 
 
-def _lonlat_of_points(geoms: NDArray[Any], valid: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Longitude/latitude of each valid point feature (NaN for the others), one transform."""
-    out = np.full((len(geoms), 2), np.nan)
-    c = shapely.get_coordinates(geoms[valid])
-    out[valid] = np.column_stack(_from_belt().transform(c[:, 0], c[:, 1]))
+def _local_high(q: Queries, within_m: NDArray[np.float64], high: float) -> NDArray[np.float64]:
+    """The highest scale factor within ``within_m`` (planar) of each point, ``high`` where that
+    reaches beyond the fitted latitudes (or is infinite). The factor depends only on the distance
+    ``rho`` from the cone's apex: at most ``k + |dk/drho| w + K2 w^2 / 2`` within ``w`` of a point
+    (Taylor, ``K2`` the largest ``|d2k/drho2|``); beyond 100 km, where that is loose, the higher of
+    the factors at ``rho +- w`` (the factor has a single minimum along ``rho``, checked when
+    fitted)."""
+    c = _Conformal.of_belt()
+    rho, k, slope = q.scale
+    ok = (rho - within_m >= c.rho_low) & (rho + within_m <= c.rho_high)
+    w = np.where(ok, within_m, 0.0)
+    out = np.where(ok, k + w * (slope + 0.5 * c.curvature * w), high)
+    far = np.flatnonzero(w > 100_000.0)
+    if len(far):
+        ends = c.at(np.r_[rho[far] - w[far], rho[far] + w[far]]).reshape(2, -1)
+        out[far] = 1.0 / ends.min(axis=0)
     return out
 
 
@@ -171,7 +199,8 @@ def _extra_pairs(
     """(point, feature) pairs within each needy point's radius that the planar search did not
     measure; a point with an infinite radius (fewer than k features in all) takes every feature."""
     finite = need[np.isfinite(radius[need])]
-    p, t = shapely.STRtree(geoms).query(q.points[finite], predicate="dwithin", distance=radius[finite])
+    points = shapely.points(q.xy[finite])
+    p, t = shapely.STRtree(geoms).query(points, predicate="dwithin", distance=radius[finite])
     p = finite[p]
     rest = np.flatnonzero(~np.isfinite(radius))
     every = np.flatnonzero(valid)
@@ -234,3 +263,135 @@ def _best_pair(
         head = np.r_[True, p[rows][1:] != p[rows][:-1]]
         best[p[rows[head]]] = rows[head]
     return best[best >= 0]
+
+
+# --- geodesic distances from the conformal projection's scale factor ------------------------------
+_GL_AT = 0.5 + np.array([-1.0, 0.0, 1.0]) * np.sqrt(0.15)  # 3-point Gauss-Legendre on [0, 1]
+_GL_WEIGHT = np.array([5.0, 8.0, 5.0]) / 18.0
+_STEP = 5_000.0  # m of rho per cubic of the inverse scale factor
+SHORT_M = 200_000.0  # planar length up to which pairs are measured by the scale-factor integral
+
+
+@dataclass(frozen=True)
+class _Conformal:
+    """The inverse scale factor ``1/k`` of EPSG:7755 (WGS 84 / India NSF LCC) as a Chebyshev
+    series in the distance ``rho`` from the cone's apex (a Lambert conformal conic's factor
+    depends on ``rho`` alone), fitted to the projection's closed form over latitudes 0-45 N
+    (within 1e-12 of it); evaluated as cubics around the centres of 5 km steps of ``rho``
+    (:meth:`at`: the Taylor series of the fit, the rest below 1e-14)."""
+
+    apex_x: float
+    apex_y: float
+    rho_low: float
+    rho_high: float
+    inv_k: NDArray[np.float64]  # Chebyshev coefficients of 1/k in u = (2 rho - low - high) / (high - low)
+    d_inv_k: NDArray[np.float64]  # of d(1/k)/d rho
+    cubics: NDArray[np.float64]  # per 5 km step of rho: 1/k and its first three derivatives / i!
+    curvature: float  # the largest |d2k/drho2| over the fitted range (1% more)
+
+    @classmethod
+    @functools.cache
+    def of_belt(cls) -> _Conformal:
+        crs = CRS(BELT_CRS)
+        operation, ellipsoid = crs.coordinate_operation, crs.ellipsoid
+        if operation is None or ellipsoid is None or operation.method_name != "Lambert Conic Conformal (2SP)":
+            raise RuntimeError(f"{BELT_CRS} is expected to be a Lambert conformal conic (2SP)")
+        params = {p.name: p.value for p in operation.params}
+        a, inv_f = ellipsoid.semi_major_metre, ellipsoid.inverse_flattening
+        e2 = (2.0 - 1.0 / inv_f) / inv_f
+        e = np.sqrt(e2)
+
+        def m(phi: Any) -> Any:
+            return np.cos(phi) / np.sqrt(1.0 - e2 * np.sin(phi) ** 2)
+
+        def t(phi: Any) -> Any:
+            s = np.sin(phi)
+            return np.tan(np.pi / 4.0 - phi / 2.0) / ((1.0 - e * s) / (1.0 + e * s)) ** (e / 2.0)
+
+        p1, p2, p0 = np.radians(
+            [
+                params["Latitude of 1st standard parallel"],
+                params["Latitude of 2nd standard parallel"],
+                params["Latitude of false origin"],
+            ]
+        )
+        n = (np.log(m(p1)) - np.log(m(p2))) / (np.log(t(p1)) - np.log(t(p2)))
+        big_f = m(p1) / (n * t(p1) ** n)
+        phi = np.radians(np.linspace(0.0, 45.0, 2_001))
+        rho = a * big_f * t(phi) ** n
+        k = rho * n / (a * m(phi))
+        low, high = float(rho.min()), float(rho.max())
+        u = (2.0 * rho - low - high) / (high - low)
+        coef = np.asarray(np.polynomial.chebyshev.chebfit(u, 1.0 / k, 14), dtype=np.float64)
+        d_coef = np.asarray(np.polynomial.chebyshev.chebder(coef) * 2.0 / (high - low), dtype=np.float64)
+        apex_y = params["Northing at false origin"] + a * big_f * t(p0) ** n
+        centres = np.arange(low + _STEP / 2.0, high + _STEP, _STEP)
+        at = (2.0 * centres - low - high) / (high - low)
+        taylor, der = [], np.asarray(coef)
+        for i in range(4):
+            taylor.append(np.polynomial.chebyshev.chebval(at, der) / math.factorial(i))
+            der = np.asarray(np.polynomial.chebyshev.chebder(der) * 2.0 / (high - low))
+        cubics = np.ascontiguousarray(taylor[::-1])  # rows: highest power first
+        f, f1, f2 = taylor[0], taylor[1], 2.0 * taylor[2]  # 1/k and its derivatives: k'' from them
+        curvature = 1.01 * float(np.abs((2.0 * f1 * f1 - f * f2) / f**3).max())
+        rises = np.diff(1.0 / k) > 0  # 1/k rises then falls along rho: k has a single minimum
+        if np.count_nonzero(rises[1:] != rises[:-1]) > 1:
+            raise RuntimeError(f"{BELT_CRS}: the scale factor has more than one minimum along rho")
+        x0 = float(params["Easting at false origin"])
+        return cls(x0, float(apex_y), low, high, coef, d_coef, cubics, curvature)
+
+    def rho(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.hypot(x - self.apex_x, y - self.apex_y)
+
+    def at(self, rho: NDArray[np.float64], derivative: bool = False) -> NDArray[np.float64]:
+        """``1/k`` (or its derivative along ``rho``) at distances ``rho`` within the fitted range."""
+        i = ((rho - self.rho_low) * (1.0 / _STEP)).astype(np.intp)
+        np.clip(i, 0, self.cubics.shape[1] - 1, out=i)
+        u = rho - (self.rho_low + _STEP / 2.0 + i * _STEP)
+        c3, c2, c1, c0 = (row.take(i) for row in self.cubics)
+        if derivative:
+            return (3.0 * c3 * u + 2.0 * c2) * u + c1
+        return ((c3 * u + c2) * u + c1) * u + c0
+
+    def series(self, rho: NDArray[np.float64], coef: NDArray[np.float64]) -> NDArray[np.float64]:
+        u = (2.0 * rho - self.rho_low - self.rho_high) / (self.rho_high - self.rho_low)
+        return np.asarray(np.polynomial.chebyshev.chebval(u, coef))
+
+
+def geodesic_m(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Geodesic metres on the WGS 84 ellipsoid between pairs of EPSG:7755 points, row by row.
+
+    EPSG:7755 is conformal, so a path's true length is the integral of ``1/k`` (``k`` the scale
+    factor) along its image in the plane, and the geodesic is the shortest such path. Pairs at
+    most :data:`SHORT_M` apart in the plane are measured as the integral along the straight chord
+    (3-point Gauss-Legendre, ``1/k`` from :class:`_Conformal`) less the chord's excess over the
+    geodesic, ``(1/k) g^2 L^3 / 24`` (``g`` the gradient of ``ln k`` across the chord, ``L`` its
+    planar length: the second-order bend of the geodesic); within 0.1 mm of ``pyproj.Geod`` at
+    200 km and within 3 micrometres up to 100 km (the error grows as ``L^5``; measured over
+    300,000 random pairs over 66-90 E, 5-38 N; tested). Longer pairs, and points beyond
+    latitudes 0-45 N, go to ``pyproj.Geod.inv``.
+    """
+    a = np.ascontiguousarray(np.asarray(a_xy, dtype=float).reshape(-1, 2).T)  # rows x, y
+    b = np.ascontiguousarray(np.asarray(b_xy, dtype=float).reshape(-1, 2).T)
+    c = _Conformal.of_belt()
+    d = b - a
+    length = np.hypot(d[0], d[1])
+    a[0] -= c.apex_x  # from the apex
+    a[1] -= c.apex_y
+    at = _GL_AT[:, None]
+    rho = np.hypot(a[0] + at * d[0], a[1] + at * d[1])  # (3, n): the chord's Gauss-Legendre nodes
+    inv_k, slope = c.at(rho), c.at(rho[1], derivative=True)
+    # less the bend: (1/k) g^2 L^3 / 24 with g = -(d(1/k)/drho) k sin(chord, radius) at the middle
+    cross = a[1] * d[0] - a[0] * d[1]  # |radius x chord| at the middle (the halves cancel)
+    bend = slope * slope * cross * cross * length / (24.0 * inv_k[1] * rho[1] ** 2)
+    out = length * (_GL_WEIGHT @ inv_k) - bend
+    half = 0.5 * length
+    far = np.flatnonzero((length > SHORT_M) | (rho[1] - half < c.rho_low) | (rho[1] + half > c.rho_high))
+    if len(far):
+        to_ll = _from_belt()
+        a[0] += c.apex_x
+        a[1] += c.apex_y
+        lon1, lat1 = to_ll.transform(a[0, far], a[1, far])
+        lon2, lat2 = to_ll.transform(b[0, far], b[1, far])
+        out[far] = _GEOD.inv(np.asarray(lon1), np.asarray(lat1), np.asarray(lon2), np.asarray(lat2))[2]
+    return out

@@ -12,7 +12,7 @@ planar distance; ties to the target first in layer order) several times faster f
 * k = 1 and many segments (OpenStreetMap-sized layers) or crowded cells: a KD-tree over samples along the
   segments (every vertex, more along long segments) bounds each point's nearest distance, and
   numpy measures exactly the segments of the samples within that bound widened by half the
-  sample spacing (see :func:`_nearest_segment`); 10x ``sjoin_nearest`` at 1M points against 1M
+  sample spacing (see :func:`_nearest_segment`); 25x ``sjoin_nearest`` (CPU) at 1M points against 1M
   vertices (``benchmarks/bench_nearest_scale.py``);
 * k > 1 and many segments: the same samples bound each point's k-th nearest feature (the k-th
   distinct feature among its nearest samples) and the segments within that bound are measured
@@ -110,8 +110,9 @@ class _Segments:
         start = coords[keep]
         end = np.where(is_point[keep, None], start, np.roll(coords, -1, axis=0)[keep])
         owner_feature = feature[owner[keep]].astype(np.intp)
-        by_feature = np.argsort(owner_feature, kind="stable")  # each feature's segments together
-        start, end, owner_feature = start[by_feature], end[by_feature], owner_feature[by_feature]
+        if len(owner_feature) and (owner_feature[1:] < owner_feature[:-1]).any():  # polygons' rings
+            by_feature = np.argsort(owner_feature, kind="stable")  # each feature's segments together
+            start, end, owner_feature = start[by_feature], end[by_feature], owner_feature[by_feature]
         d = end - start
         length2 = (d * d).sum(axis=1)
         inv = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
@@ -172,10 +173,22 @@ def nearest_columns(
     k: int = 1,
     max_distance_m: float | None = None,
     grid: Grid | None = None,
+    second: float | None = None,
+    second_per_m: float | None = None,
 ) -> Columns:
-    """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way)."""
+    """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way).
+
+    ``second``: also a column ``second_m``, for each point a lower bound on the distance to the
+    nearest feature other than the k found (the nearest other feature measured, or the radius
+    within which every feature was measured, at least ``(1 + s)`` times the k-th distance ``d``
+    with ``s = min(second, second_per_m * d)``, or ``second``; at most ``max_distance_m``). The
+    geodesic re-rank uses it to find the few points that can have another feature within the
+    scale factor's ring (see :func:`corridormap.analysis.geodesic.geodesic_nearest`).
+    """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if (second is not None and not second >= 0) or (second_per_m is not None and not second_per_m >= 0):
+        raise ValueError(f"second is a slack of 0 or more, got {second} (per metre {second_per_m})")
     xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
     raw = np.asarray(targets, dtype=object).ravel()
     valid = np.flatnonzero(~(shapely.is_missing(raw) | shapely.is_empty(raw)))
@@ -183,12 +196,29 @@ def nearest_columns(
     max_m = np.inf if max_distance_m is None else float(max_distance_m)
     if len(xy) == 0 or len(geoms) == 0:
         table = _empty()
+        if second is not None:
+            table["second_m"] = np.empty(0)
     elif k > 1 and (shapely.get_type_id(geoms) == 0).all():
-        table = _nearest_points(xy, geoms, k=k, max_m=max_m)
+        table = _nearest_points(xy, geoms, k=k + (second is not None), max_m=max_m)
+        if second is not None:  # the (k+1)-th nearest, else nothing within max_m
+            table = _split_next(table, np.full(len(xy), max_m), k)
     else:
-        table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m)
+        slack = None if second is None else (float(second), second_per_m)
+        table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, slack=slack)
     table["target"] = valid[table["target"]]
     return table
+
+
+def _split_next(table: Columns, beyond: NDArray[np.float64], k: int) -> Columns:
+    """Ranks 1-k of a table ranked k + 1 deep, with ``second_m``: the (k+1)-th distance, else
+    ``beyond`` (per point)."""
+    nxt = table["rank"] == k + 1
+    second = beyond.copy()
+    np.minimum.at(second, table["point"][nxt], table["distance_m"][nxt])
+    top = ~nxt
+    out = {c: v[top] for c, v in table.items()}
+    out["second_m"] = second[out["point"]]
+    return out
 
 
 def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
@@ -202,7 +232,7 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
     take = min(k, kk)
     ambiguous = np.isfinite(d[:, k]) & (d[:, k - 1] == d[:, k]) if kk > k else np.zeros(len(xy), bool)
     if take > 1:  # order ties inside the first k by target position
-        tied = np.flatnonzero((np.diff(d[:, :take], axis=1) == 0).any(axis=1))
+        tied = np.flatnonzero((d[:, 1:take] == d[:, : take - 1]).any(axis=1))  # not inf - inf
         order = np.lexsort((i[tied, :take], d[tied, :take]), axis=1)
         d[tied, :take] = np.take_along_axis(d[tied, :take], order, 1)
         i[tied, :take] = np.take_along_axis(i[tied, :take], order, 1)
@@ -224,16 +254,20 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
     return table
 
 
-def _cell_pairs(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Any:
+def _cell_pairs(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
+) -> Any:
     """(cell, segment) pairs sorted by cell, then segment: per cell, every segment that can be among
-    any of its points' k nearest.
+    any of its points' k nearest; and per cell the radius around its centre within which every
+    segment is listed.
 
     For a point p within ``reach`` of its cell centre c, d_k(p) <= d_k(c) + reach, so a segment
-    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach.
+    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach. ``slack`` lists
+    more: every segment within that widened (so within ``d_k(p)`` widened of each point).
     """
     if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
-        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m)
-    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m)
+        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m, slack=slack)
+    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
 
 
 def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> Any:
@@ -273,9 +307,11 @@ _CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sw
 # point against all of its cell's candidates)
 
 
-def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> tuple[Any, Any]:
+def _cell_pairs_dense(
+    grid: Grid, segs: _Segments, *, k: int, max_m: float, slack: Slack = None
+) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell, from blocks of the centre-segment distances."""
-    cells, found = [], []
+    cells, found, radii = [], [], []
     rows = max(1, 65_536 // max(len(segs.ax), 1))  # blocks that stay in cache
     starts = np.flatnonzero(np.r_[True, segs.feature[1:] != segs.feature[:-1]])
     for first in range(0, len(grid.centres), rows):
@@ -287,16 +323,17 @@ def _cell_pairs_dense(grid: Grid, segs: _Segments, *, k: int, max_m: float) -> t
             per_feature = np.minimum.reduceat(d2, starts, axis=1)
             kk = min(k, per_feature.shape[1]) - 1
             d_k = np.sqrt(np.partition(per_feature, kk, axis=1)[:, kk])
-        radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
+        radius = _grow(np.minimum(d_k + grid.reach, max_m) + grid.reach, slack) * (1 + 1e-9) + 1e-6
         cell_i, seg_i = np.nonzero(d2 <= (radius * radius)[:, None])
         cells.append(cell_i + first)
         found.append(seg_i)
-    return np.concatenate(cells), np.concatenate(found)
+        radii.append(radius)
+    return np.concatenate(cells), np.concatenate(found), np.concatenate(radii)
 
 
 def _cell_pairs_tree(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float
-) -> tuple[Any, Any]:
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
+) -> tuple[Any, Any, Any]:
     """Candidate (cell, segment) pairs, sorted by cell then segment, through an STRtree (many segments)."""
     tree = segs.tree()
     centres = shapely.points(grid.centres)
@@ -306,10 +343,10 @@ def _cell_pairs_tree(
         d_k[found[0]] = dist
     else:
         d_k = _kth_feature_distance(grid, geoms, k, cap=max_m + grid.reach)
-    radius = (np.minimum(d_k + grid.reach, max_m) + grid.reach) * (1 + 1e-9) + 1e-6
+    radius = _grow(np.minimum(d_k + grid.reach, max_m) + grid.reach, slack) * (1 + 1e-9) + 1e-6
     cell_i, seg_i = tree.query(centres, predicate="dwithin", distance=radius)
     order = np.lexsort((seg_i, cell_i))
-    return cell_i[order], seg_i[order]
+    return cell_i[order], seg_i[order], radius
 
 
 def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float) -> NDArray[np.float64]:
@@ -343,28 +380,54 @@ def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float
     return out
 
 
-def _nearest_segments(grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
-    """Any targets: exact point-to-segment distances over the grid's candidate pairs."""
+Slack = tuple[float, float | None] | None  # second_m's reach: (at most, per metre of distance)
+
+
+def _grow(r: Any, slack: Slack) -> Any:
+    """Distances ``r`` widened by the slack of ``second_m`` (see :func:`nearest_columns`)."""
+    if slack is None:
+        return r
+    cap, per_m = slack
+    return r * (1.0 + (cap if per_m is None else np.minimum(cap, per_m * r)))
+
+
+def _nearest_segments(
+    grid: Grid, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
+) -> Columns:
+    """Any targets: exact point-to-segment distances over the grid's candidate pairs (``slack``:
+    ``second_m`` too, see :func:`nearest_columns`)."""
     segs = _Segments.of(geoms)
     if k > 1:  # every candidate pair is measured and ranked: keep them few where targets are dense
         grid = _finer(grid, segs)
     many = len(grid.centres) * len(segs.ax) > _DENSE_LIMIT
     crowded = len(grid.xy) > _CROWDED * len(grid.centres)  # cells at their smallest, many points each
     if k == 1 and (many or crowded):  # by samples
-        found = _nearest_segment(grid, segs, geoms, max_m=max_m)
+        found = _nearest_segment(grid, segs, geoms, max_m=max_m, slack=slack)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     if many or crowded:
-        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m)
-    cell_i, seg_i = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m)
+        return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
+    cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
     if k == 1:  # a few segments: the cells' candidates, slot by slot
-        return _nearest_first(grid, segs, geoms, _sweep(grid, segs, cell_i, seg_i), max_m=max_m)
+        found = _sweep(grid, segs, cell_i, seg_i, cutoff if slack is not None else None)
+        return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     pp, ps = _expand(grid, cell_i, seg_i)
-    return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+    beyond = None if slack is None else _beyond_cells(grid, cutoff)
+    return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
 
 
-def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, max_m: float) -> Columns:
+def _beyond_cells(grid: Grid, cutoff: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per point, how near a segment not listed for its cell can be: its cell's listing radius
+    (``cutoff``) less the cell's reach."""
+    return np.asarray((cutoff[grid.point_cell] - grid.reach) * (1 - 1e-9) - 1e-6)
+
+
+def _ranked(
+    xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, max_m: float, beyond: Any = None
+) -> Columns:
     """The k nearest features of the points ``xy[pp]`` among candidate segments ``ps`` (pairs
-    grouped by point), points inside polygons at 0 m; ``point`` indexes ``xy``."""
+    grouped by point), points inside polygons at 0 m; ``point`` indexes ``xy``. ``beyond`` (per
+    point: no segment not among its candidates is nearer): also ``second_m``, the nearest feature
+    after the k (see :func:`nearest_columns`)."""
     d2, t = _measure(xy[pp, 0], xy[pp, 1], segs, ps)
     d = np.sqrt(d2, out=d2)
     if _is_polygonal(geoms).any():
@@ -374,14 +437,20 @@ def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, m
     if not keep.all():
         d, t, pp, ps, pf = d[keep], t[keep], pp[keep], ps[keep], pf[keep]
     if len(pp) == 0:
-        return _empty()
-    chosen, rank = _rank(pp, pf, d, k)
+        return _empty() if beyond is None else {**_empty(), "second_m": np.empty(0)}
+    chosen, rank = _rank(pp, pf, d, k + (beyond is not None))
+    second = None
+    if beyond is not None:
+        second = np.minimum(beyond, max_m)
+        nxt = rank == k + 1
+        np.minimum.at(second, pp[chosen[nxt]], d[chosen[nxt]])
+        chosen, rank = chosen[~nxt], rank[~nxt]
     c_seg, c_t = ps[chosen], t[chosen]
     on_seg = c_seg >= 0  # inside a polygon: the nearest location is the point itself
     seg = np.where(on_seg, c_seg, 0)
     qx = np.where(on_seg, segs.ax[seg] + c_t * segs.dx[seg], xy[pp[chosen], 0])
     qy = np.where(on_seg, segs.ay[seg] + c_t * segs.dy[seg], xy[pp[chosen], 1])
-    return {
+    table = {
         "point": pp[chosen],
         "rank": rank,
         "target": pf[chosen],
@@ -389,6 +458,9 @@ def _ranked(xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, m
         "x": qx,
         "y": qy,
     }
+    if second is not None:
+        table["second_m"] = second[pp[chosen]]
+    return table
 
 
 def _finer(grid: Grid, segs: _Segments, *, segments_per_cell: float = 0.0625) -> Grid:
@@ -405,8 +477,10 @@ def _nearest_first(
 ) -> Columns:
     """k = 1 from each point's nearest segment ``found`` (distance, segment); inside a polygon is
     0 m, and a point inside or on polygons takes the lowest of them unless a lower feature is also
-    0 m away."""
-    d, seg = found
+    0 m away. ``found`` may carry a third array, each point's lower bound on the distance to the
+    nearest other feature: then the column ``second_m`` (0 where the point is inside two polygons)."""
+    d, seg = found[0], found[1]
+    second = found[2] if len(found) > 2 else None
     feature = segs.feature[seg]
     x, y = grid.xy[:, 0], grid.xy[:, 1]
     _, t = _measure(x, y, segs, seg)
@@ -416,9 +490,13 @@ def _nearest_first(
         lowest = np.full(len(d), np.iinfo(np.intp).max)
         np.minimum.at(lowest, inside_p, inside_f)
         take = (lowest < np.iinfo(np.intp).max) & ((d > 0) | (lowest < feature))
+        if second is not None:  # the feature given up is another one now; another polygon around: 0
+            np.minimum(second, d, out=second, where=take & (lowest != feature))
+            around = np.bincount(inside_p, minlength=len(d))
+            second[(around > 1) | ((around == 1) & ~take & (lowest != feature))] = 0.0
         d[take], feature[take], qx[take], qy[take] = 0.0, lowest[take], x[take], y[take]
     point = np.flatnonzero(d <= max_m)
-    return {
+    table = {
         "point": point,
         "rank": np.ones(len(point), dtype=np.intp),
         "target": feature[point],
@@ -426,6 +504,9 @@ def _nearest_first(
         "x": qx[point],
         "y": qy[point],
     }
+    if second is not None:
+        table["second_m"] = np.minimum(second[point], max_m)
+    return table
 
 
 @dataclass(frozen=True)
@@ -465,9 +546,14 @@ _MOST_K = 512  # beyond this the rare remaining points take the grid search
 _BLOCK = 65_536  # points per block (bounds the temporaries)
 
 
-def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float) -> tuple[Any, Any]:
+def _nearest_segment(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float, slack: Slack = None
+) -> tuple[Any, ...]:
     """Each point's nearest segment: (distance, segment), inf where nothing is within ``max_m``;
-    ties go to the lower segment (so the lower feature).
+    ties go to the lower segment (so the lower feature). With ``slack``, a third array: a lower
+    bound on the distance to the nearest other feature, exact within the nearest distance
+    widened by ``slack`` (the samples measured reach that far: every segment within ``s``
+    widened has a sample within ``r``).
 
     A KD-tree (scipy) over the segments' samples gives each point its nearest sample at distance
     ``s``, so its nearest segment is at most ``s`` away. The segment holding the nearest location
@@ -483,6 +569,7 @@ def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m:
     tree = cKDTree(samples.xy, balanced_tree=False, compact_nodes=False)
     bound = np.hypot(max_m, samples.half_gap) * (1 + 1e-9) + 1e-6 if np.isfinite(max_m) else np.inf
     distance, segment = np.full(len(grid.xy), np.inf), np.zeros(len(grid.xy), dtype=np.intp)
+    other = np.full(len(grid.xy), np.inf)
     order = np.argsort(grid.point_cell, kind="stable")
     left: list[NDArray[np.intp]] = []
     for first in range(0, len(order), _BLOCK):
@@ -491,21 +578,25 @@ def _nearest_segment(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m:
             kk = min(k, len(samples.seg))
             d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
             d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
-            reach = np.hypot(d[:, 0], samples.half_gap) * (1 + 1e-9) + 1e-6
+            reach = np.hypot(_grow(d[:, 0], slack), samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~np.isfinite(d[:, 0]) | (kk == len(samples.seg))
             rows = todo[done]
-            found = _closest(grid.xy[rows], segs, samples, d[done], i[done], reach[done])
-            distance[rows], segment[rows] = found
+            found = _closest(grid.xy[rows], segs, samples, d[done], i[done], reach[done], slack is not None)
+            distance[rows], segment[rows], other[rows] = found
             todo, k = todo[~done], 4 * k
         left.append(todo)
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the nearest (a point at the centre of a ring...)
         sub = Grid.over(grid.xy[rest])
-        distance[rest], segment[rest] = _sweep(sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m))
-    return distance, segment
+        distance[rest], segment[rest], other[rest] = _sweep(
+            sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m, slack=slack)
+        )
+    return (distance, segment) if slack is None else (distance, segment, other)
 
 
-def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float) -> Columns:
+def _ranked_by_samples(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
+) -> Columns:
     """k > 1 against many segments, by the samples' KD-tree (see :func:`_nearest_segment`).
 
     The nearest sample of each distinct feature among a point's nearest samples bounds that
@@ -513,7 +604,8 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
     distance. Every segment of a feature within ``u`` has a sample within
     ``sqrt(u^2 + half_gap^2)``: once the samples asked reach beyond that, the segments of the
     samples within it are measured and ranked exactly; points whose samples do not are asked again
-    with more (then fall back to the grid search). Blocks of points bound the memory.
+    with more (then fall back to the grid search). Blocks of points bound the memory. ``slack``:
+    the samples measured reach ``u`` widened, and ``second_m`` (see :func:`nearest_columns`).
     """
     from scipy.spatial import cKDTree
 
@@ -532,17 +624,19 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
             found = np.isfinite(d)
             feature = np.where(found, segs.feature[samples.seg[np.where(found, i, 0)]], -1)
             u = np.minimum(_kth_distinct(d, feature, k), max_m)
-            reach = np.hypot(u, samples.half_gap) * (1 + 1e-9) + 1e-6
+            reach = np.hypot(_grow(u, slack), samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~found[:, -1] | (kk == n_samples)
             rows, near = todo[done], (d[done] <= reach[done, None]) & found[done]
-            row, col = np.nonzero(near)
-            hit = i[done][row, col]
-            shared = np.flatnonzero(samples.also[hit] != samples.seg[hit])  # vertices two segments share
-            pp = np.r_[row, row[shared]]
-            ps = np.r_[samples.seg[hit], samples.also[hit[shared]]]
-            by_row = np.argsort(pp, kind="stable")  # pairs grouped by point
-            pp, ps = pp[by_row], ps[by_row]
-            part = _ranked(grid.xy[rows], pp, ps, segs, geoms, k=k, max_m=max_m)
+            hit = np.where(near, i[done], 0)
+            also = samples.also[hit]
+            shared = near & (also != samples.seg[hit])  # vertices two segments share: both
+            pp, col = np.nonzero(np.concatenate([near, shared], axis=1))  # pairs grouped by point
+            ps = np.concatenate([samples.seg[hit], also], axis=1)[pp, col]
+            beyond = None  # every sample within reach (and bound) was measured
+            if slack is not None:
+                r = np.minimum(reach[done], bound)
+                beyond = np.sqrt(np.maximum(r * r - samples.half_gap**2, 0.0)) * (1 - 1e-9) - 1e-6
+            part = _ranked(grid.xy[rows], pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
             part["point"] = rows[part["point"]]
             parts.append(part)
             todo, asked = todo[~done], 4 * asked
@@ -550,12 +644,16 @@ def _ranked_by_samples(grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: i
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
         sub = Grid.over(grid.xy[rest])
-        cell_i, seg_i = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m)
+        cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m, slack=slack)
         pp, ps = _expand(sub, cell_i, seg_i)
-        part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m)
+        beyond = None if slack is None else _beyond_cells(sub, cutoff)
+        part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
         part["point"] = rest[part["point"]]
         parts.append(part)
-    table = {c: np.concatenate([p[c] for p in parts]) for c in _COLUMNS} if parts else _empty()
+    columns = _COLUMNS + ([] if slack is None else ["second_m"])
+    table = {c: np.concatenate([p[c] for p in parts]) for c in columns} if parts else _empty()
+    if slack is not None and not parts:
+        table["second_m"] = np.empty(0)
     by_point = np.lexsort((table["rank"], table["point"]))
     return {c: v[by_point] for c, v in table.items()}
 
@@ -565,16 +663,27 @@ def _kth_distinct(d: Any, feature: Any, k: int) -> Any:
     feature -1 is no sample); inf where fewer than k features."""
     if d.shape[1] < k:
         return np.full(len(d), np.inf)
-    order = np.argsort(feature, axis=1, kind="stable")  # within a feature, nearest first
-    f, dd = np.take_along_axis(feature, order, 1), np.take_along_axis(d, order, 1)
-    first = np.ones(f.shape, dtype=bool)
-    first[:, 1:] = f[:, 1:] != f[:, :-1]
-    best = np.where(first & (f >= 0), dd, np.inf)
-    return np.partition(best, k - 1, axis=1)[:, k - 1]
+    rows = np.arange(len(d))
+    col = np.zeros(len(d), dtype=np.intp)  # the first sample of the j-th distinct feature
+    fresh = np.ones(d.shape, dtype=bool)  # samples of features not met yet
+    for _ in range(k - 1):
+        fresh &= feature != feature[rows, col][:, None]
+        col = fresh.argmax(axis=1)
+    u = d[rows, col]
+    u[~fresh[rows, col] | (feature[rows, col] < 0)] = np.inf  # fewer than k features among these
+    return u
 
 
-def _closest(xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach: Any) -> tuple[Any, Any]:
-    """The nearest of the segments through the samples ``i`` (at ``d``) within ``reach`` of each point."""
+def _closest(
+    xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach: Any, other: bool = False
+) -> tuple[Any, Any, Any]:
+    """The nearest of the segments through the samples ``i`` (at ``d``) within ``reach`` of each
+    point: (distance, segment, with ``other`` a lower bound on the distance to the nearest other
+    feature, else inf).
+
+    Every sample within ``reach`` is among ``i``, so a segment not measured has all its samples
+    beyond ``reach``, one of them within ``sqrt(d^2 + half_gap^2)`` of the point (``d`` the
+    segment's distance): the segment is farther than ``sqrt(reach^2 - half_gap^2)``."""
     near = (d <= reach[:, None]) & np.isfinite(d)
     i = np.where(near, i, 0)
     cand = np.concatenate([samples.seg[i], samples.also[i]], axis=1)
@@ -583,11 +692,19 @@ def _closest(xy: Any, segs: _Segments, samples: _Samples, d: Any, i: Any, reach:
     dist[~np.concatenate([near, near], axis=1)] = np.inf
     best = dist.min(axis=1)
     seg = np.where(dist == best[:, None], cand, len(segs.ax)).min(axis=1)
-    return best, np.where(np.isfinite(best), seg, 0)
+    seg = np.where(np.isfinite(best), seg, 0)
+    if not other:
+        return best, seg, np.full(len(best), np.inf)
+    unmeasured = np.sqrt(np.maximum(reach * reach - samples.half_gap**2, 0.0)) * (1 - 1e-9) - 1e-6
+    others = np.where(segs.feature[cand] != segs.feature[seg][:, None], dist, np.inf).min(axis=1)
+    return best, seg, np.minimum(others, unmeasured)
 
 
-def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, Any]:
+def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = None) -> tuple[Any, ...]:
     """Each point's nearest candidate segment: (distance, segment), inf where it has no candidate.
+    With ``cutoff`` (per cell, the radius around its centre within which every segment is a
+    candidate), a third array: a lower bound on the distance to the nearest other feature (the
+    nearest other candidate, or beyond the cutoff less the cell's reach).
 
     Slot ``j`` of a point is its cell's ``j``-th candidate, in segment (so feature) order. With the
     points sorted by their cell's candidate count, the points that have a slot ``j`` are a prefix;
@@ -603,22 +720,39 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any) -> tuple[Any, A
     x, y = grid.xy[order, 0], grid.xy[order, 1]
     at_least = np.cumsum(np.bincount(counts[cell], minlength=width + 1)[::-1])[::-1]
     best, arg = np.full(len(order), np.inf), np.zeros(len(order), dtype=np.intp)
+    track = cutoff is not None
+    other, best_f = np.full(len(order), np.inf), np.full(len(order), -1, dtype=np.intp)
     for j in range(width):
         n = at_least[j + 1]  # the points with more than j candidates
         s = seg_i[first[:n] + j]
         d = np.sqrt(_measure(x[:n], y[:n], segs, s)[0])
         better = d < best[:n]
+        if track:  # another feature: the old best if beaten, else this one
+            f = segs.feature[s]
+            np.minimum(other[:n], np.where(better, best[:n], d), out=other[:n], where=f != best_f[:n])
+            np.copyto(best_f[:n], f, where=better)
         np.copyto(best[:n], d, where=better)
         np.copyto(arg[:n], s, where=better)
     distance, segment = np.empty_like(best), np.empty_like(arg)
     distance[order], segment[order] = best, arg
-    return distance, segment
+    if not track:
+        return distance, segment
+    beyond = (np.asarray(cutoff)[cell] - grid.reach) * (1 - 1e-9) - 1e-6
+    second = np.empty_like(best)
+    second[order] = np.minimum(other, beyond)
+    return distance, segment, second
 
 
 def _rank(pp: Any, pf: Any, d: Any, k: int) -> tuple[Any, Any]:
     """Each point's k nearest distinct features, ties to the lower feature position: (pairs, ranks)."""
-    order = np.lexsort((d, pf, pp))  # the best segment per (point, feature) comes first
-    best = order[np.r_[True, (pp[order][1:] != pp[order][:-1]) | (pf[order][1:] != pf[order][:-1])]]
+    key = pp.astype(np.int64) * (int(pf.max(initial=0)) + 1) + pf  # (point, feature) in that order
+    order = np.argsort(key, kind="stable")
+    sorted_key, sorted_d = key[order], d[order]
+    start = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    least = np.repeat(np.minimum.reduceat(sorted_d, start), np.diff(np.r_[start, len(order)]))
+    at_least = np.flatnonzero(sorted_d == least)  # the first of them per (point, feature)
+    group = sorted_key[at_least]
+    best = order[at_least[np.r_[True, group[1:] != group[:-1]]]]
     order = best[np.lexsort((pf[best], d[best], pp[best]))]
     p_sorted = pp[order]
     group_start = np.maximum.accumulate(
