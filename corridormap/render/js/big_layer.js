@@ -380,7 +380,7 @@
      * hundred thousand markers cost far less than as many drawImage calls. */
     _drawPoints: function (ctx, buckets, t, size) {
       var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
-      var img = ctx.createImageData(W, H), px = new Int32Array(img.data.buffer), d = this.data;
+      var img = this._pixels(ctx, W, H), px = img.px, d = this.data;
       for (var s = 0; s < buckets.length; s++) {
         var ids = buckets[s];
         if (!ids.length) continue;
@@ -395,7 +395,7 @@
         }
       }
       unpremultiply(px);
-      ctx.putImageData(img, 0, 0);
+      ctx.putImageData(img.image, 0, 0);
     },
 
     /* Lines: each style's segments are rasterised here into a coverage buffer (the largest
@@ -405,7 +405,7 @@
      * the time went to the rasteriser's wide-stroke coverage, not to the path commands. */
     _drawLines: function (ctx, buckets, t, size) {
       var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
-      var img = ctx.createImageData(W, H), px = new Int32Array(img.data.buffer);
+      var img = this._pixels(ctx, W, H), px = img.px;
       var ras = this._raster(W, H), d = this.data, rs = d.ringStart, xs = d.xs, ys = d.ys;
       var lv = t.lv, start = lv.start, idx = lv.idx, k = t.scale * r, ax = t.ax * r, ay = t.ay * r;
       for (var s = 0; s < buckets.length; s++) {
@@ -431,7 +431,20 @@
         ras.composite(px, st.color, st.opacity == null ? 1 : st.opacity);
       }
       unpremultiply(px);
-      ctx.putImageData(img, 0, 0);
+      ctx.putImageData(img.image, 0, 0);
+    },
+
+    /* A cleared W x H ImageData (and its pixels as words), one per layer and reused: putImageData
+     * copies it, and a megabyte a tile allocated at every zoom step keeps the collector busy. */
+    _pixels: function (ctx, W, H) {
+      var img = this._img;
+      if (!img || img.image.width !== W || img.image.height !== H) {
+        var image = ctx.createImageData(W, H);
+        img = this._img = { image: image, px: new Int32Array(image.data.buffer) };
+      } else {
+        img.px.fill(0);
+      }
+      return img;
     },
 
     /* The line rasteriser of a W x H tile (kept per layer and size: its buffers are reused). */
