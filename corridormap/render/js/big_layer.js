@@ -97,7 +97,7 @@
     /* Coverage of segment (x0, y0)-(x1, y1): a capsule if round, else butt-ended. Walks the
      * major axis; across it, only the pixels whose centre is within reach (hw + 0.5) of the line. */
     function segment(x0, y0, x1, y1, round) {
-      var reach = hw + 0.5, ext = reach + 1;
+      var reach = hw + 0.5, reach2 = reach * reach, ext = reach + 1;
       if (Math.max(x0, x1) + ext < 0 || Math.min(x0, x1) - ext > W || Math.max(y0, y1) + ext < 0 || Math.min(y0, y1) - ext > H) return;
       var dx = x1 - x0, dy = y1 - y0, len = Math.sqrt(dx * dx + dy * dy);
       if (len < 1e-9 && !round) return;
@@ -116,9 +116,12 @@
         for (var b = blo; b <= bhi; b++, rb += 1, eb += 1, along += ub, across += ua, o += sb) {
           var c, n = across < 0 ? -across : across;
           if (round) {
-            if (along < 0) c = reach - Math.sqrt(ra * ra + rb * rb);
-            else if (along > len) c = reach - Math.sqrt(ea * ea + eb * eb);
-            else c = reach - n;
+            if (along >= 0 && along <= len) c = reach - n;
+            else {
+              var e2 = along < 0 ? ra * ra + rb * rb : ea * ea + eb * eb;
+              if (e2 >= reach2) continue;
+              c = reach - Math.sqrt(e2);
+            }
           } else {
             c = reach - n;
             if (along + 0.5 < c) c = along + 0.5;
