@@ -66,13 +66,15 @@
   }
 
   /* Premultiplied RGBA words back to the straight alpha ImageData holds. */
+  var UNPREMULTIPLY = new Float64Array(256); // 255 / alpha
+  for (var a = 1; a < 256; a++) UNPREMULTIPLY[a] = 255 / a;
   function unpremultiply(px) {
+    var F = UNPREMULTIPLY;
     for (var o = 0; o < px.length; o++) {
       var w = px[o], a = w >>> 24;
       if (a === 0 || a === 255) continue;
-      var f = 255 / a;
-      px[o] = (a << 24) | (Math.min(255, Math.round(((w >>> 16) & 255) * f)) << 16) |
-        (Math.min(255, Math.round(((w >>> 8) & 255) * f)) << 8) | Math.min(255, Math.round((w & 255) * f));
+      var f = F[a], r = (((w >>> 16) & 255) * f + 0.5) | 0, g = (((w >>> 8) & 255) * f + 0.5) | 0, b = ((w & 255) * f + 0.5) | 0;
+      px[o] = (a << 24) | ((r > 255 ? 255 : r) << 16) | ((g > 255 ? 255 : g) << 8) | (b > 255 ? 255 : b);
     }
   }
 
