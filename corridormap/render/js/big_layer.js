@@ -68,9 +68,9 @@
   /* Premultiplied RGBA words back to the straight alpha ImageData holds. */
   var UNPREMULTIPLY = new Float64Array(256); // 255 / alpha
   for (var a = 1; a < 256; a++) UNPREMULTIPLY[a] = 255 / a;
-  function unpremultiply(px) {
+  function unpremultiply(px, from, to) {
     var F = UNPREMULTIPLY;
-    for (var o = 0; o < px.length; o++) {
+    for (var o = from; o < to; o++) {
       var w = px[o], a = w >>> 24;
       if (a === 0 || a === 255) continue;
       var f = F[a], r = (((w >>> 16) & 255) * f + 0.5) | 0, g = (((w >>> 8) & 255) * f + 0.5) | 0, b = ((w & 255) * f + 0.5) | 0;
@@ -368,8 +368,8 @@
       var buckets = o.styles.map(function () { return []; }), style = this.data.style;
       for (var i = 0; i < ids.length; i++) buckets[style[ids[i]]].push(ids[i]);
       var t = { lv: this._levelVerts(this._levelAt(z)), scale: scale, ax: HALF * scale - ox, ay: HALF * scale - oy };
-      if (o.kind === "point") return this._drawPoints(ctx, buckets, t, size);
-      if (o.kind === "line") return this._drawLines(ctx, buckets, t, size);
+      if (o.kind === "point") return this._drawPoints(ctx, buckets, t, size, c);
+      if (o.kind === "line") return this._drawLines(ctx, buckets, t, size, c);
       for (var s = 0; s < buckets.length; s++) if (buckets[s].length) this._drawBucket(ctx, buckets[s], o.styles[s], t);
     },
 
@@ -383,9 +383,9 @@
     /* Points: each style's marker (drawn once by the canvas, _sprite) is blended into the tile's
      * pixels here, source-over in premultiplied 8-bit RGBA, and the tile written at once: a
      * hundred thousand markers cost far less than as many drawImage calls. */
-    _drawPoints: function (ctx, buckets, t, size) {
+    _drawPoints: function (ctx, buckets, t, size, clip) {
       var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
-      var img = this._pixels(ctx, W, H), px = img.px, d = this.data;
+      var img = this._pixels(ctx, W, H, clip, r), px = img.px, d = this.data;
       for (var s = 0; s < buckets.length; s++) {
         var ids = buckets[s];
         if (!ids.length) continue;
@@ -399,8 +399,7 @@
           }
         }
       }
-      unpremultiply(px);
-      ctx.putImageData(img.image, 0, 0);
+      this._putPixels(ctx, img);
     },
 
     /* Lines: each style's segments are rasterised here into a coverage buffer (the largest
@@ -408,9 +407,9 @@
      * stroked path would), then composited in the style's colour and opacity, and the tile written
      * at once. Canvas strokes of a hundred thousand 2-px lines cost several times more: profiled,
      * the time went to the rasteriser's wide-stroke coverage, not to the path commands. */
-    _drawLines: function (ctx, buckets, t, size) {
+    _drawLines: function (ctx, buckets, t, size, clip) {
       var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
-      var img = this._pixels(ctx, W, H), px = img.px;
+      var img = this._pixels(ctx, W, H, clip, r), px = img.px;
       var ras = this._raster(W, H), d = this.data, rs = d.ringStart, xs = d.xs, ys = d.ys;
       var lv = t.lv, start = lv.start, idx = lv.idx, k = t.scale * r, ax = t.ax * r, ay = t.ay * r;
       for (var s = 0; s < buckets.length; s++) {
@@ -435,21 +434,31 @@
         }
         ras.composite(px, st.color, st.opacity == null ? 1 : st.opacity);
       }
-      unpremultiply(px);
-      ctx.putImageData(img.image, 0, 0);
+      this._putPixels(ctx, img);
     },
 
-    /* A cleared W x H ImageData (and its pixels as words), one per layer and reused: putImageData
-     * copies it, and a megabyte a tile allocated at every zoom step keeps the collector busy. */
-    _pixels: function (ctx, W, H) {
+    /* A W x H ImageData (and its pixels as words), one per layer and reused: putImageData copies
+     * it, and a megabyte a tile allocated at every zoom step keeps the collector busy. Only the
+     * part `clip` (CSS pixels; r device pixels each) is cleared here and written by _putPixels:
+     * what is drawn outside it is never shown. */
+    _pixels: function (ctx, W, H, clip, r) {
       var img = this._img;
       if (!img || img.image.width !== W || img.image.height !== H) {
         var image = ctx.createImageData(W, H);
         img = this._img = { image: image, px: new Int32Array(image.data.buffer) };
-      } else {
-        img.px.fill(0);
       }
+      img.x0 = Math.max(0, Math.floor(clip.x0 * r));
+      img.y0 = Math.max(0, Math.floor(clip.y0 * r));
+      img.x1 = Math.min(W, Math.ceil(clip.x1 * r));
+      img.y1 = Math.min(H, Math.ceil(clip.y1 * r));
+      img.px.fill(0, img.y0 * W, img.y1 * W);
       return img;
+    },
+
+    _putPixels: function (ctx, img) {
+      var W = img.image.width;
+      unpremultiply(img.px, img.y0 * W, img.y1 * W);
+      ctx.putImageData(img.image, 0, 0, img.x0, img.y0, img.x1 - img.x0, img.y1 - img.y0);
     },
 
     /* The line rasteriser of a W x H tile (kept per layer and size: its buffers are reused). */
