@@ -276,17 +276,17 @@ class Figures:
 
     @property
     def bytes_per_vertex(self) -> float:
-        """HTML bytes per vertex of the map's layers."""
+        """Bytes of the whole HTML file (the page itself included) per vertex of the map's layers."""
         return self.html_bytes / self.vertices if self.vertices else float("nan")
 
 
-def browser_cpu_s() -> float:
-    """CPU seconds (user + system) used so far by this process's descendants (Playwright's driver
-    and the Chromium it started): a figure the machine's load does not stretch, unlike wall-clock
-    time. NaN where ``/proc`` is missing."""
+def browser_ticks() -> dict[int, int]:
+    """Clock ticks (user + system, with those of reaped children) used so far by each of this
+    process's descendants (Playwright's driver and the Chromium it started); empty where ``/proc``
+    is missing."""
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
-        return float("nan")
+        return {}
     parents, ticks = {}, {}
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -296,7 +296,7 @@ def browser_cpu_s() -> float:
         except OSError:
             continue  # the process ended meanwhile
         parents[int(entry.name)] = int(fields[1])
-        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+        ticks[int(entry.name)] = sum(int(f) for f in fields[11:15])
     mine = {os.getpid()}
     grew = True
     while grew:
@@ -305,8 +305,18 @@ def browser_cpu_s() -> float:
             if parent in mine and pid not in mine:
                 mine.add(pid)
                 grew = True
-    total = sum(ticks[pid] for pid in mine if pid != os.getpid())
-    return total / os.sysconf("SC_CLK_TCK")
+    return {pid: ticks[pid] for pid in mine if pid != os.getpid()}
+
+
+def browser_cpu_since(before: Mapping[int, int]) -> float:
+    """CPU seconds the browser's processes used since ``before`` (:func:`browser_ticks`): a figure
+    the machine's load does not stretch, unlike wall-clock time. A process that ended in between
+    counts for nothing (never negative); NaN where ``/proc`` is missing."""
+    after = browser_ticks()
+    if not after:
+        return float("nan")
+    grown = (t - before.get(pid, 0) for pid, t in after.items())
+    return sum(g for g in grown if g > 0) / os.sysconf("SC_CLK_TCK")
 
 
 def measure_page(browser: Any, path: Path, figures: Figures) -> Figures:
@@ -316,16 +326,16 @@ def measure_page(browser: Any, path: Path, figures: Figures) -> Figures:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    cpu0 = browser_cpu_s()
+    cpu0 = browser_ticks()
     page.goto(path.resolve().as_uri(), wait_until="domcontentloaded", timeout=300_000)
     figures.first_render_s = page.evaluate(_FIRST_RENDER_JS) / 1000
-    figures.first_render_cpu_s = browser_cpu_s() - cpu0
+    figures.first_render_cpu_s = browser_cpu_since(cpu0)
     figures.ready_s = page.evaluate(_READY_JS) / 1000  # zoom and pan are timed once it is ready
     zooms, zoom_cpus = [], []
     for _ in range(3):
-        cpu0 = browser_cpu_s()
+        cpu0 = browser_ticks()
         zooms.append(page.evaluate(_STEP_JS, "zoom"))
-        zoom_cpus.append(browser_cpu_s() - cpu0)
+        zoom_cpus.append(browser_cpu_since(cpu0))
     figures.zoom_cpu_s = float(np.median(zoom_cpus))
     pans = [page.evaluate(_STEP_JS, "pan") for _ in range(3)]
     figures.zoom_s, figures.pan_s = float(np.median(zooms)) / 1000, float(np.median(pans)) / 1000
