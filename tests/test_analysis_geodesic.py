@@ -215,20 +215,75 @@ def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypat
     np.testing.assert_allclose(table["km"].reshape(40, k), np.sort(geo, axis=1)[:, :k], rtol=1e-9, atol=2e-6)
 
 
-def test_the_scale_factor_series_is_pyprojs_factor():
+@pytest.mark.parametrize(("south", "north"), [(0.5, 44.5), (-59.5, 0.0), (45.0, 79.5)])
+def test_the_scale_factor_cubics_are_pyprojs_factor(south, north):
+    # over the belt and beyond it, at every fitted latitude; the slope against a central difference
     from pyproj import Proj
 
     from corridormap.analysis.geodesic import _Conformal
 
     rng = np.random.default_rng(5)
-    lon, lat = rng.uniform(60.0, 100.0, 5_000), rng.uniform(0.5, 44.5, 5_000)
+    lon, lat = rng.uniform(-180.0, 180.0, 5_000), rng.uniform(south, north, 5_000)
     xy = _belt(list(zip(lon, lat, strict=True)))
     c = _Conformal.of_belt()
     k = np.asarray(Proj(BELT_CRS).get_factors(lon, lat).meridional_scale)
     rho = c.rho(xy[:, 0], xy[:, 1])
-    np.testing.assert_allclose(c.series(rho, c.inv_k) * k, 1.0, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(c.at(rho), c.series(rho, c.inv_k), rtol=1e-13)
-    np.testing.assert_allclose(c.at(rho, derivative=True), c.series(rho, c.d_inv_k), rtol=0, atol=1e-16)
+    np.testing.assert_allclose(c.at(rho) * k, 1.0, rtol=0, atol=1e-9)
+    slope = (c.at(rho + 0.5) - c.at(rho - 0.5)) / 1.0
+    np.testing.assert_allclose(c.at(rho, derivative=True), slope, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(("south", "north"), [(-60.0, -5.0), (45.0, 80.0)])
+def test_geodesic_m_is_geod_within_a_tenth_of_a_millimetre_beyond_the_belt(south, north):
+    rng = np.random.default_rng(12)
+    lon, lat = rng.uniform(-180.0, 180.0, 20_000), rng.uniform(south, north, 20_000)
+    length = np.exp(rng.uniform(np.log(1.0), np.log(2.5e5), 20_000))
+    lon2, lat2, _ = GEOD.fwd(lon, lat, rng.uniform(0.0, 360.0, 20_000), length)
+    a, b = _belt(list(zip(lon, lat, strict=True))), _belt(list(zip(lon2, lat2, strict=True)))
+    ref = np.asarray(GEOD.inv(lon, lat, lon2, lat2)[2])
+    assert np.abs(geodesic_m(a, b) - ref).max() <= 1e-4
+
+
+def _helsinki_like(n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """A dense street grid at 60 N (segments 40 m apart, metres long) and points among them."""
+    centre = _belt([(24.94, 60.17)])[0]
+    rng = np.random.default_rng(60)
+    starts = centre + rng.uniform(-1_000.0, 1_000.0, (600, 2))
+    ends = starts + rng.uniform(-40.0, 40.0, (600, 2))
+    lines = shapely.linestrings(np.stack([starts, ends], axis=1))
+    return centre + rng.uniform(-1_000.0, 1_000.0, (n_points, 2)), lines
+
+
+def test_at_60_north_km_is_geod_and_the_nearest_is_the_geodesic_nearest():
+    xy, lines = _helsinki_like(400)
+    table = geodesic_nearest(xy, lines, k=2)
+    near = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy)[:, None], lines[None, :]))
+    near = near.reshape(len(xy), len(lines), 2, 2)[:, :, 1]
+    to_ll = Transformer.from_crs(BELT_CRS, "EPSG:4326", always_xy=True)
+    lon1, lat1 = to_ll.transform(np.repeat(xy[:, 0], len(lines)), np.repeat(xy[:, 1], len(lines)))
+    lon2, lat2 = to_ll.transform(near[..., 0].ravel(), near[..., 1].ravel())
+    geo = np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]).reshape(len(xy), len(lines)) / 1000.0
+    np.testing.assert_allclose(table["km"].reshape(-1, 2), np.sort(geo, axis=1)[:, :2], rtol=0, atol=2e-6)
+    got = table["target"].reshape(-1, 2)
+    np.testing.assert_allclose(np.take_along_axis(geo, got, axis=1), np.sort(geo, axis=1)[:, :2], atol=2e-6)
+
+
+def test_at_60_north_few_points_take_the_extra_search(monkeypatch):
+    # the ring around each point's nearest follows the factor there, not the belt's fitted range
+    # clipped (which sent over half the points of a dense 60 N layer to the STRtree search)
+    import corridormap.analysis.geodesic as geodesic
+
+    xy, lines = _helsinki_like(20_000)
+    seen: list[int] = []
+    original = geodesic._extra_pairs
+
+    def counting(q, geoms, valid, need, radius, first):
+        seen.append(len(need))
+        return original(q, geoms, valid, need, radius, first)
+
+    monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    geodesic_nearest(xy, lines)
+    assert seen and seen[0] < 0.05 * len(xy)
 
 
 def test_points_far_beyond_the_belt_and_empty_layers_give_finite_answers():

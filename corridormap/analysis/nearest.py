@@ -175,20 +175,28 @@ def nearest_columns(
     grid: Grid | None = None,
     second: float | None = None,
     second_per_m: float | None = None,
+    second_plus_m: float = 0.0,
 ) -> Columns:
     """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way).
 
     ``second``: also a column ``second_m``, for each point a lower bound on the distance to the
     nearest feature other than the k found (the nearest other feature measured, or the radius
     within which every feature was measured, at least ``(1 + s)`` times the k-th distance ``d``
-    with ``s = min(second, second_per_m * d)``, or ``second``; at most ``max_distance_m``). The
+    with ``s = min(second, second_per_m * d)``, or ``second``, plus ``second_plus_m``; at most
+    ``max_distance_m``). The
     geodesic re-rank uses it to find the few points that can have another feature within the
     scale factor's ring (see :func:`corridormap.analysis.geodesic.geodesic_nearest`).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if (second is not None and not second >= 0) or (second_per_m is not None and not second_per_m >= 0):
-        raise ValueError(f"second is a slack of 0 or more, got {second} (per metre {second_per_m})")
+    if (
+        (second is not None and not second >= 0)
+        or (second_per_m is not None and not second_per_m >= 0)
+        or not second_plus_m >= 0
+    ):
+        raise ValueError(
+            f"second is a slack of 0 or more, got {second} (per metre {second_per_m}, plus {second_plus_m} m)"
+        )
     xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
     raw = np.asarray(targets, dtype=object).ravel()
     valid = np.flatnonzero(~(shapely.is_missing(raw) | shapely.is_empty(raw)))
@@ -203,7 +211,7 @@ def nearest_columns(
         if second is not None:  # the (k+1)-th nearest, else nothing within max_m
             table = _split_next(table, np.full(len(xy), max_m), k)
     else:
-        slack = None if second is None else (float(second), second_per_m)
+        slack = None if second is None else (float(second), second_per_m, float(second_plus_m))
         table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, slack=slack)
     table["target"] = valid[table["target"]]
     return table
@@ -380,15 +388,16 @@ def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float
     return out
 
 
-Slack = tuple[float, float | None] | None  # second_m's reach: (at most, per metre of distance)
+# second_m's reach: (at most, per metre of distance, metres more)
+Slack = tuple[float, float | None, float] | None
 
 
 def _grow(r: Any, slack: Slack) -> Any:
     """Distances ``r`` widened by the slack of ``second_m`` (see :func:`nearest_columns`)."""
     if slack is None:
         return r
-    cap, per_m = slack
-    return r * (1.0 + (cap if per_m is None else np.minimum(cap, per_m * r)))
+    cap, per_m, plus_m = slack
+    return r * (1.0 + (cap if per_m is None else np.minimum(cap, per_m * r))) + plus_m
 
 
 def _nearest_segments(
