@@ -60,16 +60,22 @@ class Grid:
 
     @classmethod
     def over(
-        cls, xy: NDArray[np.float64], *, points_per_cell: float = 16.0, max_size: float = 20_000.0
+        cls,
+        xy: NDArray[np.float64],
+        *,
+        points_per_cell: float = 16.0,
+        max_size: float = 20_000.0,
+        min_size: float = 200.0,
     ) -> Grid:
-        """Square cells (200 m - ``max_size``) holding ``points_per_cell`` points each if the points
-        filled their bounding box; 16 measured fastest for the access card over the corridor belt."""
+        """Square cells (``min_size`` - ``max_size``) holding ``points_per_cell`` points each if the
+        points filled their bounding box; 16 measured fastest for the access card over the corridor
+        belt."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         columns = [xy[:, 0], xy[:, 1]]  # a column at a time: much faster than axis=0 reductions
         low = np.array([c.min() for c in columns]) if len(xy) else np.zeros(2)
         span = np.array([c.max() for c in columns]) - low if len(xy) else np.zeros(2)
         wanted = np.sqrt(span.prod() / max(len(xy) / points_per_cell, 1.0))
-        size = float(np.clip(wanted, 200.0, max(max_size, 200.0)))
+        size = float(np.clip(wanted, min_size, max(max_size, min_size)))
         key = np.floor((xy - low) / size).astype(np.int64)
         ny = int(key[:, 1].max()) + 1 if len(xy) else 1
         flat = key[:, 0] * ny + key[:, 1]
@@ -475,10 +481,13 @@ def _ranked(
 def _finer(grid: Grid, segs: _Segments, *, segments_per_cell: float = 0.0625) -> Grid:
     """``grid``, or one over the same points with cells that would hold ``segments_per_cell`` target
     segments if these filled their bounding box (a quarter of their spacing wide: measured fastest
-    for 20,000 random lines and 20,000-100,000 points in the belt, cells then hold a point or two)."""
+    for 20,000 random lines and 20,000-100,000 points in the belt, cells then hold a point or two),
+    at least 1 m wide. Dense layers (buildings metres apart) take cells metres wide: the grid's
+    usual 200 m floor listed hundreds of segments for every point at k > 1 (2,215 buildings, 5,000
+    points: 10x the time, 360 MiB)."""
     area = max(float(np.ptp(segs.ax) * np.ptp(segs.ay)), 1.0)
-    size = float(np.sqrt(area * segments_per_cell / len(segs.ax)))
-    return Grid.over(grid.xy, max_size=size) if grid.reach > size * np.sqrt(0.5) else grid
+    size = max(float(np.sqrt(area * segments_per_cell / len(segs.ax))), 1.0)
+    return Grid.over(grid.xy, max_size=size, min_size=size) if grid.reach > size * np.sqrt(0.5) else grid
 
 
 def _nearest_first(
@@ -652,7 +661,7 @@ def _ranked_by_samples(
         left.append(todo)
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
-        sub = Grid.over(grid.xy[rest])
+        sub = _finer(Grid.over(grid.xy[rest]), segs)
         cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m, slack=slack)
         pp, ps = _expand(sub, cell_i, seg_i)
         beyond = None if slack is None else _beyond_cells(sub, cutoff)
