@@ -153,8 +153,8 @@ def geodesic_nearest(
         beyond = np.full(len(xy), np.inf)
         beyond[first["point"]] = first["second_m"]
         need &= beyond <= radius
-    p, t = _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first)
-    lines = shapely.shortest_line(shapely.points(xy[p]), geoms[t])
+    p, t, at = _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first)
+    lines = shapely.shortest_line(at, geoms[t])
     ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)[:, 1]
     p, t = np.r_[first["point"], p].astype(np.intp), np.r_[first["target"], t].astype(np.intp)
     near = np.r_[near, ends]
@@ -196,22 +196,23 @@ def _extra_pairs(
     need: NDArray[np.intp],
     radius: NDArray[np.float64],
     first: Mapping[str, NDArray[Any]],
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]:
     """(point, feature) pairs within each needy point's radius that the planar search did not
-    measure; a point with an infinite radius (fewer than k features in all) takes every feature."""
+    measure, and each pair's point as a shapely point; a point with an infinite radius (fewer than
+    k features in all) takes every feature."""
     finite = need[np.isfinite(radius[need])]
-    points = shapely.points(q.xy[finite])
-    p, t = shapely.STRtree(geoms).query(points, predicate="dwithin", distance=radius[finite])
-    p = finite[p]
     rest = np.flatnonzero(~np.isfinite(radius))
+    points = shapely.points(q.xy[np.r_[finite, rest]])  # made once, also for the caller's pairs
+    i, t = shapely.STRtree(geoms).query(points[: len(finite)], predicate="dwithin", distance=radius[finite])
     every = np.flatnonzero(valid)
-    p = np.r_[p, np.repeat(rest, len(every))].astype(np.intp)
+    i = np.r_[i, np.repeat(np.arange(len(finite), len(points)), len(every))].astype(np.intp)
+    p = np.r_[finite, rest].astype(np.intp)[i]
     t = np.r_[t, np.tile(every, len(rest))].astype(np.intp)
     k = int(first["rank"].max(initial=1))
     measured = np.full((len(q.xy), k), -1, dtype=np.intp)  # each point's features measured already
     measured[first["point"], first["rank"] - 1] = first["target"]
-    seen = (measured[p] == t[:, None]).any(axis=1)
-    return p[~seen], t[~seen]
+    keep = ~(measured[p] == t[:, None]).any(axis=1)
+    return p[keep], t[keep], points[i[keep]]
 
 
 def _ranked(
