@@ -302,3 +302,39 @@ def test_points_far_beyond_the_belt_and_empty_layers_give_finite_answers():
         assert km == pytest.approx(GEOD.inv(*a, *b)[2] / 1000.0, abs=2e-6)
     empty = geodesic_nearest(np.array([far]), np.array([None], dtype=object))
     assert len(empty["km"]) == 0
+
+
+def test_points_inside_a_building_on_a_landuse_area_take_no_extra_search(monkeypatch):
+    # buildings (10 m squares, 30 m apart) on a land-use area, points across both at 60 N: a point
+    # inside two polygons is 0 km from both and the lower one is its nearest; the polygons around it
+    # need no second search (before: every such point took one), and the answers are Geod's
+    import corridormap.analysis.geodesic as geodesic
+
+    centre = _belt([(24.94, 60.17)])[0]
+    grid = np.meshgrid(np.arange(0.0, 600.0, 30.0), np.arange(0.0, 600.0, 30.0))
+    corners = centre + np.stack(grid, -1).reshape(-1, 2)
+    buildings = shapely.box(corners[:, 0], corners[:, 1], corners[:, 0] + 10.0, corners[:, 1] + 10.0)
+    landuse = shapely.box(*(centre - 50.0), *(centre + 650.0))
+    geoms = np.r_[buildings[: len(buildings) // 2], [landuse], buildings[len(buildings) // 2 :]]
+    xy = centre + np.random.default_rng(61).uniform(-100.0, 700.0, (3_000, 2))
+    seen: list[int] = []
+    original = geodesic._extra_pairs
+
+    def counting(q, geoms_, valid, need, radius, first):
+        seen.append(len(need))
+        return original(q, geoms_, valid, need, radius, first)
+
+    monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    table = geodesic_nearest(xy, geoms)
+    inside = shapely.contains_xy(landuse, xy[:, 0], xy[:, 1]).sum()
+    assert inside > 2_000 and seen[0] < 0.01 * len(xy)
+    assert list(table["point"]) == list(range(len(xy)))
+    xy, n = xy[:300], 300  # by brute force: Geod to each feature's nearest location, to the mm
+    near = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy)[:, None], geoms[None, :]))
+    near = near.reshape(n, len(geoms), 2, 2)[:, :, 1]
+    to_ll = Transformer.from_crs(BELT_CRS, "EPSG:4326", always_xy=True)
+    lon1, lat1 = to_ll.transform(np.repeat(xy[:, 0], len(geoms)), np.repeat(xy[:, 1], len(geoms)))
+    lon2, lat2 = to_ll.transform(near[..., 0].ravel(), near[..., 1].ravel())
+    geo = np.round(np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]).reshape(n, len(geoms)) / 1000.0, 6)
+    assert list(table["target"][:n]) == list(np.argmin(geo, axis=1))  # ties: the lower position
+    np.testing.assert_allclose(table["km"][:n], geo.min(axis=1), rtol=0, atol=2e-6)

@@ -151,7 +151,9 @@ def geodesic_nearest(
         need &= beyond <= radius
     elif second is not None:  # only points with another feature possibly within the radius
         beyond = np.full(len(xy), np.inf)
-        beyond[first["point"]] = first["second_m"]
+        # k = 1: the polygons around a point inside several come after the one taken at any
+        # measure (0 m, higher positions): only the other features count (apart_m)
+        beyond[first["point"]] = first["apart_m"] if "apart_m" in first else first["second_m"]
         need &= beyond <= radius
     p, t, at = _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first)
     lines = shapely.shortest_line(at, geoms[t])

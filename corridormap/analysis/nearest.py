@@ -496,13 +496,16 @@ def _nearest_first(
     """k = 1 from each point's nearest segment ``found`` (distance, segment); inside a polygon is
     0 m, and a point inside or on polygons takes the lowest of them unless a lower feature is also
     0 m away. ``found`` may carry a third array, each point's lower bound on the distance to the
-    nearest other feature: then the column ``second_m`` (0 where the point is inside two polygons)."""
+    nearest other feature: then the column ``second_m`` (0 where the point is inside two polygons)
+    and ``apart_m``, the same bound not counting the polygons 0 m away that the one taken comes
+    before in position order (the point is inside them: they rank after it at any measure)."""
     d, seg = found[0], found[1]
     second = found[2] if len(found) > 2 else None
     feature = segs.feature[seg]
     x, y = grid.xy[:, 0], grid.xy[:, 1]
     _, t = _measure(x, y, segs, seg)
     qx, qy = segs.ax[seg] + t * segs.dx[seg], segs.ay[seg] + t * segs.dy[seg]
+    apart = None
     if _is_polygonal(geoms).any():
         inside_p, inside_f = _inside(grid.xy, geoms)
         lowest = np.full(len(d), np.iinfo(np.intp).max)
@@ -510,6 +513,7 @@ def _nearest_first(
         take = (lowest < np.iinfo(np.intp).max) & ((d > 0) | (lowest < feature))
         if second is not None:  # the feature given up is another one now; another polygon around: 0
             np.minimum(second, d, out=second, where=take & (lowest != feature))
+            apart = second.copy()  # the polygons around at 0 m come after the one taken: not them
             around = np.bincount(inside_p, minlength=len(d))
             second[(around > 1) | ((around == 1) & ~take & (lowest != feature))] = 0.0
         d[take], feature[take], qx[take], qy[take] = 0.0, lowest[take], x[take], y[take]
@@ -524,6 +528,7 @@ def _nearest_first(
     }
     if second is not None:
         table["second_m"] = np.minimum(second[point], max_m)
+        table["apart_m"] = np.minimum((second if apart is None else apart)[point], max_m)
     return table
 
 
