@@ -268,12 +268,10 @@ def test_at_60_north_km_is_geod_and_the_nearest_is_the_geodesic_nearest():
     np.testing.assert_allclose(np.take_along_axis(geo, got, axis=1), np.sort(geo, axis=1)[:, :2], atol=2e-6)
 
 
-def test_at_60_north_few_points_take_the_extra_search(monkeypatch):
-    # the ring around each point's nearest follows the factor there, not the belt's fitted range
-    # clipped (which sent over half the points of a dense 60 N layer to the STRtree search)
+def _count_extra_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many points each geodesic_nearest call sends to the second (STRtree) search."""
     import corridormap.analysis.geodesic as geodesic
 
-    xy, lines = _helsinki_like(20_000)
     seen: list[int] = []
     original = geodesic._extra_pairs
 
@@ -282,6 +280,14 @@ def test_at_60_north_few_points_take_the_extra_search(monkeypatch):
         return original(q, geoms, valid, need, radius, first)
 
     monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    return seen
+
+
+def test_at_60_north_few_points_take_the_extra_search(monkeypatch):
+    # the ring around each point's nearest follows the factor there, not the belt's fitted range
+    # clipped (which sent over half the points of a dense 60 N layer to the STRtree search)
+    xy, lines = _helsinki_like(20_000)
+    seen = _count_extra_searches(monkeypatch)
     geodesic_nearest(xy, lines)
     assert seen and seen[0] < 0.05 * len(xy)
 
@@ -308,8 +314,6 @@ def test_points_inside_a_building_on_a_landuse_area_take_no_extra_search(monkeyp
     # buildings (10 m squares, 30 m apart) on a land-use area, points across both at 60 N: a point
     # inside two polygons is 0 km from both and the lower one is its nearest; the polygons around it
     # need no second search (before: every such point took one), and the answers are Geod's
-    import corridormap.analysis.geodesic as geodesic
-
     centre = _belt([(24.94, 60.17)])[0]
     grid = np.meshgrid(np.arange(0.0, 600.0, 30.0), np.arange(0.0, 600.0, 30.0))
     corners = centre + np.stack(grid, -1).reshape(-1, 2)
@@ -317,14 +321,7 @@ def test_points_inside_a_building_on_a_landuse_area_take_no_extra_search(monkeyp
     landuse = shapely.box(*(centre - 50.0), *(centre + 650.0))
     geoms = np.r_[buildings[: len(buildings) // 2], [landuse], buildings[len(buildings) // 2 :]]
     xy = centre + np.random.default_rng(61).uniform(-100.0, 700.0, (3_000, 2))
-    seen: list[int] = []
-    original = geodesic._extra_pairs
-
-    def counting(q, geoms_, valid, need, radius, first):
-        seen.append(len(need))
-        return original(q, geoms_, valid, need, radius, first)
-
-    monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    seen = _count_extra_searches(monkeypatch)
     table = geodesic_nearest(xy, geoms)
     inside = shapely.contains_xy(landuse, xy[:, 0], xy[:, 1]).sum()
     assert inside > 2_000 and seen[0] < 0.01 * len(xy)
