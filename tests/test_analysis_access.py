@@ -323,3 +323,22 @@ def test_a_node_with_a_nan_coordinate_is_named(stations):
     )
     with pytest.raises(LayerValidationError, match=r"NaN or infinite: row 1 \(id 'broken'\)"):
         access_card(nodes, {"station": stations})
+
+
+@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("bad", ["point", "line"])
+def test_access_card_refuses_a_target_with_nan_coordinates(k, bad):
+    # before: k = 1 ignored the feature silently; k = 2 named it with km NaN (line) or raised
+    # scipy's bare "data must be finite" (point targets)
+    from corridormap.errors import LayerValidationError
+
+    nodes = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(75.0, 24.0)], crs="EPSG:4326")
+    with np.errstate(invalid="ignore"):  # shapely warns when it builds a NaN coordinate
+        nan = [np.nan, 24.0]
+        geom = shapely.points(nan) if bad == "point" else shapely.linestrings([[75.0, 25.0], nan])
+    layer = gpd.GeoDataFrame(
+        {"name": ["good", "bad"]}, geometry=[shapely.Point(75.1, 24.0), geom], index=[10, 11], crs="EPSG:4326"
+    )
+    message = r"target 'port': 1 feature\(s\).*NaN or infinite.*row 11.*Fix"
+    with pytest.raises(LayerValidationError, match=message):
+        access_card(nodes, {"port": layer}, k=k)

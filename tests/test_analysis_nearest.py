@@ -148,3 +148,26 @@ def test_k3_among_many_small_buildings_measures_few_segments_per_point(monkeypat
     np.testing.assert_allclose(got["distance_m"].to_numpy(), np.sort(d, axis=1)[:, :3].ravel(), atol=1e-9)
     expected = np.lexsort((np.arange(len(squares))[None, :].repeat(200, 0), d), axis=1)[:, :3]
     assert list(got["target"]) == list(expected.ravel())
+
+
+def _with_nan_target() -> np.ndarray:
+    with np.errstate(invalid="ignore"):  # shapely warns when it builds a NaN coordinate
+        bad = shapely.linestrings([[0.0, 50.0], [np.nan, 60.0]])
+    return np.array([shapely.Point(10.0, 0.0), bad, shapely.Point(np.inf, 0.0)], dtype=object)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_non_finite_target_coordinates_are_refused_by_position(k):
+    # before: k = 1 reported distance inf for the good target; k = 2 named the NaN line as the
+    # second nearest with distance NaN
+    from corridormap.errors import LayerValidationError
+
+    with pytest.raises(LayerValidationError, match=r"targets: 2 feature\(s\).*NaN or infinite.*1, 2.*Fix"):
+        nearest_table(np.array([[0.0, 0.0]]), _with_nan_target(), k=k)
+
+
+def test_non_finite_query_points_are_refused():
+    from corridormap.errors import LayerValidationError
+
+    with pytest.raises(LayerValidationError, match=r"1 query point\(s\).*NaN or infinite.*position 1"):
+        nearest_table(np.array([[0.0, 0.0], [np.nan, 1.0]]), np.array([shapely.Point(1.0, 1.0)]))

@@ -110,7 +110,10 @@ def access_card(
     new: dict[str, Any] = {}
     for prefix, target in targets.items():
         layer, label = _unpack(prefix, target)
-        table = _nearest_km(xy, layer, k=k, max_distance_km=max_distance_km, grid=grid, queries=queries)
+        table = _nearest_km(
+            xy, layer, k=k, max_distance_km=max_distance_km, grid=grid, queries=queries,
+            what=f"target {prefix!r}",
+        )
         new.update(_rank_columns(prefix, table, len(xy), k, None if label is None else layer[label]))
         wanted = network_targets is None or prefix in network_targets
         if network is not None and wanted and len(layer) and (layer.geom_type == "Point").all():

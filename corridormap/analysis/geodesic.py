@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Geod, Transformer
 
 from ..crs import BELT_CRS, scale_bounds, to_metric
-from .nearest import Grid, nearest_columns
+from .nearest import Grid, nearest_columns, require_finite
 
 __all__ = ["Queries", "geodesic_m", "geodesic_nearest", "nearest_km"]
 
@@ -53,10 +53,13 @@ def _nearest_km(
     max_distance_km: float | None,
     grid: Grid | None,
     queries: Queries | None = None,
+    what: str = "target layer",
 ) -> dict[str, NDArray[Any]]:
     """The k nearest features by geodesic km: candidates found in the belt CRS, distances measured
     on the ellipsoid (:func:`geodesic_nearest`)."""
-    geoms = to_metric(layer, "target layer").geometry.values if len(layer) else np.empty(0, dtype=object)
+    geoms = to_metric(layer, what).geometry.values if len(layer) else np.empty(0, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
+    require_finite(geoms[present], what, layer.index[present], noun="row ")
     return geodesic_nearest(xy, geoms, k=k, max_distance_km=max_distance_km, grid=grid, queries=queries)
 
 

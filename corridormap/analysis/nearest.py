@@ -43,7 +43,7 @@ from pyproj import Transformer
 from ..crs import BELT_CRS, require_crs, to_metric
 from ..errors import LayerValidationError
 
-__all__ = ["Grid", "nearest_table", "nearest_columns", "query_points"]
+__all__ = ["Grid", "nearest_table", "nearest_columns", "query_points", "require_finite"]
 
 _COLUMNS = ["point", "rank", "target", "distance_m", "x", "y"]
 
@@ -168,6 +168,12 @@ def nearest_table(
         Long format, one row per (point, rank), sorted: ``point`` and ``target`` are positions,
         ``rank`` starts at 1, ``distance_m`` is planar, ``x, y`` the nearest location on the target.
         Points with nothing in reach have no rows; ties go to the lower target position.
+
+    Raises
+    ------
+    LayerValidationError
+        A query point or a target feature with a NaN or infinite coordinate (named by position);
+        missing and empty targets are skipped (they have no location).
     """
     return pd.DataFrame(nearest_columns(points_xy, targets, k=k, max_distance_m=max_distance_m, grid=grid))
 
@@ -207,6 +213,13 @@ def nearest_columns(
     raw = np.asarray(targets, dtype=object).ravel()
     valid = np.flatnonzero(~(shapely.is_missing(raw) | shapely.is_empty(raw)))
     geoms = raw[valid]
+    bad_xy = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+    if len(bad_xy):
+        raise LayerValidationError(
+            f"nearest search: {len(bad_xy)} query point(s) have a NaN or infinite coordinate (position "
+            f"{_listed(bad_xy)}). Fix: give them a real location or leave them out"
+        )
+    require_finite(geoms, "targets", valid)
     max_m = np.inf if max_distance_m is None else float(max_distance_m)
     if len(xy) == 0 or len(geoms) == 0:
         table = _empty()
@@ -221,6 +234,26 @@ def nearest_columns(
         table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, slack=slack)
     table["target"] = valid[table["target"]]
     return table
+
+
+def _listed(labels: Any, most: int = 5) -> str:
+    shown = ", ".join(str(v) for v in list(labels)[:most])
+    return shown + (" and more" if len(labels) > most else "")
+
+
+def require_finite(geoms: NDArray[Any], what: str, labels: Any, *, noun: str = "") -> None:
+    """Refuse target features with a NaN or infinite coordinate (they would measure as NaN or inf
+    and drop out of the ranking, or be ranked with no distance), naming them by ``labels``."""
+    coords = shapely.get_coordinates(geoms)
+    if np.isfinite(coords).all():
+        return
+    _, owner = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    named = _listed(np.asarray(labels)[bad])
+    raise LayerValidationError(
+        f"{what}: {len(bad)} feature(s) have a NaN or infinite coordinate ({noun}{named}). "
+        "Fix: give them real coordinates or drop them"
+    )
 
 
 def _split_next(table: Columns, beyond: NDArray[np.float64], k: int) -> Columns:
