@@ -215,20 +215,81 @@ def test_line_targets_whose_geodesic_nearest_is_not_the_planar_nearest(monkeypat
     np.testing.assert_allclose(table["km"].reshape(40, k), np.sort(geo, axis=1)[:, :k], rtol=1e-9, atol=2e-6)
 
 
-def test_the_scale_factor_series_is_pyprojs_factor():
+@pytest.mark.parametrize(("south", "north"), [(0.5, 44.5), (-59.5, 0.0), (45.0, 79.5)])
+def test_the_scale_factor_cubics_are_pyprojs_factor(south, north):
+    # over the belt and beyond it, at every fitted latitude; the slope against a central difference
     from pyproj import Proj
 
     from corridormap.analysis.geodesic import _Conformal
 
     rng = np.random.default_rng(5)
-    lon, lat = rng.uniform(60.0, 100.0, 5_000), rng.uniform(0.5, 44.5, 5_000)
+    lon, lat = rng.uniform(-180.0, 180.0, 5_000), rng.uniform(south, north, 5_000)
     xy = _belt(list(zip(lon, lat, strict=True)))
     c = _Conformal.of_belt()
     k = np.asarray(Proj(BELT_CRS).get_factors(lon, lat).meridional_scale)
     rho = c.rho(xy[:, 0], xy[:, 1])
-    np.testing.assert_allclose(c.series(rho, c.inv_k) * k, 1.0, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(c.at(rho), c.series(rho, c.inv_k), rtol=1e-13)
-    np.testing.assert_allclose(c.at(rho, derivative=True), c.series(rho, c.d_inv_k), rtol=0, atol=1e-16)
+    np.testing.assert_allclose(c.at(rho) * k, 1.0, rtol=0, atol=1e-9)
+    slope = (c.at(rho + 0.5) - c.at(rho - 0.5)) / 1.0
+    np.testing.assert_allclose(c.at(rho, derivative=True), slope, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(("south", "north"), [(-60.0, -5.0), (45.0, 80.0)])
+def test_geodesic_m_is_geod_within_a_tenth_of_a_millimetre_beyond_the_belt(south, north):
+    rng = np.random.default_rng(12)
+    lon, lat = rng.uniform(-180.0, 180.0, 20_000), rng.uniform(south, north, 20_000)
+    length = np.exp(rng.uniform(np.log(1.0), np.log(2.5e5), 20_000))
+    lon2, lat2, _ = GEOD.fwd(lon, lat, rng.uniform(0.0, 360.0, 20_000), length)
+    a, b = _belt(list(zip(lon, lat, strict=True))), _belt(list(zip(lon2, lat2, strict=True)))
+    ref = np.asarray(GEOD.inv(lon, lat, lon2, lat2)[2])
+    assert np.abs(geodesic_m(a, b) - ref).max() <= 1e-4
+
+
+def _helsinki_like(n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """A dense street grid at 60 N (segments 40 m apart, metres long) and points among them."""
+    centre = _belt([(24.94, 60.17)])[0]
+    rng = np.random.default_rng(60)
+    starts = centre + rng.uniform(-1_000.0, 1_000.0, (600, 2))
+    ends = starts + rng.uniform(-40.0, 40.0, (600, 2))
+    lines = shapely.linestrings(np.stack([starts, ends], axis=1))
+    return centre + rng.uniform(-1_000.0, 1_000.0, (n_points, 2)), lines
+
+
+def test_at_60_north_km_is_geod_and_the_nearest_is_the_geodesic_nearest():
+    xy, lines = _helsinki_like(400)
+    table = geodesic_nearest(xy, lines, k=2)
+    near = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy)[:, None], lines[None, :]))
+    near = near.reshape(len(xy), len(lines), 2, 2)[:, :, 1]
+    to_ll = Transformer.from_crs(BELT_CRS, "EPSG:4326", always_xy=True)
+    lon1, lat1 = to_ll.transform(np.repeat(xy[:, 0], len(lines)), np.repeat(xy[:, 1], len(lines)))
+    lon2, lat2 = to_ll.transform(near[..., 0].ravel(), near[..., 1].ravel())
+    geo = np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]).reshape(len(xy), len(lines)) / 1000.0
+    np.testing.assert_allclose(table["km"].reshape(-1, 2), np.sort(geo, axis=1)[:, :2], rtol=0, atol=2e-6)
+    got = table["target"].reshape(-1, 2)
+    np.testing.assert_allclose(np.take_along_axis(geo, got, axis=1), np.sort(geo, axis=1)[:, :2], atol=2e-6)
+
+
+def _count_extra_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many points each geodesic_nearest call sends to the second (STRtree) search."""
+    import corridormap.analysis.geodesic as geodesic
+
+    seen: list[int] = []
+    original = geodesic._extra_pairs
+
+    def counting(q, geoms, valid, need, radius, first):
+        seen.append(len(need))
+        return original(q, geoms, valid, need, radius, first)
+
+    monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    return seen
+
+
+def test_at_60_north_few_points_take_the_extra_search(monkeypatch):
+    # the ring around each point's nearest follows the factor there, not the belt's fitted range
+    # clipped (which sent over half the points of a dense 60 N layer to the STRtree search)
+    xy, lines = _helsinki_like(20_000)
+    seen = _count_extra_searches(monkeypatch)
+    geodesic_nearest(xy, lines)
+    assert seen and seen[0] < 0.05 * len(xy)
 
 
 def test_points_far_beyond_the_belt_and_empty_layers_give_finite_answers():
@@ -247,3 +308,30 @@ def test_points_far_beyond_the_belt_and_empty_layers_give_finite_answers():
         assert km == pytest.approx(GEOD.inv(*a, *b)[2] / 1000.0, abs=2e-6)
     empty = geodesic_nearest(np.array([far]), np.array([None], dtype=object))
     assert len(empty["km"]) == 0
+
+
+def test_points_inside_a_building_on_a_landuse_area_take_no_extra_search(monkeypatch):
+    # buildings (10 m squares, 30 m apart) on a land-use area, points across both at 60 N: a point
+    # inside two polygons is 0 km from both and the lower one is its nearest; the polygons around it
+    # need no second search (before: every such point took one), and the answers are Geod's
+    centre = _belt([(24.94, 60.17)])[0]
+    grid = np.meshgrid(np.arange(0.0, 600.0, 30.0), np.arange(0.0, 600.0, 30.0))
+    corners = centre + np.stack(grid, -1).reshape(-1, 2)
+    buildings = shapely.box(corners[:, 0], corners[:, 1], corners[:, 0] + 10.0, corners[:, 1] + 10.0)
+    landuse = shapely.box(*(centre - 50.0), *(centre + 650.0))
+    geoms = np.r_[buildings[: len(buildings) // 2], [landuse], buildings[len(buildings) // 2 :]]
+    xy = centre + np.random.default_rng(61).uniform(-100.0, 700.0, (3_000, 2))
+    seen = _count_extra_searches(monkeypatch)
+    table = geodesic_nearest(xy, geoms)
+    inside = shapely.contains_xy(landuse, xy[:, 0], xy[:, 1]).sum()
+    assert inside > 2_000 and seen[0] < 0.01 * len(xy)
+    assert list(table["point"]) == list(range(len(xy)))
+    xy, n = xy[:300], 300  # by brute force: Geod to each feature's nearest location, to the mm
+    near = shapely.get_coordinates(shapely.shortest_line(shapely.points(xy)[:, None], geoms[None, :]))
+    near = near.reshape(n, len(geoms), 2, 2)[:, :, 1]
+    to_ll = Transformer.from_crs(BELT_CRS, "EPSG:4326", always_xy=True)
+    lon1, lat1 = to_ll.transform(np.repeat(xy[:, 0], len(geoms)), np.repeat(xy[:, 1], len(geoms)))
+    lon2, lat2 = to_ll.transform(near[..., 0].ravel(), near[..., 1].ravel())
+    geo = np.round(np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]).reshape(n, len(geoms)) / 1000.0, 6)
+    assert list(table["target"][:n]) == list(np.argmin(geo, axis=1))  # ties: the lower position
+    np.testing.assert_allclose(table["km"][:n], geo.min(axis=1), rtol=0, atol=2e-6)

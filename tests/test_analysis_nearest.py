@@ -122,6 +122,34 @@ def test_k_nearest_ties_go_to_the_first_target(monkeypatch, path, k):
     assert (table["point"] == point).all() and (table["rank"] == rank).all()
 
 
+def test_k3_among_many_small_buildings_measures_few_segments_per_point(monkeypatch):
+    # 10 m squares 20 m apart over 2 km (a town's buildings), 2,000 points: exact against brute
+    # force, and the candidate segments measured per point stay few (cells of 200 m listed every
+    # segment within a couple of hundred metres: 2,450 per point)
+    import corridormap.analysis.nearest as nearest
+
+    rng = np.random.default_rng(16)
+    grid = np.meshgrid(np.arange(0.0, 2_000.0, 20.0), np.arange(0.0, 2_000.0, 20.0))
+    corners = np.stack(grid, -1).reshape(-1, 2)
+    squares = shapely.box(corners[:, 0], corners[:, 1], corners[:, 0] + 10.0, corners[:, 1] + 10.0)
+    xy = rng.uniform(0.0, 2_000.0, (2_000, 2))
+    measured: list[int] = []
+    original = nearest._ranked
+
+    def counting(xy_, pp, *args, **kwargs):
+        measured.append(len(pp))
+        return original(xy_, pp, *args, **kwargs)
+
+    monkeypatch.setattr(nearest, "_ranked", counting)
+    table = nearest_table(xy, squares, k=3)
+    assert sum(measured) < 50 * len(xy)  # about 12
+    d = shapely.distance(shapely.points(xy[:200])[:, None], squares[None, :])
+    got = table[table["point"] < 200]
+    np.testing.assert_allclose(got["distance_m"].to_numpy(), np.sort(d, axis=1)[:, :3].ravel(), atol=1e-9)
+    expected = np.lexsort((np.arange(len(squares))[None, :].repeat(200, 0), d), axis=1)[:, :3]
+    assert list(got["target"]) == list(expected.ravel())
+
+
 def _with_nan_target() -> np.ndarray:
     with np.errstate(invalid="ignore"):  # shapely warns when it builds a NaN coordinate
         bad = shapely.linestrings([[0.0, 50.0], [np.nan, 60.0]])

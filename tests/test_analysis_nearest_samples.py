@@ -227,6 +227,12 @@ def test_second_is_a_lower_bound_on_the_nearest_feature_after_the_k(
     s = slack if per_m is None else np.minimum(slack, per_m * d)  # 0.5 from 2.5 km on
     close = last & (true_next <= (1 + s) * d) & (true_next <= max_m)
     np.testing.assert_allclose(table["second_m"][close], true_next[close], rtol=1e-9, atol=1e-6)
+    if "apart_m" in table:  # k = 1: the same bound, but not counting the polygons around the point
+        # that come after the feature taken (0 m, higher positions)
+        after = (dist[p] == 0) & (np.arange(len(geoms))[None, :] > t[:, None])
+        apart_next = np.where(after, np.inf, others[p]).min(axis=1)
+        assert (table["apart_m"] <= apart_next + 1e-6).all()
+        assert (table["apart_m"] >= table["second_m"]).all()
 
 
 def test_second_is_a_slack_and_empty_layers_have_the_column():

@@ -60,16 +60,22 @@ class Grid:
 
     @classmethod
     def over(
-        cls, xy: NDArray[np.float64], *, points_per_cell: float = 16.0, max_size: float = 20_000.0
+        cls,
+        xy: NDArray[np.float64],
+        *,
+        points_per_cell: float = 16.0,
+        max_size: float = 20_000.0,
+        min_size: float = 200.0,
     ) -> Grid:
-        """Square cells (200 m - ``max_size``) holding ``points_per_cell`` points each if the points
-        filled their bounding box; 16 measured fastest for the access card over the corridor belt."""
+        """Square cells (``min_size`` - ``max_size``) holding ``points_per_cell`` points each if the
+        points filled their bounding box; 16 measured fastest for the access card over the corridor
+        belt."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         columns = [xy[:, 0], xy[:, 1]]  # a column at a time: much faster than axis=0 reductions
         low = np.array([c.min() for c in columns]) if len(xy) else np.zeros(2)
         span = np.array([c.max() for c in columns]) - low if len(xy) else np.zeros(2)
         wanted = np.sqrt(span.prod() / max(len(xy) / points_per_cell, 1.0))
-        size = float(np.clip(wanted, 200.0, max(max_size, 200.0)))
+        size = float(np.clip(wanted, min_size, max(max_size, min_size)))
         key = np.floor((xy - low) / size).astype(np.int64)
         ny = int(key[:, 1].max()) + 1 if len(xy) else 1
         flat = key[:, 0] * ny + key[:, 1]
@@ -181,20 +187,28 @@ def nearest_columns(
     grid: Grid | None = None,
     second: float | None = None,
     second_per_m: float | None = None,
+    second_plus_m: float = 0.0,
 ) -> Columns:
     """:func:`nearest_table` as a dict of numpy arrays (no pandas on the way).
 
     ``second``: also a column ``second_m``, for each point a lower bound on the distance to the
     nearest feature other than the k found (the nearest other feature measured, or the radius
     within which every feature was measured, at least ``(1 + s)`` times the k-th distance ``d``
-    with ``s = min(second, second_per_m * d)``, or ``second``; at most ``max_distance_m``). The
+    with ``s = min(second, second_per_m * d)``, or ``second``, plus ``second_plus_m``; at most
+    ``max_distance_m``). The
     geodesic re-rank uses it to find the few points that can have another feature within the
     scale factor's ring (see :func:`corridormap.analysis.geodesic.geodesic_nearest`).
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if (second is not None and not second >= 0) or (second_per_m is not None and not second_per_m >= 0):
-        raise ValueError(f"second is a slack of 0 or more, got {second} (per metre {second_per_m})")
+    if (
+        (second is not None and not second >= 0)
+        or (second_per_m is not None and not second_per_m >= 0)
+        or not second_plus_m >= 0
+    ):
+        raise ValueError(
+            f"second is a slack of 0 or more, got {second} (per metre {second_per_m}, plus {second_plus_m} m)"
+        )
     xy = np.asarray(points_xy, dtype=float).reshape(-1, 2)
     raw = np.asarray(targets, dtype=object).ravel()
     valid = np.flatnonzero(~(shapely.is_missing(raw) | shapely.is_empty(raw)))
@@ -216,7 +230,7 @@ def nearest_columns(
         if second is not None:  # the (k+1)-th nearest, else nothing within max_m
             table = _split_next(table, np.full(len(xy), max_m), k)
     else:
-        slack = None if second is None else (float(second), second_per_m)
+        slack = None if second is None else (float(second), second_per_m, float(second_plus_m))
         table = _nearest_segments(grid or Grid.over(xy), geoms, k=k, max_m=max_m, slack=slack)
     table["target"] = valid[table["target"]]
     return table
@@ -413,15 +427,16 @@ def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float
     return out
 
 
-Slack = tuple[float, float | None] | None  # second_m's reach: (at most, per metre of distance)
+# second_m's reach: (at most, per metre of distance, metres more)
+Slack = tuple[float, float | None, float] | None
 
 
 def _grow(r: Any, slack: Slack) -> Any:
     """Distances ``r`` widened by the slack of ``second_m`` (see :func:`nearest_columns`)."""
     if slack is None:
         return r
-    cap, per_m = slack
-    return r * (1.0 + (cap if per_m is None else np.minimum(cap, per_m * r)))
+    cap, per_m, plus_m = slack
+    return r * (1.0 + (cap if per_m is None else np.minimum(cap, per_m * r))) + plus_m
 
 
 def _nearest_segments(
@@ -499,10 +514,13 @@ def _ranked(
 def _finer(grid: Grid, segs: _Segments, *, segments_per_cell: float = 0.0625) -> Grid:
     """``grid``, or one over the same points with cells that would hold ``segments_per_cell`` target
     segments if these filled their bounding box (a quarter of their spacing wide: measured fastest
-    for 20,000 random lines and 20,000-100,000 points in the belt, cells then hold a point or two)."""
+    for 20,000 random lines and 20,000-100,000 points in the belt, cells then hold a point or two),
+    at least 1 m wide. Dense layers (buildings metres apart) take cells metres wide: the grid's
+    usual 200 m floor listed hundreds of segments for every point at k > 1 (2,215 buildings, 5,000
+    points: 10x the time, 360 MiB)."""
     area = max(float(np.ptp(segs.ax) * np.ptp(segs.ay)), 1.0)
-    size = float(np.sqrt(area * segments_per_cell / len(segs.ax)))
-    return Grid.over(grid.xy, max_size=size) if grid.reach > size * np.sqrt(0.5) else grid
+    size = max(float(np.sqrt(area * segments_per_cell / len(segs.ax))), 1.0)
+    return Grid.over(grid.xy, max_size=size, min_size=size) if grid.reach > size * np.sqrt(0.5) else grid
 
 
 def _nearest_first(
@@ -511,13 +529,16 @@ def _nearest_first(
     """k = 1 from each point's nearest segment ``found`` (distance, segment); inside a polygon is
     0 m, and a point inside or on polygons takes the lowest of them unless a lower feature is also
     0 m away. ``found`` may carry a third array, each point's lower bound on the distance to the
-    nearest other feature: then the column ``second_m`` (0 where the point is inside two polygons)."""
+    nearest other feature: then the column ``second_m`` (0 where the point is inside two polygons)
+    and ``apart_m``, the same bound not counting the polygons 0 m away that the one taken comes
+    before in position order (the point is inside them: they rank after it at any measure)."""
     d, seg = found[0], found[1]
     second = found[2] if len(found) > 2 else None
     feature = segs.feature[seg]
     x, y = grid.xy[:, 0], grid.xy[:, 1]
     _, t = _measure(x, y, segs, seg)
     qx, qy = segs.ax[seg] + t * segs.dx[seg], segs.ay[seg] + t * segs.dy[seg]
+    apart = None
     if _is_polygonal(geoms).any():
         inside_p, inside_f = _inside(grid.xy, geoms)
         lowest = np.full(len(d), np.iinfo(np.intp).max)
@@ -525,6 +546,7 @@ def _nearest_first(
         take = (lowest < np.iinfo(np.intp).max) & ((d > 0) | (lowest < feature))
         if second is not None:  # the feature given up is another one now; another polygon around: 0
             np.minimum(second, d, out=second, where=take & (lowest != feature))
+            apart = second.copy()  # the polygons around at 0 m come after the one taken: not them
             around = np.bincount(inside_p, minlength=len(d))
             second[(around > 1) | ((around == 1) & ~take & (lowest != feature))] = 0.0
         d[take], feature[take], qx[take], qy[take] = 0.0, lowest[take], x[take], y[take]
@@ -539,6 +561,7 @@ def _nearest_first(
     }
     if second is not None:
         table["second_m"] = np.minimum(second[point], max_m)
+        table["apart_m"] = np.minimum((second if apart is None else apart)[point], max_m)
     return table
 
 
@@ -676,7 +699,7 @@ def _ranked_by_samples(
         left.append(todo)
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
-        sub = Grid.over(grid.xy[rest])
+        sub = _finer(Grid.over(grid.xy[rest]), segs)
         cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m, slack=slack)
         pp, ps = _expand(sub, cell_i, seg_i)
         beyond = None if slack is None else _beyond_cells(sub, cutoff)
