@@ -297,8 +297,10 @@ def test_points_far_beyond_the_belt_and_empty_layers_give_finite_answers():
     # near each: Geod.inv measures the far one, the ring falls back to the whole-belt factor bound
     far, near = _belt([(80.0, 52.0)])[0], _belt([(75.0, 24.0)])[0]
     lines = np.array(
-        [shapely.linestrings([far + [1_000.0, -500.0], far + [1_000.0, 500.0]]),
-         shapely.linestrings([near + [-500.0, 700.0], near + [500.0, 700.0]])]
+        [
+            shapely.linestrings([far + [1_000.0, -500.0], far + [1_000.0, 500.0]]),
+            shapely.linestrings([near + [-500.0, 700.0], near + [500.0, 700.0]]),
+        ]
     )
     table = geodesic_nearest(np.array([far, near]), lines)
     assert list(table["target"]) == [0, 1] and np.isfinite(table["km"]).all()
@@ -335,3 +337,42 @@ def test_points_inside_a_building_on_a_landuse_area_take_no_extra_search(monkeyp
     geo = np.round(np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]).reshape(n, len(geoms)) / 1000.0, 6)
     assert list(table["target"][:n]) == list(np.argmin(geo, axis=1))  # ties: the lower position
     np.testing.assert_allclose(table["km"][:n], geo.min(axis=1), rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_cluster_seen_from_far_is_measured_in_bounded_blocks_with_the_same_answers(monkeypatch, k):
+    # many short lines within ~1 km near Delhi, points spread over the belt: every line lies in each
+    # point's ring, so the re-rank measures them all; it does so block by block (memory bounded)
+    import corridormap.analysis.geodesic as geodesic
+
+    rng = np.random.default_rng(7)
+    starts = np.array([77.2, 28.6]) + rng.uniform(-0.005, 0.005, (400, 2))
+    ends = starts + rng.normal(0, 0.0005, (400, 2))
+    lines = np.array(
+        [shapely.linestrings(_belt([tuple(a), tuple(b)])) for a, b in zip(starts, ends, strict=True)]
+    )
+    xy = _belt([tuple(p) for p in rng.uniform([69, 18], [80, 30], (60, 2))])
+    whole = geodesic_nearest(xy, lines, k=k)
+    sizes: list[int] = []
+    original = geodesic._extra_pairs
+
+    def counting(*args):
+        for block in original(*args):
+            sizes.append(len(block[0]))
+            yield block
+
+    monkeypatch.setattr(geodesic, "PAIRS_PER_BLOCK", 1_000)
+    monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    blocked = geodesic_nearest(xy, lines, k=k)
+    assert len(sizes) > 10 and max(sizes) <= 1_000 and sum(sizes) > 20 * len(xy)
+    for col in ("point", "rank", "target", "km"):
+        np.testing.assert_array_equal(blocked[col], whole[col])
+    # and it is the geodesic nearest: Geod.inv to every line's nearest location, by brute force
+    to_ll = Transformer.from_crs(BELT_CRS, 4326, always_xy=True)
+    best = []
+    for x, y in xy:
+        near = shapely.get_coordinates(shapely.shortest_line(shapely.points(x, y), lines))[1::2]
+        lon1, lat1 = to_ll.transform(np.full(len(near), x), np.full(len(near), y))
+        lon2, lat2 = to_ll.transform(near[:, 0], near[:, 1])
+        best.append(np.sort(GEOD.inv(lon1, lat1, lon2, lat2)[2])[:k] / 1000.0)
+    np.testing.assert_allclose(whole["km"].reshape(len(xy), k), np.array(best), rtol=0, atol=2e-6)

@@ -13,7 +13,7 @@ nearest are ranked by the measured (reported) distance.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,7 +133,13 @@ def geodesic_nearest(
     per_m = 2.0 * high * (float(q.scale[2].max()) + curvature * high * 500_000.0) / low
     # and the radius's millimetre (below) more: dense layers have features metres apart
     planar = nearest_columns(
-        xy, geoms, k=k + deeper, max_distance_m=bound, grid=grid, second=second, second_per_m=per_m,
+        xy,
+        geoms,
+        k=k + deeper,
+        max_distance_m=bound,
+        grid=grid,
+        second=second,
+        second_per_m=per_m,
         second_plus_m=2e-3,
     )
     first = {c: v[planar["rank"] <= k] for c, v in planar.items()}
@@ -158,12 +164,20 @@ def geodesic_nearest(
         # measure (0 m, higher positions): only the other features count (apart_m)
         beyond[first["point"]] = first["apart_m"] if "apart_m" in first else first["second_m"]
         need &= beyond <= radius
-    p, t, at = _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first)
-    lines = shapely.shortest_line(at, geoms[t])
-    ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)[:, 1]
-    p, t = np.r_[first["point"], p].astype(np.intp), np.r_[first["target"], t].astype(np.intp)
-    near = np.r_[near, ends]
-    km = np.r_[g, _geod_km(xy[p[len(g) :]], ends)]
+    # the pairs beyond the planar k, measured block by block (memory stays bounded when many
+    # features crowd the rings: a cluster seen from far away); only a pair within the k-th km found
+    # so far can enter a point's k nearest, so only those are kept
+    ps, ts, ends_, kms = [first["point"]], [first["target"]], [near], [g]
+    for bp, bt, at in _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first):
+        ends = shapely.get_coordinates(shapely.shortest_line(at, geoms[bt])).reshape(-1, 2, 2)[:, 1]
+        bkm = _geod_km(xy[bp], ends)
+        keep = bkm <= reach_km[bp]
+        ps.append(bp[keep])
+        ts.append(bt[keep])
+        ends_.append(ends[keep])
+        kms.append(bkm[keep])
+    p, t = np.concatenate(ps).astype(np.intp), np.concatenate(ts).astype(np.intp)
+    near, km = np.concatenate(ends_), np.concatenate(kms)
     ordered = len(g) if k == 1 else 0  # k = 1: the planar nearest pairs come first, one per point in order
     if max_distance_km is not None:
         keep = km <= max_distance_km
@@ -194,6 +208,9 @@ def _local_high(q: Queries, within_m: NDArray[np.float64], high: float) -> NDArr
     return out
 
 
+PAIRS_PER_BLOCK = 1_000_000  # (point, feature) pairs measured at once by the geodesic re-rank
+
+
 def _extra_pairs(
     q: Queries,
     geoms: NDArray[Any],
@@ -201,23 +218,36 @@ def _extra_pairs(
     need: NDArray[np.intp],
     radius: NDArray[np.float64],
     first: Mapping[str, NDArray[Any]],
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]:
-    """(point, feature) pairs within each needy point's radius that the planar search did not
-    measure, and each pair's point as a shapely point; a point with an infinite radius (fewer than
-    k features in all) takes every feature."""
+) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]]:
+    """Blocks of (point, feature) pairs within each needy point's radius that the planar search did
+    not measure, with each pair's point as a shapely point; a point with an infinite radius (fewer
+    than k features in all) takes every feature. At most about :data:`PAIRS_PER_BLOCK` pairs a
+    block: the points go in groups small enough that even every feature for each stays near it."""
     finite = need[np.isfinite(radius[need])]
     rest = np.flatnonzero(~np.isfinite(radius))
-    points = shapely.points(q.xy[np.r_[finite, rest]])  # made once, also for the caller's pairs
-    i, t = shapely.STRtree(geoms).query(points[: len(finite)], predicate="dwithin", distance=radius[finite])
     every = np.flatnonzero(valid)
-    i = np.r_[i, np.repeat(np.arange(len(finite), len(points)), len(every))].astype(np.intp)
-    p = np.r_[finite, rest].astype(np.intp)[i]
-    t = np.r_[t, np.tile(every, len(rest))].astype(np.intp)
     k = int(first["rank"].max(initial=1))
     measured = np.full((len(q.xy), k), -1, dtype=np.intp)  # each point's features measured already
     measured[first["point"], first["rank"] - 1] = first["target"]
-    keep = ~(measured[p] == t[:, None]).any(axis=1)
-    return p[keep], t[keep], points[i[keep]]
+    group = int(np.clip(PAIRS_PER_BLOCK // max(len(every), 1), 1, 65_536))
+    tree = shapely.STRtree(geoms) if len(finite) else None
+    for start in range(0, len(finite) + len(rest), group):
+        idx = np.r_[finite, rest][start : start + group].astype(np.intp)
+        points = shapely.points(q.xy[idx])  # made once per point, shared by its pairs
+        ring = np.isfinite(radius[idx])
+        near_, far = np.flatnonzero(ring), np.flatnonzero(~ring)
+        i, t = np.zeros(0, np.intp), np.zeros(0, np.intp)
+        if tree is not None and len(near_):
+            i, t = tree.query(points[near_], predicate="dwithin", distance=radius[idx[near_]])
+            i = near_[i]
+        i = np.r_[i, np.repeat(far, len(every))].astype(np.intp)
+        t = np.r_[t, np.tile(every, len(far))].astype(np.intp)
+        p = idx[i]
+        keep = ~(measured[p] == t[:, None]).any(axis=1)
+        p, t, i = p[keep], t[keep], i[keep]
+        for cut in range(0, len(p), PAIRS_PER_BLOCK):
+            part = slice(cut, cut + PAIRS_PER_BLOCK)
+            yield p[part], t[part], points[i[part]]
 
 
 def _ranked(
