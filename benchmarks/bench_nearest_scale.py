@@ -288,6 +288,7 @@ def check_access(xy: np.ndarray, targets: np.ndarray, base: Any, got: Any, sampl
         assert len(named) and abs(named[0] - least) <= 1e-3, f"point {r}: the card names another feature"
     return int((~same).sum())
 
+
 def check_k1(xy: np.ndarray, targets: np.ndarray, base: Any, got: Any) -> int:
     """Same nearest feature and distance as sjoin_nearest for every point; returns the tie count."""
     assert len(got["point"]) == len(base["point"]) == len(xy), "every point has a nearest feature"

@@ -663,7 +663,9 @@ def test_strip_diagram_opens_inside_the_map(browser: Any, alone: tuple[Path, gpd
         page.mouse.click(x, y)
         page.wait_for_timeout(300)
         # every section of the popup opened (Details, Access, more sources), as a planner may
-        page.evaluate("() => document.querySelectorAll('.leaflet-popup details').forEach(d => { d.open = true; })")
+        page.evaluate(
+            "() => document.querySelectorAll('.leaflet-popup details').forEach(d => (d.open = true))"
+        )
         text = page.evaluate("() => document.body.innerText")
         assert "Gaps (" in text and "Confidence" in text
         gaps_toml = Path(__file__).resolve().parents[1] / "layers" / "rules" / "gaps.toml"

@@ -111,7 +111,12 @@ def access_card(
     for prefix, target in targets.items():
         layer, label = _unpack(prefix, target)
         table = _nearest_km(
-            xy, layer, k=k, max_distance_km=max_distance_km, grid=grid, queries=queries,
+            xy,
+            layer,
+            k=k,
+            max_distance_km=max_distance_km,
+            grid=grid,
+            queries=queries,
             what=f"target {prefix!r}",
         )
         new.update(_rank_columns(prefix, table, len(xy), k, None if label is None else layer[label]))

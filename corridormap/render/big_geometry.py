@@ -380,9 +380,11 @@ def _sequence_streams(
         for b in range(len(edges) + 1):
             across[b].append(zb[bucket == b])
     symbols = [sym[context == c] for c in range(len(edges) + 2)]
-    return symbols, [head, np.concatenate(escapes) if escapes else np.zeros(0, np.uint64)], [
-        np.concatenate(a) if a else np.zeros(0, np.uint64) for a in across
-    ]
+    return (
+        symbols,
+        [head, np.concatenate(escapes) if escapes else np.zeros(0, np.uint64)],
+        [np.concatenate(a) if a else np.zeros(0, np.uint64) for a in across],
+    )
 
 
 def _part(
