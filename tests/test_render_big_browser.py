@@ -77,8 +77,12 @@ def _layers() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LayerSpec]]:
         crs="EPSG:4326",
     )
     sites = gpd.GeoDataFrame(
-        {"id": ["s1", "s2"], "name": [HOSTILE, "Plain site"], "status": ["proposed", None]},
-        geometry=[Point(73.5, 28.5), Point(79.0, 20.0)],
+        {
+            "id": ["s1", "s2", "s3", "s4"],
+            "name": [HOSTILE, "Plain site", "Twin one", "Twin <b>two</b>"],
+            "status": ["proposed", None, "operational", "approved"],
+        },
+        geometry=[Point(73.5, 28.5), Point(79.0, 20.0), Point(74.5, 22.5), Point(74.5, 22.5)],
         crs="EPSG:4326",
     )
     specs = {
@@ -330,6 +334,24 @@ def test_search_finds_and_focuses_a_feature(page: Page) -> None:
     assert found == [["big_lines", "Gamma line"]]
     page.js(f"corridormapBig.search(window[{page.map_var!r}], 'gamma')[0].layer.focus(2)")
     assert "Gamma line" in _popup_text(page)
+
+
+def test_features_drawn_on_each_other_open_a_chooser(page: Page) -> None:
+    # two sites at one position: a click (and openAt) lists both, names as text; each opens its own
+    x, y = page.show(22.5, 74.5, 10)
+    page.page.mouse.click(x, y)
+    page.page.wait_for_selector(".cm-big-chooser li a", timeout=3000)
+    entries = page.page.locator(".cm-big-chooser li a")
+    assert sorted(entries.all_inner_texts()) == ["Twin <b>two</b>", "Twin one"]
+    page.page.locator(".cm-big-chooser li a", has_text="Twin <b>two</b>").click()
+    page.page.wait_for_function("!document.querySelector('.cm-big-chooser')", timeout=3000)
+    assert "Twin <b>two</b>" in _popup_text(page) and "approved" in _popup_text(page)
+    page.show(22.5, 74.5, 10)
+    assert page.js(f"corridormapBig.openAt(window[{page.map_var!r}], [22.5, 74.5])") is True
+    page.page.wait_for_selector(".cm-big-chooser li a", timeout=3000)
+    assert page.page.locator(".cm-big-chooser li a").count() == 2
+    x, y = page.show(20.0, 79.0, 10)  # a site alone: its popup straight away
+    assert "Plain site" in _click_popup(page, x, y) and page.page.locator(".cm-big-chooser").count() == 0
 
 
 def test_open_at_opens_the_feature_under_a_point(page: Page) -> None:

@@ -11,7 +11,7 @@
  *   corridormapBig.layer(options)        the layer (options written by big.py)
  *   corridormapBig.layers[name]          layers by catalog name
  *   corridormapBig.search(map, text)     features whose name contains text: [{layer, feature, name, label}]
- *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there
+ *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there (a chooser where several lie on each other)
  *   layer.focus(feature)                 zoom to a feature and open its popup
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
  *   corridormapBig.whenDrawn()           resolves once every layer has painted its coarse part
@@ -589,22 +589,32 @@
 
     /* The feature under a point of the map, or -1. */
     hit: function (latlng) {
-      if (!this.data || !this._map) return -1;
+      var all = this.hits(latlng);
+      return all.length ? all[0] : -1;
+    },
+
+    /* Every feature under a point of the map as near as the nearest (within half a pixel: features
+     * drawn on top of each other), the nearest first; empty if none. */
+    hits: function (latlng) {
+      if (!this.data || !this._map) return [];
       var z = this._tileZoom == null ? Math.round(this._map.getZoom()) : this._tileZoom;
       var mpp = WORLD / (256 * Math.pow(2, z)), tol = this._hitPx * mpp;
       var p = L.Projection.SphericalMercator.project(latlng);
       var ids = this.index.query(p.x - tol, p.y - tol, p.x + tol, p.y + tol, []);
-      var k = this._levelAt(z), best = -1, bestD = Infinity;
+      var k = this._levelAt(z), found = [], bestD = Infinity;
       for (var i = ids.length - 1; i >= 0; i--) {
         var f = ids[i], s = this.cm.styles[this.data.style[f]];
         var reach = ((s.weight || 0) / 2 + (this.cm.kind === "point" ? s.radius || 6 : 0) + 4) * mpp;
         var d2 = this._dist2(f, p.x, p.y, k);
-        if (d2 <= reach * reach && d2 < bestD) {
-          best = f;
-          bestD = d2;
+        if (d2 <= reach * reach) {
+          found.push([Math.sqrt(d2), f]);
+          bestD = Math.min(bestD, Math.sqrt(d2));
         }
       }
-      return best;
+      // the nearest first; ties in the order the index gave them (the last drawn, on top, first)
+      return found.filter(function (h) { return h[0] <= bestD + mpp / 2; })
+        .sort(function (a, b) { return a[0] - b[0]; })
+        .map(function (h) { return h[1]; });
     },
 
     popupHtml: function (f) {
@@ -728,19 +738,41 @@
     return out.sort(function (a, b) { return z(b) - z(a); });
   };
 
+  /* The topmost large layer with a feature at latlng: {layer, feature, features (every one drawn
+   * there, on top of each other: more than one opens a chooser)}, or null. */
   CM.hitAll = function (map, latlng) {
     var layers = CM.onMap(map);
     for (var i = 0; i < layers.length; i++) {
-      var f = layers[i].hit(latlng);
-      if (f >= 0) return { layer: layers[i], feature: f };
+      var all = layers[i].hits(latlng);
+      if (all.length) return { layer: layers[i], feature: all[0], features: all };
     }
     return null;
   };
 
-  /* Open the popup of the topmost large-layer feature at latlng (e.g. a search result); true if one opened. */
+  /* The popup of a hit: the feature's own, or a chooser listing the features drawn there. */
+  CM.openHit = function (map, h, latlng) {
+    if (h.features.length < 2) return h.layer.openPopup(h.feature, latlng);
+    var box = L.DomUtil.create("div", "cm-chooser cm-big-chooser");
+    L.DomUtil.create("div", "cm-chooser-head", box).textContent = h.features.length + " features here: choose one";
+    var list = L.DomUtil.create("ul", "", box);
+    h.features.forEach(function (f) {
+      var a = L.DomUtil.create("a", "", L.DomUtil.create("li", "", list));
+      a.href = "#";
+      a.textContent = CM.unescape(h.layer.text("names", f) || h.layer.text("tooltip", f) || "feature " + (f + 1));
+      L.DomEvent.on(a, "click", function (e) {
+        L.DomEvent.preventDefault(e);
+        L.DomEvent.stopPropagation(e);
+        h.layer.openPopup(f, latlng);
+      });
+    });
+    L.popup({ maxWidth: 420 }).setLatLng(latlng).setContent(box).openOn(map);
+  };
+
+  /* Open the popup of the topmost large-layer feature at latlng (a chooser where several are drawn
+   * on top of each other); true if one opened. */
   CM.openAt = function (map, latlng) {
     var h = CM.hitAll(map, L.latLng(latlng));
-    if (h) h.layer.openPopup(h.feature, L.latLng(latlng));
+    if (h) CM.openHit(map, h, L.latLng(latlng));
     return !!h;
   };
 
@@ -756,7 +788,7 @@
     var state = (map._cmBig = { tip: L.tooltip({ direction: "top", offset: [0, -6], className: "cm-big-tooltip" }), pending: null });
     map.on("click", function (e) {
       var h = CM.hitAll(map, e.latlng);
-      if (h) h.layer.openPopup(h.feature, e.latlng);
+      if (h) CM.openHit(map, h, e.latlng);
     });
     map.on("mousemove", function (e) {
       if (state.pending) { state.pending = e; return; }
