@@ -16,6 +16,7 @@
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
  *   corridormapBig.whenDrawn()           resolves once every layer has painted its coarse part
  *   corridormapBig.whenReady()           resolves once every layer has decoded its whole payload
+ *   corridormapBig.decoder(msg, layer)   a layer's decoding worker (coarse part, then fine part)
  */
 (function (root) {
   "use strict";
@@ -34,6 +35,11 @@
   }
   function dashes(text) {
     return text ? String(text).split(/[\s,]+/).filter(Boolean).map(Number) : [];
+  }
+  /* Whether the edge (xa, ya)-(xb, yb) crosses the ray from (x, y) towards +x: `inside` flipped if so. */
+  function crosses(inside, x, y, xa, ya, xb, yb) {
+    if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) return !inside;
+    return inside;
   }
   function segDist2(px, py, ax, ay, bx, by) {
     var dx = bx - ax, dy = by - ay, l = dx * dx + dy * dy;
@@ -234,8 +240,9 @@
       CM.layers[opts.name] = this;
     },
 
-    /* Decode the coarse part at once and paint it; the fine part in a worker, then paint again
-     * only where the zoom wants a finer level than the coarse part has. */
+    /* Decode the coarse part at once (in a worker, CM.decoder) and paint it; the fine part once
+     * every layer has painted, then paint again only where the zoom wants a finer level than the
+     * coarse part has. */
     _load: function () {
       var self = this, o = this.cm, texts = {};
       ["coarse", "fine", "attributes"].forEach(function (k) {
@@ -243,20 +250,26 @@
         texts[k] = el.textContent;
         el.textContent = ""; // the page keeps no second copy
       });
-      var msg = {
-        coarse: texts.coarse, fine: texts.fine, counts: o.counts, steps: o.steps, deflate: o.deflate, levels: o.zooms.length,
-      };
-      this.drawn = CM.partBytes(texts.coarse, o.deflate).then(function (bytes) {
-        self._setData(CM.boxes(CM.decodePart(bytes, o.counts, o.steps, null)), o.split);
+      var decoder = CM.decoder({
+        coarse: texts.coarse, counts: o.counts, steps: o.steps, deflate: o.deflate, split: o.split, levels: o.zooms.length,
+      }, this);
+      texts.coarse = null;
+      this.drawn = decoder.coarse().then(function (d) {
+        self._setData(d, o.split);
         return self;
       });
-      // the workers and the popup table wait until every layer's first paint is on screen: on a
+      // the fine part and the popup table wait until every layer's first paint is on screen: on a
       // laptop's few cores they would otherwise hold it up
       var shown = this.drawn.then(CM.whenDrawn).then(CM.afterPaint);
-      var full = shown.then(function () { return CM.decodeFull(msg, self); });
+      var full = shown.then(function () {
+        var fine = texts.fine;
+        texts.fine = null;
+        return decoder.full(fine);
+      });
       var attrsReady = shown.then(function () {
         return CM.inflate(CM.text7Bytes(texts.attributes));
       }).then(function (raw) {
+        texts.attributes = null;
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
       });
       return Promise.all([full, attrsReady, this.drawn]).then(function (done) {
@@ -373,11 +386,11 @@
       for (var s = 0; s < buckets.length; s++) if (buckets[s].length) this._drawBucket(ctx, buckets[s], o.styles[s], t);
     },
 
+    /* Polygons: a style's rings as one path, filled (even-odd) and stroked by the canvas. */
     _drawBucket: function (ctx, ids, s, t) {
-      var kind = this.cm.kind;
-      ctx.beginPath();
-      for (var i = 0; i < ids.length; i++) this._trace(ctx, ids[i], t, kind === "polygon");
-      this._paint(ctx, s, kind);
+      var path = "";
+      for (var i = 0; i < ids.length; i++) path += this._trace(ids[i], t);
+      this._paint(ctx, s, this.cm.kind, new Path2D(path));
     },
 
     /* Points: each style's marker (drawn once by the canvas, _sprite) is blended into the tile's
@@ -410,8 +423,8 @@
     _drawLines: function (ctx, buckets, t, size, clip) {
       var r = root.devicePixelRatio || 1, W = Math.round(size.x * r), H = Math.round(size.y * r);
       var img = this._pixels(ctx, W, H, clip, r), px = img.px;
-      var ras = this._raster(W, H), d = this.data, rs = d.ringStart, xs = d.xs, ys = d.ys;
-      var lv = t.lv, start = lv.start, idx = lv.idx, k = t.scale * r, ax = t.ax * r, ay = t.ay * r;
+      var ras = this._raster(W, H), rs = this.data.ringStart;
+      var lv = t.lv, start = lv.start, xs = lv.xs, ys = lv.ys, k = t.scale * r, ax = t.ax * r, ay = t.ay * r;
       for (var s = 0; s < buckets.length; s++) {
         var ids = buckets[s], st = this.cm.styles[s];
         if (!ids.length || st.stroke === false || !((st.weight || 0) > 0)) continue;
@@ -420,7 +433,7 @@
           for (var q = rs[ids[i]]; q < rs[ids[i] + 1]; q++) {
             var first = true, lx = 0, ly = 0, e = start[q + 1];
             for (var j = start[q]; j < e; j++) {
-              var v = idx ? idx[j] : j, x = xs[v] * k + ax, y = ay - ys[v] * k;
+              var x = xs[j] * k + ax, y = ay - ys[j] * k;
               if (first) {
                 ras.moveTo(x, y);
                 first = false;
@@ -467,8 +480,8 @@
       return this._ras;
     },
 
-    /* Fill and stroke the current path in style s (Leaflet's path options). */
-    _paint: function (ctx, s, kind) {
+    /* Fill and stroke `path` (a Path2D; the current path if none) in style s (Leaflet's path options). */
+    _paint: function (ctx, s, kind, path) {
       // butt caps and (limited) miter joins: at these widths they look the same as Leaflet's round
       // ones, and the rasteriser draws them ~10 % faster at zoom steps
       ctx.lineCap = "butt";
@@ -477,52 +490,50 @@
       if (kind !== "line" && s.fill !== false) {
         ctx.globalAlpha = s.fillOpacity == null ? 0.2 : s.fillOpacity;
         ctx.fillStyle = s.fillColor || s.color;
-        ctx.fill("evenodd");
+        if (path) ctx.fill(path, "evenodd");
+        else ctx.fill("evenodd");
       }
       if (s.stroke !== false && (s.weight || 0) > 0) {
         ctx.globalAlpha = s.opacity == null ? 1 : s.opacity;
         ctx.strokeStyle = s.color;
         ctx.lineWidth = s.weight;
         ctx.setLineDash(dashes(s.dashArray));
-        ctx.stroke();
+        if (path) ctx.stroke(path);
+        else ctx.stroke();
       }
     },
 
-    /* The vertices of simplification level k, per ring: {start, idx} (idx null = every vertex).
-     * Built once per level on first use, so a coarse zoom walks only the vertices it draws. */
+    /* The vertices of simplification level k, per ring, their coordinates packed (CM.level):
+     * {start, xs, ys}. Built once per level on first use (the worker builds the full data's). */
     _levelVerts: function (k) {
-      var d = this.data, nr = d.vertStart.length - 1;
-      if (k >= d.top) return { start: d.vertStart, idx: null };
-      if (this._vertLevels[k]) return this._vertLevels[k];
-      var start = new Int32Array(nr + 1), n = 0, r, v;
-      for (r = 0; r < nr; r++) {
-        for (v = d.vertStart[r]; v < d.vertStart[r + 1]; v++) if (d.tags[v] <= k) n++;
-        start[r + 1] = n;
-      }
-      var idx = new Int32Array(n);
-      n = 0;
-      for (v = 0; v < d.tags.length; v++) if (d.tags[v] <= k) idx[n++] = v;
-      this._vertLevels[k] = { start: start, idx: idx };
+      var d = this.data;
+      if (k >= d.top) return { start: d.vertStart, xs: d.xs, ys: d.ys };
+      if (!this._vertLevels[k]) this._vertLevels[k] = CM.level(d, k);
       return this._vertLevels[k];
     },
 
-    _trace: function (ctx, f, t, closed) {
-      var d = this.data, rs = d.ringStart, xs = d.xs, ys = d.ys, lv = t.lv, start = lv.start, idx = lv.idx;
+    /* Feature f's rings as SVG path data (vertices under half a pixel from the last one drawn left
+     * out), each ring closed. Drawn as a Path2D of the whole bucket: the canvas's own closePath
+     * costs time in proportion to the whole path so far (a tile of 16,000 rings took over a second),
+     * the parsed path data's "Z" does not, and the path is the same. */
+    _trace: function (f, t) {
+      var rs = this.data.ringStart, lv = t.lv, start = lv.start, xs = lv.xs, ys = lv.ys, out = "";
       for (var r = rs[f]; r < rs[f + 1]; r++) {
         var first = true, lx = 0, ly = 0, e = start[r + 1];
         for (var i = start[r]; i < e; i++) {
-          var v = idx ? idx[i] : i, px = xs[v] * t.scale + t.ax, py = t.ay - ys[v] * t.scale;
+          var px = xs[i] * t.scale + t.ax, py = t.ay - ys[i] * t.scale;
           if (first) {
-            ctx.moveTo(px, py);
+            out += "M" + px + " " + py;
             first = false;
           } else if (i === e - 1 || Math.abs(px - lx) + Math.abs(py - ly) >= 0.5) {
-            ctx.lineTo(px, py);
+            out += "L" + px + " " + py;
           } else continue;
           lx = px;
           ly = py;
         }
-        if (closed && !first) ctx.closePath();
+        if (!first) out += "Z";
       }
+      return out;
     },
 
     /* A circle marker drawn once per style by the canvas, kept as premultiplied pixels: the offsets
@@ -556,35 +567,22 @@
 
     /* Squared distance (metres) from (x, y) to feature f at level k; 0 inside a polygon. */
     _dist2: function (f, x, y, k) {
-      var d = this.data, xs = d.xs, ys = d.ys, lv = this._levelVerts(k), best = Infinity, inside = false;
+      var d = this.data, lv = this._levelVerts(k), xs = lv.xs, ys = lv.ys, best = Infinity, inside = false;
       var polygon = this.cm.kind === "polygon";
       for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
-        var first = -1, prev = -1;
-        for (var i = lv.start[r]; i < lv.start[r + 1]; i++) {
-          var v = lv.idx ? lv.idx[i] : i;
-          if (first < 0) first = v;
-          if (prev < 0) best = Math.min(best, (xs[v] - x) * (xs[v] - x) + (ys[v] - y) * (ys[v] - y));
-          else best = this._edge(best, x, y, prev, v);
-          if (polygon && prev >= 0) inside = this._crosses(inside, x, y, prev, v);
-          prev = v;
+        var a = lv.start[r], e = lv.start[r + 1];
+        if (e <= a) continue;
+        best = Math.min(best, (xs[a] - x) * (xs[a] - x) + (ys[a] - y) * (ys[a] - y));
+        for (var i = a + 1; i < e; i++) {
+          best = Math.min(best, segDist2(x, y, xs[i - 1], ys[i - 1], xs[i], ys[i]));
+          if (polygon) inside = crosses(inside, x, y, xs[i - 1], ys[i - 1], xs[i], ys[i]);
         }
-        if (polygon && prev >= 0) {
-          best = this._edge(best, x, y, prev, first);
-          inside = this._crosses(inside, x, y, prev, first);
+        if (polygon) {
+          best = Math.min(best, segDist2(x, y, xs[e - 1], ys[e - 1], xs[a], ys[a]));
+          inside = crosses(inside, x, y, xs[e - 1], ys[e - 1], xs[a], ys[a]);
         }
       }
       return inside ? 0 : best;
-    },
-
-    _edge: function (best, x, y, a, b) {
-      var d = this.data;
-      return Math.min(best, segDist2(x, y, d.xs[a], d.ys[a], d.xs[b], d.ys[b]));
-    },
-
-    _crosses: function (inside, x, y, a, b) {
-      var xa = this.data.xs[a], ya = this.data.ys[a], xb = this.data.xs[b], yb = this.data.ys[b];
-      if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) return !inside;
-      return inside;
     },
 
     /* The feature under a point of the map, or -1. */
@@ -657,8 +655,7 @@
       for (var r = d.ringStart[f]; r < d.ringStart[f + 1]; r++) {
         var ring = [];
         for (var i = lv.start[r]; i < lv.start[r + 1]; i++) {
-          var v = lv.idx ? lv.idx[i] : i;
-          var ll = L.Projection.SphericalMercator.unproject(L.point(d.xs[v], d.ys[v]));
+          var ll = L.Projection.SphericalMercator.unproject(L.point(lv.xs[i], lv.ys[i]));
           ring.push([ll.lat, ll.lng]);
         }
         out.push(ring);
@@ -695,36 +692,56 @@
     return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].drawn; }));
   };
 
-  /* The full data of a layer from both parts' texts, decoded in a Web Worker made from a Blob URL
-   * (layer.decodedIn = "worker"), or on the page where workers are refused ("page"). */
-  CM.decodeFull = function (msg, layer) {
-    var url = null, worker = null;
-    function onPage() {
+  /* A layer's decoder: a Web Worker made from a Blob URL, started at once, that decodes the coarse
+   * part (decoder.coarse()) and then, given its text, the fine part (decoder.full(text)) and ends
+   * (layer.decodedIn = "worker"); where workers are refused, the page decodes both ("page").
+   * `msg`: the coarse part's text, counts, steps, deflate, split and levels. Both resolve to data. */
+  CM.decoder = function (msg, layer) {
+    var url = null, worker = null, pending = [];
+    function onPage(kind, fine) {
+      layer.decodedIn = "page";
+      if (kind === "coarse") return CM.decodeCoarse(msg);
+      var all = {};
+      for (var k in msg) all[k] = msg[k];
+      all.fine = fine;
+      return CM.decodeAll(all);
+    }
+    function stop() {
       if (worker) worker.terminate();
       if (url) URL.revokeObjectURL(url);
-      layer.decodedIn = "page";
-      return CM.decodeAll(msg);
+      worker = url = null;
     }
     try {
       url = URL.createObjectURL(new Blob([CM.workerSource()], { type: "text/javascript" }));
       worker = new Worker(url);
     } catch (err) {
-      return onPage();
+      stop();
     }
-    return new Promise(function (resolve, reject) {
+    if (worker) {
       worker.onmessage = function (e) {
-        worker.terminate();
-        URL.revokeObjectURL(url);
-        layer.decodedIn = "worker";
-        if (e.data.error) reject(new Error(e.data.error));
-        else resolve(e.data.data);
+        var job = pending.shift();
+        if (job.kind === "full" || e.data.error) stop();
+        if (job.kind === "full") layer.decodedIn = "worker";
+        if (e.data.error) job.reject(new Error(e.data.error));
+        else job.resolve(e.data.data);
       };
       worker.onerror = function (e) { // a worker that cannot start (a strict page policy): decode here
         e.preventDefault();
-        resolve(onPage());
+        stop();
+        pending.splice(0).forEach(function (job) { job.resolve(onPage(job.kind, job.fine)); });
       };
-      worker.postMessage(msg);
-    });
+    }
+    function ask(kind, message, fine) {
+      if (!worker) return onPage(kind, fine);
+      return new Promise(function (resolve, reject) {
+        pending.push({ kind: kind, fine: fine, resolve: resolve, reject: reject });
+        worker.postMessage(message);
+      });
+    }
+    return {
+      coarse: function () { return ask("coarse", msg); },
+      full: function (fine) { return ask("full", { fine: fine }, fine); },
+    };
   };
 
   /* Large layers on `map`, topmost pane first. */

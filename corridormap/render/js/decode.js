@@ -2,9 +2,9 @@
  *
  * A layer's geometry comes in two parts, each 7-bit text (CM.text7Bytes) of zlib-deflated bytes: the
  * coarse part (the vertices of the coarsest levels, with the rings, vertices per ring and style
- * codes), decoded at once so the map paints, and the fine part (every other vertex), decoded in a
- * Web Worker made from this very file (CM.workerSource, a Blob URL: it works from file:// and
- * offline) so the first paint does not wait for it.
+ * codes), decoded at once so the map paints, and the fine part (every other vertex), decoded once
+ * it has painted. Both are decoded in a Web Worker made from this very file (CM.workerSource, a
+ * Blob URL: it works from file:// and offline): the page's own thread only draws.
  *
  * Each part: a varint count of sections and their byte lengths, then the sections: counts (varints),
  * head symbols, heads (zigzag varints), escapes (varints), then per step context (the larger of the
@@ -172,22 +172,34 @@
     return d;
   };
 
-  /* The vertices of each simplification level below `top`, per ring: d.levels[k] = {start, idx}
-   * (ring r's level-k vertices are idx[start[r]:start[r + 1]]), built with the data so a zoom
+  /* The vertices of simplification level k, per ring, with their coordinates packed: {start, xs, ys}
+   * (ring r's level-k vertices are xs[start[r]:start[r + 1]], ys the same), so a zoom that draws a
+   * coarse level walks contiguous memory, not every n-th vertex of the whole layer (a cache miss
+   * each). A level that keeps every vertex shares the data's own arrays. */
+  CM.level = function (d, k) {
+    var vs = d.vertStart, nr = vs.length - 1, tags = d.tags, nv = tags.length, n = 0, r, v;
+    for (v = 0; v < nv; v++) if (tags[v] <= k) n++;
+    if (n === nv) return { start: vs, xs: d.xs, ys: d.ys };
+    var start = new Int32Array(nr + 1), xs = new Int32Array(n), ys = new Int32Array(n), dx = d.xs, dy = d.ys;
+    n = 0;
+    for (r = 0; r < nr; r++) {
+      for (v = vs[r]; v < vs[r + 1]; v++) {
+        if (tags[v] <= k) {
+          xs[n] = dx[v];
+          ys[n] = dy[v];
+          n++;
+        }
+      }
+      start[r + 1] = n;
+    }
+    return { start: start, xs: xs, ys: ys };
+  };
+
+  /* Every simplification level below `top` (CM.level), as d.levels, built with the data so a zoom
    * into a new level does not wait for them. */
   CM.levelIndex = function (d, top) {
-    var nr = d.vertStart.length - 1, tags = d.tags, levels = [];
-    for (var k = 0; k < top; k++) {
-      var start = new Int32Array(nr + 1), n = 0, r, v;
-      for (r = 0; r < nr; r++) {
-        for (v = d.vertStart[r]; v < d.vertStart[r + 1]; v++) if (tags[v] <= k) n++;
-        start[r + 1] = n;
-      }
-      var idx = new Int32Array(n);
-      n = 0;
-      for (v = 0; v < tags.length; v++) if (tags[v] <= k) idx[n++] = v;
-      levels.push({ start: start, idx: idx });
-    }
+    var levels = [];
+    for (var k = 0; k < top; k++) levels.push(CM.level(d, k));
     d.levels = levels;
     return d;
   };
@@ -198,7 +210,22 @@
     return deflate ? CM.inflate(bytes) : Promise.resolve(bytes);
   };
 
-  /* Both parts' texts -> the full data (with boxes): what the worker does. */
+  /* The coarse part's text -> its data (with boxes and its levels below `split`): what the first
+   * paint draws. */
+  CM.decodeCoarse = function (msg) {
+    return CM.partBytes(msg.coarse, msg.deflate).then(function (bytes) {
+      return CM.levelIndex(CM.boxes(CM.decodePart(bytes, msg.counts, msg.steps, null)), msg.split);
+    });
+  };
+
+  /* The fine part's text and the decoded coarse part -> the full data (with boxes and levels). */
+  CM.decodeFine = function (text, coarse, msg) {
+    return CM.partBytes(text, msg.deflate).then(function (bytes) {
+      return CM.levelIndex(CM.boxes(CM.decodePart(bytes, msg.counts, msg.steps, coarse)), msg.levels);
+    });
+  };
+
+  /* Both parts' texts -> the full data: what a page that refuses workers does. */
   CM.decodeAll = function (msg) {
     return Promise.all([CM.partBytes(msg.coarse, msg.deflate), CM.partBytes(msg.fine, msg.deflate)]).then(
       function (parts) {
@@ -215,18 +242,29 @@
   };
 
   if (typeof root.document === "undefined" && typeof root.postMessage === "function") {
-    // in the worker: decode what the page sends, send back the arrays (transferred, not copied)
+    // in the worker: the page sends a layer's coarse part at once (the reply is a copy: the worker
+    // keeps its own for the fine part), then, once the map has painted, its fine part (the reply's
+    // arrays are transferred, not copied)
+    var first = null, coarse = null;
     root.onmessage = function (event) {
-      CM.decodeAll(event.data).then(
-        function (d) {
-          var arrays = [d.ringStart, d.vertStart, d.style, d.xs, d.ys, d.tags, d.bbox];
-          d.levels.forEach(function (l) { arrays.push(l.start, l.idx); });
-          root.postMessage({ data: d }, arrays.map(function (a) { return a.buffer; }));
-        },
-        function (err) {
-          root.postMessage({ error: String((err && err.message) || err) });
-        }
-      );
+      var m = event.data, job;
+      if (m.fine == null) {
+        first = m;
+        job = CM.decodeCoarse(m).then(function (d) {
+          coarse = d;
+          root.postMessage({ data: d });
+        });
+      } else {
+        job = CM.decodeFine(m.fine, coarse, first).then(function (d) {
+          var arrays = [d.ringStart, d.vertStart, d.style, d.xs, d.ys, d.tags, d.bbox], buffers = [];
+          d.levels.forEach(function (l) { arrays.push(l.start, l.xs, l.ys); });
+          arrays.forEach(function (a) { if (buffers.indexOf(a.buffer) < 0) buffers.push(a.buffer); }); // (levels share some)
+          root.postMessage({ data: d }, buffers);
+        });
+      }
+      job.catch(function (err) {
+        root.postMessage({ error: String((err && err.message) || err) });
+      });
     };
   }
 })(typeof window !== "undefined" ? window : self);
