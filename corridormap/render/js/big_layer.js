@@ -66,8 +66,9 @@
   /* Premultiplied word src over dst, where ia is 255 less src's alpha (integer arithmetic). */
   function over(src, ia, dst) {
     if (ia === 0 || dst === 0) return src;
-    var rb = ((((dst & 0xff00ff) * ia + 0x800080) >>> 8) & 0xff00ff);
-    var ag = (((dst >>> 8) & 0xff00ff) * ia + 0x800080) & 0xff00ff00;
+    // (Math.imul and | 0: the products pass 2^31, and plain * would take them to doubles)
+    var rb = (((Math.imul(dst & 0xff00ff, ia) + 0x800080) | 0) >>> 8) & 0xff00ff;
+    var ag = ((Math.imul((dst >>> 8) & 0xff00ff, ia) + 0x800080) | 0) & 0xff00ff00;
     return (src + rb + ag) | 0;
   }
 
@@ -123,6 +124,7 @@
         var along = ra * ua + rb * ub, across = rb * ua - ra * ub, o = a * sa + blo * sb;
         for (var b = blo; b <= bhi; b++, rb += 1, eb += 1, along += ub, across += ua, o += sb) {
           var c, n = across < 0 ? -across : across;
+          if (n >= reach) continue; // beyond the line (and so beyond either end's disc too)
           if (round) {
             if (along >= 0 && along <= len) c = reach - n;
             else {
