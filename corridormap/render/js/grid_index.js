@@ -30,7 +30,7 @@
     var start = new Int32Array(g * g + 1), span = new Int32Array(4 * n), wide = new Uint8Array(n), i, j, c;
     var gx = this.x0, gy = this.y0, cw = this.cw, ch = this.ch, last = g - 1, i0, j0, i1, j1;
     for (f = 0; f < n; f++) { // (typed arrays, no array per feature: a million features index fast)
-      // the cells the box spans, as _spanInto, inline
+      // the cells (i0, j0)-(i1, j1) the box spans
       i0 = Math.floor((bbox[4 * f] - gx) / cw);
       j0 = Math.floor((bbox[4 * f + 1] - gy) / ch);
       i1 = Math.floor((bbox[4 * f + 2] - gx) / cw);
@@ -64,45 +64,35 @@
     this.items = items;
   };
 
-  /* The cells (i0, j0, i1, j1) a box spans, written into out[at..at+3]. */
-  CM.GridIndex.prototype._spanInto = function (x0, y0, x1, y1, out, at) {
-    var g = this.g - 1, i0 = Math.floor((x0 - this.x0) / this.cw), j0 = Math.floor((y0 - this.y0) / this.ch);
-    var i1 = Math.floor((x1 - this.x0) / this.cw), j1 = Math.floor((y1 - this.y0) / this.ch);
-    out[at] = i0 < 0 ? 0 : i0 > g ? g : i0;
-    out[at + 1] = j0 < 0 ? 0 : j0 > g ? g : j0;
-    out[at + 2] = i1 < 0 ? 0 : i1 > g ? g : i1;
-    out[at + 3] = j1 < 0 ? 0 : j1 > g ? g : j1;
-  };
-
-  CM.GridIndex.prototype._span = function (x0, y0, x1, y1) {
-    var out = [0, 0, 0, 0];
-    this._spanInto(x0, y0, x1, y1, out, 0);
-    return out;
-  };
-
   /* Features whose box meets (x0, y0, x1, y1), written into `out`. */
   CM.GridIndex.prototype.query = function (x0, y0, x1, y1, out) {
-    var b = this.bbox, stamp = this.stamp, items = this.items, start = this.start;
-    var q = ++this.queryId, f, k;
+    var b = this.bbox, stamp = this.stamp, items = this.items, start = this.start, wide = this.wide;
+    var q = ++this.queryId, f, k, g = this.g, last = g - 1;
     out.length = 0;
-    function meets(f) {
-      return b[4 * f] <= x1 && b[4 * f + 2] >= x0 && b[4 * f + 1] <= y1 && b[4 * f + 3] >= y0;
-    }
-    if (x1 >= this.x0 && y1 >= this.y0 && x0 <= this.x0 + this.cw * this.g && y0 <= this.y0 + this.ch * this.g) {
-      var s = this._span(x0, y0, x1, y1);
-      for (var j = s[1]; j <= s[3]; j++) {
-        for (var i = s[0]; i <= s[2]; i++) {
-          var c = j * this.g + i;
+    if (x1 >= this.x0 && y1 >= this.y0 && x0 <= this.x0 + this.cw * g && y0 <= this.y0 + this.ch * g) {
+      // the cells the query spans
+      var i0 = Math.floor((x0 - this.x0) / this.cw), j0 = Math.floor((y0 - this.y0) / this.ch);
+      var i1 = Math.floor((x1 - this.x0) / this.cw), j1 = Math.floor((y1 - this.y0) / this.ch);
+      i0 = i0 < 0 ? 0 : i0 > last ? last : i0;
+      j0 = j0 < 0 ? 0 : j0 > last ? last : j0;
+      i1 = i1 < 0 ? 0 : i1 > last ? last : i1;
+      j1 = j1 < 0 ? 0 : j1 > last ? last : j1;
+      for (var j = j0; j <= j1; j++) {
+        for (var i = i0; i <= i1; i++) {
+          var c = j * g + i;
           for (k = start[c]; k < start[c + 1]; k++) {
             f = items[k];
             if (stamp[f] === q) continue;
             stamp[f] = q;
-            if (meets(f)) out.push(f);
+            if (b[4 * f] <= x1 && b[4 * f + 2] >= x0 && b[4 * f + 1] <= y1 && b[4 * f + 3] >= y0) out.push(f);
           }
         }
       }
     }
-    for (k = 0; k < this.wide.length; k++) if (meets(this.wide[k])) out.push(this.wide[k]);
+    for (k = 0; k < wide.length; k++) {
+      f = wide[k];
+      if (b[4 * f] <= x1 && b[4 * f + 2] >= x0 && b[4 * f + 1] <= y1 && b[4 * f + 3] >= y0) out.push(f);
+    }
     return out;
   };
 })(window);
