@@ -16,7 +16,7 @@
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
  *   corridormapBig.whenDrawn()           resolves once every layer has painted its coarse part
  *   corridormapBig.whenReady()           resolves once every layer has decoded its whole payload
- *   corridormapBig.decoder(msg, layer)   a layer's decoding worker (coarse part, then fine part)
+ *   corridormapBig.decoder(msg, layer)   a layer's decoder on the layers' shared worker (coarse part, then fine part)
  */
 (function (root) {
   "use strict";
@@ -242,7 +242,7 @@
       CM.layers[opts.name] = this;
     },
 
-    /* Decode the coarse part at once (in a worker, CM.decoder) and paint it; the fine part once
+    /* Decode the coarse part at once (in the shared worker, CM.decoder) and paint it; the fine part once
      * every layer has painted, then paint again only where the zoom wants a finer level than the
      * coarse part has. */
     _load: function () {
@@ -274,6 +274,7 @@
         texts.attributes = null;
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
       });
+      full.then(decoder.close, decoder.close);
       return Promise.all([full, attrsReady, this.drawn]).then(function (done) {
         self._setData(done[0], o.zooms.length);
         self.fire("cm:ready");
@@ -694,12 +695,62 @@
     return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].drawn; }));
   };
 
-  /* A layer's decoder: a Web Worker made from a Blob URL, started at once, that decodes the coarse
-   * part (decoder.coarse()) and then, given its text, the fine part (decoder.full(text)) and ends
-   * (layer.decodedIn = "worker"); where workers are refused, the page decodes both ("page").
-   * `msg`: the coarse part's text, counts, steps, deflate, split and levels. Both resolve to data. */
+  /* The decoding worker the large layers share (a Web Worker made from a Blob URL of decode.js):
+   * started when this file runs, while the page's HTML (the layers' data with it) is still being
+   * read, so it is up when the layers ask for their coarse parts; it ends once every layer it serves
+   * has its fine part. Jobs by id; null where workers are refused. */
+  var pool = null, refused = false;
+  function startPool() {
+    var url = null, worker;
+    try {
+      url = URL.createObjectURL(new Blob([CM.workerSource()], { type: "text/javascript" }));
+      worker = new Worker(url);
+    } catch (err) {
+      if (url) URL.revokeObjectURL(url);
+      refused = true;
+      return null;
+    }
+    var p = { worker: worker, url: url, jobs: {}, next: 1, open: 0 };
+    worker.onmessage = function (e) {
+      var job = p.jobs[e.data.id];
+      if (!job) return;
+      delete p.jobs[e.data.id];
+      if (e.data.error) job.reject(new Error(e.data.error));
+      else job.resolve(e.data.data);
+    };
+    worker.onerror = function (e) { // a worker that cannot start (a strict page policy): decode on the page
+      e.preventDefault();
+      refused = true;
+      stopPool(p);
+      Object.keys(p.jobs).forEach(function (id) {
+        var job = p.jobs[id];
+        delete p.jobs[id];
+        job.resolve(job.onPage());
+      });
+    };
+    return p;
+  }
+  function stopPool(p) {
+    p.worker.terminate();
+    URL.revokeObjectURL(p.url);
+    if (pool === p) pool = null;
+  }
+  function idle(p) { // ends the worker once no layer needs it
+    if (pool === p && p.open === 0 && !Object.keys(p.jobs).length) stopPool(p);
+  }
+  if (typeof document !== "undefined" && document.readyState === "loading") {
+    pool = startPool();
+    document.addEventListener("DOMContentLoaded", function () { if (pool) idle(pool); }); // (a page without large layers)
+  }
+
+  /* A layer's decoder, on the shared worker: decoder.coarse() decodes the coarse part,
+   * decoder.full(text) the fine part (layer.decodedIn = "worker"), decoder.close() once the layer
+   * needs it no more; where workers are refused the page decodes both ("page"). `msg`: the coarse
+   * part's text, counts, steps, deflate, split and levels. Both resolve to data. */
+  var decoders = 0;
   CM.decoder = function (msg, layer) {
-    var url = null, worker = null, pending = [];
+    var p = pool || (refused ? null : (pool = startPool())), key = ++decoders, closed = false;
+    if (p) p.open++;
     function onPage(kind, fine) {
       layer.decodedIn = "page";
       if (kind === "coarse") return CM.decodeCoarse(msg);
@@ -708,41 +759,30 @@
       all.fine = fine;
       return CM.decodeAll(all);
     }
-    function stop() {
-      if (worker) worker.terminate();
-      if (url) URL.revokeObjectURL(url);
-      worker = url = null;
-    }
-    try {
-      url = URL.createObjectURL(new Blob([CM.workerSource()], { type: "text/javascript" }));
-      worker = new Worker(url);
-    } catch (err) {
-      stop();
-    }
-    if (worker) {
-      worker.onmessage = function (e) {
-        var job = pending.shift();
-        if (job.kind === "full" || e.data.error) stop();
-        if (job.kind === "full") layer.decodedIn = "worker";
-        if (e.data.error) job.reject(new Error(e.data.error));
-        else job.resolve(e.data.data);
-      };
-      worker.onerror = function (e) { // a worker that cannot start (a strict page policy): decode here
-        e.preventDefault();
-        stop();
-        pending.splice(0).forEach(function (job) { job.resolve(onPage(job.kind, job.fine)); });
-      };
-    }
     function ask(kind, message, fine) {
-      if (!worker) return onPage(kind, fine);
+      if (!p || refused) return onPage(kind, fine);
       return new Promise(function (resolve, reject) {
-        pending.push({ kind: kind, fine: fine, resolve: resolve, reject: reject });
-        worker.postMessage(message);
+        var id = p.next++;
+        p.jobs[id] = { resolve: resolve, reject: reject, onPage: function () { return onPage(kind, fine); } };
+        message.id = id;
+        message.key = key;
+        p.worker.postMessage(message);
       });
     }
     return {
-      coarse: function () { return ask("coarse", msg); },
-      full: function (fine) { return ask("full", { fine: fine }, fine); },
+      coarse: function () { return ask("coarse", { msg: msg }); },
+      full: function (fine) {
+        return ask("full", { fine: fine }, fine).then(function (d) {
+          if (!layer.decodedIn) layer.decodedIn = "worker";
+          return d;
+        });
+      },
+      close: function () {
+        if (closed || !p) return;
+        closed = true;
+        p.open--;
+        idle(p);
+      },
     };
   };
 

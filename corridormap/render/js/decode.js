@@ -4,7 +4,8 @@
  * coarse part (the vertices of the coarsest levels, with the rings, vertices per ring and style
  * codes), decoded at once so the map paints, and the fine part (every other vertex), decoded once
  * it has painted. Both are decoded in a Web Worker made from this very file (CM.workerSource, a
- * Blob URL: it works from file:// and offline): the page's own thread only draws.
+ * Blob URL: it works from file:// and offline), one for all the page's large layers: the page's
+ * own thread only draws.
  *
  * Each part: a varint count of sections and their byte lengths, then the sections: counts (varints),
  * head symbols, heads (zigzag varints), escapes (varints), then per step context (the larger of the
@@ -242,28 +243,31 @@
   };
 
   if (typeof root.document === "undefined" && typeof root.postMessage === "function") {
-    // in the worker: the page sends a layer's coarse part at once (the reply is a copy: the worker
-    // keeps its own for the fine part), then, once the map has painted, its fine part (the reply's
-    // arrays are transferred, not copied)
-    var first = null, coarse = null;
+    // in the worker: the page sends each layer's coarse part at once (the reply is a copy: the
+    // worker keeps its own for the fine part), then, once the map has painted, its fine part (the
+    // reply's arrays are transferred, not copied); replies by job id, layers by key
+    var coarse = {};
     root.onmessage = function (event) {
       var m = event.data, job;
       if (m.fine == null) {
-        first = m;
-        job = CM.decodeCoarse(m).then(function (d) {
-          coarse = d;
-          root.postMessage({ data: d });
+        job = CM.decodeCoarse(m.msg).then(function (d) {
+          m.msg.coarse = null;
+          coarse[m.key] = { msg: m.msg, data: d };
+          root.postMessage({ id: m.id, data: d });
         });
       } else {
-        job = CM.decodeFine(m.fine, coarse, first).then(function (d) {
-          var arrays = [d.ringStart, d.vertStart, d.style, d.xs, d.ys, d.tags, d.bbox], buffers = [];
-          d.levels.forEach(function (l) { arrays.push(l.start, l.xs, l.ys); });
-          arrays.forEach(function (a) { if (buffers.indexOf(a.buffer) < 0) buffers.push(a.buffer); }); // (levels share some)
-          root.postMessage({ data: d }, buffers);
-        });
+        var c = coarse[m.key];
+        delete coarse[m.key];
+        job = !c ? Promise.reject(new Error("corridormap: a fine part before its coarse part")) :
+          CM.decodeFine(m.fine, c.data, c.msg).then(function (d) {
+            var arrays = [d.ringStart, d.vertStart, d.style, d.xs, d.ys, d.tags, d.bbox], buffers = [];
+            d.levels.forEach(function (l) { arrays.push(l.start, l.xs, l.ys); });
+            arrays.forEach(function (a) { if (buffers.indexOf(a.buffer) < 0) buffers.push(a.buffer); }); // (levels share some)
+            root.postMessage({ id: m.id, data: d }, buffers);
+          });
       }
       job.catch(function (err) {
-        root.postMessage({ error: String((err && err.message) || err) });
+        root.postMessage({ id: m.id, error: String((err && err.message) || err) });
       });
     };
   }
