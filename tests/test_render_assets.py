@@ -22,6 +22,7 @@ from corridormap.render.assets import (
     register_asset,
     size_report,
 )
+from corridormap.render.pack import packed_blocks, unpack_page
 
 LEAFLET_JS = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
 LEAFLET_CSS = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"
@@ -53,14 +54,17 @@ def test_folium_map_assets_are_all_listed() -> None:
 
 def test_inlined_map_has_no_external_reference_and_keeps_content() -> None:
     html = folium.Map(tiles=None).get_root().render()
-    out = inline_assets(html)
-    assert external_references(out) == set()
-    assert "<script src=" not in out and 'rel="stylesheet"' not in out
+    packed = inline_assets(html)
+    assert external_references(packed) == set()
+    assert "<script src=" not in packed and 'rel="stylesheet"' not in packed
+    assert LEAFLET_JS in packed_blocks(packed) and LEAFLET_CSS in packed_blocks(packed)
+    out = inline_assets(html, pack=False)
+    assert unpack_page(packed) == out
     leaflet = asset_files(LEAFLET_JS)[0]
     assert leaflet is not None
     # the Leaflet source itself is in the page, once, ahead of the map's own script
     first_line = leaflet.read_text(encoding="utf-8").strip().splitlines()[0][:60]
-    assert out.count(first_line) == 1
+    assert out.count(first_line) == 1 and first_line not in packed
     assert out.index(first_line) < out.index("L.map(")
     assert "L.Icon.Default.imagePath = ''" in out
 

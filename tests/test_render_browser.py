@@ -29,6 +29,7 @@ from shapely.geometry import Point
 import corridormap
 from corridormap.render.assets import asset_bytes, asset_table, external_references, map_html
 from corridormap.render.controls import CLUSTER_MIN_FEATURES
+from corridormap.render.pack import packed_blocks
 
 pytestmark = pytest.mark.browser
 
@@ -224,6 +225,14 @@ def test_layers_off_at_start_are_listed_but_hidden(offline_page: Session, maps: 
     assert shown["industrial_nodes"] is True
 
 
+UNPACKED_JS = """() => [
+  document.querySelectorAll('script[type="text/x-corridormap-packed"]').length,
+  typeof corridormap.run, typeof L.Control.Measure.prototype,
+  JSON.parse(document.querySelector('script[type="application/json"][id^="cm_basemap_"]').textContent)
+    .levels.length > 0,
+]"""
+
+
 def _drawn(session: Session, built: Built) -> dict[str, int]:
     return session.page.evaluate(DRAWN_JS, [built.map_var, list(built.groups)])
 
@@ -245,6 +254,9 @@ def test_offline_map_draws_every_layer_with_no_network_and_no_error(
         for name, n in built.counts.items():
             assert drawn[name] == n or (name in dense and drawn[name] < n), name
         session.page.screenshot(path=str(ARTIFACTS / "map-offline.png"))
+        # the file ships its scripts, styles and basemap packed (render/pack.py); loaded, none is left
+        assert "corridormap controls.js" in packed_blocks(built.path.read_text(encoding="utf-8"))
+        assert session.page.evaluate(UNPACKED_JS) == [0, "function", "object", True]
         outside = [u for u in session.requests if not u.startswith(("file://", "data:"))]
         assert outside == []
         assert session.errors == []

@@ -20,6 +20,7 @@ from corridormap.render import basemap, controls
 from corridormap.render.assets import external_references, map_html, tile_references
 from corridormap.render.big import BigLayer, big_layer_of
 from corridormap.render.layers import layer_group
+from corridormap.render.pack import unpack_page
 
 
 def _spec(name: str, kind: str, *, search: bool = False, order: int = 80, **prov: str) -> LayerSpec:
@@ -140,7 +141,7 @@ def test_no_heat_map_for_huge_point_layers(monkeypatch: pytest.MonkeyPatch) -> N
 
 def _map_with(layers: dict[str, gpd.GeoDataFrame], specs: dict[str, LayerSpec], **kw: object) -> str:
     m = corridormap.build_map(layers, specs, **kw)
-    return m.get_root().render()
+    return unpack_page(m.get_root().render())  # the page's own scripts read as plain text
 
 
 @pytest.mark.parametrize(("n", "clustered"), [(3, False), (controls.CLUSTER_MIN_FEATURES, True)])

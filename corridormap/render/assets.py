@@ -39,7 +39,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import DataSourceNotFoundError
-from .page import CorridorFigure, render_page
+from .pack import pack_page, unpack_page
+from .page import CorridorFigure, render_page, vendor_dir
 
 __all__ = [
     "register_asset",
@@ -87,11 +88,6 @@ _LEAFLET_ICON_FIX = (
     "L.Icon.Default.imagePath = '';\n"
     "L.Icon.Default.mergeOptions({{iconUrl: '{icon}', iconRetinaUrl: '{retina}', shadowUrl: '{shadow}'}});"
 )
-
-
-def vendor_dir() -> Path:
-    """Where the install step puts vendored npm files (``corridormap/_vendor``)."""
-    return _PACKAGE / "_vendor"
 
 
 def register_asset(url_or_name: str, path: str | Path) -> None:
@@ -271,8 +267,8 @@ def _style_tag(url: str) -> str:
     return f"<style>/* {url} */\n{text}\n</style>"
 
 
-def inline_assets(html: str, *, offline: bool = True, tiles: bool = False) -> str:
-    """Inline the map's scripts and stylesheets.
+def inline_assets(html: str, *, offline: bool = True, tiles: bool = False, pack: bool = True) -> str:
+    """Inline the map's scripts and stylesheets (and pack them: :func:`.pack.pack_page`).
 
     Parameters
     ----------
@@ -281,6 +277,9 @@ def inline_assets(html: str, *, offline: bool = True, tiles: bool = False) -> st
         CDN URLs stay (the page needs the network) and only package-local assets are inlined.
     tiles : with ``offline``, tile layers may remain (they load when the network is there and are
         skipped when not); every other external reference is still refused.
+    pack : deflate corridormap's own blocks (inlined assets, its scripts and styles, the basemap)
+        into packed blocks the page unpacks as it loads (about 0.3 MB less a map); ``False`` keeps
+        them as plain text. :func:`.pack.unpack_page` turns a packed page back into the plain one.
 
     Raises
     ------
@@ -310,6 +309,8 @@ def inline_assets(html: str, *, offline: bool = True, tiles: bool = False) -> st
                 + ", ".join(sorted(remaining)[:10])
                 + " (tile layers cannot be inlined: build offline maps with the vector basemap)"
             )
+    if pack:
+        out = pack_page(out)
     log.info("inlined assets (%s): %d bytes", "tiles" if tiles else "offline" if offline else "cdn", len(out))
     return out
 
@@ -335,10 +336,11 @@ def external_references(html: str) -> set[str]:
     """Addresses a page would load from the network (scripts, stylesheets, images, CSS, tiles,
     image overlays, fetched data).
 
-    Links a reader may click (``<a href>``) are not loads and are not reported.
+    Links a reader may click (``<a href>``) are not loads and are not reported. Packed blocks
+    (:mod:`.pack`) are read unpacked.
     """
     found = set()
-    for match in _EXTERNAL.finditer(html):
+    for match in _EXTERNAL.finditer(unpack_page(html)):
         found.add(match.group("url") or match.group("css") or match.group("tiles"))
     return found
 

@@ -52,6 +52,7 @@ __all__ = [
     "css_text",
     "json_block",
     "add_files",
+    "vendor_dir",
 ]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
@@ -128,6 +129,11 @@ def adopt(m: Element, *, title: str | None = None, figure: CorridorFigure | None
     m._parent = None
     figure.add_child(m)
     return figure
+
+
+def vendor_dir() -> Path:
+    """Where the install step puts vendored npm files (``corridormap/_vendor``)."""
+    return JS_DIR.parents[1] / "_vendor"
 
 
 @functools.lru_cache(maxsize=32)

@@ -1,0 +1,153 @@
+"""Packing of a page's own blocks: the inlined scripts, styles and basemap, deflated.
+
+An offline map carries Leaflet, its plugins, corridormap's own JavaScript and CSS and the vector
+basemap inline: about 0.55 MB of text, the same in every map, that deflates to about a third.
+:func:`pack_page` replaces each such block with a ``<script type="text/x-corridormap-packed">``
+holding its raw-deflated bytes as 7-bit text (:func:`.big_geometry.text7`, 1.17 bytes a byte),
+followed by ``<script>corridormapPack.unpack()</script>``; the page's head first gets
+``js/pack.js`` and the tiny-inflate decoder it calls (an npm package vendored like the others, see
+``assets.toml``). ``unpack()`` inflates synchronously and puts the original element back where it
+was, so scripts still run in page order and nothing waits on the network or on a promise.
+
+Only blocks corridormap writes are packed, recognised by their exact opening: the inlined assets
+(``<script>/* URL */``, ``<style>/* URL */``: :mod:`.assets`), corridormap's own files
+(``<script>/* corridormap NAME */``: :func:`.page.add_files`), Leaflet's icon fix, and the
+basemap's JSON block. The map script and every block holding layer data stay as written: what a
+reader or a reviewer looks for in the file (names, popups, escaping) is still plain text.
+:func:`unpack_page` gives back the page exactly as it was before packing (for reading the file,
+and for the tests).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import zlib
+
+import numpy as np
+
+from ..errors import DataSourceNotFoundError
+from .big_geometry import text7
+from .page import js_text, vendor_dir
+
+__all__ = ["PACK_MIN_CHARS", "pack_page", "unpack_page", "packed_blocks", "bootstrap"]
+
+PACK_MIN_CHARS = 2_000
+"""Blocks shorter than this stay as they are (packing would save less than the runner costs)."""
+
+_PACKED_TYPE = "text/x-corridormap-packed"
+_RUNNER = "<script>corridormapPack.unpack()</script>"
+_BOOT_MARK = "<script>/* corridormap pack bootstrap */"
+_INFLATE = "tiny-inflate@1.0.3/index.js"  # vendored from npm (assets.toml)
+
+# the blocks corridormap writes, by their exact opening; group 1 = the text inside
+_BLOCKS = re.compile(
+    r"<script>(/\* (?:https?://|corridormap (?!pack bootstrap))[^*<>]*\*/\n.*?)</script>"
+    r"|<style>(/\* (?:https?://|corridormap )[^*<>]*\*/\n.*?)</style>"
+    r"|<script>(L\.Icon\.Default\.imagePath = '';.*?)</script>"
+    r'|<script type="application/json" id="(cm_basemap_[0-9a-f]+)">(.*?)</script>',
+    re.S,
+)
+_PACKED = re.compile(
+    r'<script type="text/x-corridormap-packed" data-kind="(?P<kind>js|css|json)"'
+    r'(?: data-id="(?P<id>[^"]*)")? data-bytes="(?P<bytes>\d+)" data-label="(?P<label>[^"]*)">'
+    r"(?P<text>[^<]*)</script>" + re.escape(_RUNNER),
+)
+_TEXT7_ESCAPES = {0x80: 0, 0x80 + 13: 13, 0x80 + 60: 60}
+
+
+@functools.lru_cache(maxsize=1)
+def bootstrap() -> str:
+    """The head script that unpacks: tiny-inflate (as ``corridormapPack.inflateRaw``) and ``js/pack.js``."""
+    path = vendor_dir() / "npm" / _INFLATE
+    if not path.is_file():
+        raise DataSourceNotFoundError(
+            f"the page's unpacker {path} is missing; reinstall corridormap (pip install . vendors npm "
+            "assets into corridormap/_vendor and needs npm or the npm registry)"
+        )
+    inflate = path.read_text(encoding="utf-8")
+    text = (
+        "(function (root) {\n  var module = {exports: {}};\n"
+        f"{inflate}\n"
+        "  (root.corridormapPack = root.corridormapPack || {}).inflateRaw = module.exports;\n"
+        "})(window);\n" + js_text("pack.js")
+    ).replace("</script", "<\\/script")
+    return f"{_BOOT_MARK}\n{text}\n</script>"
+
+
+@functools.lru_cache(maxsize=64)
+def _packed(kind: str, body: str, element_id: str, label: str) -> str:
+    data = body.encode("utf-8")
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    z = deflater.compress(data) + deflater.flush()
+    id_attr = f' data-id="{element_id}"' if kind == "json" else ""
+    return (
+        f'<script type="{_PACKED_TYPE}" data-kind="{kind}"{id_attr} data-bytes="{len(data)}" '
+        f'data-label="{html.escape(label, quote=True)}">{text7(z)}</script>{_RUNNER}'
+    )
+
+
+def pack_page(page: str, *, min_chars: int = PACK_MIN_CHARS) -> str:
+    """``page`` with corridormap's own blocks packed (see the module docstring); the same page if none."""
+    packed = False
+
+    def sub(match: re.Match[str]) -> str:
+        nonlocal packed
+        js, css, icons, element_id, json_text = match.groups()
+        body = js or css or icons or json_text or ""
+        if len(body) < min_chars:
+            return match.group(0)
+        packed = True
+        if icons is not None:
+            return _packed("js", body, "", "Leaflet default icons")
+        if element_id is not None:
+            return _packed("json", body, element_id, element_id)
+        return _packed("js" if js is not None else "css", body, "", body[3 : body.index("*/")].strip())
+
+    out = _BLOCKS.sub(sub, page)
+    if not packed:
+        return page
+    if _BOOT_MARK not in out:
+        at = out.index(f'<script type="{_PACKED_TYPE}"')
+        out = out[:at] + bootstrap() + "\n" + out[at:]
+    return out
+
+
+def _text7_bytes(text: str) -> bytes:
+    """The bytes of a 7-bit text (:func:`.big_geometry.text7`'s inverse): ``floor(7 * chars / 8)``."""
+    values = (np.frombuffer(text.encode("utf-16-le"), dtype="<u2") & 127).astype(np.uint8)
+    bits = np.unpackbits(values[:, None], axis=1)[:, 1:].reshape(-1)  # 7 bits each, first bit first
+    return np.packbits(bits[: len(bits) // 8 * 8]).tobytes()
+
+
+def _unpack_text(text: str, size: int) -> str:
+    data = zlib.decompress(_text7_bytes(text), -15)
+    if len(data) != size:
+        raise ValueError(f"a packed block holds {len(data)} bytes, not the {size} it declares")
+    return data.decode("utf-8")
+
+
+def unpack_page(page: str) -> str:
+    """The page as it was before :func:`pack_page` (every packed block back in place, no bootstrap)."""
+
+    def sub(match: re.Match[str]) -> str:
+        body = _unpack_text(match.group("text"), int(match.group("bytes")))
+        kind = match.group("kind")
+        if kind == "css":
+            return f"<style>{body}</style>"
+        if kind == "json":
+            return f'<script type="application/json" id="{match.group("id")}">{body}</script>'
+        return f"<script>{body}</script>"
+
+    out = _PACKED.sub(sub, page)
+    start = out.find(_BOOT_MARK)
+    if start >= 0:
+        end = out.index("</script>", start) + len("</script>\n")
+        out = out[:start] + out[end:]
+    return out
+
+
+def packed_blocks(page: str) -> list[str]:
+    """The labels of the page's packed blocks (an asset's URL, a file name, a block's id), in order."""
+    return [html.unescape(m.group("label")) for m in _PACKED.finditer(page)]
