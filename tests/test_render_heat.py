@@ -23,6 +23,7 @@ from corridormap.render import controls, heat
 from corridormap.render.assets import asset_bytes
 from corridormap.render.big import big_layer_of
 from corridormap.render.layers import layer_group
+from corridormap.render.pack import unpack_page
 from corridormap.render.page import js_text
 
 
@@ -49,7 +50,8 @@ def _sites(n: int, **columns: object) -> gpd.GeoDataFrame:
 
 
 def _html(layers: dict[str, gpd.GeoDataFrame], specs: dict[str, LayerSpec], **big: bool) -> str:
-    return corridormap.build_map(layers, specs, fit_to=None, big=big).get_root().render()
+    """The page as written, its packed blocks (the inlined scripts) unpacked."""
+    return unpack_page(corridormap.build_map(layers, specs, fit_to=None, big=big).get_root().render())
 
 
 _WEIGHTS = re.compile(
