@@ -52,7 +52,9 @@
 
       onAdd: function (map) {
         L.HeatLayer.prototype.onAdd.call(this, map);
-        this.fill();
+        this.fill().catch(function (err) { // (a layer that cannot decode says so itself)
+          if (root.console) root.console.error("corridormap: heat map not drawn: " + ((err && err.message) || err));
+        });
       },
 
       /* Read the large layer's points (once it has decoded) and the weights; redraws if shown. */
