@@ -337,7 +337,8 @@ def external_references(html: str) -> set[str]:
     image overlays, fetched data).
 
     Links a reader may click (``<a href>``) are not loads and are not reported. Packed blocks
-    (:mod:`.pack`) are read unpacked.
+    (:mod:`.pack`) are read unpacked; one that does not unpack raises
+    :class:`~corridormap.errors.FileFormatError` (what it would load cannot be told).
     """
     found = set()
     for match in _EXTERNAL.finditer(unpack_page(html)):
