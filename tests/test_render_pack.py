@@ -83,6 +83,7 @@ def test_small_blocks_stay_plain() -> None:
     big = "<html><head><script>/* corridormap x.js */\n" + "var a = 1;\n" * PACK_MIN_CHARS + "</script>"
     packed = pack_page(big)
     assert packed.index("corridormap pack bootstrap") < packed.index("text/x-corridormap-packed")
+    assert packed.endswith("\n<script>corridormapPack.end()</script>")  # a file cut short is told apart
     assert unpack_page(packed) == big
 
 

@@ -7,7 +7,9 @@ holding its raw-deflated bytes as 7-bit text (:func:`.big_geometry.text7`, 1.17 
 followed by ``<script>corridormapPack.unpack()</script>``; the page's head first gets
 ``js/pack.js`` and the tiny-inflate decoder it calls (an npm package vendored like the others, see
 ``assets.toml``). ``unpack()`` inflates synchronously and puts the original element back where it
-was, so scripts still run in page order and nothing waits on the network or on a promise.
+was, so scripts still run in page order and nothing waits on the network or on a promise. The page
+ends with ``<script>corridormapPack.end()</script>``: a file cut short (never reaching it) or with a
+block that does not unpack shows the reader a notice saying so, not a blank page.
 
 Only blocks corridormap writes are packed, recognised by their exact opening: the inlined assets
 (``<script>/* URL */``, ``<style>/* URL */``: :mod:`.assets`), corridormap's own files
@@ -39,6 +41,7 @@ PACK_MIN_CHARS = 2_000
 
 _PACKED_TYPE = "text/x-corridormap-packed"
 _RUNNER = "<script>corridormapPack.unpack()</script>"
+_END = "\n<script>corridormapPack.end()</script>"  # the page's last script: the file was read to its end
 _BOOT_MARK = "<script>/* corridormap pack bootstrap */"
 _INFLATE = "tiny-inflate@1.0.3/index.js"  # vendored from npm (assets.toml)
 
@@ -114,7 +117,7 @@ def pack_page(page: str, *, min_chars: int = PACK_MIN_CHARS) -> str:
         return page
     if _BOOT_MARK not in out:
         at = out.index(f'<script type="{_PACKED_TYPE}"')
-        out = out[:at] + bootstrap() + "\n" + out[at:]
+        out = out[:at] + bootstrap() + "\n" + out[at:] + _END
     return out
 
 
@@ -162,6 +165,9 @@ def unpack_page(page: str) -> str:
     if start >= 0:
         end = out.index("</script>", start) + len("</script>\n")
         out = out[:start] + out[end:]
+        last = out.rfind(_END)
+        if last >= 0:
+            out = out[:last] + out[last + len(_END) :]
     # what is left of a packed block (data cannot write "<script": it is escaped in the page)
     left = [at for at in (out.find(f'<script type="{_PACKED_TYPE}"'), out.find(_RUNNER)) if at >= 0]
     if left:
