@@ -376,3 +376,58 @@ def test_a_cluster_seen_from_far_is_measured_in_bounded_blocks_with_the_same_ans
         lon2, lat2 = to_ll.transform(near[:, 0], near[:, 1])
         best.append(np.sort(GEOD.inv(lon1, lat1, lon2, lat2)[2])[:k] / 1000.0)
     np.testing.assert_allclose(whole["km"].reshape(len(xy), k), np.array(best), rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pair_bounds_are_never_below_the_features_within_reach(seed):
+    # the re-rank groups its points by these bounds to keep each STRtree result within a block:
+    # a bound below the true count would let a group's pairs exceed it
+    import corridormap.analysis.geodesic as geodesic
+
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    starts = rng.uniform(0, 50_000, (n, 2))
+    # sizes from metres to tens of km (a few long lines), clustered and spread
+    length = np.exp(rng.uniform(np.log(2.0), np.log(40_000.0), n))
+    angle = rng.uniform(0, 2 * np.pi, n)
+    ends = starts + np.column_stack([np.cos(angle), np.sin(angle)]) * length[:, None]
+    lines = shapely.linestrings(np.stack([starts, ends], axis=1))
+    lines[: n // 3] = shapely.points(rng.normal(20_000, 300, (n // 3, 2)))  # a dense cluster of points
+    xy = rng.uniform(-5_000, 55_000, (2_000, 2))
+    radius = np.exp(rng.uniform(np.log(1.0), np.log(20_000.0), len(xy)))
+    every = np.arange(n)
+    bounds = geodesic._pair_bounds(xy, radius, lines, every)
+    i, _ = shapely.STRtree(lines).query(shapely.points(xy), predicate="dwithin", distance=radius)
+    true = np.bincount(i, minlength=len(xy))
+    assert (bounds >= true).all()
+    assert np.median(bounds) < 0.2 * n  # and tight enough to be worth it (not every feature)
+
+
+def test_the_re_rank_queries_groups_within_the_block(monkeypatch):
+    # each STRtree search of the re-rank returns at most a block of pairs (or one point's alone)
+    import corridormap.analysis.geodesic as geodesic
+
+    rng = np.random.default_rng(8)  # a cluster of short lines near Delhi seen from across the belt
+    starts = np.array([77.2, 28.6]) + rng.uniform(-0.005, 0.005, (400, 2))
+    ends = starts + rng.normal(0, 0.0005, (400, 2))
+    lines = np.array(
+        [shapely.linestrings(_belt([tuple(a), tuple(b)])) for a, b in zip(starts, ends, strict=True)]
+    )
+    xy = _belt([tuple(p) for p in rng.uniform([69, 18], [80, 30], (300, 2))])
+    whole = geodesic_nearest(xy, lines)
+    results: list[tuple[int, int]] = []
+    real = shapely.STRtree
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def query(self, geometry, predicate=None, distance=None):
+            out = super().query(geometry, predicate=predicate, distance=distance)
+            results.append((len(np.atleast_1d(geometry)), out.shape[-1]))
+            return out
+
+    monkeypatch.setattr(shapely, "STRtree", Recording)
+    monkeypatch.setattr(geodesic, "PAIRS_PER_BLOCK", 2_000)
+    blocked = geodesic_nearest(xy, lines)
+    assert len(results) > 20 and all(pairs <= 2_000 or points == 1 for points, pairs in results)
+    assert sum(pairs for _, pairs in results) > 50 * len(xy)  # (the rings hold many lines)
+    for col in ("point", "rank", "target", "km"):
+        np.testing.assert_array_equal(blocked[col], whole[col])

@@ -20,17 +20,18 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from bench_render import CHROMIUM, CHROMIUM_ARGS
+from bench_render import CHROMIUM, CHROMIUM_ARGS, FIND_MAP_JS
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import LineString, Point, Polygon
 
 from corridormap.catalog.load import LayerSpec
-from corridormap.render import big, build_map
+from corridormap.render import big, build_map, heat
 from corridormap.render.assets import map_html
 
 pytestmark = pytest.mark.browser
 
 HOSTILE = "Depot <img src=x onerror=alert(1)>"
+SITE_MW = [400.0, 100.0, float("nan"), 50.0]  # the third site has no weight: no heat
 
 
 def _spec(name: str, kind: str, geometry: str, order: int) -> LayerSpec:
@@ -81,6 +82,7 @@ def _layers() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, LayerSpec]]:
             "id": ["s1", "s2", "s3", "s4"],
             "name": [HOSTILE, "Plain site", "Twin one", "Twin <b>two</b>"],
             "status": ["proposed", None, "operational", "approved"],
+            "capacity_mw": SITE_MW,  # weights its heat map (the popups show name and status)
         },
         geometry=[Point(73.5, 28.5), Point(79.0, 20.0), Point(74.5, 22.5), Point(74.5, 22.5)],
         crs="EPSG:4326",
@@ -101,6 +103,7 @@ class Page:
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    path: Path | None = None
 
     def js(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
@@ -187,7 +190,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     path = tmp_path_factory.mktemp("big") / "big.html"
     path.write_text(map_html(m, offline=True), encoding="utf-8")
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="big-browser")
-    state = Page(None, m.get_name(), layers)
+    state = Page(None, m.get_name(), layers, path=path)
     pw, browser, tab = pool.submit(_open, path, state).result()
     state.page = InThread(tab, pool)
     try:
@@ -432,6 +435,88 @@ def test_the_search_box_lists_large_layer_names_as_text(page: Page) -> None:
     assert HOSTILE in _popup_text(page)
     assert page.page.locator(".search-tooltip img, .leaflet-popup-content img").count() == 0
     assert page.dialogs == []
+
+
+# --- the heat map of a large point layer, drawn from the layer's own decoded points
+
+_HEAT_JS = "Object.keys(window).filter(k => k.startsWith('big_heat_layer_')).map(k => window[k])"
+# the heat map's canvas: pixels with some alpha (all of them, or at page point (x, y) only)
+_HEAT_ALPHA_JS = """([x, y]) => {
+    const c = document.querySelector('canvas.leaflet-heatmap-layer');
+    if (!c) return -1;
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, b = c.getBoundingClientRect();
+    if (x === null) { let n = 0; for (let i = 3; i < px.length; i += 4) if (px[i]) n++; return n; }
+    const i = 4 * (Math.floor(y - b.top) * c.width + Math.floor(x - b.left));
+    return px[i + 3];
+}"""
+
+
+def _expected_heat(page: Page) -> list[list[float]]:
+    """[lat, lon, weight] the heat map should hold: the sites with a positive capacity."""
+    sites = page.layers["big_sites"]
+    codes = heat.weight_codes(np.nan_to_num(np.asarray(SITE_MW)) / max(SITE_MW))
+    return [[p.y, p.x, c / 255] for p, c in zip(sites.geometry, codes, strict=True) if c]
+
+
+def test_heat_map_of_a_large_layer_is_drawn_from_its_points(page: Page) -> None:
+    assert page.js(f"{_HEAT_JS}.length") == 1
+    # nothing read before it is switched on: no second copy of the points, even in the page's memory
+    assert page.js(f"{_HEAT_JS}[0]._latlngs.length") == 0 and page.js(f"{_HEAT_JS}[0].filled") is None
+    x, y = page.show(28.5, 73.5, 8)
+    box = _panel_box(page, "Big points (heat map)")
+    assert not box.is_checked()
+    box.click()
+    got = page.js(f"async () => {{ const h = {_HEAT_JS}[0]; await h.filled; return h._latlngs; }}")
+    want = _expected_heat(page)
+    assert len(got) == len(want) == page.js("corridormapBig.layers.big_sites.cm.counts.features") - 1
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)  # metres of the payload
+    assert page.js("document.querySelector('script[id$=\"_weights\"]').textContent") == ""
+    x, y = page.show(28.5, 73.5, 8)
+    page.page.wait_for_timeout(100)
+    assert page.js(_HEAT_ALPHA_JS, [x, y]) > 0  # heat where the site is
+    assert page.js(_HEAT_ALPHA_JS, [x, y + 150]) == 0  # none 150 px away from every site
+    box.click()  # off again: its canvas goes
+    assert page.js(_HEAT_ALPHA_JS, [None, None]) == -1
+
+
+# holds the decoding workers' answers until releaseWorkers(): the large layers stay undecoded
+_HOLD_WORKERS_JS = """(() => {
+  const Real = window.Worker, held = [];
+  let released = false;
+  window.Worker = function (url) {
+    const w = new Real(url), proxy = { onmessage: null, onerror: null,
+      postMessage: (m, t) => w.postMessage(m, t), terminate: () => w.terminate() };
+    w.onmessage = (e) => { const go = () => proxy.onmessage(e); if (released) go(); else held.push(go); };
+    w.onerror = (e) => proxy.onerror && proxy.onerror(e);
+    return proxy;
+  };
+  window.releaseWorkers = () => { released = true; held.splice(0).forEach((go) => go()); };
+})();"""
+
+
+def test_heat_map_switched_on_before_the_layer_decodes_fills_in_when_ready(page: Page) -> None:
+    context = page.page.context.browser.new_context(viewport={"width": 1000, "height": 700})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.add_init_script(_HOLD_WORKERS_JS)
+    tab.goto(page.path.as_uri() if page.path else "", wait_until="load")
+    tab.evaluate("corridormapBig.whenDrawn()")
+    before = tab.evaluate(
+        f"""() => {{ const h = {_HEAT_JS}[0], map = {FIND_MAP_JS}, big = corridormapBig.layers.big_sites;
+            map.addLayer(h);
+            return [h._latlngs.length, big.data.top < big.cm.zooms.length]; }}"""
+    )
+    assert before == [0, True]  # on, and the layer not wholly decoded yet
+    got = tab.evaluate(
+        f"async () => {{ releaseWorkers(); const h = {_HEAT_JS}[0]; await h.filled; return h._latlngs; }}"
+    )
+    tab.wait_for_timeout(100)
+    painted = tab.evaluate(_HEAT_ALPHA_JS, [None, None])
+    context.close()
+    assert errors == []
+    np.testing.assert_allclose(np.asarray(got), np.asarray(_expected_heat(page)), atol=1e-5)
+    assert painted > 100
 
 
 # --- the encoding on a tricky layer: decoded by the page's JavaScript exactly as Python wrote it

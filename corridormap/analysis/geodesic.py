@@ -117,10 +117,12 @@ def geodesic_nearest(
     """
     q = queries if queries is not None else Queries(xy)
     xy = q.xy
+    geoms = np.asarray(geoms, dtype=object)  # (a GeometryArray's ufuncs cost 0.1 ms a call in pandas)
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
     if len(xy) == 0 or not valid.any():
         return {**nearest_columns(xy[:0], geoms[:0]), "km": np.empty(0)}
-    low, high = scale_bounds(np.vstack([xy, shapely.get_coordinates(shapely.envelope(geoms[valid]))]))
+    box = shapely.bounds(geoms[valid])  # the features' box corners, as their envelopes' vertices
+    low, high = scale_bounds(np.vstack([xy, box[:, [0, 1]], box[:, [2, 3]], box[:, [0, 3]], box[:, [2, 1]]]))
     bound = None if max_distance_km is None else max_distance_km * 1000.0 * high
     # point targets, k > 1: the planar (k+1)-th nearest (a KD-tree); else the planar search also
     # bounds each point's nearest feature after the k
@@ -222,32 +224,84 @@ def _extra_pairs(
     """Blocks of (point, feature) pairs within each needy point's radius that the planar search did
     not measure, with each pair's point as a shapely point; a point with an infinite radius (fewer
     than k features in all) takes every feature. At most about :data:`PAIRS_PER_BLOCK` pairs a
-    block: the points go in groups small enough that even every feature for each stays near it."""
+    block: the points go in groups whose bound on their pairs (:func:`_pair_bounds`; every feature
+    for a point with an infinite radius) stays within it, a point alone where its bound is above."""
     finite = need[np.isfinite(radius[need])]
     rest = np.flatnonzero(~np.isfinite(radius))
     every = np.flatnonzero(valid)
     k = int(first["rank"].max(initial=1))
     measured = np.full((len(q.xy), k), -1, dtype=np.intp)  # each point's features measured already
     measured[first["point"], first["rank"] - 1] = first["target"]
-    group = int(np.clip(PAIRS_PER_BLOCK // max(len(every), 1), 1, 65_536))
     tree = shapely.STRtree(geoms) if len(finite) else None
-    for start in range(0, len(finite) + len(rest), group):
-        idx = np.r_[finite, rest][start : start + group].astype(np.intp)
-        points = shapely.points(q.xy[idx])  # made once per point, shared by its pairs
-        ring = np.isfinite(radius[idx])
-        near_, far = np.flatnonzero(ring), np.flatnonzero(~ring)
-        i, t = np.zeros(0, np.intp), np.zeros(0, np.intp)
-        if tree is not None and len(near_):
-            i, t = tree.query(points[near_], predicate="dwithin", distance=radius[idx[near_]])
-            i = near_[i]
-        i = np.r_[i, np.repeat(far, len(every))].astype(np.intp)
-        t = np.r_[t, np.tile(every, len(far))].astype(np.intp)
-        p = idx[i]
-        keep = ~(measured[p] == t[:, None]).any(axis=1)
-        p, t, i = p[keep], t[keep], i[keep]
-        for cut in range(0, len(p), PAIRS_PER_BLOCK):
-            part = slice(cut, cut + PAIRS_PER_BLOCK)
-            yield p[part], t[part], points[i[part]]
+    order = np.r_[finite, rest].astype(np.intp)
+    bounds = np.r_[_pair_bounds(q.xy[finite], radius[finite], geoms, every), np.full(len(rest), len(every))]
+    # group ends: where the running sum of bounds passes another block (a point alone when above)
+    total = np.cumsum(bounds, dtype=np.float64)
+    cuts = np.flatnonzero(np.diff(np.floor(total / PAIRS_PER_BLOCK), prepend=0.0) > 0)
+    edges = np.unique(np.r_[0, cuts, cuts + 1, len(order)].clip(0, len(order)))
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for start in range(lo, hi, 65_536):  # and at most this many points a group
+            idx = order[start : min(hi, start + 65_536)]
+            points = shapely.points(q.xy[idx])  # made once per point, shared by its pairs
+            ring = np.isfinite(radius[idx])
+            near_, far = np.flatnonzero(ring), np.flatnonzero(~ring)
+            i, t = np.zeros(0, np.intp), np.zeros(0, np.intp)
+            if tree is not None and len(near_):
+                i, t = tree.query(points[near_], predicate="dwithin", distance=radius[idx[near_]])
+                i = near_[i]
+            i = np.r_[i, np.repeat(far, len(every))].astype(np.intp)
+            t = np.r_[t, np.tile(every, len(far))].astype(np.intp)
+            p = idx[i]
+            keep = ~(measured[p] == t[:, None]).any(axis=1)
+            p, t, i = p[keep], t[keep], i[keep]
+            for cut in range(0, len(p), PAIRS_PER_BLOCK):
+                part = slice(cut, cut + PAIRS_PER_BLOCK)
+                yield p[part], t[part], points[i[part]]
+
+
+_BOUND_CELLS = 512  # cells a side of the grids :func:`_pair_bounds` counts feature centres in
+_BOUND_CLASSES = 12  # size classes of features (box half-sides doubling), one grid each
+
+
+def _pair_bounds(
+    xy: NDArray[np.float64], radius: NDArray[np.float64], geoms: NDArray[Any], every: NDArray[np.intp]
+) -> NDArray[np.int64]:
+    """For each point, at least the number of features (of ``every``) within ``radius`` of it.
+
+    A feature within ``r`` of a point has its bounding box within ``r`` of it, so the box's centre
+    lies within ``r + h`` of it along each axis (``h`` the box's larger half-side). The features go
+    in size classes (``h`` doubling from class to class); each class counts its centres in a grid
+    (a summed-area table: every cell the square of half-side ``r + h_max`` touches, counted whole).
+    """
+    if len(xy) == 0 or len(every) == 0:
+        return np.zeros(len(xy), dtype=np.int64)
+    box = shapely.bounds(geoms[every])
+    cx, cy = (box[:, 0] + box[:, 2]) / 2.0, (box[:, 1] + box[:, 3]) / 2.0
+    half = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2.0
+    x0, y0 = float(cx.min()), float(cy.min())
+    span = max(float(cx.max()) - x0, float(cy.max()) - y0, 1.0)
+    size = span / (_BOUND_CELLS - 1)
+    gx = ((cx - x0) / size).astype(np.intp)
+    gy = ((cy - y0) / size).astype(np.intp)
+    base = max(float(half.min()), size)
+    cls = np.clip(np.ceil(np.log2(np.maximum(half, base) / base)), 0, _BOUND_CLASSES - 1).astype(np.intp)
+    out = np.zeros(len(xy), dtype=np.int64)
+    for c in np.unique(cls):
+        mine = cls == c
+        counts = np.zeros((_BOUND_CELLS + 1, _BOUND_CELLS + 1), dtype=np.int64)
+        np.add.at(counts, (gx[mine] + 1, gy[mine] + 1), 1)
+        table = counts.cumsum(axis=0).cumsum(axis=1)  # table[i, j]: centres in cells below i and j
+        reach = radius + float(half[mine].max())
+        lo_x, hi_x = (
+            np.clip(np.floor((xy[:, 0] + d - x0) / size) + e, 0, _BOUND_CELLS).astype(np.intp)
+            for d, e in ((-reach, -1), (reach, 2))  # a cell more each side: rounding at the edges
+        )
+        lo_y, hi_y = (
+            np.clip(np.floor((xy[:, 1] + d - y0) / size) + e, 0, _BOUND_CELLS).astype(np.intp)
+            for d, e in ((-reach, -1), (reach, 2))
+        )
+        out += table[hi_x, hi_y] - table[lo_x, hi_y] - table[hi_x, lo_y] + table[lo_x, lo_y]
+    return out
 
 
 def _ranked(

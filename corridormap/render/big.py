@@ -262,9 +262,18 @@ class BigLayer(MacroElement):
         """
     )
 
-    def __init__(self, geometry: Encoded, attributes: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        geometry: Encoded,
+        attributes: Mapping[str, Any],
+        options: Mapping[str, Any],
+        *,
+        rows: np.ndarray | None = None,
+    ) -> None:
         super().__init__()
         self._name = "BigLayer"
+        # positions in the input frame of the features drawn, in feature order (heat map weights follow)
+        self.rows = np.arange(options["counts"]["features"]) if rows is None else np.asarray(rows)
         self.coarse_text = text7(geometry.coarse)
         self.fine_text = text7(geometry.fine)
         text = json.dumps(attributes, ensure_ascii=False, separators=(",", ":"))
@@ -363,6 +372,8 @@ def big_layer(
             "vertices": len(prepared.xy),
         },
     }
-    layer = BigLayer(encode(prepared, codes, deflate=deflate), attribute_table(kept, spec), options)
+    layer = BigLayer(
+        encode(prepared, codes, deflate=deflate), attribute_table(kept, spec), options, rows=prepared.rows
+    )
     _check_budget(spec.name, layer, budget_bytes)
     return layer

@@ -1,6 +1,6 @@
 """The planner's controls: title block (with the strip diagrams), search, measure, fullscreen,
-minimap, pointer position, clustering of dense point layers, heat maps of point layers and the
-"Data sources" panel.
+minimap, pointer position, clustering of dense point layers, heat maps of point layers (:mod:`.heat`:
+a large layer's drawn from its own points) and the "Data sources" panel.
 
 :func:`add_controls` adds them all to a map built by :func:`~corridormap.render.map.build_map` and
 returns the extra overlays (heat maps) for the layer panel. Every control works with no network:
@@ -21,12 +21,13 @@ from typing import Any
 import folium
 import geopandas as gpd
 import pandas as pd
-from folium.plugins import Fullscreen, HeatMap, MarkerCluster, MeasureControl
+from folium.plugins import Fullscreen, MarkerCluster, MeasureControl
 
 from .. import __version__
 from ..catalog.load import LayerSpec
 from .basemap import outline_geojson
-from .big import big_layer_of
+from .big import BigLayer, big_layer_of
+from .heat import BIG_HEAT_MAX_FEATURES, HEAT_MAX_FEATURES, big_heat_layer, heat_layer
 from .page import Component
 from .popup import source_links
 
@@ -44,6 +45,7 @@ __all__ = [
     "HEAT_GROUP",
     "CLUSTER_MIN_FEATURES",
     "HEAT_MAX_FEATURES",
+    "BIG_HEAT_MAX_FEATURES",
     "drop_unused_assets",
 ]
 
@@ -59,8 +61,6 @@ CLUSTER_NOTE = (
 # below this window size (px) the panel and the overview map start collapsed
 SMALL_SCREEN = (1500, 900)
 TITLE_NOTE = "Positions approximate; boundaries approximate, not authoritative. See Data sources"
-# a heat map embeds every point again: above this many points (big layers) it is left out
-HEAT_MAX_FEATURES = 20_000
 SEARCH_ZOOM = 11
 # tips offered from the large layers per search (each large layer searches its own names)
 SEARCH_BIG_LIMIT = 25
@@ -262,23 +262,6 @@ def cluster_layer(
     return cluster
 
 
-def heat_layer(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, weight: str | None = None) -> HeatMap:
-    """A heat map of a point layer (``gdf`` in EPSG:4326), off at start; optionally weighted by a column."""
-    pts = gdf.geometry.representative_point()
-    if weight and weight in gdf.columns:
-        values = gdf[weight].fillna(0).astype(float)
-    else:
-        values = pd.Series(1.0, index=gdf.index)
-    top = float(values.max()) or 1.0
-    data = [
-        [round(p.y, 5), round(p.x, 5), round(float(v) / top, 4)]
-        for p, v in zip(pts, values, strict=True)
-        if p is not None and not p.is_empty
-    ]
-    name = html.escape(f"{spec.title} (heat map)")  # the layer control inserts names as HTML
-    return HeatMap(data, name=name, show=False, radius=22, blur=16, min_opacity=0.3)
-
-
 # folium.Map loads Bootstrap 5, jQuery, Font Awesome and the awesome-markers plugin (about 600 KB
 # inlined) though nothing on corridormap's map uses them (its markers are circles and its labels and
 # badges plain elements), and Bootstrap's grid class ``.row`` restyles any element of that class.
@@ -300,6 +283,23 @@ def drop_unused_assets(m: folium.Map) -> None:
     """Stop ``m`` from loading the folium defaults in :data:`UNUSED_MAP_ASSETS`."""
     m.default_js = [(n, u) for n, u in m.default_js if n not in UNUSED_MAP_ASSETS]
     m.default_css = [(n, u) for n, u in m.default_css if n not in UNUSED_MAP_ASSETS]
+
+
+def _heat_for(
+    name: str, gdf: gpd.GeoDataFrame, spec: LayerSpec, big: BigLayer | None, weight: str | None
+) -> folium.map.Layer | None:
+    """The heat map of one point layer: from the large layer's own points when it took the large
+    path, else folium's (points embedded); None (logged) above the path's cap."""
+    if big is not None and big.options.get("kind") == "point":
+        n = big.options["counts"]["features"]
+        if n > BIG_HEAT_MAX_FEATURES:
+            log.info("no heat map for %s: %d points (more than %d)", name, n, BIG_HEAT_MAX_FEATURES)
+            return None
+        return big_heat_layer(big, gdf, spec, weight=weight)
+    if len(gdf) > HEAT_MAX_FEATURES:
+        log.info("no heat map for %s: %d points (more than %d)", name, len(gdf), HEAT_MAX_FEATURES)
+        return None
+    return heat_layer(gdf, spec, weight=weight)
 
 
 def add_controls(
@@ -366,14 +366,14 @@ def add_controls(
             cluster_layer(groups[name], color=colour)
         if specs[name].style.get("heatmap", True) is False:  # [style] heatmap = false: not offered
             continue
-        if len(gdf) > HEAT_MAX_FEATURES:
-            log.info("no heat map for %s: %d points (more than %d)", name, len(gdf), HEAT_MAX_FEATURES)
-            continue
         # the catalog may name a weight column ([style] heat_weight); capacity is the natural default
         weight = specs[name].style.get("heat_weight")
         if weight is None and "capacity_mw" in gdf.columns:
             weight = "capacity_mw"
-        layer = heat_layer(gdf, specs[name], weight=weight)
+        big_layer = big_layer_of(groups[name]) if name in groups else None
+        layer = _heat_for(name, gdf, specs[name], big_layer, weight)
+        if layer is None:
+            continue
         layer.add_to(m)
         heat.append(layer)
     log.info("controls added: %d searchable layers, %d heat maps", len(searchable), len(heat))

@@ -14,6 +14,7 @@
  *   corridormapBig.openAt(map, latlng)   open the popup of the large-layer feature there (a chooser where several lie on each other)
  *   layer.focus(feature)                 zoom to a feature and open its popup
  *   layer.latLngs(feature, level)        decoded rings as [[lat, lng], ...] (tests read these back)
+ *   layer.points()                       one point per feature, Web Mercator metres (big_heat.js reads them)
  *   corridormapBig.whenDrawn()           resolves once every layer has painted its coarse part
  *   corridormapBig.whenReady()           resolves once every layer has decoded its whole payload
  */
@@ -650,6 +651,20 @@
     focus: function (f) {
       this._map.fitBounds(this.bounds(f), { maxZoom: 14, animate: false });
       this.openPopup(f, this.anchor(f));
+    },
+
+    /* One point per feature, {xs, ys} (Int32Array, Web Mercator metres): the first vertex of its
+     * first ring (a point layer's own points; its heat map draws them); null before decoding. */
+    points: function () {
+      var d = this.data;
+      if (!d) return null;
+      var nf = d.ringStart.length - 1, xs = new Int32Array(nf), ys = new Int32Array(nf);
+      for (var f = 0; f < nf; f++) {
+        var v = d.vertStart[d.ringStart[f]];
+        xs[f] = d.xs[v];
+        ys[f] = d.ys[v];
+      }
+      return { xs: xs, ys: ys };
     },
 
     latLngs: function (f, level) {
