@@ -14,7 +14,7 @@ import corridormap
 from corridormap.catalog.load import LayerSpec
 from corridormap.errors import DataSourceNotFoundError, FileFormatError
 from corridormap.render import pack
-from corridormap.render.assets import asset_table, external_references, inline_assets
+from corridormap.render.assets import asset_table, external_references, inline_assets, tile_references
 from corridormap.render.big_geometry import text7
 from corridormap.render.pack import PACK_MIN_CHARS, pack_page, packed_blocks, unpack_page
 
@@ -114,21 +114,28 @@ def test_missing_inflater_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_pat
         pack.bootstrap.cache_clear()
 
 
+def _own_script_page(line: str) -> str:
+    """A page with one block of corridormap's own large enough to pack, starting with ``line``."""
+    body = f"{line}\n" + "var a = 1;\n" * PACK_MIN_CHARS
+    return f"<html><head><script>/* corridormap x.js */\n{body}</script></head></html>"
+
+
 def test_external_references_reads_inside_packed_blocks() -> None:
-    page = (
-        '<html><head><script>/* corridormap x.js */\nfetch("https://evil.example/a.json");\n'
-        + "var a = 1;\n" * PACK_MIN_CHARS
-        + "</script></head></html>"
-    )
-    packed = pack_page(page)
+    packed = pack_page(_own_script_page('fetch("https://evil.example/a.json");'))
     assert "evil.example" not in packed  # the address is inside the packed block
     assert external_references(packed) == {"https://evil.example/a.json"}
 
 
+def test_tile_references_read_inside_packed_blocks_as_external_references_do() -> None:
+    page = _own_script_page('L.tileLayer("https://t.example/{z}/{x}/{y}.png");')
+    packed = pack_page(page)
+    assert tile_references(packed) == tile_references(page) == {"https://t.example/{z}/{x}/{y}.png"}
+    assert external_references(packed) == tile_references(packed)
+
+
 @pytest.mark.parametrize("damage", ["bytes", "cut", "attributes"])
 def test_a_packed_block_that_does_not_unpack_is_named(damage: str) -> None:
-    page = "<html><head><script>/* corridormap x.js */\n" + "var a = 1;\n" * PACK_MIN_CHARS + "</script>"
-    packed = pack_page(page + "</head></html>")
+    packed = pack_page(_own_script_page("var b = 2;"))
     if damage == "bytes":  # a block whose text is not what its header says
         bad = re.sub(r'(data-bytes=")(\d+)', lambda m: m.group(1) + str(int(m.group(2)) - 1), packed)
     elif damage == "cut":  # the file ends inside a packed block (an e-mail cut short)

@@ -328,8 +328,9 @@ _TILES = re.compile(r"""L\.tileLayer(?:\.wms)?\(\s*["'](?P<tiles>(?:https?:)?//[
 
 
 def tile_references(html: str) -> set[str]:
-    """The tile URL templates of a page's tile layers."""
-    return {m.group("tiles") for m in _TILES.finditer(html)}
+    """The tile URL templates of a page's tile layers (packed blocks read unpacked, as
+    :func:`external_references` reads them, so the two compare)."""
+    return {m.group("tiles") for m in _TILES.finditer(unpack_page(html))}
 
 
 def external_references(html: str) -> set[str]:
