@@ -431,3 +431,62 @@ def test_the_re_rank_queries_groups_within_the_block(monkeypatch):
     assert sum(pairs for _, pairs in results) > 50 * len(xy)  # (the rings hold many lines)
     for col in ("point", "rank", "target", "km"):
         np.testing.assert_array_equal(blocked[col], whole[col])
+
+
+def test_cell_bounds_never_exceed_the_geodesic_distance_to_a_feature_in_the_cell():
+    # the re-rank drops whole cells whose bound lies beyond a point's k-th km: a bound above the
+    # true distance to any feature of the cell would drop a feature that ranks
+    import corridormap.analysis.geodesic as geodesic
+    from corridormap.crs import scale_bounds
+
+    rng = np.random.default_rng(11)
+    centres = _belt([tuple(c) for c in rng.uniform([69, 18], [80, 30], (40, 2))])
+    starts = np.repeat(centres, 50, axis=0) + rng.normal(0, 3_000, (2_000, 2))
+    ends = starts + rng.normal(0, 400, (2_000, 2))
+    lines = shapely.linestrings(np.stack([starts, ends], axis=1))
+    xy = _belt([tuple(p) for p in rng.uniform([68, 17], [81, 31], (50, 2))])
+    low, _ = scale_bounds(np.vstack([xy, shapely.get_coordinates(lines)]))
+    cells = geodesic._Cells.of(lines, np.ones(len(lines), bool), low)
+    to_ll = Transformer.from_crs(BELT_CRS, 4326, always_xy=True)
+    for x, y in xy:
+        ends_ = shapely.get_coordinates(shapely.shortest_line(shapely.points(x, y), lines))[1::2]
+        lon1, lat1 = to_ll.transform(np.full(len(ends_), x), np.full(len(ends_), y))
+        lon2, lat2 = to_ll.transform(ends_[:, 0], ends_[:, 1])
+        true_km = np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]) / 1000.0
+        p = np.zeros(len(lines), dtype=np.intp)
+        # each feature's cell bound is at most the feature's true km
+        c = cells.of_feature
+        bound_km = (
+            geodesic.geodesic_m(np.tile([x, y], (len(c), 1)), cells.centre[c]) - cells.radius_m[c]
+        ) / 1000
+        assert (bound_km <= true_km).all(), (x, y, float((bound_km - true_km).max()))
+        p = np.zeros(len(lines), dtype=np.intp)
+        assert cells.may_reach(np.array([[x, y]]), p, np.arange(len(lines)), np.array([true_km.max()])).all()
+        # and cells far beyond the reach are dropped (the bound is of use)
+        assert not cells.may_reach(np.array([[x, y]]), p, np.arange(len(lines)), np.zeros(1)).all()
+
+
+def test_a_cluster_seen_from_far_is_measured_near_its_edge_only(monkeypatch):
+    # 10,000 short lines within 1 km near Delhi, points across the belt: every line is in each
+    # point's ring, but only the cells near the cluster's nearest edge are measured
+    import corridormap.analysis.geodesic as geodesic
+
+    rng = np.random.default_rng(3)
+    starts = np.array([77.2, 28.6]) + rng.uniform(-0.005, 0.005, (10_000, 2))
+    ends = starts + rng.normal(0, 0.0005, (10_000, 2))
+    lines = shapely.linestrings(np.stack([_belt(starts), _belt(ends)], axis=1))
+    xy = _belt([tuple(p) for p in rng.uniform([69, 18], [80, 30], (30, 2))])
+    measured: list[int] = []
+    real = shapely.shortest_line
+
+    def counting(a, b, **kw):
+        measured.append(len(np.atleast_1d(b)))
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(shapely, "shortest_line", counting)
+    table = geodesic_nearest(xy, lines, k=2)
+    assert sum(measured) < 0.1 * len(xy) * len(lines)
+    monkeypatch.setattr(geodesic, "_CELL_PAIRS", 10**12)  # no pruning: every pair measured
+    whole = geodesic_nearest(xy, lines, k=2)
+    for col in ("point", "rank", "target", "km"):
+        np.testing.assert_array_equal(table[col], whole[col])

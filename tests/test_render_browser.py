@@ -230,6 +230,7 @@ UNPACKED_JS = """() => [
   typeof corridormap.run, typeof L.Control.Measure.prototype,
   JSON.parse(document.querySelector('script[type="application/json"][id^="cm_basemap_"]').textContent)
     .levels.length > 0,
+  document.querySelectorAll('.cm-damaged').length,
 ]"""
 
 
@@ -256,12 +257,40 @@ def test_offline_map_draws_every_layer_with_no_network_and_no_error(
         session.page.screenshot(path=str(ARTIFACTS / "map-offline.png"))
         # the file ships its scripts, styles and basemap packed (render/pack.py); loaded, none is left
         assert "corridormap controls.js" in packed_blocks(built.path.read_text(encoding="utf-8"))
-        assert session.page.evaluate(UNPACKED_JS) == [0, "function", "object", True]
+        assert session.page.evaluate(UNPACKED_JS) == [0, "function", "object", True, 0]  # no notice
         outside = [u for u in session.requests if not u.startswith(("file://", "data:"))]
         assert outside == []
         assert session.errors == []
     finally:
         session.page.close()
+
+
+def test_a_map_file_cut_short_or_damaged_says_so(
+    browser: Any, maps: dict[str, Built], tmp_path: Path
+) -> None:
+    text = maps["offline"].path.read_text(encoding="utf-8")
+    first = text.index('<script type="text/x-corridormap-packed"')
+    files = {  # an e-mail or a download cut short inside a packed block, or in the map's data
+        "cut in a packed block": text[: first + 2_000],
+        "cut in the body": text[: len(text) * 9 // 10],
+        # a packed block whose text is not what it declares: Leaflet does not unpack
+        "damaged": re.sub(r'data-bytes="(\d+)"', lambda m: f'data-bytes="{int(m[1]) + 1}"', text, count=1),
+    }
+    for name, page_text in files.items():
+        path = tmp_path / f"{name.replace(' ', '-')}.html"
+        path.write_text(page_text, encoding="utf-8")
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        try:
+            page.goto(path.as_uri(), wait_until="load")
+            note = page.locator(".cm-damaged")
+            assert note.count() == 1 and note.is_visible(), name
+            if name == "damaged":
+                assert "damaged" in note.inner_text() and "leaflet.js" in note.inner_text()
+            else:
+                assert "incomplete" in note.inner_text() and "Ask the sender" in note.inner_text()
+            page.screenshot(path=str(ARTIFACTS / f"map-{path.stem}.png"))
+        finally:
+            page.close()
 
 
 def test_offline_map_is_one_self_contained_file(maps: dict[str, Built]) -> None:

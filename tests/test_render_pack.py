@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,9 +12,9 @@ from shapely.geometry import Point
 
 import corridormap
 from corridormap.catalog.load import LayerSpec
-from corridormap.errors import DataSourceNotFoundError
+from corridormap.errors import DataSourceNotFoundError, FileFormatError
 from corridormap.render import pack
-from corridormap.render.assets import asset_table, inline_assets
+from corridormap.render.assets import asset_table, external_references, inline_assets, tile_references
 from corridormap.render.big_geometry import text7
 from corridormap.render.pack import PACK_MIN_CHARS, pack_page, packed_blocks, unpack_page
 
@@ -84,6 +83,7 @@ def test_small_blocks_stay_plain() -> None:
     big = "<html><head><script>/* corridormap x.js */\n" + "var a = 1;\n" * PACK_MIN_CHARS + "</script>"
     packed = pack_page(big)
     assert packed.index("corridormap pack bootstrap") < packed.index("text/x-corridormap-packed")
+    assert packed.endswith("\n<script>corridormapPack.end()</script>")  # a file cut short is told apart
     assert unpack_page(packed) == big
 
 
@@ -100,7 +100,7 @@ def test_a_damaged_block_is_an_error_not_a_wrong_page() -> None:
     with pytest.raises(ValueError, match="declares"):
         unpack_page(cut)
     truncated = re.sub(r'(data-label="[^"]*">)([^<]{40})[^<]*', r"\1\2", packed)
-    with pytest.raises(zlib.error):
+    with pytest.raises(FileFormatError, match="'corridormap x.js' of the page does not unpack"):
         unpack_page(truncated)
 
 
@@ -112,3 +112,37 @@ def test_missing_inflater_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_pat
             pack_page("<script>/* corridormap x.js */\n" + "x" * PACK_MIN_CHARS + "</script>")
     finally:
         pack.bootstrap.cache_clear()
+
+
+def _own_script_page(line: str) -> str:
+    """A page with one block of corridormap's own large enough to pack, starting with ``line``."""
+    body = f"{line}\n" + "var a = 1;\n" * PACK_MIN_CHARS
+    return f"<html><head><script>/* corridormap x.js */\n{body}</script></head></html>"
+
+
+def test_external_references_reads_inside_packed_blocks() -> None:
+    packed = pack_page(_own_script_page('fetch("https://evil.example/a.json");'))
+    assert "evil.example" not in packed  # the address is inside the packed block
+    assert external_references(packed) == {"https://evil.example/a.json"}
+
+
+def test_tile_references_read_inside_packed_blocks_as_external_references_do() -> None:
+    page = _own_script_page('L.tileLayer("https://t.example/{z}/{x}/{y}.png");')
+    packed = pack_page(page)
+    assert tile_references(packed) == tile_references(page) == {"https://t.example/{z}/{x}/{y}.png"}
+    assert external_references(packed) == tile_references(packed)
+
+
+@pytest.mark.parametrize("damage", ["bytes", "cut", "attributes"])
+def test_a_packed_block_that_does_not_unpack_is_named(damage: str) -> None:
+    packed = pack_page(_own_script_page("var b = 2;"))
+    if damage == "bytes":  # a block whose text is not what its header says
+        bad = re.sub(r'(data-bytes=")(\d+)', lambda m: m.group(1) + str(int(m.group(2)) - 1), packed)
+    elif damage == "cut":  # the file ends inside a packed block (an e-mail cut short)
+        bad = packed[: packed.index('data-kind="js"') + 200]
+    else:  # a block in a form unpack_page does not read, which the browser would still run
+        bad = packed.replace('data-kind="js" ', 'data-kind="js"  ')
+    with pytest.raises(FileFormatError, match="corridormap x.js|packed block"):
+        unpack_page(bad)
+    with pytest.raises(FileFormatError, match="rebuild the map|file again"):
+        external_references(bad)

@@ -170,7 +170,12 @@ def geodesic_nearest(
     # features crowd the rings: a cluster seen from far away); only a pair within the k-th km found
     # so far can enter a point's k nearest, so only those are kept
     ps, ts, ends_, kms = [first["point"]], [first["target"]], [near], [g]
+    cells: _Cells | None = None
     for bp, bt, at in _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first):
+        if len(bp) >= _CELL_PAIRS * len(np.unique(bp)):  # crowded rings: prune whole cells first
+            cells = cells if cells is not None else _Cells.of(geoms, valid, low)
+            ok = cells.may_reach(xy, bp, bt, reach_km)
+            bp, bt, at = bp[ok], bt[ok], at[ok]
         ends = shapely.get_coordinates(shapely.shortest_line(at, geoms[bt])).reshape(-1, 2, 2)[:, 1]
         bkm = _geod_km(xy[bp], ends)
         keep = bkm <= reach_km[bp]
@@ -186,6 +191,57 @@ def geodesic_nearest(
         ordered = int(keep[:ordered].sum())
         p, t, near, km = p[keep], t[keep], near[keep], km[keep]
     return _ranked(xy, p, t, near, km, k, ordered=ordered)
+
+
+_CELL_PAIRS = 32  # pairs a point (on average in a block) from which the re-rank prunes by cells
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The features in grid cells, each cell with a geodesic radius around its centre.
+
+    For a point ``p``, a cell centred at ``C`` and any location ``x`` of a feature in the cell, the
+    geodesic distance ``g(p, x) >= g(p, C) - g(C, x)`` (the triangle inequality on the ellipsoid),
+    and ``g(C, x)`` is at most the planar ``|C - x|`` times the largest ``1/k`` on the way (the
+    projection is conformal). So one geodesic per (point, cell) bounds every pair of the cell from
+    below: a cell whose bound lies beyond the point's k-th km found so far holds no pair that can
+    rank, and its features are not measured. A cluster of features seen from far away (all of them
+    inside the point's ring) is then measured only near its nearest edge.
+    """
+
+    of_feature: NDArray[np.intp]  # each feature's cell (-1: missing or empty geometry)
+    centre: NDArray[np.float64]  # (cells, 2) EPSG:7755
+    radius_m: NDArray[np.float64]  # geodesic metres from the centre covering the cell's features
+
+    @classmethod
+    def of(cls, geoms: NDArray[Any], valid: NDArray[np.bool_], low: float) -> _Cells:
+        box = shapely.bounds(geoms[valid])
+        cx, cy = (box[:, 0] + box[:, 2]) / 2.0, (box[:, 1] + box[:, 3]) / 2.0
+        half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2.0  # half the diagonal
+        size = max(2.0 * float(np.median(half)), 1.0)  # cells about two features wide
+        ix, iy = np.floor(cx / size).astype(np.int64), np.floor(cy / size).astype(np.int64)
+        keys, cell = np.unique(ix * (1 << 32) + (iy - iy.min()), return_inverse=True)
+        cell = cell.reshape(-1)
+        centre = np.column_stack([(keys >> 32) + 0.5, (keys & ((1 << 32) - 1)) + iy.min() + 0.5]) * size
+        reach = np.hypot(cx - centre[cell, 0], cy - centre[cell, 1]) + half
+        radius = np.zeros(len(keys))
+        np.maximum.at(radius, cell, reach)
+        of_feature = np.full(len(geoms), -1, dtype=np.intp)
+        of_feature[valid] = cell
+        # the largest 1/k on the way, from the whole set's lowest factor (1 % more: k changes by far
+        # less over a cell) and a centimetre for the geodesic's own rounding
+        return cls(of_feature, centre, radius * 1.01 / low + 0.01)
+
+    def may_reach(
+        self, xy: NDArray[np.float64], p: NDArray[np.intp], t: NDArray[np.intp], reach_km: NDArray[np.float64]
+    ) -> NDArray[np.bool_]:
+        """Which pairs (point ``p``, feature ``t``) can lie within the point's ``reach_km``."""
+        c = self.of_feature[t]
+        n = len(self.centre)
+        keys, back = np.unique(p.astype(np.int64) * n + c, return_inverse=True)
+        up, uc = keys // n, keys % n
+        low_km = (geodesic_m(xy[up], self.centre[uc]) - self.radius_m[uc]) / 1000.0
+        return (low_km <= reach_km[up])[back.reshape(-1)]
 
 
 def _geod_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -328,8 +328,9 @@ _TILES = re.compile(r"""L\.tileLayer(?:\.wms)?\(\s*["'](?P<tiles>(?:https?:)?//[
 
 
 def tile_references(html: str) -> set[str]:
-    """The tile URL templates of a page's tile layers."""
-    return {m.group("tiles") for m in _TILES.finditer(html)}
+    """The tile URL templates of a page's tile layers (packed blocks read unpacked, as
+    :func:`external_references` reads them, so the two compare)."""
+    return {m.group("tiles") for m in _TILES.finditer(unpack_page(html))}
 
 
 def external_references(html: str) -> set[str]:
@@ -337,7 +338,8 @@ def external_references(html: str) -> set[str]:
     image overlays, fetched data).
 
     Links a reader may click (``<a href>``) are not loads and are not reported. Packed blocks
-    (:mod:`.pack`) are read unpacked.
+    (:mod:`.pack`) are read unpacked; one that does not unpack raises
+    :class:`~corridormap.errors.FileFormatError` (what it would load cannot be told).
     """
     found = set()
     for match in _EXTERNAL.finditer(unpack_page(html)):

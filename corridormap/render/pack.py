@@ -7,7 +7,9 @@ holding its raw-deflated bytes as 7-bit text (:func:`.big_geometry.text7`, 1.17 
 followed by ``<script>corridormapPack.unpack()</script>``; the page's head first gets
 ``js/pack.js`` and the tiny-inflate decoder it calls (an npm package vendored like the others, see
 ``assets.toml``). ``unpack()`` inflates synchronously and puts the original element back where it
-was, so scripts still run in page order and nothing waits on the network or on a promise.
+was, so scripts still run in page order and nothing waits on the network or on a promise. The page
+ends with ``<script>corridormapPack.end()</script>``: a file cut short (never reaching it) or with a
+block that does not unpack shows the reader a notice saying so, not a blank page.
 
 Only blocks corridormap writes are packed, recognised by their exact opening: the inlined assets
 (``<script>/* URL */``, ``<style>/* URL */``: :mod:`.assets`), corridormap's own files
@@ -15,7 +17,8 @@ Only blocks corridormap writes are packed, recognised by their exact opening: th
 basemap's JSON block. The map script and every block holding layer data stay as written: what a
 reader or a reviewer looks for in the file (names, popups, escaping) is still plain text.
 :func:`unpack_page` gives back the page exactly as it was before packing (for reading the file,
-and for the tests).
+and for the tests); a packed block it cannot read (damaged, cut short, or in a form it does not
+write) is an error naming the block, never a page returned with that block still packed.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import zlib
 
 import numpy as np
 
-from ..errors import DataSourceNotFoundError
+from ..errors import DataSourceNotFoundError, FileFormatError
 from .big_geometry import text7
 from .page import js_text, vendor_dir
 
@@ -38,6 +41,7 @@ PACK_MIN_CHARS = 2_000
 
 _PACKED_TYPE = "text/x-corridormap-packed"
 _RUNNER = "<script>corridormapPack.unpack()</script>"
+_END = "\n<script>corridormapPack.end()</script>"  # the page's last script: the file was read to its end
 _BOOT_MARK = "<script>/* corridormap pack bootstrap */"
 _INFLATE = "tiny-inflate@1.0.3/index.js"  # vendored from npm (assets.toml)
 
@@ -54,7 +58,10 @@ _PACKED = re.compile(
     r'(?: data-id="(?P<id>[^"]*)")? data-bytes="(?P<bytes>\d+)" data-label="(?P<label>[^"]*)">'
     r"(?P<text>[^<]*)</script>" + re.escape(_RUNNER),
 )
-_TEXT7_ESCAPES = {0x80: 0, 0x80 + 13: 13, 0x80 + 60: 60}
+_DAMAGED_FIX = (
+    "the file is damaged or cut short (or was not written by corridormap): ask the sender for the file "
+    "again, or rebuild the map (corridormap build)"
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,7 +117,7 @@ def pack_page(page: str, *, min_chars: int = PACK_MIN_CHARS) -> str:
         return page
     if _BOOT_MARK not in out:
         at = out.index(f'<script type="{_PACKED_TYPE}"')
-        out = out[:at] + bootstrap() + "\n" + out[at:]
+        out = out[:at] + bootstrap() + "\n" + out[at:] + _END
     return out
 
 
@@ -121,18 +128,31 @@ def _text7_bytes(text: str) -> bytes:
     return np.packbits(bits[: len(bits) // 8 * 8]).tobytes()
 
 
-def _unpack_text(text: str, size: int) -> str:
-    data = zlib.decompress(_text7_bytes(text), -15)
-    if len(data) != size:
-        raise ValueError(f"a packed block holds {len(data)} bytes, not the {size} it declares")
-    return data.decode("utf-8")
+def _unpack_text(text: str, size: int, label: str) -> str:
+    try:
+        data = zlib.decompress(_text7_bytes(text), -15)
+        if len(data) != size:
+            raise ValueError(f"it holds {len(data)} bytes, not the {size} it declares")
+        return data.decode("utf-8")
+    except (zlib.error, ValueError) as err:  # UnicodeDecodeError is a ValueError
+        raise FileFormatError(
+            f"packed block {label!r} of the page does not unpack ({err}): {_DAMAGED_FIX}"
+        ) from err
 
 
 def unpack_page(page: str) -> str:
-    """The page as it was before :func:`pack_page` (every packed block back in place, no bootstrap)."""
+    """The page as it was before :func:`pack_page` (every packed block back in place, no bootstrap).
+
+    Raises
+    ------
+    FileFormatError
+        A packed block does not unpack, or is not in the form :func:`pack_page` writes (the browser
+        would still run it), or the page ends inside one.
+    """
 
     def sub(match: re.Match[str]) -> str:
-        body = _unpack_text(match.group("text"), int(match.group("bytes")))
+        label = html.unescape(match.group("label"))
+        body = _unpack_text(match.group("text"), int(match.group("bytes")), label)
         kind = match.group("kind")
         if kind == "css":
             return f"<style>{body}</style>"
@@ -145,6 +165,16 @@ def unpack_page(page: str) -> str:
     if start >= 0:
         end = out.index("</script>", start) + len("</script>\n")
         out = out[:start] + out[end:]
+        last = out.rfind(_END)
+        if last >= 0:
+            out = out[:last] + out[last + len(_END) :]
+    # what is left of a packed block (data cannot write "<script": it is escaped in the page)
+    left = [at for at in (out.find(f'<script type="{_PACKED_TYPE}"'), out.find(_RUNNER)) if at >= 0]
+    if left:
+        raise FileFormatError(
+            f"a packed block of the page (at character {min(left)} of the unpacked text) is cut short or "
+            f"not in the form corridormap writes: {_DAMAGED_FIX}"
+        )
     return out
 
 

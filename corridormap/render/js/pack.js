@@ -6,7 +6,9 @@
  * unpack() inflates the block synchronously (tiny-inflate, bundled before this file as
  * corridormapPack.inflateRaw) and puts the original element in its place: a <script> (which runs
  * at once, in page order), a <style>, or a JSON data <script> with its id. Nothing here reads text
- * from data: the packed blocks hold the page's own scripts, styles and basemap only.
+ * from data: the packed blocks hold the page's own scripts, styles and basemap only. The page's last
+ * script calls corridormapPack.end(); a page that never gets there (a file cut short) or whose block
+ * does not unpack (damaged) shows a notice saying so, instead of a blank page.
  */
 (function (root) {
   "use strict";
@@ -40,17 +42,51 @@
     return new TextDecoder("utf-8").decode(bytes);
   };
 
+  var damaged = [], ended = false;
+
   /* Replace the packed block before the calling <script> by the element it holds. */
   P.unpack = function () {
     var runner = document.currentScript, packed = runner.previousElementSibling;
-    var kind = packed.getAttribute("data-kind");
+    var kind = packed.getAttribute("data-kind"), text;
+    try {
+      text = P.text(packed);
+    } catch (err) {
+      damaged.push(packed.getAttribute("data-label"));
+      runner.parentNode.removeChild(runner);
+      throw new Error("corridormap: the map file is damaged: " + packed.getAttribute("data-label") +
+        " does not unpack (" + err.message + ")");
+    }
     var el = document.createElement(kind === "css" ? "style" : "script");
     if (kind === "json") {
       el.type = "application/json";
       el.id = packed.getAttribute("data-id");
     }
-    el.textContent = P.text(packed);
+    el.textContent = text;
     packed.parentNode.replaceChild(el, packed); // a script runs here, before the page goes on
     runner.parentNode.removeChild(runner);
   };
+
+  /* Called by the page's last script: the file was read to its end. */
+  P.end = function () {
+    ended = true;
+  };
+
+  /* A file cut short (an attachment or a download that stopped) or damaged would show a blank
+   * page: say what happened and what to do. Styled inline: the page's own CSS may be what is lost. */
+  document.addEventListener("DOMContentLoaded", function () {
+    if (ended && !damaged.length) return;
+    var note = document.createElement("div");
+    note.className = "cm-damaged";
+    note.setAttribute("role", "alert");
+    note.style.cssText = "position:fixed;top:12px;left:50%;transform:translateX(-50%);z-index:100000;" +
+      "max-width:min(640px,92vw);padding:12px 16px;background:#fff4e5;color:#5f2b00;" +
+      "border:2px solid #b45309;border-radius:6px;font:15px/1.45 system-ui,sans-serif;";
+    note.textContent = !ended
+      ? "This map file is incomplete: it stops before its end, so the map cannot be shown (or not all " +
+        "of it). It was probably cut short while it was sent, downloaded or saved. Ask the sender for " +
+        "the file again, or save the attachment again and open the saved copy."
+      : "This map file is damaged: part of it (" + damaged.join(", ") + ") cannot be read, so the map " +
+        "may not work. Ask the sender for the file again.";
+    document.body.appendChild(note);
+  });
 })(window);
