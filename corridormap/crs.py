@@ -196,7 +196,16 @@ def scale_bounds(xy: NDArray[np.float64], *, pad_m: float = 250_000.0) -> tuple[
     lo_i = int(np.clip(np.floor((rho.min() - pad_m - first) / step), 0, len(factors) - 1))
     hi_i = int(np.clip(np.ceil((rho.max() + pad_m - first) / step), 0, len(factors) - 1))
     band = factors[lo_i : hi_i + 1]
-    return float(band.min()), float(band.max())
+    low, high = float(band.min()), float(band.max())
+    # beyond the table (70 N to 20 S) the factor only grows away from it (its single minimum lies
+    # inside): the band's ends out there take the factor itself (at a metre from the apex at most)
+    last = first + step * (len(factors) - 1)
+    ends = [r for r in (rho.min() - pad_m, rho.max() + pad_m) if r < first or r > last]
+    if ends:
+        lon, lat = _belt_to_lonlat().transform(np.full(len(ends), ax), ay - np.maximum(ends, 1.0))
+        beyond = np.asarray(Proj(BELT_CRS).get_factors(lon, lat).meridional_scale, dtype=float)
+        low, high = min(low, float(beyond.min())), max(high, float(beyond.max()))
+    return low, high
 
 
 def geodesic_length_km(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:

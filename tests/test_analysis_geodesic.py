@@ -490,3 +490,46 @@ def test_a_cluster_seen_from_far_is_measured_near_its_edge_only(monkeypatch):
     whole = geodesic_nearest(xy, lines, k=2)
     for col in ("point", "rank", "target", "km"):
         np.testing.assert_array_equal(table[col], whole[col])
+
+
+@pytest.mark.parametrize("lat", [72.0, 78.5, 82.0, 88.0, -25.0, -50.0, -59.9])
+def test_scale_bounds_hold_beyond_the_tabulated_latitudes(lat):
+    # the factor is tabulated from 70 N to 20 S; points beyond take the factor at their band's ends
+    from pyproj import Proj
+
+    lats = np.array([lat - 0.5, lat, min(lat + 0.5, 89.5)])
+    xy = _belt([(15.0, la) for la in lats])
+    low, high = scale_bounds(xy)
+    factors = Proj(BELT_CRS).get_factors(np.full(3, 15.0), lats).meridional_scale
+    assert np.isfinite([low, high]).all()
+    assert low <= factors.min() and factors.max() <= high
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "max_km"), [(15.0, 78.5, 120.0), (20.0, 79.9, None), (30.0, -59.9, 120.0)]
+)
+def test_beyond_the_tabulated_latitudes_the_nearest_is_geods(lon, lat, max_km):
+    # clusters of short lines around Svalbard / the Southern Ocean, points up to ~250 km away:
+    # the planar search's reach (max_distance_km times the highest factor) and the ring must
+    # use the factor there, not the table's last (70 N / 20 S)
+    rng = np.random.default_rng(0)
+    lines = []
+    for cl in np.array([lon, lat]) + rng.uniform(-1.5, 1.5, (4, 2)):
+        s = cl + rng.uniform(-0.01, 0.01, (150, 2))
+        e = s + rng.normal(0, 0.0005, (150, 2))
+        lines += list(shapely.linestrings(np.stack([_belt(s), _belt(e)], 1)))
+    geoms = np.array(lines, dtype=object)
+    xy = _belt([tuple(p) for p in np.array([lon, lat]) + rng.uniform(-2.5, 2.5, (12, 2))])
+    table = geodesic_nearest(xy, geoms, max_distance_km=max_km)
+    to_ll = Transformer.from_crs(BELT_CRS, 4326, always_xy=True)
+    for i, (x, y) in enumerate(xy):
+        near = shapely.get_coordinates(shapely.shortest_line(shapely.points(x, y), geoms))[1::2]
+        lon1, lat1 = to_ll.transform(np.full(len(near), x), np.full(len(near), y))
+        lon2, lat2 = to_ll.transform(near[:, 0], near[:, 1])
+        km = np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]) / 1000.0
+        want = km.min() if max_km is None or km.min() <= max_km else None
+        got = table["km"][table["point"] == i]
+        if want is None:
+            assert len(got) == 0
+        else:
+            assert len(got) == 1 and got[0] == pytest.approx(want, abs=2e-6), (i, got, want)
