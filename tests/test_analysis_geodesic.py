@@ -519,7 +519,7 @@ def test_beyond_the_tabulated_latitudes_the_nearest_is_geods(lon, lat, max_km):
         e = s + rng.normal(0, 0.0005, (150, 2))
         lines += list(shapely.linestrings(np.stack([_belt(s), _belt(e)], 1)))
     geoms = np.array(lines, dtype=object)
-    xy = _belt([tuple(p) for p in np.array([lon, lat]) + rng.uniform(-2.5, 2.5, (12, 2))])
+    xy = _belt([tuple(p) for p in np.array([lon, lat]) + rng.uniform(-2.5, 2.5, (60, 2))])
     table = geodesic_nearest(xy, geoms, max_distance_km=max_km)
     to_ll = Transformer.from_crs(BELT_CRS, 4326, always_xy=True)
     for i, (x, y) in enumerate(xy):
