@@ -446,7 +446,7 @@ def test_cell_bounds_never_exceed_the_geodesic_distance_to_a_feature_in_the_cell
     lines = shapely.linestrings(np.stack([starts, ends], axis=1))
     xy = _belt([tuple(p) for p in rng.uniform([68, 17], [81, 31], (50, 2))])
     low, _ = scale_bounds(np.vstack([xy, shapely.get_coordinates(lines)]))
-    cells = geodesic._Cells.of(lines, np.ones(len(lines), bool), low)
+    cells = geodesic._Cells.of(shapely.bounds(lines), np.ones(len(lines), bool), low)
     to_ll = Transformer.from_crs(BELT_CRS, 4326, always_xy=True)
     for x, y in xy:
         ends_ = shapely.get_coordinates(shapely.shortest_line(shapely.points(x, y), lines))[1::2]

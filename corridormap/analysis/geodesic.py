@@ -173,7 +173,7 @@ def geodesic_nearest(
     cells: _Cells | None = None
     for bp, bt, at in _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first):
         if len(bp) >= _CELL_PAIRS * len(np.unique(bp)):  # crowded rings: prune whole cells first
-            cells = cells if cells is not None else _Cells.of(geoms, valid, low)
+            cells = cells if cells is not None else _Cells.of(box, valid, low)
             ok = cells.may_reach(xy, bp, bt, reach_km)
             bp, bt, at = bp[ok], bt[ok], at[ok]
         ends = shapely.get_coordinates(shapely.shortest_line(at, geoms[bt])).reshape(-1, 2, 2)[:, 1]
@@ -214,19 +214,19 @@ class _Cells:
     radius_m: NDArray[np.float64]  # geodesic metres from the centre covering the cell's features
 
     @classmethod
-    def of(cls, geoms: NDArray[Any], valid: NDArray[np.bool_], low: float) -> _Cells:
-        box = shapely.bounds(geoms[valid])
+    def of(cls, box: NDArray[np.float64], valid: NDArray[np.bool_], low: float) -> _Cells:
+        """Cells of the features whose ``shapely.bounds`` are ``box`` (the ``valid`` ones, in order)."""
         cx, cy = (box[:, 0] + box[:, 2]) / 2.0, (box[:, 1] + box[:, 3]) / 2.0
         half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2.0  # half the diagonal
         size = max(2.0 * float(np.median(half)), 1.0)  # cells about two features wide
-        ix, iy = np.floor(cx / size).astype(np.int64), np.floor(cy / size).astype(np.int64)
-        keys, cell = np.unique(ix * (1 << 32) + (iy - iy.min()), return_inverse=True)
+        index = np.floor(np.column_stack([cx, cy]) / size).astype(np.int64)
+        keys, cell = np.unique(index, axis=0, return_inverse=True)
         cell = cell.reshape(-1)
-        centre = np.column_stack([(keys >> 32) + 0.5, (keys & ((1 << 32) - 1)) + iy.min() + 0.5]) * size
+        centre = ((keys + 0.5) * size).astype(np.float64)
         reach = np.hypot(cx - centre[cell, 0], cy - centre[cell, 1]) + half
         radius = np.zeros(len(keys))
         np.maximum.at(radius, cell, reach)
-        of_feature = np.full(len(geoms), -1, dtype=np.intp)
+        of_feature = np.full(len(valid), -1, dtype=np.intp)
         of_feature[valid] = cell
         # the largest 1/k on the way, from the whole set's lowest factor (1 % more: k changes by far
         # less over a cell) and a centimetre for the geodesic's own rounding
