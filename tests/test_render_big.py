@@ -3,6 +3,7 @@ written here), attributes, styles, the map element and the dispatch from ``layer
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -451,6 +452,38 @@ def test_payload_goes_into_the_page_untouched(lines: gpd.GeoDataFrame) -> None:
     raw = zlib.decompress(untext7(match.group(1)))  # the fine part: a symbol byte per vertex at least
     assert len(raw) > element.options["counts"]["vertices"]
     assert element.options["pane"] == "cm-lines"
+
+
+def test_coarse_part_is_sent_early_with_numbers_only(lines: gpd.GeoDataFrame) -> None:
+    # the inline call after the coarse block carries the block's id and corridormap's own numbers,
+    # nothing from the layer (its name and text here are hostile)
+    hostile = '</script><script>alert(1)</script>{{ x }}"'
+    spec = _spec("lines", "line", "LineString")
+    spec = dataclasses.replace(spec, name="evil_lines", title=hostile)
+    gdf = lines.to_crs("EPSG:4326").assign(name=hostile)
+    element = big.big_layer(gdf, spec)
+    group = folium.FeatureGroup(name="x")
+    element.add_to(group)
+    m = folium.Map(tiles=None)
+    group.add_to(m)
+    page = m.get_root().render()
+    name = element.get_name()
+    calls = re.findall(r"<script>window\.corridormapBig && corridormapBig\.early\((.*?)\);</script>", page)
+    assert len(calls) == 1
+    assert re.fullmatch(r'[{}\[\]",:a-z0-9_]*', calls[0])  # no text but keys, the id and numbers
+    msg = json.loads(calls[0])
+    o = element.options
+    assert msg == {
+        "id": f"{name}_coarse",
+        "counts": o["counts"],
+        "steps": o["steps"],
+        "deflate": o["deflate"],
+        "split": o["split"],
+        "levels": len(o["zooms"]),
+    }
+    coarse = f'<script type="application/octet-stream" id="{name}_coarse">{element.coarse_text}</script>'
+    call = "<script>window.corridormapBig && corridormapBig.early("
+    assert page.index(coarse) + len(coarse) < page.index(call) < page.index(f'id="{name}_fine"')
 
 
 def test_over_budget_warns_and_names_the_layer(lines: gpd.GeoDataFrame) -> None:

@@ -213,6 +213,42 @@ def test_fine_levels_are_decoded_in_a_worker(page: Page) -> None:
     assert sorted(where) == [[n, "worker", len(big.LEVEL_ZOOMS)] for n in names]
 
 
+def test_coarse_parts_go_to_the_worker_as_the_page_is_read(page: Page) -> None:
+    # each layer's decoder took the job its block's inline script sent while the parser read on,
+    # and the blocks were emptied (the page keeps one copy of the text)
+    sent = page.js("Object.values(corridormapBig.layers).map(l => [l.cm.name, l.sentEarly === true])")
+    assert sorted(sent) == [["big_lines", True], ["big_sites", True], ["big_zones", True]]
+    left = page.js(
+        "Object.values(corridormapBig.layers)"
+        ".map(l => document.getElementById(l.cm.payload.coarse).textContent.length)"
+    )
+    assert left == [0, 0, 0]
+
+
+def test_the_index_built_in_the_worker_answers_as_one_built_on_the_page(page: Page) -> None:
+    answers = page.js(
+        """() => Object.values(corridormapBig.layers).map(l => {
+          const n = l.cm.counts.features, own = new corridormapBig.GridIndex(l.data.bbox, n), b = l.index;
+          const x0 = own.x0, y0 = own.y0, w = own.cw * own.g, h = own.ch * own.g, out = [];
+          let seed = 7;
+          const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+          for (let q = 0; q < 200; q++) {
+            const ax = x0 - 0.1 * w + 1.2 * w * rnd(), ay = y0 - 0.1 * h + 1.2 * h * rnd();
+            const s = q % 4 === 3 ? 2 : 0.2 * rnd();
+            const box = [ax, ay, ax + s * w, ay + s * h];
+            const got = b.query(box[0], box[1], box[2], box[3], []).sort((p, r) => p - r);
+            const want = own.query(box[0], box[1], box[2], box[3], []).sort((p, r) => p - r);
+            out.push([got.join(), want.join(), want.length]);
+          }
+          return [l.cm.name, l.data.index !== undefined, out];
+        })"""
+    )
+    for name, from_worker, queries in answers:
+        assert from_worker, name
+        assert all(got == want for got, want, _ in queries), name
+        assert sum(n for _, _, n in queries) > 0, name  # the boxes found features
+
+
 @pytest.mark.parametrize("name", ["big_lines", "big_zones", "big_sites"])
 @pytest.mark.parametrize("level", [0, 3, 6])
 def test_browser_decodes_the_prepared_geometry(page: Page, name: str, level: int) -> None:

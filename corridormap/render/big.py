@@ -298,15 +298,29 @@ class BigLayer(MacroElement):
             raise TypeError("a BigLayer renders only inside a map (add its FeatureGroup to a folium.Map)")
         add_files(figure, js=JS_FILES)  # the page's one way to ship corridormap's own JS files
         name = self.get_name()
-        blocks = "\n".join(
+        blocks = [
             f'<script type="application/octet-stream" id="{name}_{part}">{text}</script>'
             for part, text in (
                 ("coarse", self.coarse_text),
                 ("fine", self.fine_text),
                 ("attributes", self.attributes_text),
             )
-        )
-        figure.html.add_child(RawText(blocks), name=f"{name}_data")
+        ]
+        # the coarse part goes to the decoding worker as soon as the parser has read it, while the
+        # page still reads the fine part (js/big_layer.js, CM.early): only corridormap's own
+        # numbers and the block's id, no text from the layer
+        o = self.options
+        early = {
+            "id": o["payload"]["coarse"],
+            "counts": {k: int(v) for k, v in o["counts"].items()},
+            "steps": [int(v) for v in o["steps"]],
+            "deflate": bool(o["deflate"]),
+            "split": int(o["split"]),
+            "levels": len(o["zooms"]),
+        }
+        call = json.dumps(early, separators=(",", ":"))
+        blocks.insert(1, f"<script>window.corridormapBig && corridormapBig.early({call});</script>")
+        figure.html.add_child(RawText("\n".join(blocks)), name=f"{name}_data")
         super().render(**kwargs)
 
 

@@ -18,6 +18,8 @@
  *   corridormapBig.whenDrawn()           resolves once every layer has painted its coarse part
  *   corridormapBig.whenReady()           resolves once every layer has decoded its whole payload
  *   corridormapBig.decoder(msg, layer)   a layer's decoder on the layers' shared worker (coarse part, then fine part)
+ *   corridormapBig.early(msg)            send a coarse part to the worker as soon as the parser has read it (big.py
+ *                                        writes the call after the block)
  */
 (function (root) {
   "use strict";
@@ -254,7 +256,8 @@
         el.textContent = ""; // the page keeps no second copy
       });
       var decoder = CM.decoder({
-        coarse: texts.coarse, counts: o.counts, steps: o.steps, deflate: o.deflate, split: o.split, levels: o.zooms.length,
+        id: o.payload.coarse, coarse: texts.coarse, counts: o.counts, steps: o.steps, deflate: o.deflate, split: o.split,
+        levels: o.zooms.length,
       }, this);
       texts.coarse = null;
       this.drawn = decoder.coarse().then(function (d) {
@@ -289,7 +292,8 @@
       d.top = top;
       this.data = d;
       this._vertLevels = d.levels || {}; // the worker builds them; a coarse part's, on first use
-      this.index = new CM.GridIndex(d.bbox, this.cm.counts.features);
+      var n = this.cm.counts.features; // (the worker sends the index it built; a page decoding itself builds it here)
+      this.index = d.index ? CM.GridIndex.of(d.bbox, n, d.index) : new CM.GridIndex(d.bbox, n);
       if (!this._map || !this._container) return; // not drawn yet (onAdd waits for the map to load)
       var z = this._tileZoom == null ? Math.round(this._map.getZoom()) : this._tileZoom;
       if (!before || levelFor(this.cm.zooms, z) > before.top) this.redraw();
@@ -758,14 +762,64 @@
     document.addEventListener("DOMContentLoaded", function () { if (pool) idle(pool); }); // (a page without large layers)
   }
 
-  /* A layer's decoder, on the shared worker: decoder.coarse() decodes the coarse part,
-   * decoder.full(text) the fine part (layer.decodedIn = "worker"), decoder.close() once the layer
-   * needs it no more; where workers are refused the page decodes both ("page"). `msg`: the coarse
-   * part's text, counts, steps, deflate, split and levels. Both resolve to data. */
+  /* A job on worker p: resolves to its reply's data; onPage() decodes on the page instead if the
+   * worker fails to start (a strict page policy). */
+  function post(p, message, onPage) {
+    return new Promise(function (resolve, reject) {
+      var id = p.next++;
+      p.jobs[id] = { resolve: resolve, reject: reject, onPage: onPage };
+      message.id = id;
+      p.worker.postMessage(message);
+    });
+  }
+
+  /* A layer's coarse part sent to the worker as soon as the parser has read it (an inline script
+   * right after the block calls this), so the worker decodes it while the page's thread still
+   * reads the rest of the HTML (the fine parts: most of a large map's bytes), not only once the
+   * map script runs at the end. `msg`: the block's id, counts, steps, deflate, split and levels
+   * (written by big.py). Nothing is done where workers are refused: the layer decodes on the page
+   * when it is made, as it would anyway. */
+  var early = {};
+  CM.early = function (msg) {
+    var el = document.getElementById(msg.id), p = pool || (refused ? null : (pool = startPool()));
+    if (!el || !p || early[msg.id]) return;
+    var text = el.textContent, rec = { key: "early:" + msg.id, text: text, layer: null };
+    el.textContent = ""; // the page keeps the one copy (rec.text, for a worker that fails)
+    p.open++;
+    var job = { msg: {}, key: rec.key };
+    for (var k in msg) job.msg[k] = msg[k];
+    job.msg.coarse = text;
+    rec.promise = post(p, job, function () {
+      if (rec.layer) rec.layer.decodedIn = "page";
+      var m = {};
+      for (var q in msg) m[q] = msg[q];
+      m.coarse = text;
+      return CM.decodeCoarse(m);
+    });
+    rec.pool = p;
+    early[msg.id] = rec;
+  };
+
+  /* A layer's decoder, on the shared worker: decoder.coarse() decodes the coarse part (sent ahead
+   * by CM.early where the page did), decoder.full(text) the fine part (layer.decodedIn =
+   * "worker"), decoder.close() once the layer needs it no more; where workers are refused the page
+   * decodes both ("page"). `msg`: the coarse part's id and text, counts, steps, deflate, split and
+   * levels. Both resolve to data. */
   var decoders = 0;
   CM.decoder = function (msg, layer) {
-    var p = pool || (refused ? null : (pool = startPool())), key = ++decoders, closed = false;
-    if (p) p.open++;
+    var pre = msg.id ? early[msg.id] : null, p, key, closed = false;
+    if (pre) {
+      delete early[msg.id];
+      p = pre.pool;
+      key = pre.key;
+      pre.layer = layer;
+      layer.sentEarly = true;
+      msg.coarse = pre.text; // (the block itself was emptied)
+    } else {
+      p = pool || (refused ? null : (pool = startPool()));
+      key = ++decoders;
+      if (p) p.open++;
+    }
     function onPage(kind, fine) {
       layer.decodedIn = "page";
       if (kind === "coarse") return CM.decodeCoarse(msg);
@@ -776,16 +830,11 @@
     }
     function ask(kind, message, fine) {
       if (!p || refused) return onPage(kind, fine);
-      return new Promise(function (resolve, reject) {
-        var id = p.next++;
-        p.jobs[id] = { resolve: resolve, reject: reject, onPage: function () { return onPage(kind, fine); } };
-        message.id = id;
-        message.key = key;
-        p.worker.postMessage(message);
-      });
+      message.key = key;
+      return post(p, message, function () { return onPage(kind, fine); });
     }
     return {
-      coarse: function () { return ask("coarse", { msg: msg }); },
+      coarse: function () { return pre ? pre.promise : ask("coarse", { msg: msg }); },
       full: function (fine) {
         return ask("full", { fine: fine }, fine).then(function (d) {
           if (!layer.decodedIn) layer.decodedIn = "worker";

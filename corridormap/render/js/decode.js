@@ -239,13 +239,21 @@
   var source = "(" + factory.toString() + ")(self);";
   /* This file as a worker script: a Blob URL, so it runs from file:// and offline. */
   CM.workerSource = function () {
-    return source;
+    return CM.gridIndexSource ? source + "\n" + CM.gridIndexSource : source;
   };
+
+  /* The data's grid index (js/grid_index.js) built here in the worker, as parts (d.index) to send
+   * with it: the index's arrays, transferable. */
+  function withIndex(d) {
+    if (CM.GridIndex) d.index = new CM.GridIndex(d.bbox, d.ringStart.length - 1).parts();
+    return d;
+  }
 
   if (typeof root.document === "undefined" && typeof root.postMessage === "function") {
     // in the worker: the page sends each layer's coarse part at once (the reply is a copy: the
     // worker keeps its own for the fine part), then, once the map has painted, its fine part (the
-    // reply's arrays are transferred, not copied); replies by job id, layers by key
+    // reply's arrays are transferred, not copied); each reply with its grid index (transferred);
+    // replies by job id, layers by key
     var coarse = {};
     root.onmessage = function (event) {
       var m = event.data, job;
@@ -253,14 +261,19 @@
         job = CM.decodeCoarse(m.msg).then(function (d) {
           m.msg.coarse = null;
           coarse[m.key] = { msg: m.msg, data: d };
-          root.postMessage({ id: m.id, data: d });
+          withIndex(d);
+          var index = d.index;
+          root.postMessage({ id: m.id, data: d }, index ? [index.start.buffer, index.items.buffer] : []);
+          delete d.index; // (sent: the worker's copy needs no index)
         });
       } else {
         var c = coarse[m.key];
         delete coarse[m.key];
         job = !c ? Promise.reject(new Error("corridormap: a fine part before its coarse part")) :
           CM.decodeFine(m.fine, c.data, c.msg).then(function (d) {
+            withIndex(d);
             var arrays = [d.ringStart, d.vertStart, d.style, d.xs, d.ys, d.tags, d.bbox], buffers = [];
+            if (d.index) arrays.push(d.index.start, d.index.items);
             d.levels.forEach(function (l) { arrays.push(l.start, l.xs, l.ys); });
             arrays.forEach(function (a) { if (buffers.indexOf(a.buffer) < 0) buffers.push(a.buffer); }); // (levels share some)
             root.postMessage({ id: m.id, data: d }, buffers);

@@ -4,10 +4,13 @@
  * list checked on every query), so drawing a tile or hit-testing a click touches only the features
  * near it. Boxes are (minx, miny, maxx, maxy) in Web Mercator metres, four per feature.
  */
-(function (root) {
+(function gridIndexFactory(root) {
   "use strict";
   var CM = (root.corridormapBig = root.corridormapBig || {});
   var WIDE_CELLS = 64;
+  /* This file for the decoding worker (js/decode.js, CM.workerSource), which builds each layer's
+   * index with its data, so the page's thread does not. */
+  CM.gridIndexSource = "(" + gridIndexFactory.toString() + ")(self);";
 
   CM.GridIndex = function (bbox, n) {
     var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, f;
@@ -64,6 +67,20 @@
     this.items = items;
   };
 
+  /* The index as plain data to send between threads ({g, x0, y0, cw, ch, start, items, wide}: the
+   * arrays transferable) and back (CM.GridIndex.of, with the same boxes). */
+  CM.GridIndex.prototype.parts = function () {
+    return { g: this.g, x0: this.x0, y0: this.y0, cw: this.cw, ch: this.ch, start: this.start, items: this.items, wide: this.wide };
+  };
+  CM.GridIndex.of = function (bbox, n, parts) {
+    var index = Object.create(CM.GridIndex.prototype);
+    for (var k in parts) index[k] = parts[k];
+    index.bbox = bbox;
+    index.stamp = new Uint32Array(n);
+    index.queryId = 0;
+    return index;
+  };
+
   /* Features whose box meets (x0, y0, x1, y1), written into `out`. */
   CM.GridIndex.prototype.query = function (x0, y0, x1, y1, out) {
     var b = this.bbox, stamp = this.stamp, items = this.items, start = this.start, wide = this.wide;
@@ -95,4 +112,4 @@
     }
     return out;
   };
-})(window);
+})(typeof window !== "undefined" ? window : self);
