@@ -422,6 +422,15 @@ def _render(gdf: gpd.GeoDataFrame, spec: LayerSpec, **kw: object) -> str:
     return m.get_root().render()
 
 
+def _page_of(element: big.BigLayer) -> str:
+    """The page of a map holding one large-layer element (in a feature group, as layer_group does)."""
+    group = folium.FeatureGroup(name="x")
+    element.add_to(group)
+    m = folium.Map(tiles=None)
+    group.add_to(m)
+    return m.get_root().render()
+
+
 def test_layer_group_dispatches_by_size(lines: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = _spec("lines", "line", "LineString")
     assert "corridormapBig.layer(" not in _render(lines, spec)
@@ -435,11 +444,7 @@ def test_layer_group_dispatches_by_size(lines: gpd.GeoDataFrame, monkeypatch: py
 def test_payload_goes_into_the_page_untouched(lines: gpd.GeoDataFrame) -> None:
     spec = _spec("lines", "line", "LineString")
     element = big.big_layer(lines.to_crs("EPSG:4326"), spec)
-    group = folium.FeatureGroup(name="x")
-    element.add_to(group)
-    m = folium.Map(tiles=None)
-    group.add_to(m)
-    page = m.get_root().render()
+    page = _page_of(element)
     name = element.get_name()
     block = '<script type="application/octet-stream" id="{}">([^<]*)</script>'
     for part in ("coarse", "fine"):
@@ -462,11 +467,7 @@ def test_coarse_part_is_sent_early_with_numbers_only(lines: gpd.GeoDataFrame) ->
     spec = dataclasses.replace(spec, name="evil_lines", title=hostile)
     gdf = lines.to_crs("EPSG:4326").assign(name=hostile)
     element = big.big_layer(gdf, spec)
-    group = folium.FeatureGroup(name="x")
-    element.add_to(group)
-    m = folium.Map(tiles=None)
-    group.add_to(m)
-    page = m.get_root().render()
+    page = _page_of(element)
     name = element.get_name()
     calls = re.findall(r"<script>window\.corridormapBig && corridormapBig\.early\((.*?)\);</script>", page)
     assert len(calls) == 1
