@@ -249,33 +249,30 @@
      * every layer has painted, then paint again only where the zoom wants a finer level than the
      * coarse part has. */
     _load: function () {
-      var self = this, o = this.cm, texts = {};
-      ["coarse", "fine", "attributes"].forEach(function (k) {
-        var el = document.getElementById(o.payload[k]);
-        texts[k] = el.textContent;
-        el.textContent = ""; // the page keeps no second copy
-      });
+      var self = this, o = this.cm;
+      function take(k) { // a part's text, once (the page keeps no second copy)
+        var el = document.getElementById(o.payload[k]), text = el ? el.textContent : "";
+        if (el) el.textContent = "";
+        return text;
+      }
       var decoder = CM.decoder({
-        id: o.payload.coarse, coarse: texts.coarse, counts: o.counts, steps: o.steps, deflate: o.deflate, split: o.split,
+        id: o.payload.coarse, coarse: take("coarse"), counts: o.counts, steps: o.steps, deflate: o.deflate, split: o.split,
         levels: o.zooms.length,
       }, this);
-      texts.coarse = null;
       this.drawn = decoder.coarse().then(function (d) {
         self._setData(d, o.split);
         return self;
       });
       // the fine part and the popup table wait until every layer's first paint is on screen: on a
       // laptop's few cores they would otherwise hold it up
-      var shown = this.drawn.then(CM.whenDrawn).then(CM.afterPaint);
+      // (read once the parser has read them too: they may come after the map script)
+      var shown = this.drawn.then(CM.whenDrawn).then(CM.afterPaint).then(CM.whenParsed);
       var full = shown.then(function () {
-        var fine = texts.fine;
-        texts.fine = null;
-        return decoder.full(fine);
+        return decoder.full(take("fine"));
       });
       var attrsReady = shown.then(function () {
-        return CM.inflate(CM.text7Bytes(texts.attributes));
+        return CM.inflate(CM.text7Bytes(take("attributes")));
       }).then(function (raw) {
-        texts.attributes = null;
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
       });
       full.then(decoder.close, decoder.close);
@@ -710,6 +707,14 @@
   };
 
   /* Resolves once every layer has painted its coarse part (the map's first paint). */
+  /* Resolves once the parser has read the whole page (at once if it has). */
+  CM.whenParsed = function () {
+    return new Promise(function (resolve) {
+      if (document.readyState !== "loading") resolve();
+      else document.addEventListener("DOMContentLoaded", function () { resolve(); });
+    });
+  };
+
   CM.whenDrawn = function () {
     return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].drawn; }));
   };
