@@ -14,11 +14,14 @@ vertices, which Leaflet parses and projects all at once. Here instead:
    :mod:`.popup` does), deflated and written the same way, without passing the bulk through
    ``json`` templates or Jinja's lexer (folium's own cost at scale). The JavaScript is inlined once
    per page, so the offline single file keeps working.
-3. In the browser, ``js/decode.js`` inflates and decodes the coarse part at once, in a Web Worker
-   made from a Blob URL of the same file (it works from ``file://`` and offline; where a page
-   refuses workers it is decoded on the page), and the map paints; the same worker decodes the fine
-   part once every layer has painted, then the tiles whose zoom wants finer levels are drawn again.
-   ``js/grid_index.js`` indexes feature boxes, and ``js/big_layer.js`` (a ``L.GridLayer``) draws
+3. In the browser, ``js/decode.js`` inflates and decodes the coarse part in a Web Worker made from
+   a Blob URL of the same file (it works from ``file://`` and offline; where a page refuses workers
+   it is decoded on the page). An inline call after the coarse block (``corridormapBig.early``,
+   corridormap's own numbers and the block's id only) sends it as soon as the parser has read it,
+   so it decodes while the page reads the fine part; the map paints once the map script has run.
+   The same worker decodes the fine part once every layer has painted (read from the page only
+   then), then the tiles whose zoom wants finer levels are drawn again. ``js/grid_index.js``
+   indexes feature boxes (built in the worker with the data), and ``js/big_layer.js`` (a ``L.GridLayer``) draws
    only the 512-px canvas tiles on screen, at the level for the zoom, one constant style per status
    and category. Clicks and hovers are
    hit-tested against the index (popups, tooltips); ``corridormapBig.search(map, text)`` finds
