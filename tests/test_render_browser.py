@@ -24,6 +24,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
+from mappage import silent_flip
 from shapely.geometry import Point
 
 import corridormap
@@ -291,6 +292,40 @@ def test_a_map_file_cut_short_or_damaged_says_so(
             page.screenshot(path=str(ARTIFACTS / f"map-{path.stem}.png"))
         finally:
             page.close()
+
+
+def test_a_block_changed_inside_shows_the_damaged_notice_and_no_error_escapes(
+    browser: Any, maps: dict[str, Built], tmp_path: Path
+) -> None:
+    """One flipped bit in a packed block that still inflates to the length it declares (render/pack.py's
+    CRC-32 catches it): the block is not used, the notice names it, no error is thrown."""
+    built = maps["offline"]
+    label = "corridormap corridormap.css"  # a stylesheet: the rest of the page runs without it
+    path = tmp_path / "flipped.html"
+    path.write_text(silent_flip(built.path.read_text(encoding="utf-8"), label), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    thrown: list[str] = []
+    logged: list[str] = []
+    page.on("pageerror", lambda e: thrown.append(str(e)))
+    page.on("console", lambda m: logged.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        note = page.locator(".cm-damaged")
+        assert note.count() == 1 and note.is_visible()
+        assert "damaged" in note.inner_text() and label in note.inner_text()
+        assert "Ask the sender for the file again" in note.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "map-flipped-bit.png"))
+        # the changed block stays packed (inert); every other block unpacked and the map runs
+        left = page.evaluate(
+            "() => [...document.querySelectorAll('script[type=\"text/x-corridormap-packed\"]')]"
+            ".map((s) => s.getAttribute('data-label'))"
+        )
+        assert left == [label]
+        assert page.evaluate(f"() => window.{built.map_var}._loaded") is True
+        assert thrown == []
+        assert len(logged) == 1 and label in logged[0] and "CRC-32" in logged[0]
+    finally:
+        page.close()
 
 
 def test_offline_map_is_one_self_contained_file(maps: dict[str, Built]) -> None:
