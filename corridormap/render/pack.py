@@ -5,10 +5,11 @@ basemap inline: about 0.55 MB of text, the same in every map, that deflates to a
 :func:`pack_page` replaces each such block with a ``<script type="text/x-corridormap-packed">``
 holding its raw-deflated bytes as 7-bit text (:func:`.big_geometry.text7`, 1.17 bytes a byte) and,
 as attributes, the plain text's length in bytes and its CRC-32, followed by
-``<script>corridormapPack.unpack()</script>``; the page's head first gets
-``js/pack.js`` and the tiny-inflate decoder it calls (an npm package vendored like the others, see
-``assets.toml``). ``unpack()`` inflates synchronously and puts the original element back where it
-was, so scripts still run in page order and nothing waits on the network or on a promise. The page
+``<script>corridormapPack.unpack()</script>``; the page's head first gets ``js/pack.js``, the
+tiny-inflate decoder it calls (an npm package vendored like the others, see ``assets.toml``) and
+``js/notice.js`` (its notices). ``unpack()`` inflates synchronously and puts the original element
+back where it was, so scripts still run in page order and nothing waits on the network or on a
+promise. The page
 ends with ``<script>corridormapPack.end()</script>``: a file cut short (never reaching it) or with a
 block that does not unpack shows the reader a notice saying so, not a blank page. The length catches a
 block cut short; the CRC-32 a block changed inside (one flipped bit can inflate to other text of the
@@ -17,8 +18,10 @@ same length), checked before the block is used: such a block is damaged, never r
 Only blocks corridormap writes are packed, recognised by their exact opening: the inlined assets
 (``<script>/* URL */``, ``<style>/* URL */``: :mod:`.assets`), corridormap's own files
 (``<script>/* corridormap NAME */``: :func:`.page.add_files`), Leaflet's icon fix, and the
-basemap's JSON block. The map script and every block holding layer data stay as written: what a
-reader or a reviewer looks for in the file (names, popups, escaping) is still plain text.
+basemap's JSON block; not the CDN-linked page's check (``/* corridormap cdn check */``,
+:func:`.assets.cdn_check`), which runs first and stays plain. The map script and every block
+holding layer data stay as written: what a reader or a reviewer looks for in the file (names,
+popups, escaping) is still plain text.
 :func:`unpack_page` gives back the page exactly as it was before packing (for reading the file,
 and for the tests); a packed block it cannot read (damaged: its checksum does not match; cut short,
 or in a form it does not write) is an error naming the block, never a page returned with that block
@@ -51,7 +54,7 @@ _INFLATE = "tiny-inflate@1.0.3/index.js"  # vendored from npm (assets.toml)
 
 # the blocks corridormap writes, by their exact opening; group 1 = the text inside
 _BLOCKS = re.compile(
-    r"<script>(/\* (?:https?://|corridormap (?!pack bootstrap))[^*<>]*\*/\n.*?)</script>"
+    r"<script>(/\* (?:https?://|corridormap (?!pack bootstrap|cdn check))[^*<>]*\*/\n.*?)</script>"
     r"|<style>(/\* (?:https?://|corridormap )[^*<>]*\*/\n.*?)</style>"
     r"|<script>(L\.Icon\.Default\.imagePath = '';.*?)</script>"
     r'|<script type="application/json" id="(cm_basemap_[0-9a-f]+)">(.*?)</script>',
@@ -71,7 +74,8 @@ _DAMAGED_FIX = (
 
 @functools.lru_cache(maxsize=1)
 def bootstrap() -> str:
-    """The head script that unpacks: tiny-inflate (as ``corridormapPack.inflateRaw``) and ``js/pack.js``."""
+    """The head script that unpacks: tiny-inflate (as ``corridormapPack.inflateRaw``), ``js/notice.js``
+    and ``js/pack.js``."""
     path = vendor_dir() / "npm" / _INFLATE
     if not path.is_file():
         raise DataSourceNotFoundError(
@@ -83,7 +87,7 @@ def bootstrap() -> str:
         "(function (root) {\n  var module = {exports: {}};\n"
         f"{inflate}\n"
         "  (root.corridormapPack = root.corridormapPack || {}).inflateRaw = module.exports;\n"
-        "})(window);\n" + js_text("pack.js")
+        "})(window);\n" + js_text("notice.js") + js_text("pack.js")
     ).replace("</script", "<\\/script")
     return f"{_BOOT_MARK}\n{text}\n</script>"
 

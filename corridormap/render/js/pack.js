@@ -5,7 +5,7 @@
  * corridormap/render/big_geometry.py text7), with the plain text's length in bytes (data-bytes) and
  * CRC-32 (data-crc32, 8 hex digits), followed by a script calling corridormapPack.unpack().
  * unpack() inflates the block synchronously (tiny-inflate, bundled before this file as
- * corridormapPack.inflateRaw), checks its length and CRC-32, and puts the original element in its
+ * corridormapPack.inflateRaw, with notice.js), checks its length and CRC-32, and puts the original element in its
  * place: a <script> (which runs at once, in page order), a <style>, or a JSON data <script> with its
  * id. A block that fails (cut short, or changed inside: a flipped bit can inflate to other text of
  * the same length) is never used. Nothing here reads text from data: the packed blocks hold the
@@ -102,21 +102,14 @@
   };
 
   /* A file cut short (an attachment or a download that stopped) or damaged would show a blank
-   * page: say what happened and what to do. Styled inline: the page's own CSS may be what is lost. */
+   * page: say what happened and what to do (notice.js, bundled before this file). */
   document.addEventListener("DOMContentLoaded", function () {
     if (ended && !damaged.length) return;
-    var note = document.createElement("div");
-    note.className = "cm-damaged";
-    note.setAttribute("role", "alert");
-    note.style.cssText = "position:fixed;top:12px;left:50%;transform:translateX(-50%);z-index:100000;" +
-      "max-width:min(640px,92vw);padding:12px 16px;background:#fff4e5;color:#5f2b00;" +
-      "border:2px solid #b45309;border-radius:6px;font:15px/1.45 system-ui,sans-serif;";
-    note.textContent = !ended
+    root.corridormapNotice("cm-damaged", !ended
       ? "This map file is incomplete: it stops before its end, so the map cannot be shown (or not all " +
         "of it). It was probably cut short while it was sent, downloaded or saved. Ask the sender for " +
         "the file again, or save the attachment again and open the saved copy."
       : "This map file is damaged: part of it (" + damaged.join(", ") + ") cannot be read, so the map " +
-        "may not work. Ask the sender for the file again.";
-    document.body.appendChild(note);
+        "may not work. Ask the sender for the file again.");
   });
 })(window);
