@@ -525,8 +525,59 @@ def test_online_map_with_cdn_answered_locally_draws_the_same_layers(
         assert cdn, "the online map should load its scripts from CDN addresses"
         assert session.unanswered == []
         assert session.errors == []
+        # its CDNs answered: no notice (js/cdn_check.js) and none of the damaged-file ones either
+        assert session.page.locator(".cm-notices").count() == 0
     finally:
         session.page.close()
+
+
+BLOCKED_PAGE = "<html><body><h1>Access denied</h1><p>This site is blocked by your network.</p></body></html>"
+
+
+@pytest.mark.parametrize("network", ["none", "a proxy's block page"])
+def test_online_map_with_no_network_says_why_and_what_to_do(
+    browser: Any, maps: dict[str, Built], network: str
+) -> None:
+    """A CDN-linked map opened where its CDNs cannot be reached (no network: every request fails; or a
+    network that answers them with its own "blocked" page) shows a notice, not a blank white page."""
+    built = maps["online"]
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def refuse(route: Any) -> None:
+        if network == "none":
+            route.abort("internetdisconnected")
+        else:
+            route.fulfill(status=200, body=BLOCKED_PAGE, content_type="text/html")
+
+    page.route("http://**/*", refuse)
+    page.route("https://**/*", refuse)
+    try:
+        page.goto(built.path.as_uri(), wait_until="load")
+        assert page.evaluate("() => typeof window.L") == "undefined"  # the map library is not there
+        note = page.locator(".cm-cdn-unreachable")
+        assert note.count() == 1 and note.is_visible()
+        text = note.inner_text()
+        for part in (
+            "loads its map library",
+            "from the internet",
+            "could not be reached",
+            "with internet access",
+            "ask the sender",
+            "corridormap build",
+            "without --cdn",
+        ):
+            assert part in text, part
+        box = note.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 768 and box["width"] > 300
+        assert float(note.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 14
+        assert page.locator(".cm-damaged").count() == 0  # the file itself is whole
+        assert dialogs == []  # a notice in the page, not an alert
+        name = "no-network" if network == "none" else "blocked"
+        page.screenshot(path=str(ARTIFACTS / f"map-cdn-{name}.png"))
+    finally:
+        page.close()
 
 
 # ---- the default build as a planner opens it: the file alone, a laptop, the network cut ----
