@@ -6,12 +6,12 @@ Builds the default map (``corridormap build``'s ``corridor.html``, or ``--map PA
 ``--runs`` times in headless Chromium from ``file://`` with every network request refused, and
 prints, per page load, the milliseconds spent in ``corridormapPack.text`` (the packed blocks read:
 7-bit text to bytes, inflate, and the check of each block; of it, in ``corridormapPack.crc32`` where
-the page has it) and in ``corridormapPack.unpack`` (the
-same plus putting each element in place, which runs the unpacked scripts: Leaflet and the rest), as
-median and fastest of the runs. It also times two checksums over the plain bytes of all the page's
-blocks (a table-driven CRC-32 and Adler-32, the JS ``pack.js`` could use), each in ``--runs``
-fresh pages: the first pass (cold code, as when a page loads) and the median of 21 passes after it,
-to weigh their cost against the unpacking.
+the page has it) and in ``corridormapPack.unpack`` (the same plus putting each element in place,
+which runs the unpacked scripts: Leaflet and the rest), as median and fastest of the runs. It also
+times three checksums over the plain bytes of all the page's blocks (CRC-32 a byte a step, CRC-32
+four bytes a step as ``pack.js`` computes it, and Adler-32), each in ``--runs`` fresh pages: the
+first pass (cold code, as when a page loads) and the median of 21 passes after it, to weigh their
+cost against the unpacking.
 
 It needs Playwright (the ``bench`` extra) and Debian's Chromium (``/usr/bin/chromium``).
 """
@@ -89,7 +89,23 @@ _CHECKSUMS_JS = """([blocks, which]) => {
     }
     return ((b << 16) | a) >>> 0;
   };
-  const fn = which === "crc32" ? crc32 : adler32;
+  const T = [table, new Int32Array(256), new Int32Array(256), new Int32Array(256)];
+  for (let n = 0; n < 256; n++) {
+    let c = table[n];
+    for (let t = 1; t < 4; t++) { c = table[c & 255] ^ (c >>> 8); T[t][n] = c; }
+  }
+  const [t0, t1, t2, t3] = T;
+  const crc32x4 = (bytes) => {  // four bytes a step, as pack.js
+    let crc = -1, i = 0;
+    const n = bytes.length, end4 = n - (n & 3);
+    for (; i < end4; i += 4) {
+      crc ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+      crc = t3[crc & 255] ^ t2[(crc >>> 8) & 255] ^ t1[(crc >>> 16) & 255] ^ t0[crc >>> 24];
+    }
+    for (; i < n; i++) crc = t0[(crc ^ bytes[i]) & 255] ^ (crc >>> 8);
+    return (crc ^ -1) >>> 0;
+  };
+  const fn = {crc32, crc32x4, adler32}[which];
   const runs = [];
   let sink = 0;
   for (let r = 0; r < 22; r++) {
@@ -99,6 +115,9 @@ _CHECKSUMS_JS = """([blocks, which]) => {
   }
   const first = runs.shift();  // the first pass (cold code, as in a page load), then warm passes
   runs.sort((x, y) => x - y);
+  for (const bytes of plain) {
+    if (crc32x4(bytes) !== crc32(bytes)) throw new Error("the two CRC-32s differ");
+  }
   return {bytes: plain.reduce((s, b) => s + b.length, 0), first, warm: runs[10], sink};
 }"""
 
@@ -131,9 +150,9 @@ def _checksums(browser: Any, path: Path, runs: int) -> dict[str, Any]:
     """Each checksum over the page's blocks in ``runs`` fresh pages (alternating): first and warm ms."""
     text = path.read_text(encoding="utf-8")
     blocks = [[m.group(2), int(m.group(1))] for m in _PACKED.finditer(text)]
-    out: dict[str, Any] = {"blocks": len(blocks), "crc32": [], "adler32": []}
-    for i in range(2 * runs):
-        which = ("crc32", "adler32")[i % 2]
+    out: dict[str, Any] = {"blocks": len(blocks), "crc32": [], "crc32x4": [], "adler32": []}
+    for i in range(3 * runs):
+        which = ("crc32", "crc32x4", "adler32")[i % 3]
         page = browser.new_page()
         try:
             page.route("http://**/*", lambda route: route.abort())
@@ -181,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{what}: median {statistics.median(values):.1f} ms, fastest {min(values):.1f} ms "
             f"({args.runs} loads: {', '.join(f'{v:.1f}' for v in values)})"
         )
-    for which, name in (("crc32", "CRC-32"), ("adler32", "Adler-32")):
+    for which, name in (("crc32", "CRC-32"), ("crc32x4", "CRC-32 by 4"), ("adler32", "Adler-32")):
         first = [f for f, _ in sums[which]]
         warm = [w for _, w in sums[which]]
         print(

@@ -14,6 +14,7 @@ import base64
 import re
 import shutil
 import tomllib
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from mappage import silent_flip
@@ -292,6 +294,16 @@ def test_a_map_file_cut_short_or_damaged_says_so(
             page.screenshot(path=str(ARTIFACTS / f"map-{path.stem}.png"))
         finally:
             page.close()
+
+
+def test_the_pages_crc32_is_zlibs(offline_page: Session) -> None:
+    """pack.js's CRC-32 (four bytes a step) gives zlib.crc32's value, whatever the length's remainder."""
+    rng = np.random.default_rng(7)
+    samples = [b"", b"a", b"abc", b"abcd", b"abcde", bytes(range(256)) * 3, rng.bytes(10_001)]
+    got = offline_page.page.evaluate(
+        "(arrays) => arrays.map((a) => corridormapPack.crc32(new Uint8Array(a)))", [list(b) for b in samples]
+    )
+    assert got == [zlib.crc32(b) for b in samples]
 
 
 def test_a_block_changed_inside_shows_the_damaged_notice_and_no_error_escapes(

@@ -94,10 +94,12 @@ def bootstrap() -> str:
 
 # The check of a block's plain bytes. CRC-32 rather than the cheaper Adler-32: it catches every
 # burst of up to 32 flipped bits and spreads short texts well (Adler-32 is weak on the first few
-# hundred bytes), and the difference in cost is about a millisecond a page load. Measured in Chromium
-# over the default map's 20 blocks (548 KB plain; benchmarks/bench_unpack.py, a loaded 2-core
-# machine): once, cold, as a page runs it, CRC-32 3.0 ms fastest (5.6 median) against Adler-32's 2.0
-# (5.9); warm, 1.4 against 0.5 ms; reading the blocks (7-bit text, inflate, check) takes 33-55 ms.
+# hundred bytes), and computed four bytes a step (js/pack.js) it costs what Adler-32 does. Measured
+# in Chromium over the default map's 20 blocks (548 KB plain; benchmarks/bench_unpack.py, on a
+# 2-core machine under a load of 6-9): a first, cold pass (as a page runs it) fastest 1.8-2.1 ms
+# four bytes a step, 2.4-3.4 ms a byte a step, 2.0-2.2 ms for Adler-32; warm 0.6, 1.3 and 0.4-0.5
+# ms. Within a page load the check took 17-19 ms median (fastest about 6: cold code competing with
+# the page's own compiling), reading the blocks 55-70 ms median against 40-54 without it.
 def _crc32(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}"
 

@@ -35,22 +35,34 @@
     return out;
   };
 
-  /* CRC-32 (zlib's, as Python's zlib.crc32) of bytes. Chosen over the cheaper Adler-32 for its
-   * stronger check (every burst of up to 32 bits; Adler-32 is weak on short texts) at about 1 ms more
-   * a page load: 3-6 ms over the default map's blocks, against 33-55 ms to read them (the figures are
-   * in pack.py, beside _crc32). */
-  var crcTable = null;
+  /* CRC-32 (zlib's, as Python's zlib.crc32) of bytes, four bytes a step ("slicing by 4": four
+   * 256-entry tables, built on first use). Chosen over the cheaper Adler-32 for its stronger check
+   * (every burst of up to 32 bits; Adler-32 is weak on short texts); four bytes a step brings its
+   * cost to Adler-32's (the figures are in pack.py, beside _crc32). */
+  var crcTables = null;
   P.crc32 = function (bytes) {
-    if (!crcTable) {
-      crcTable = new Int32Array(256);
+    if (!crcTables) {
+      crcTables = [new Int32Array(256), new Int32Array(256), new Int32Array(256), new Int32Array(256)];
       for (var n = 0; n < 256; n++) {
         var c = n;
         for (var k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-        crcTable[n] = c;
+        crcTables[0][n] = c;
+      }
+      for (n = 0; n < 256; n++) {
+        c = crcTables[0][n];
+        for (var t = 1; t < 4; t++) {
+          c = crcTables[0][c & 255] ^ (c >>> 8);
+          crcTables[t][n] = c;
+        }
       }
     }
-    var crc = -1;
-    for (var i = 0, len = bytes.length; i < len; i++) crc = crcTable[(crc ^ bytes[i]) & 255] ^ (crc >>> 8);
+    var t0 = crcTables[0], t1 = crcTables[1], t2 = crcTables[2], t3 = crcTables[3];
+    var crc = -1, i = 0, len = bytes.length, end4 = len - (len & 3);
+    for (; i < end4; i += 4) {
+      crc ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+      crc = t3[crc & 255] ^ t2[(crc >>> 8) & 255] ^ t1[(crc >>> 16) & 255] ^ t0[crc >>> 24];
+    }
+    for (; i < len; i++) crc = t0[(crc ^ bytes[i]) & 255] ^ (crc >>> 8);
     return (crc ^ -1) >>> 0;
   };
 
