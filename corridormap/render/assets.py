@@ -415,7 +415,8 @@ def map_html(m: object, *, offline: bool = False, cdn: bool = False) -> str:
     By default every script, style, font and icon is inlined (the page opens with no network) and
     tile layers stay (they load when the network is there); ``offline`` also refuses any tile layer
     or other network address (zero requests); ``cdn`` links third-party assets to their CDN instead
-    (a lighter page that needs the network).
+    (a lighter page that needs the network; opened without it, it shows a notice saying so and what
+    to do, :func:`cdn_check`).
     """
     root = m.get_root()  # type: ignore[attr-defined]
     # data stays data (.page.render_page): rendered text is never compiled as a template again
