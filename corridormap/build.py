@@ -93,7 +93,8 @@ def build_outputs(
         the map is one self-contained file too (every script, stylesheet and icon inlined, the
         planning basemap and the strip diagrams inside) that also offers online tile basemaps,
         loaded when the network is there and skipped when not.
-    cdn : write a lighter page that loads Leaflet and its plugins from their CDNs (needs the network).
+    cdn : write a lighter page that loads Leaflet and its plugins from their CDNs (needs the network;
+        opened without it, the page shows a notice saying so and what to do).
     """
     if offline and cdn:
         raise ValueError("a map cannot be both offline and CDN-linked: choose offline or cdn")

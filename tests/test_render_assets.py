@@ -16,6 +16,7 @@ from corridormap.render.assets import (
     asset_bytes,
     asset_files,
     asset_table,
+    cdn_check,
     external_references,
     inline_assets,
     inline_css,
@@ -71,7 +72,41 @@ def test_inlined_map_has_no_external_reference_and_keeps_content() -> None:
 
 def test_online_mode_keeps_cdn_urls() -> None:
     html = folium.Map(tiles=None).get_root().render()
-    assert inline_assets(html, offline=False) == html
+    out = inline_assets(html, offline=False)
+    assert out.replace(cdn_check() + "\n", "") == html  # the page as it was, and its CDN check
+    assert external_references(out) == external_references(html)
+
+
+def test_a_cdn_linked_page_runs_its_cdn_check_first() -> None:
+    """The script that shows a notice when the CDNs are out of reach (js/cdn_check.js) comes before the
+    page's first script or stylesheet from the network, once, plain (never packed), in CDN-linked
+    pages only; its notice is corridormap's fixed text, set as text."""
+    html = folium.Map(tiles=None).get_root().render()
+    out = inline_assets(html, offline=False)
+    check = out.index("<script>/* corridormap cdn check */")
+    assert out.count("corridormap cdn check") == 1 and inline_assets(out, offline=False) == out
+    first_load = min(out.index("<script src="), out.index('<link rel="stylesheet"'))
+    assert check < first_load and "<script" not in out[check + 8 : out.index("</script>", check)]
+    assert "cm-cdn-unreachable" in cdn_check() and "without --cdn" in cdn_check()
+    assert "innerHTML" not in cdn_check() and "textContent" in cdn_check()
+    # the default and the offline page load nothing from the network: no check
+    assert "corridormap cdn check" not in inline_assets(html)
+    assert "corridormap cdn check" not in inline_assets(html, tiles=True)
+    # a page with no script or stylesheet from the network gets none either
+    local = Path(assets.__file__).with_name("assets.toml")
+    only_local = f'<head><script src="{local.as_uri()}"></script></head>'
+    assert "corridormap cdn check" not in inline_assets(only_local, offline=False)
+
+
+def test_the_cdn_check_stays_plain_in_a_packed_cdn_map() -> None:
+    m = folium.Map(tiles=None)
+    m.get_root().header.add_child(
+        folium.Element("<script>/* corridormap big.js */\n" + "var a = 1;\n" * 1000 + "</script>")
+    )
+    out = inline_assets(m.get_root().render(), offline=False)
+    assert packed_blocks(out) == ["corridormap big.js"]  # packed: the page's own script, not the check
+    assert out.index("corridormap cdn check") < out.index(LEAFLET_JS)
+    assert cdn_check() in unpack_page(out)
 
 
 def test_unknown_url_fails_naming_it() -> None:
@@ -115,7 +150,7 @@ def test_registered_cdn_url_is_inlined_offline_only(tmp_path: Path) -> None:
     url = "https://cdn.example.invalid/x.css"
     register_asset(url, css)
     html = f'<link rel="stylesheet" href="{url}"/>'
-    assert inline_assets(html, offline=False) == html
+    assert inline_assets(html, offline=False) == f"{cdn_check()}\n{html}"
     assert "<style>" in inline_assets(html) and ".x { color: red }" in inline_assets(html)
 
 

@@ -14,6 +14,7 @@ import base64
 import re
 import shutil
 import tomllib
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,8 +23,10 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+from mappage import silent_flip
 from shapely.geometry import Point
 
 import corridormap
@@ -293,6 +296,50 @@ def test_a_map_file_cut_short_or_damaged_says_so(
             page.close()
 
 
+def test_the_pages_crc32_is_zlibs(offline_page: Session) -> None:
+    """pack.js's CRC-32 (four bytes a step) gives zlib.crc32's value, whatever the length's remainder."""
+    rng = np.random.default_rng(7)
+    samples = [b"", b"a", b"abc", b"abcd", b"abcde", bytes(range(256)) * 3, rng.bytes(10_001)]
+    got = offline_page.page.evaluate(
+        "(arrays) => arrays.map((a) => corridormapPack.crc32(new Uint8Array(a)))", [list(b) for b in samples]
+    )
+    assert got == [zlib.crc32(b) for b in samples]
+
+
+def test_a_block_changed_inside_shows_the_damaged_notice_and_no_error_escapes(
+    browser: Any, maps: dict[str, Built], tmp_path: Path
+) -> None:
+    """One flipped bit in a packed block that still inflates to the length it declares (render/pack.py's
+    CRC-32 catches it): the block is not used, the notice names it, no error is thrown."""
+    built = maps["offline"]
+    label = "corridormap corridormap.css"  # a stylesheet: the rest of the page runs without it
+    path = tmp_path / "flipped.html"
+    path.write_text(silent_flip(built.path.read_text(encoding="utf-8"), label), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    thrown: list[str] = []
+    logged: list[str] = []
+    page.on("pageerror", lambda e: thrown.append(str(e)))
+    page.on("console", lambda m: logged.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(path.as_uri(), wait_until="load")
+        note = page.locator(".cm-damaged")
+        assert note.count() == 1 and note.is_visible()
+        assert "damaged" in note.inner_text() and label in note.inner_text()
+        assert "Ask the sender for the file again" in note.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "map-flipped-bit.png"))
+        # the changed block stays packed (inert); every other block unpacked and the map runs
+        left = page.evaluate(
+            "() => [...document.querySelectorAll('script[type=\"text/x-corridormap-packed\"]')]"
+            ".map((s) => s.getAttribute('data-label'))"
+        )
+        assert left == [label]
+        assert page.evaluate(f"() => window.{built.map_var}._loaded") is True
+        assert thrown == []
+        assert len(logged) == 1 and label in logged[0] and "CRC-32" in logged[0]
+    finally:
+        page.close()
+
+
 def test_offline_map_is_one_self_contained_file(maps: dict[str, Built]) -> None:
     html = maps["offline"].path.read_text(encoding="utf-8")
     assert external_references(html) == set()
@@ -490,8 +537,59 @@ def test_online_map_with_cdn_answered_locally_draws_the_same_layers(
         assert cdn, "the online map should load its scripts from CDN addresses"
         assert session.unanswered == []
         assert session.errors == []
+        # its CDNs answered: no notice (js/cdn_check.js) and none of the damaged-file ones either
+        assert session.page.locator(".cm-notices").count() == 0
     finally:
         session.page.close()
+
+
+BLOCKED_PAGE = "<html><body><h1>Access denied</h1><p>This site is blocked by your network.</p></body></html>"
+
+
+@pytest.mark.parametrize("network", ["none", "a proxy's block page"])
+def test_online_map_with_no_network_says_why_and_what_to_do(
+    browser: Any, maps: dict[str, Built], network: str
+) -> None:
+    """A CDN-linked map opened where its CDNs cannot be reached (no network: every request fails; or a
+    network that answers them with its own "blocked" page) shows a notice, not a blank white page."""
+    built = maps["online"]
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def refuse(route: Any) -> None:
+        if network == "none":
+            route.abort("internetdisconnected")
+        else:
+            route.fulfill(status=200, body=BLOCKED_PAGE, content_type="text/html")
+
+    page.route("http://**/*", refuse)
+    page.route("https://**/*", refuse)
+    try:
+        page.goto(built.path.as_uri(), wait_until="load")
+        assert page.evaluate("() => typeof window.L") == "undefined"  # the map library is not there
+        note = page.locator(".cm-cdn-unreachable")
+        assert note.count() == 1 and note.is_visible()
+        text = note.inner_text()
+        for part in (
+            "loads its map library",
+            "from the internet",
+            "could not be reached",
+            "with internet access",
+            "ask the sender",
+            "corridormap build",
+            "without --cdn",
+        ):
+            assert part in text, part
+        box = note.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 768 and box["width"] > 300
+        assert float(note.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 14
+        assert page.locator(".cm-damaged").count() == 0  # the file itself is whole
+        assert dialogs == []  # a notice in the page, not an alert
+        name = "no-network" if network == "none" else "blocked"
+        page.screenshot(path=str(ARTIFACTS / f"map-cdn-{name}.png"))
+    finally:
+        page.close()
 
 
 # ---- the default build as a planner opens it: the file alone, a laptop, the network cut ----

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
+from mappage import silent_flip
 from shapely.geometry import Point
 
 import corridormap
 from corridormap.catalog.load import LayerSpec
 from corridormap.errors import DataSourceNotFoundError, FileFormatError
 from corridormap.render import pack
-from corridormap.render.assets import asset_table, external_references, inline_assets, tile_references
+from corridormap.render.assets import (
+    asset_bytes,
+    asset_table,
+    external_references,
+    inline_assets,
+    tile_references,
+)
 from corridormap.render.big_geometry import text7
 from corridormap.render.pack import PACK_MIN_CHARS, pack_page, packed_blocks, unpack_page
 
@@ -131,6 +139,38 @@ def test_tile_references_read_inside_packed_blocks_as_external_references_do() -
     packed = pack_page(page)
     assert tile_references(packed) == tile_references(page) == {"https://t.example/{z}/{x}/{y}.png"}
     assert external_references(packed) == tile_references(packed)
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
+        "corridormap corridormap.css",
+        "cm_basemap_",
+    ],
+)
+def test_a_block_changed_inside_is_caught_by_its_checksum(
+    plain_and_packed: tuple[str, str], label: str
+) -> None:
+    """One flipped bit that still inflates to the declared length (so the length check passes): the
+    block's CRC-32 names it, and the page is never returned with that block's text changed."""
+    _, packed = plain_and_packed
+    label = next(x for x in packed_blocks(packed) if x.startswith(label))
+    damaged = silent_flip(packed, label)
+    assert len(damaged) == len(packed) and damaged != packed
+    with pytest.raises(FileFormatError, match=re.escape(f"packed block {label!r}") + ".*CRC-32.*file again"):
+        unpack_page(damaged)
+    with pytest.raises(FileFormatError, match="CRC-32"):
+        external_references(damaged)
+
+
+def test_every_packed_block_carries_the_crc32_of_its_plain_text(plain_and_packed: tuple[str, str]) -> None:
+    _, packed = plain_and_packed
+    crcs = re.findall(r' data-bytes="\d+" data-crc32="([0-9a-f]{8})" ', packed)
+    assert len(crcs) == len(packed_blocks(packed)) > 10
+    leaflet = asset_bytes("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js").decode("utf-8")
+    body = f"/* https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js */\n{leaflet}\n".encode()
+    assert f"{zlib.crc32(body):08x}" in crcs
 
 
 @pytest.mark.parametrize("damage", ["bytes", "cut", "attributes"])

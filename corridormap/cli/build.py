@@ -27,7 +27,10 @@ from .options import overwrite_option
     "--cdn",
     is_flag=True,
     default=False,
-    help="A lighter map that loads Leaflet and its plugins from CDNs (needs the network to open).",
+    help=(
+        "A lighter map that loads Leaflet and its plugins from CDNs (needs the network to open; "
+        "without it the page shows a notice saying so)."
+    ),
 )
 @overwrite_option
 def build(out_dir: Path | None, overwrite: bool, offline: bool, cdn: bool) -> None:

@@ -40,7 +40,7 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import DataSourceNotFoundError
 from .pack import pack_page, unpack_page
-from .page import CorridorFigure, render_page, vendor_dir
+from .page import CorridorFigure, js_text, render_page, vendor_dir
 
 __all__ = [
     "register_asset",
@@ -49,6 +49,7 @@ __all__ = [
     "asset_files",
     "asset_bytes",
     "inline_assets",
+    "cdn_check",
     "external_references",
     "vendor_dir",
     "map_html",
@@ -267,6 +268,39 @@ def _style_tag(url: str) -> str:
     return f"<style>/* {url} */\n{text}\n</style>"
 
 
+_CDN_CHECK_MARK = "<script>/* corridormap cdn check */"
+
+
+@functools.lru_cache(maxsize=1)
+def cdn_check() -> str:
+    """The script a page that loads scripts from the network runs first (``js/notice.js`` and
+    ``js/cdn_check.js``): opened with no network, it shows a notice saying why the map is blank and
+    what to do, instead of a blank page."""
+    text = (js_text("notice.js") + js_text("cdn_check.js")).replace("</script", "<\\/script")
+    return f"{_CDN_CHECK_MARK}\n{text}\n</script>"
+
+
+def _network_loads(html: str) -> list[int]:
+    """Where the page's scripts and stylesheets from the network start (character offsets)."""
+    at = [m.start() for m in _SCRIPT.finditer(html) if _is_remote(m.group("url"))]
+    for match in _LINK.finditer(html):
+        attrs = match.group("attrs")
+        href = _HREF.search(attrs)
+        if href is not None and "stylesheet" in attrs.lower() and _is_remote(href.group("url")):
+            at.append(match.start())
+    return at
+
+
+def _with_cdn_check(html: str) -> str:
+    """``html`` with :func:`cdn_check` just before its first script or stylesheet from the network
+    (the same page if it has none, or has the check already)."""
+    starts = _network_loads(html)
+    if not starts or _CDN_CHECK_MARK in html:
+        return html
+    at = min(starts)
+    return html[:at] + cdn_check() + "\n" + html[at:]
+
+
 def inline_assets(html: str, *, offline: bool = True, tiles: bool = False, pack: bool = True) -> str:
     """Inline the map's scripts and stylesheets (and pack them: :func:`.pack.pack_page`).
 
@@ -274,7 +308,8 @@ def inline_assets(html: str, *, offline: bool = True, tiles: bool = False, pack:
     ----------
     html : a rendered map page.
     offline : inline every external asset and check that nothing external remains; with ``False``
-        CDN URLs stay (the page needs the network) and only package-local assets are inlined.
+        CDN URLs stay (the page needs the network), only package-local assets are inlined, and the
+        page first runs :func:`cdn_check` (a notice, not a blank page, when the CDNs are out of reach).
     tiles : with ``offline``, tile layers may remain (they load when the network is there and are
         skipped when not); every other external reference is still refused.
     pack : deflate corridormap's own blocks (inlined assets, its scripts and styles, the basemap)
@@ -301,6 +336,8 @@ def inline_assets(html: str, *, offline: bool = True, tiles: bool = False, pack:
         return _style_tag(href.group("url"))
 
     out = _LINK.sub(sub_link, out)
+    if not offline:
+        out = _with_cdn_check(out)
     if offline:
         remaining = external_references(out) - (tile_references(out) if tiles else set())
         if remaining:
@@ -378,7 +415,8 @@ def map_html(m: object, *, offline: bool = False, cdn: bool = False) -> str:
     By default every script, style, font and icon is inlined (the page opens with no network) and
     tile layers stay (they load when the network is there); ``offline`` also refuses any tile layer
     or other network address (zero requests); ``cdn`` links third-party assets to their CDN instead
-    (a lighter page that needs the network).
+    (a lighter page that needs the network; opened without it, it shows a notice saying so and what
+    to do, :func:`cdn_check`).
     """
     root = m.get_root()  # type: ignore[attr-defined]
     # data stays data (.page.render_page): rendered text is never compiled as a template again
