@@ -135,19 +135,18 @@ def test_the_geodesic_nearest_of_a_far_cluster_is_geods(monkeypatch, many, k, ma
 @pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("path", ["dense", "tree"])
 def test_the_grid_search_lists_and_measures_a_block_of_pairs_at_a_time(monkeypatch, k, path):
-    # 400 points spread 300 km around a cluster of 1,000 lines (2,000 segments), with the geodesic
-    # re-rank's slack (1 %: 3 km at 300 km): every cell's ring holds the whole cluster, over
-    # 500,000 (cell, segment) pairs in all. At most a block of them is listed at once (a cell alone
-    # may pass it; in the dense path a row of centres), and at most a block of (point, segment)
-    # pairs is measured at once (a point alone may pass it).
+    # 200 pairs of points 3 km apart spread 300 km around a cluster of 1,000 lines (2,000
+    # segments), over the grid's 20 km cells: each cell's points are kilometres apart, so its ring
+    # holds the whole cluster, about 400,000 (cell, segment) pairs in all. At most a block of them
+    # is listed at once (a cell alone may pass it; in the dense path a row of centres), and at most
+    # a block of (point, segment) pairs is measured at once (a point alone may pass it).
     budget = 5_000
     geoms = _cluster("lines", 1_000, seed=7)
-    xy = _far_points(400, seed=8)
-    xy[: len(xy) // 10] += 5_000.0  # (none inside the cluster: every pair counts)
+    far = _far_points(220, seed=8)[20:]
+    xy = np.r_[far, far + [3_000.0, 0.0]]
     monkeypatch.setattr(nearest, "PAIRS_PER_BLOCK", budget)
     if path == "tree":
         monkeypatch.setattr(nearest, "_DENSE_LIMIT", 0)
-        monkeypatch.setattr(nearest, "_MOST_K", 0)
     listed: list[tuple[int, int]] = []
     measured: list[tuple[int, int]] = []
     blocks, nearest_of_pairs, ranked = nearest._pair_blocks, nearest._nearest_of_pairs, nearest._ranked
@@ -167,16 +166,22 @@ def test_the_grid_search_lists_and_measures_a_block_of_pairs_at_a_time(monkeypat
     monkeypatch.setattr(nearest, "_pair_blocks", listing)
     monkeypatch.setattr(nearest, "_nearest_of_pairs", measuring(nearest_of_pairs))
     monkeypatch.setattr(nearest, "_ranked", measuring(ranked))
-    table = nearest_columns(xy, geoms, k=k, second=0.01)
-    segments = 2 * len(geoms)
+    grid, segs = nearest.Grid.over(xy), nearest._Segments.of(geoms)
+    if k == 1:
+        distance, segment = nearest._grid_nearest(grid, segs, geoms, max_m=np.inf)
+        point, target = np.arange(len(xy)), segs.feature[segment]
+    else:
+        table = nearest._grid_ranked(grid, segs, geoms, k=k, max_m=np.inf)
+        point, target, distance = table["point"], table["target"], table["distance_m"]
+    segments = len(segs.ax)
     row = max(1, 65_536 // segments) * segments if path == "dense" else 0  # a row of the dense measure
-    assert sum(pairs for pairs, _ in listed) >= 250 * segments  # (the premise: rings hold the cluster)
-    assert len(listed) >= 8
+    assert sum(pairs for pairs, _ in listed) >= 150 * segments  # (the premise: rings hold the cluster)
+    assert len(listed) >= (5 if path == "dense" else 50)
     assert all(pairs <= max(budget, row) or cells == 1 for pairs, cells in listed)
     assert len(measured) >= 20 and all(pairs <= budget or points == 1 for pairs, points in measured)
-    point, target, dist = _brute(xy, geoms, k, None)
-    assert list(table["point"]) == list(point) and list(table["target"]) == list(target)
-    np.testing.assert_allclose(table["distance_m"], dist, rtol=0, atol=1e-6)
+    want_point, want_target, want_distance = _brute(xy, geoms, k, None)
+    assert list(point) == list(want_point) and list(target) == list(want_target)
+    np.testing.assert_allclose(distance, want_distance, rtol=0, atol=1e-6)
 
 
 def test_count_bounds_count_every_segment_box_within_reach():

@@ -341,7 +341,7 @@ _CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sw
 # point against all of its cell's candidates)
 
 
-PAIRS_PER_BLOCK = 1_000_000  # candidate pairs the grid search lists and measures at once
+PAIRS_PER_BLOCK = 250_000  # candidate pairs the grid search lists and measures at once (~25 MB)
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,7 @@ class _Block:
     grid: Grid  # over those points alone: cells numbered from 0 within the block
     cell_i: NDArray[np.intp]  # pairs sorted by cell, then segment
     seg_i: NDArray[np.intp]
-    cutoff: NDArray[np.float64]  # per cell, the radius around its centre within which all are listed
+    cover: NDArray[np.float64]  # per cell: every segment this near any of its points is listed
 
 
 def _pair_blocks(
@@ -368,12 +368,15 @@ def _pair_blocks(
     budget: int | None = None,
 ) -> Iterator[_Block]:
     """(cell, segment) candidate pairs, a range of cells at a time: per cell, every segment that
-    can be among any of its points' k nearest, and the radius around its centre within which every
-    segment is listed.
+    can be among any of its points' k nearest, and how near its points every segment is listed.
 
-    For a point p within ``reach`` of its cell centre c, d_k(p) <= d_k(c) + reach, so a segment
-    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach. ``slack`` lists
-    more: every segment within that widened (so within ``d_k(p)`` widened of each point).
+    Each cell is measured from the centre c of its points' bounding box, ``r`` (half its
+    diagonal) from each of them (a cell of one point: that point, 0 m). For a point p of the cell,
+    d_k(p) <= d_k(c) + r, so a segment can only matter to p if
+    d(c, segment) <= min(d_k(c) + r, max) + r. ``slack`` lists more: every segment within that
+    widened (so within ``d_k(p)`` widened of each point), but not past d_(k+1)(c) + 2 r when the
+    (k+1)-th feature is nearer (every segment within d_(k+1)(p) is then listed: ``second_m``
+    exact, and a cluster seen from a point far away is not listed whole).
 
     A cell seen from far away can list a whole cluster of segments (its reach is wider than the
     cluster), so the pairs go in blocks of at most about ``budget`` (:data:`PAIRS_PER_BLOCK`;
@@ -384,14 +387,31 @@ def _pair_blocks(
     per_cell = np.bincount(grid.point_cell, minlength=len(grid.centres))
     first_point = np.r_[0, np.cumsum(per_cell)]
     by_cell = _by_cell(grid)
+    cells = _Cells.of(grid.xy[by_cell], first_point[:-1])
     if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
-        ranges = _dense_pairs(grid, segs, k=k, max_m=max_m, slack=slack, budget=budget)
+        ranges = _dense_pairs(cells, segs, k=k, max_m=max_m, slack=slack, budget=budget)
     else:
-        ranges = _tree_pairs(grid, segs, geoms, k=k, max_m=max_m, slack=slack, budget=budget)
-    for lo, hi, cell_i, seg_i, cutoff in ranges:
+        ranges = _tree_pairs(cells, segs, geoms, k=k, max_m=max_m, slack=slack, budget=budget)
+    for lo, hi, cell_i, seg_i, cover in ranges:
         points = by_cell[first_point[lo] : first_point[hi]]
         sub = Grid(grid.xy[points], grid.point_cell[points] - lo, grid.centres[lo:hi], grid.reach)
-        yield _Block(points, int(first_point[lo]), sub, cell_i, seg_i, cutoff)
+        yield _Block(points, int(first_point[lo]), sub, cell_i, seg_i, cover)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The grid's occupied cells as the bounding boxes of their points: each box's centre, and half
+    its diagonal (no point of the cell is farther from the centre)."""
+
+    centre: NDArray[np.float64]
+    reach: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, xy: NDArray[np.float64], starts: NDArray[np.intp]) -> _Cells:
+        """Cells of the points ``xy`` grouped by cell, each cell's first at ``starts``."""
+        low = np.column_stack([np.minimum.reduceat(xy[:, i], starts) for i in (0, 1)])
+        high = np.column_stack([np.maximum.reduceat(xy[:, i], starts) for i in (0, 1)])
+        return cls((low + high) / 2.0, np.hypot(*(high - low).T) / 2.0)
 
 
 def _by_cell(grid: Grid) -> NDArray[np.intp]:
@@ -402,64 +422,70 @@ def _by_cell(grid: Grid) -> NDArray[np.intp]:
 _Pairs = tuple[int, int, NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
 
 
-def _radius(d_k: Any, grid: Grid, max_m: float, slack: Slack) -> Any:
+def _radius(d_k: Any, reach: Any, max_m: float, slack: Slack, d_next: Any = None) -> Any:
     """Per cell, the radius around its centre within which a segment can matter (see
-    :func:`_pair_blocks`)."""
-    return _grow(np.minimum(d_k + grid.reach, max_m) + grid.reach, slack) * (1 + 1e-9) + 1e-6
+    :func:`_pair_blocks`; ``d_next``: the (k+1)-th feature's distance, with ``slack``)."""
+    r = _grow(np.minimum(d_k + reach, max_m) + reach, slack)
+    if d_next is not None:
+        r = np.minimum(r, d_next + 2.0 * reach)
+    return r * (1 + 1e-9) + 1e-6
 
 
 def _dense_pairs(
-    grid: Grid, segs: _Segments, *, k: int, max_m: float, slack: Slack, budget: int
+    cells: _Cells, segs: _Segments, *, k: int, max_m: float, slack: Slack, budget: int
 ) -> Iterator[_Pairs]:
     """Candidate pairs from blocks of the centre-segment distances: (first cell, end cell, cell of
-    each pair counted from the first, segment, each cell's radius)."""
+    each pair counted from the first, segment, each cell's cover)."""
     rows = max(1, 65_536 // max(len(segs.ax), 1))  # blocks that stay in cache
     starts = np.flatnonzero(np.r_[True, segs.feature[1:] != segs.feature[:-1]])
-    cells: list[Any] = []
+    pairs: list[Any] = []
     found: list[Any] = []
-    radii: list[Any] = []
-    lo, listed = 0, 0
-    for first in range(0, len(grid.centres), rows):
-        c = grid.centres[first : first + rows]
+    covers: list[Any] = []
+    lo, listed, n = 0, 0, len(cells.centre)
+    for first in range(0, n, rows):
+        c, reach = cells.centre[first : first + rows], cells.reach[first : first + rows]
         d2, _ = _measure(c[:, 0, None], c[:, 1, None], segs, slice(None))
-        if k == 1:
+        d_next = None
+        if k == 1 and slack is None:
             d_k = np.sqrt(d2.min(axis=1))
-        else:  # the k-th nearest feature: per-feature minimum, then partition
+        else:  # the k-th (and (k+1)-th) nearest feature: per-feature minimum, then partition
             per_feature = np.minimum.reduceat(d2, starts, axis=1)
             kk = min(k, per_feature.shape[1]) - 1
             d_k = np.sqrt(np.partition(per_feature, kk, axis=1)[:, kk])
-        radius = _radius(d_k, grid, max_m, slack)
+            if slack is not None and per_feature.shape[1] > k:
+                d_next = np.sqrt(np.partition(per_feature, k, axis=1)[:, k])
+        radius = _radius(d_k, reach, max_m, slack, d_next)
         cell_i, seg_i = np.nonzero(d2 <= (radius * radius)[:, None])
-        if cells and listed + len(cell_i) > budget:  # the block so far, before it passes the budget
-            yield lo, first, np.concatenate(cells), np.concatenate(found), np.concatenate(radii)
-            cells, found, radii, lo, listed = [], [], [], first, 0
-        cells.append(cell_i + (first - lo))
+        if pairs and listed + len(cell_i) > budget:  # the block so far, before it passes the budget
+            yield lo, first, np.concatenate(pairs), np.concatenate(found), np.concatenate(covers)
+            pairs, found, covers, lo, listed = [], [], [], first, 0
+        pairs.append(cell_i + (first - lo))
         found.append(seg_i)
-        radii.append(radius)
+        covers.append(radius - reach)
         listed += len(cell_i)
-    if cells:
-        yield lo, len(grid.centres), np.concatenate(cells), np.concatenate(found), np.concatenate(radii)
+    if pairs:
+        yield lo, n, np.concatenate(pairs), np.concatenate(found), np.concatenate(covers)
 
 
 def _tree_pairs(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack, budget: int
+    cells: _Cells, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack, budget: int
 ) -> Iterator[_Pairs]:
     """Candidate pairs through an STRtree (many segments), ranges of cells whose bound on their
     pairs (:func:`count_bounds`) stays within ``budget``: as :func:`_dense_pairs`."""
     tree = segs.tree()
-    centres = shapely.points(grid.centres)
+    centres = shapely.points(cells.centre)
     if k == 1:
         found, dist = tree.query_nearest(centres, return_distance=True, all_matches=False)
         d_k = np.full(len(centres), np.inf)
         d_k[found[0]] = dist
     else:
-        d_k = _kth_feature_distance(grid, geoms, k, cap=max_m + grid.reach, budget=budget)
-    radius = _radius(d_k, grid, max_m, slack)
-    bounds = count_bounds(grid.centres, radius, segs.boxes())
+        d_k = _kth_feature_distance(cells, geoms, k, max_m=max_m, budget=budget)
+    radius = _radius(d_k, cells.reach, max_m, slack)
+    bounds = count_bounds(cells.centre, radius, segs.boxes())
     for lo, hi in _ranges(bounds, budget):
         cell_i, seg_i = tree.query(centres[lo:hi], predicate="dwithin", distance=radius[lo:hi])
         order = np.lexsort((seg_i, cell_i))
-        yield lo, hi, cell_i[order], seg_i[order], radius[lo:hi]
+        yield lo, hi, cell_i[order], seg_i[order], radius[lo:hi] - cells.reach[lo:hi]
 
 
 def _ranges(weight: NDArray[Any], budget: float) -> list[tuple[int, int]]:
@@ -549,12 +575,12 @@ def _grid_nearest(
         counts = np.bincount(b.cell_i, minlength=len(b.grid.centres))
         pairs = int(counts[b.grid.point_cell].sum())
         if pairs >= _SWEEP_SHARED * int(counts.max(initial=0)):
-            found = _sweep(b.grid, segs, b.cell_i, b.seg_i, b.cutoff if slack is not None else None)
+            found = _sweep(b.grid, segs, b.cell_i, b.seg_i, b.cover if slack is not None else None)
             distance[b.points], segment[b.points] = found[0], found[1]
             if slack is not None:
                 other[b.points] = found[2]
             continue
-        beyond = None if slack is None else _beyond_cells(b.grid, b.cutoff)
+        beyond = None if slack is None else _beyond_cells(b.grid, b.cover)
         for lo, hi in _point_ranges(b, PAIRS_PER_BLOCK):
             pp, ps = _expand(b.grid, b.cell_i, b.seg_i, np.arange(lo, hi))
             rows = b.points[lo:hi]
@@ -609,7 +635,7 @@ def _grid_ranked(
         in_p, in_f = place[inside_p][order], inside_f[order]
     parts = []
     for b in _pair_blocks(grid, segs, geoms, k=k, max_m=max_m, slack=slack):
-        beyond = None if slack is None else _beyond_cells(b.grid, b.cutoff)
+        beyond = None if slack is None else _beyond_cells(b.grid, b.cover)
         for lo, hi in _point_ranges(b, PAIRS_PER_BLOCK):
             pp, ps = _expand(b.grid, b.cell_i, b.seg_i, np.arange(lo, hi))
             these = None
@@ -638,9 +664,10 @@ def _grid_ranked(
 
 
 def _kth_feature_distance(
-    grid: Grid, geoms: NDArray[Any], k: int, *, cap: float, budget: int
+    cells: _Cells, geoms: NDArray[Any], k: int, *, max_m: float, budget: int
 ) -> NDArray[np.float64]:
-    """Distance from each cell centre to its k-th nearest feature; inf where that is beyond ``cap``.
+    """Distance from each cell centre to its k-th nearest feature; inf where that is beyond
+    ``max_m`` and the cell's reach.
 
     A search radius per centre, the nearest feature's distance plus a margin (a cell diagonal and a
     sixteenth of that distance), grows by doubling the margin until k features are within it; the
@@ -650,19 +677,20 @@ def _kth_feature_distance(
     (:func:`count_bounds`) stays within ``budget``.
     """
     kk = min(k, len(geoms))
-    tree, centres = shapely.STRtree(geoms), shapely.points(grid.centres)
+    tree, centres = shapely.STRtree(geoms), shapely.points(cells.centre)
+    cap = max_m + cells.reach
     found, d_1 = tree.query_nearest(centres, return_distance=True, all_matches=False)
     nearest, margin, out = np.empty(len(centres)), np.empty(len(centres)), np.full(len(centres), np.inf)
     nearest[found[0]] = d_1
-    margin[found[0]] = 2.0 * grid.reach + d_1 / 16.0
+    margin[found[0]] = 2.0 * cells.reach[found[0]] + d_1 / 16.0 + 1.0
     if kk == 1:
         return nearest
     box = shapely.bounds(geoms)
     todo = np.arange(len(centres))
     while len(todo):
         radius = nearest[todo] + margin[todo]
-        done = radius > cap  # beyond reach anyway, unless k are within it
-        for lo, hi in _ranges(count_bounds(grid.centres[todo], radius, box), budget):
+        done = radius > cap[todo]  # beyond reach anyway, unless k are within it
+        for lo, hi in _ranges(count_bounds(cells.centre[todo], radius, box), budget):
             ci, fi = tree.query(centres[todo[lo:hi]], predicate="dwithin", distance=radius[lo:hi])
             d = shapely.distance(centres[todo[lo:hi][ci]], geoms[fi])
             order = np.lexsort((d, ci))
@@ -708,10 +736,10 @@ def _nearest_segments(
     return _grid_ranked(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
 
 
-def _beyond_cells(grid: Grid, cutoff: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Per point, how near a segment not listed for its cell can be: its cell's listing radius
-    (``cutoff``) less the cell's reach."""
-    return np.asarray((cutoff[grid.point_cell] - grid.reach) * (1 - 1e-9) - 1e-6)
+def _beyond_cells(grid: Grid, cover: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per point, how near a segment not listed for its cell can be: its cell's ``cover`` (every
+    segment that near any of its points is listed)."""
+    return np.asarray(cover[grid.point_cell] * (1 - 1e-9) - 1e-6)
 
 
 def _ranked(
@@ -1041,11 +1069,11 @@ def _closest(
     return best, seg, np.minimum(others, unmeasured)
 
 
-def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = None) -> tuple[Any, ...]:
+def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cover: Any = None) -> tuple[Any, ...]:
     """Each point's nearest candidate segment: (distance, segment), inf where it has no candidate.
-    With ``cutoff`` (per cell, the radius around its centre within which every segment is a
-    candidate), a third array: a lower bound on the distance to the nearest other feature (the
-    nearest other candidate, or beyond the cutoff less the cell's reach).
+    With ``cover`` (per cell: every segment that near any of its points is a candidate), a third
+    array: a lower bound on the distance to the nearest other feature (the nearest other
+    candidate, or beyond the cover).
 
     Slot ``j`` of a point is its cell's ``j``-th candidate, in segment (so feature) order. With the
     points sorted by their cell's candidate count, the points that have a slot ``j`` are a prefix;
@@ -1061,7 +1089,7 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = N
     x, y = grid.xy[order, 0], grid.xy[order, 1]
     at_least = np.cumsum(np.bincount(counts[cell], minlength=width + 1)[::-1])[::-1]
     best, arg = np.full(len(order), np.inf), np.zeros(len(order), dtype=np.intp)
-    track = cutoff is not None
+    track = cover is not None
     other, best_f = np.full(len(order), np.inf), np.full(len(order), -1, dtype=np.intp)
     for j in range(width):
         n = at_least[j + 1]  # the points with more than j candidates
@@ -1078,7 +1106,7 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = N
     distance[order], segment[order] = best, arg
     if not track:
         return distance, segment
-    beyond = (np.asarray(cutoff)[cell] - grid.reach) * (1 - 1e-9) - 1e-6
+    beyond = np.asarray(cover)[cell] * (1 - 1e-9) - 1e-6
     second = np.empty_like(best)
     second[order] = np.minimum(other, beyond)
     return distance, segment, second
