@@ -5,10 +5,13 @@ planar distance; ties to the target first in layer order) several times faster f
 
 * any targets: the features are cut into 2-vertex segments (a point is a zero-length one); a
   regular grid over the query points gives each occupied cell the few segments that can be nearest
-  to any point in it (every segment within the cell centre's nearest distance plus one cell
-  diameter), and numpy measures exactly those: for k = 1 slot by slot over the cells' candidate
-  lists, keeping each point's best so far (few segments: cells x segments up to 20 million, and
-  cells of 64 points or fewer);
+  to any point in it (every segment within the nearest distance from the centre of the cell's
+  points' bounding box plus the box's diagonal), and numpy measures exactly those: for k = 1 slot
+  by slot over the cells' candidate lists, keeping each point's best so far, or pair by pair where
+  few points share the slots (few segments: cells x segments up to 20 million, and cells of 64
+  points or fewer). The pairs are listed and measured a block of cells (and a range of points) at
+  a time, at most :data:`PAIRS_PER_BLOCK`: a cell of points kilometres apart far from a dense
+  cluster lists the whole cluster, and memory stays bounded however many points there are;
 * k = 1 and many segments (OpenStreetMap-sized layers) or crowded cells: a KD-tree over samples along the
   segments (every vertex, more along long segments) bounds each point's nearest distance, and
   numpy measures exactly the segments of the samples within that bound widened by half the
@@ -387,7 +390,7 @@ def _pair_blocks(
     per_cell = np.bincount(grid.point_cell, minlength=len(grid.centres))
     first_point = np.r_[0, np.cumsum(per_cell)]
     by_cell = _by_cell(grid)
-    cells = _Cells.of(grid.xy[by_cell], first_point[:-1])
+    cells = _Cells.of(grid)
     if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
         ranges = _dense_pairs(cells, segs, k=k, max_m=max_m, slack=slack, budget=budget)
     else:
@@ -407,16 +410,18 @@ class _Cells:
     reach: NDArray[np.float64]
 
     @classmethod
-    def of(cls, xy: NDArray[np.float64], starts: NDArray[np.intp]) -> _Cells:
-        """Cells of the points ``xy`` grouped by cell, each cell's first at ``starts``."""
-        low = np.column_stack([np.minimum.reduceat(xy[:, i], starts) for i in (0, 1)])
-        high = np.column_stack([np.maximum.reduceat(xy[:, i], starts) for i in (0, 1)])
-        return cls((low + high) / 2.0, np.hypot(*(high - low).T) / 2.0)
+    def of(cls, grid: Grid) -> _Cells:
+        """The occupied cells of ``grid``."""
+        low, high = np.full(grid.centres.shape, np.inf), np.full(grid.centres.shape, -np.inf)
+        for i in (0, 1):
+            np.minimum.at(low[:, i], grid.point_cell, grid.xy[:, i])
+            np.maximum.at(high[:, i], grid.point_cell, grid.xy[:, i])
+        return cls((low + high) / 2.0, np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1]) / 2.0)
 
 
 def _by_cell(grid: Grid) -> NDArray[np.intp]:
-    """The grid's points ordered by cell (stable)."""
-    return np.argsort(grid.point_cell, kind="stable")
+    """The grid's points ordered by cell (stable; small ints: a radix sort up to 65,536 cells)."""
+    return np.argsort(grid.point_cell.astype(np.min_scalar_type(len(grid.centres))), kind="stable")
 
 
 _Pairs = tuple[int, int, NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
