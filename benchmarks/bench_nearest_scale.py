@@ -6,15 +6,23 @@ Synthetic OSM-like targets in the belt's metric CRS (EPSG:7755), fixed seed:
   ``--vertices`` (1,000,000) vertices in all (rail, motorway and trunk ways of the belt);
 * ``zones``: ``--features / 10`` polygons (renewable-energy zones at OSM detail: noisy rings with
   about 100 m between vertices, ``--vertices / 2`` vertices in all); points inside are 0 m away.
+* ``cluster``: ``--cluster`` (20,000) short lines (2 segments of 5-30 m each) packed within a
+  1 km square at the belt's centre, seen from far away: every point's search ring holds the whole
+  cluster (the case where the candidate pairs used to grow as points x cluster segments).
 
 Query points are uniform in the belt polygon, one case per ``--points`` size (100,000 and
-1,000,000 by default). Each (method, case) runs in its own fresh Python process, which reports
+1,000,000 by default; the cluster cases are meant for a few thousand: ``--points 200 2000 8000``).
+Each (method, case) runs in its own fresh Python process, which reports
 wall time, CPU time, and its peak resident memory (VmHWM: the whole process, data included, and
 the part reached during the call). Methods: ``sjoin_nearest`` (the baseline, in the same run),
 ``nearest_table`` (this checkout) and, with ``--before REV``, ``nearest_table`` as it was at git
 revision REV. For k = 3 geopandas has no equivalent: ``nearest_table(k=3)`` is timed, its answers
 checked against a brute force over every feature (shapely distances, ties to the lower position)
 on a sample of the points, and compared with ``--before`` when given.
+
+``cluster`` times ``nearest_table`` against ``sjoin_nearest`` (answers checked for every point),
+``cluster-k3`` ``nearest_table(k=3)`` (a brute force on ``--sample`` points) and ``cluster-access``
+the access card as ``lines-access`` does, all against the cluster.
 
 ``lines-access`` times the access card (``corridormap.analysis.access.access_card``: geodesic km,
 ranked by them) against the same ways, with two baselines: ``sjoin_nearest`` alone (planar metres,
@@ -34,6 +42,7 @@ distance to both features (shapely) is the same within 1e-6 m; the number of suc
     python benchmarks/bench_nearest_scale.py --points 100000 --cases lines --before b8422b2
     python benchmarks/bench_nearest_scale.py --points 100000 1000000 --cases lines-access
     python benchmarks/bench_nearest_scale.py --json > figures.json
+    python benchmarks/bench_nearest_scale.py --points 200 2000 8000 --cases cluster cluster-k3 cluster-access
 
 Real data (``--real FILE ...``, then only those cases): an OSM extract (``.osm``, ``.osm.bz2``,
 ``.osm.pbf``) is read with the project's own extract path (``corridormap.osm.read_extract``, the
@@ -121,6 +130,20 @@ def osm_zones(shape: Any, features: int, vertices: int, seed: int) -> tuple[np.n
     xy = centre[owner] + radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
     closed = np.insert(xy, np.r_[first[1:], len(xy)], xy[first], axis=0)  # repeat each ring's start
     return closed, counts + 1
+
+
+def cluster_lines(shape: Any, features: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Short 3-vertex lines (segments of 5-30 m, turning a little) starting within a 1 km square at
+    the centre of ``shape``: (coords, counts)."""
+    rng = np.random.default_rng(seed)
+    centre = np.asarray(shape.centroid.coords[0])
+    start = centre + rng.uniform(-500.0, 500.0, (features, 2))
+    heading = rng.uniform(0.0, 2 * np.pi, features)
+    length = rng.uniform(5.0, 30.0, features)[:, None]
+    middle = start + length * np.column_stack([np.cos(heading), np.sin(heading)])
+    heading = heading + rng.normal(0.0, 0.5, features)
+    end = middle + length * np.column_stack([np.cos(heading), np.sin(heading)])
+    return np.stack([start, middle, end], axis=1).reshape(-1, 2), np.full(features, 3)
 
 
 def real_targets(path: Path, what: str) -> tuple[np.ndarray, str]:
@@ -350,25 +373,31 @@ def cases(args: argparse.Namespace, tmp: Path) -> Any:
                 yield f"real:{Path(path).name}", n, 1, data, geoms
         return
     shape = belt_shape()
+    sources = {c.split("-")[0] for c in args.cases}
     made = {
-        "lines": osm_lines(shape, args.features, args.vertices, SEED),
-        "zones": osm_zones(shape, max(args.features // 10, 1), args.vertices // 2, SEED + 7),
+        "lines": osm_lines(shape, args.features, args.vertices, SEED) if sources & {"lines"} else None,
+        "zones": osm_zones(shape, max(args.features // 10, 1), args.vertices // 2, SEED + 7)
+        if "zones" in sources
+        else None,
+        "cluster": cluster_lines(shape, args.cluster, SEED + 11) if "cluster" in sources else None,
     }
     for n in args.points:
         xy = belt_points(shape, n, SEED + n)
         for case in args.cases:
-            kind = "zones" if case == "zones" else "lines"
-            coords, counts = made[kind]
+            source = case.split("-")[0]
+            kind = "zones" if source == "zones" else "lines"
+            coords, counts = made[source]
             data = tmp / f"{case}-{n}.npz"
             np.savez(data, xy=xy, coords=coords, counts=counts, kind=kind, crs="EPSG:7755")
-            yield case, n, 3 if case == "lines-k3" else 1, data, geometries(kind, coords, counts)
+            k = 3 if case.endswith("-k3") else 1
+            yield case, n, k, data, geometries(kind, coords, counts)
 
 
 def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for case, n, k, data, targets in cases(args, tmp):
         xy = np.load(data)["xy"]
-        if case == "lines-access":
+        if case.endswith("-access"):
             methods = ["sjoin_nearest", "sjoin+Geod", "access_card"]
         else:
             before = ["before"] if args.before else []
@@ -429,7 +458,7 @@ def print_row(r: dict[str, Any]) -> None:
             f"exact ({r['checked']} by brute force; {r['ties']} points geodesically nearer another feature)"
         )
     print(
-        f"{r['case']:9} {r['points']:>9,} {r['vertices']:>9,} {r['k']:>2}  {r['method']:22} "
+        f"{r['case']:14} {r['points']:>9,} {r['vertices']:>9,} {r['k']:>2}  {r['method']:22} "
         f"{r['wall_s']:8.2f} {r['cpu_s']:8.2f} {r['peak_mib']:8.0f} {call}  {ratio}  {check}",
         flush=True,
     )
@@ -440,11 +469,12 @@ def main() -> None:
     parser.add_argument("--points", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--features", type=int, default=10_000)
     parser.add_argument("--vertices", type=int, default=1_000_000)
+    parser.add_argument("--cluster", type=int, default=20_000, help="lines in the cluster cases")
     parser.add_argument(
         "--cases",
         nargs="+",
         default=["lines", "lines-k3", "zones", "lines-access"],
-        choices=["lines", "lines-k3", "zones", "lines-access"],
+        choices=["lines", "lines-k3", "zones", "lines-access", "cluster", "cluster-k3", "cluster-access"],
     )
     parser.add_argument("--before", help="also time nearest.py at this git revision")
     parser.add_argument("--sample", type=int, default=200, help="points checked by brute force for k = 3")
@@ -460,8 +490,8 @@ def main() -> None:
     args = parser.parse_args()
     if not args.json:
         print(
-            "case         points  vertices  k  method                  wall s    cpu s  peak MiB  call MiB"
-            "  speed-up wall/cpu"
+            "case              points  vertices  k  method                  wall s    cpu s  peak MiB"
+            "  call MiB  speed-up wall/cpu"
         )
     with tempfile.TemporaryDirectory() as tmp:
         rows = run(args, Path(tmp))

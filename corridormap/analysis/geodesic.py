@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Geod, Transformer
 
 from ..crs import BELT_CRS, scale_bounds, to_metric
-from .nearest import Grid, nearest_columns, require_finite
+from .nearest import Grid, count_bounds, nearest_columns, require_finite
 
 __all__ = ["Queries", "geodesic_m", "geodesic_nearest", "nearest_km"]
 
@@ -315,49 +315,14 @@ def _extra_pairs(
                 yield p[part], t[part], points[i[part]]
 
 
-_BOUND_CELLS = 512  # cells a side of the grids :func:`_pair_bounds` counts feature centres in
-_BOUND_CLASSES = 12  # size classes of features (box half-sides doubling), one grid each
-
-
 def _pair_bounds(
     xy: NDArray[np.float64], radius: NDArray[np.float64], geoms: NDArray[Any], every: NDArray[np.intp]
 ) -> NDArray[np.int64]:
-    """For each point, at least the number of features (of ``every``) within ``radius`` of it.
-
-    A feature within ``r`` of a point has its bounding box within ``r`` of it, so the box's centre
-    lies within ``r + h`` of it along each axis (``h`` the box's larger half-side). The features go
-    in size classes (``h`` doubling from class to class); each class counts its centres in a grid
-    (a summed-area table: every cell the square of half-side ``r + h_max`` touches, counted whole).
-    """
+    """For each point, at least the number of features (of ``every``) within ``radius`` of it
+    (:func:`corridormap.analysis.nearest.count_bounds` over the features' boxes)."""
     if len(xy) == 0 or len(every) == 0:
         return np.zeros(len(xy), dtype=np.int64)
-    box = shapely.bounds(geoms[every])
-    cx, cy = (box[:, 0] + box[:, 2]) / 2.0, (box[:, 1] + box[:, 3]) / 2.0
-    half = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2.0
-    x0, y0 = float(cx.min()), float(cy.min())
-    span = max(float(cx.max()) - x0, float(cy.max()) - y0, 1.0)
-    size = span / (_BOUND_CELLS - 1)
-    gx = ((cx - x0) / size).astype(np.intp)
-    gy = ((cy - y0) / size).astype(np.intp)
-    base = max(float(half.min()), size)
-    cls = np.clip(np.ceil(np.log2(np.maximum(half, base) / base)), 0, _BOUND_CLASSES - 1).astype(np.intp)
-    out = np.zeros(len(xy), dtype=np.int64)
-    for c in np.unique(cls):
-        mine = cls == c
-        counts = np.zeros((_BOUND_CELLS + 1, _BOUND_CELLS + 1), dtype=np.int64)
-        np.add.at(counts, (gx[mine] + 1, gy[mine] + 1), 1)
-        table = counts.cumsum(axis=0).cumsum(axis=1)  # table[i, j]: centres in cells below i and j
-        reach = radius + float(half[mine].max())
-        lo_x, hi_x = (
-            np.clip(np.floor((xy[:, 0] + d - x0) / size) + e, 0, _BOUND_CELLS).astype(np.intp)
-            for d, e in ((-reach, -1), (reach, 2))  # a cell more each side: rounding at the edges
-        )
-        lo_y, hi_y = (
-            np.clip(np.floor((xy[:, 1] + d - y0) / size) + e, 0, _BOUND_CELLS).astype(np.intp)
-            for d, e in ((-reach, -1), (reach, 2))
-        )
-        out += table[hi_x, hi_y] - table[lo_x, hi_y] - table[hi_x, lo_y] + table[lo_x, lo_y]
-    return out
+    return count_bounds(xy, radius, shapely.bounds(geoms[every]))
 
 
 def _ranked(

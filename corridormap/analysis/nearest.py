@@ -5,10 +5,13 @@ planar distance; ties to the target first in layer order) several times faster f
 
 * any targets: the features are cut into 2-vertex segments (a point is a zero-length one); a
   regular grid over the query points gives each occupied cell the few segments that can be nearest
-  to any point in it (every segment within the cell centre's nearest distance plus one cell
-  diameter), and numpy measures exactly those: for k = 1 slot by slot over the cells' candidate
-  lists, keeping each point's best so far (few segments: cells x segments up to 20 million, and
-  cells of 64 points or fewer);
+  to any point in it (every segment within the nearest distance from the centre of the cell's
+  points' bounding box plus the box's diagonal), and numpy measures exactly those: for k = 1 slot
+  by slot over the cells' candidate lists, keeping each point's best so far, or pair by pair where
+  few points share the slots (few segments: cells x segments up to 20 million, and cells of 64
+  points or fewer). The pairs are listed and measured a block of cells (and a range of points) at
+  a time, at most :data:`PAIRS_PER_BLOCK`: a cell of points kilometres apart far from a dense
+  cluster lists the whole cluster, and memory stays bounded however many points there are;
 * k = 1 and many segments (OpenStreetMap-sized layers) or crowded cells: a KD-tree over samples along the
   segments (every vertex, more along long segments) bounds each point's nearest distance, and
   numpy measures exactly the segments of the samples within that bound widened by half the
@@ -30,6 +33,7 @@ geodesic: :mod:`corridormap.analysis.geodesic` measures them on the ellipsoid on
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +47,7 @@ from pyproj import Transformer
 from ..crs import BELT_CRS, require_crs, to_metric
 from ..errors import LayerValidationError
 
-__all__ = ["Grid", "nearest_table", "nearest_columns", "query_points", "require_finite"]
+__all__ = ["Grid", "count_bounds", "nearest_table", "nearest_columns", "query_points", "require_finite"]
 
 _COLUMNS = ["point", "rank", "target", "distance_m", "x", "y"]
 
@@ -123,6 +127,18 @@ class _Segments:
         length2 = (d * d).sum(axis=1)
         inv = np.divide(1.0, length2, out=np.zeros_like(length2), where=length2 > 0)
         return cls(start[:, 0], start[:, 1], d[:, 0], d[:, 1], inv, owner_feature, not inv.any())
+
+    def boxes(self) -> NDArray[np.float64]:
+        """Each segment's bounding box, as ``shapely.bounds`` gives it."""
+        ex, ey = self.ax + self.dx, self.ay + self.dy
+        return np.column_stack(
+            [
+                np.minimum(self.ax, ex),
+                np.minimum(self.ay, ey),
+                np.maximum(self.ax, ex),
+                np.maximum(self.ay, ey),
+            ]
+        )
 
     def tree(self) -> shapely.STRtree:
         start = np.column_stack([self.ax, self.ay])
@@ -301,32 +317,6 @@ def _nearest_points(xy: NDArray[np.float64], geoms: NDArray[Any], *, k: int, max
     return table
 
 
-def _cell_pairs(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
-) -> Any:
-    """(cell, segment) pairs sorted by cell, then segment: per cell, every segment that can be among
-    any of its points' k nearest; and per cell the radius around its centre within which every
-    segment is listed.
-
-    For a point p within ``reach`` of its cell centre c, d_k(p) <= d_k(c) + reach, so a segment
-    can only matter to p if d(c, segment) <= min(d_k(c) + reach, max) + reach. ``slack`` lists
-    more: every segment within that widened (so within ``d_k(p)`` widened of each point).
-    """
-    if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
-        return _cell_pairs_dense(grid, segs, k=k, max_m=max_m, slack=slack)
-    return _cell_pairs_tree(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
-
-
-def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp]) -> Any:
-    """(cell, segment) pairs sorted by cell -> (point, segment) pairs grouped by point."""
-    counts = np.bincount(cell_i, minlength=len(grid.centres))
-    offsets = np.r_[0, np.cumsum(counts)[:-1]]
-    per_point = counts[grid.point_cell]
-    pp = np.repeat(np.arange(len(grid.point_cell)), per_point)
-    within = np.arange(len(pp)) - np.repeat(np.cumsum(per_point) - per_point, per_point)
-    return pp, seg_i[np.repeat(offsets[grid.point_cell], per_point) + within]
-
-
 def _measure(x: Any, y: Any, segs: _Segments, s: Any) -> tuple[Any, Any]:
     """Squared distance from points ``x, y`` to segments ``s`` (arrays that broadcast), and the
     fraction (0-1) along each segment of the nearest location."""
@@ -354,74 +344,365 @@ _CROWDED = 64  # points per grid cell beyond which k = 1 goes by samples (the sw
 # point against all of its cell's candidates)
 
 
-def _cell_pairs_dense(
-    grid: Grid, segs: _Segments, *, k: int, max_m: float, slack: Slack = None
-) -> tuple[Any, Any, Any]:
-    """Candidate (cell, segment) pairs, sorted by cell, from blocks of the centre-segment distances."""
-    cells, found, radii = [], [], []
+PAIRS_PER_BLOCK = 250_000  # candidate pairs the grid search lists and measures at once (~25 MB)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """The candidate pairs of a range of the grid's cells: every segment that can be among any of
+    their points' k nearest (see :func:`_pair_blocks`)."""
+
+    points: NDArray[np.intp]  # the block's points (positions in the whole grid), grouped by cell
+    first: int  # where they start in the grid's points ordered by cell (:func:`_by_cell`)
+    grid: Grid  # over those points alone: cells numbered from 0 within the block
+    cell_i: NDArray[np.intp]  # pairs sorted by cell, then segment
+    seg_i: NDArray[np.intp]
+    cover: NDArray[np.float64]  # per cell: every segment this near any of its points is listed
+
+
+def _pair_blocks(
+    grid: Grid,
+    segs: _Segments,
+    geoms: NDArray[Any],
+    *,
+    k: int,
+    max_m: float,
+    slack: Slack = None,
+    budget: int | None = None,
+) -> Iterator[_Block]:
+    """(cell, segment) candidate pairs, a range of cells at a time: per cell, every segment that
+    can be among any of its points' k nearest, and how near its points every segment is listed.
+
+    Each cell is measured from the centre c of its points' bounding box, ``r`` (half its
+    diagonal) from each of them (a cell of one point: that point, 0 m). For a point p of the cell,
+    d_k(p) <= d_k(c) + r, so a segment can only matter to p if
+    d(c, segment) <= min(d_k(c) + r, max) + r. ``slack`` lists more: every segment within that
+    widened (so within ``d_k(p)`` widened of each point), but not past d_(k+1)(c) + 2 r when the
+    (k+1)-th feature is nearer (every segment within d_(k+1)(p) is then listed: ``second_m``
+    exact, and a cluster seen from a point far away is not listed whole).
+
+    A cell seen from far away can list a whole cluster of segments (its reach is wider than the
+    cluster), so the pairs go in blocks of at most about ``budget`` (:data:`PAIRS_PER_BLOCK`;
+    more only for a single cell, or a single row of the dense measure): the memory stays bounded
+    whatever the number of points.
+    """
+    budget = PAIRS_PER_BLOCK if budget is None else budget
+    per_cell = np.bincount(grid.point_cell, minlength=len(grid.centres))
+    first_point = np.r_[0, np.cumsum(per_cell)]
+    by_cell = _by_cell(grid)
+    cells = _Cells.of(grid)
+    if len(grid.centres) * len(segs.ax) <= _DENSE_LIMIT:
+        ranges = _dense_pairs(cells, segs, k=k, max_m=max_m, slack=slack, budget=budget)
+    else:
+        ranges = _tree_pairs(cells, segs, geoms, k=k, max_m=max_m, slack=slack, budget=budget)
+    for lo, hi, cell_i, seg_i, cover in ranges:
+        points = by_cell[first_point[lo] : first_point[hi]]
+        sub = Grid(grid.xy[points], grid.point_cell[points] - lo, grid.centres[lo:hi], grid.reach)
+        yield _Block(points, int(first_point[lo]), sub, cell_i, seg_i, cover)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The grid's occupied cells as the bounding boxes of their points: each box's centre, and half
+    its diagonal (no point of the cell is farther from the centre)."""
+
+    centre: NDArray[np.float64]
+    reach: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, grid: Grid) -> _Cells:
+        """The occupied cells of ``grid``."""
+        low, high = np.full(grid.centres.shape, np.inf), np.full(grid.centres.shape, -np.inf)
+        for i in (0, 1):
+            np.minimum.at(low[:, i], grid.point_cell, grid.xy[:, i])
+            np.maximum.at(high[:, i], grid.point_cell, grid.xy[:, i])
+        return cls((low + high) / 2.0, np.hypot(high[:, 0] - low[:, 0], high[:, 1] - low[:, 1]) / 2.0)
+
+
+def _by_cell(grid: Grid) -> NDArray[np.intp]:
+    """The grid's points ordered by cell (stable; small ints: a radix sort up to 65,536 cells)."""
+    return np.argsort(grid.point_cell.astype(np.min_scalar_type(len(grid.centres))), kind="stable")
+
+
+_Pairs = tuple[int, int, NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
+
+
+def _radius(d_k: Any, reach: Any, max_m: float, slack: Slack, d_next: Any = None) -> Any:
+    """Per cell, the radius around its centre within which a segment can matter (see
+    :func:`_pair_blocks`; ``d_next``: the (k+1)-th feature's distance, with ``slack``)."""
+    r = _grow(np.minimum(d_k + reach, max_m) + reach, slack)
+    if d_next is not None:
+        r = np.minimum(r, d_next + 2.0 * reach)
+    return r * (1 + 1e-9) + 1e-6
+
+
+def _dense_pairs(
+    cells: _Cells, segs: _Segments, *, k: int, max_m: float, slack: Slack, budget: int
+) -> Iterator[_Pairs]:
+    """Candidate pairs from blocks of the centre-segment distances: (first cell, end cell, cell of
+    each pair counted from the first, segment, each cell's cover)."""
     rows = max(1, 65_536 // max(len(segs.ax), 1))  # blocks that stay in cache
     starts = np.flatnonzero(np.r_[True, segs.feature[1:] != segs.feature[:-1]])
-    for first in range(0, len(grid.centres), rows):
-        c = grid.centres[first : first + rows]
+    pairs: list[Any] = []
+    found: list[Any] = []
+    covers: list[Any] = []
+    lo, listed, n = 0, 0, len(cells.centre)
+    for first in range(0, n, rows):
+        c, reach = cells.centre[first : first + rows], cells.reach[first : first + rows]
         d2, _ = _measure(c[:, 0, None], c[:, 1, None], segs, slice(None))
-        if k == 1:
+        d_next = None
+        if k == 1 and slack is None:
             d_k = np.sqrt(d2.min(axis=1))
-        else:  # the k-th nearest feature: per-feature minimum, then partition
+        else:  # the k-th (and (k+1)-th) nearest feature: per-feature minimum, then partition
             per_feature = np.minimum.reduceat(d2, starts, axis=1)
             kk = min(k, per_feature.shape[1]) - 1
             d_k = np.sqrt(np.partition(per_feature, kk, axis=1)[:, kk])
-        radius = _grow(np.minimum(d_k + grid.reach, max_m) + grid.reach, slack) * (1 + 1e-9) + 1e-6
+            if slack is not None and per_feature.shape[1] > k:
+                d_next = np.sqrt(np.partition(per_feature, k, axis=1)[:, k])
+        radius = _radius(d_k, reach, max_m, slack, d_next)
         cell_i, seg_i = np.nonzero(d2 <= (radius * radius)[:, None])
-        cells.append(cell_i + first)
+        if pairs and listed + len(cell_i) > budget:  # the block so far, before it passes the budget
+            yield lo, first, np.concatenate(pairs), np.concatenate(found), np.concatenate(covers)
+            pairs, found, covers, lo, listed = [], [], [], first, 0
+        pairs.append(cell_i + (first - lo))
         found.append(seg_i)
-        radii.append(radius)
-    return np.concatenate(cells), np.concatenate(found), np.concatenate(radii)
+        covers.append(radius - reach)
+        listed += len(cell_i)
+    if pairs:
+        yield lo, n, np.concatenate(pairs), np.concatenate(found), np.concatenate(covers)
 
 
-def _cell_pairs_tree(
-    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
-) -> tuple[Any, Any, Any]:
-    """Candidate (cell, segment) pairs, sorted by cell then segment, through an STRtree (many segments)."""
+def _tree_pairs(
+    cells: _Cells, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack, budget: int
+) -> Iterator[_Pairs]:
+    """Candidate pairs through an STRtree (many segments), ranges of cells whose bound on their
+    pairs (:func:`count_bounds`) stays within ``budget``: as :func:`_dense_pairs`."""
     tree = segs.tree()
-    centres = shapely.points(grid.centres)
+    centres = shapely.points(cells.centre)
     if k == 1:
         found, dist = tree.query_nearest(centres, return_distance=True, all_matches=False)
         d_k = np.full(len(centres), np.inf)
         d_k[found[0]] = dist
     else:
-        d_k = _kth_feature_distance(grid, geoms, k, cap=max_m + grid.reach)
-    radius = _grow(np.minimum(d_k + grid.reach, max_m) + grid.reach, slack) * (1 + 1e-9) + 1e-6
-    cell_i, seg_i = tree.query(centres, predicate="dwithin", distance=radius)
-    order = np.lexsort((seg_i, cell_i))
-    return cell_i[order], seg_i[order], radius
+        d_k = _kth_feature_distance(cells, geoms, k, max_m=max_m, budget=budget)
+    radius = _radius(d_k, cells.reach, max_m, slack)
+    bounds = count_bounds(cells.centre, radius, segs.boxes())
+    for lo, hi in _ranges(bounds, budget):
+        cell_i, seg_i = tree.query(centres[lo:hi], predicate="dwithin", distance=radius[lo:hi])
+        order = np.lexsort((seg_i, cell_i))
+        yield lo, hi, cell_i[order], seg_i[order], radius[lo:hi] - cells.reach[lo:hi]
 
 
-def _kth_feature_distance(grid: Grid, geoms: NDArray[Any], k: int, *, cap: float) -> NDArray[np.float64]:
-    """Distance from each cell centre to its k-th nearest feature; inf where that is beyond ``cap``.
+def _ranges(weight: NDArray[Any], budget: float) -> list[tuple[int, int]]:
+    """Consecutive ranges of items whose weights sum to less than ``budget`` (an item of
+    ``budget`` or more alone)."""
+    if len(weight) == 0:
+        return []
+    total = np.cumsum(weight, dtype=np.float64)
+    cuts = np.flatnonzero(np.diff(np.floor(total / max(budget, 1)), prepend=0.0) > 0)
+    edges = np.unique(np.r_[0, cuts, cuts + 1, len(weight)].clip(0, len(weight)))
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+
+
+_BOUND_CELLS = 512  # cells a side of the grids :func:`count_bounds` counts box centres in
+_BOUND_CLASSES = 12  # size classes of boxes (half-sides doubling), one grid each
+
+
+def count_bounds(
+    xy: NDArray[np.float64], radius: NDArray[np.float64], box: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """For each point, at least the number of boxes (rows of ``shapely.bounds``) within ``radius``
+    of it (an infinite radius counts every box).
+
+    A box within ``r`` of a point has its centre within ``r + h`` of it along each axis (``h`` the
+    box's larger half-side). The boxes go in size classes (``h`` doubling from class to class);
+    each class counts its centres in a grid (a summed-area table: every cell the square of
+    half-side ``r + h_max`` touches, counted whole).
+    """
+    if len(xy) == 0 or len(box) == 0:
+        return np.zeros(len(xy), dtype=np.int64)
+    cx, cy = (box[:, 0] + box[:, 2]) / 2.0, (box[:, 1] + box[:, 3]) / 2.0
+    half = np.maximum(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2.0
+    x0, y0 = float(cx.min()), float(cy.min())
+    span = max(float(cx.max()) - x0, float(cy.max()) - y0, 1.0)
+    size = span / (_BOUND_CELLS - 1)
+    gx = ((cx - x0) / size).astype(np.intp)
+    gy = ((cy - y0) / size).astype(np.intp)
+    base = max(float(half.min()), size)
+    cls = np.clip(np.ceil(np.log2(np.maximum(half, base) / base)), 0, _BOUND_CLASSES - 1).astype(np.intp)
+    out = np.zeros(len(xy), dtype=np.int64)
+    for c in np.unique(cls):
+        mine = cls == c
+        counts = np.zeros((_BOUND_CELLS + 1, _BOUND_CELLS + 1), dtype=np.int64)
+        np.add.at(counts, (gx[mine] + 1, gy[mine] + 1), 1)
+        table = counts.cumsum(axis=0).cumsum(axis=1)  # table[i, j]: centres in cells below i and j
+        reach = radius + float(half[mine].max())
+        lo_x, hi_x = (
+            np.clip(np.floor((xy[:, 0] + d - x0) / size) + e, 0, _BOUND_CELLS).astype(np.intp)
+            for d, e in ((-reach, -1), (reach, 2))  # a cell more each side: rounding at the edges
+        )
+        lo_y, hi_y = (
+            np.clip(np.floor((xy[:, 1] + d - y0) / size) + e, 0, _BOUND_CELLS).astype(np.intp)
+            for d, e in ((-reach, -1), (reach, 2))
+        )
+        out += table[hi_x, hi_y] - table[lo_x, hi_y] - table[hi_x, lo_y] + table[lo_x, lo_y]
+    return out
+
+
+def _expand(grid: Grid, cell_i: NDArray[np.intp], seg_i: NDArray[np.intp], rows: Any = None) -> Any:
+    """(cell, segment) pairs sorted by cell -> (point, segment) pairs grouped by point, for the
+    points ``rows`` (all by default; ``point`` then counts from the first of them)."""
+    counts = np.bincount(cell_i, minlength=len(grid.centres))
+    offsets = np.r_[0, np.cumsum(counts)[:-1]]
+    cell = grid.point_cell if rows is None else grid.point_cell[rows]
+    per_point = counts[cell]
+    pp = np.repeat(np.arange(len(cell)), per_point)
+    within = np.arange(len(pp)) - np.repeat(np.cumsum(per_point) - per_point, per_point)
+    return pp, seg_i[np.repeat(offsets[cell], per_point) + within]
+
+
+def _point_ranges(block: _Block, budget: int) -> list[tuple[int, int]]:
+    """Ranges of a block's points whose (point, segment) pairs stay within ``budget``."""
+    counts = np.bincount(block.cell_i, minlength=len(block.grid.centres))
+    return _ranges(counts[block.grid.point_cell], budget)
+
+
+def _grid_nearest(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, max_m: float, slack: Slack = None
+) -> tuple[Any, ...]:
+    """Each point's nearest segment over the grid's candidates: (distance, segment), inf where
+    nothing is within ``max_m``, with ``slack`` a third array as :func:`_sweep` gives. A block of
+    cells at a time (:func:`_pair_blocks`): slot by slot (:func:`_sweep`) where many points share
+    the slots, else the points' pairs measured at once, a range of points at a time."""
+    n = len(grid.xy)
+    distance, segment, other = np.full(n, np.inf), np.zeros(n, dtype=np.intp), np.full(n, np.inf)
+    for b in _pair_blocks(grid, segs, geoms, k=1, max_m=max_m, slack=slack):
+        counts = np.bincount(b.cell_i, minlength=len(b.grid.centres))
+        pairs = int(counts[b.grid.point_cell].sum())
+        if pairs >= _SWEEP_SHARED * int(counts.max(initial=0)):
+            found = _sweep(b.grid, segs, b.cell_i, b.seg_i, b.cover if slack is not None else None)
+            distance[b.points], segment[b.points] = found[0], found[1]
+            if slack is not None:
+                other[b.points] = found[2]
+            continue
+        beyond = None if slack is None else _beyond_cells(b.grid, b.cover)
+        for lo, hi in _point_ranges(b, PAIRS_PER_BLOCK):
+            pp, ps = _expand(b.grid, b.cell_i, b.seg_i, np.arange(lo, hi))
+            rows = b.points[lo:hi]
+            found = _nearest_of_pairs(
+                b.grid.xy[lo:hi], pp, ps, segs, None if beyond is None else beyond[lo:hi]
+            )
+            distance[rows], segment[rows] = found[0], found[1]
+            if slack is not None:
+                other[rows] = found[2]
+    return (distance, segment) if slack is None else (distance, segment, other)
+
+
+_SWEEP_SHARED = 256  # points a slot on average from which :func:`_sweep` beats measuring pairs at once
+
+
+def _nearest_of_pairs(xy: Any, pp: Any, ps: Any, segs: _Segments, beyond: Any = None) -> tuple[Any, ...]:
+    """Each point's nearest among its candidate segments ``ps`` (pairs grouped by point ``pp``):
+    (distance, segment), inf where it has none; ties to the lower segment. With ``beyond`` (per
+    point: no segment not among its candidates is nearer), a third array as :func:`_sweep` gives:
+    the nearest candidate of another feature, at most ``beyond``."""
+    n = len(xy)
+    distance, segment, other = np.full(n, np.inf), np.zeros(n, dtype=np.intp), np.full(n, np.inf)
+    if len(pp):
+        d = np.sqrt(_measure(xy[pp, 0], xy[pp, 1], segs, ps)[0])
+        start = np.flatnonzero(np.r_[True, pp[1:] != pp[:-1]])
+        size = np.diff(np.r_[start, len(pp)])
+        owner = pp[start]
+        best = np.minimum.reduceat(d, start)
+        at_best = d == np.repeat(best, size)
+        seg = np.minimum.reduceat(np.where(at_best, ps, len(segs.ax)), start)
+        distance[owner], segment[owner] = best, seg
+        if beyond is not None:
+            another = segs.feature[ps] != np.repeat(segs.feature[seg], size)
+            other[owner] = np.minimum.reduceat(np.where(another, d, np.inf), start)
+    if beyond is None:
+        return distance, segment
+    return distance, segment, np.minimum(other, beyond)
+
+
+def _grid_ranked(
+    grid: Grid, segs: _Segments, geoms: NDArray[Any], *, k: int, max_m: float, slack: Slack = None
+) -> Columns:
+    """The k nearest features over the grid's candidate pairs (:func:`_ranked`), a block of cells
+    and a range of points at a time (at most about :data:`PAIRS_PER_BLOCK` pairs measured at once)."""
+    in_p, in_f = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    polygonal = bool(_is_polygonal(geoms).any())
+    if polygonal:  # points inside polygons (found once): by the points' position in cell order
+        place = np.empty(len(grid.xy), dtype=np.intp)
+        place[_by_cell(grid)] = np.arange(len(grid.xy))
+        inside_p, inside_f = _inside(grid.xy, geoms)
+        order = np.argsort(place[inside_p], kind="stable")
+        in_p, in_f = place[inside_p][order], inside_f[order]
+    parts = []
+    for b in _pair_blocks(grid, segs, geoms, k=k, max_m=max_m, slack=slack):
+        beyond = None if slack is None else _beyond_cells(b.grid, b.cover)
+        for lo, hi in _point_ranges(b, PAIRS_PER_BLOCK):
+            pp, ps = _expand(b.grid, b.cell_i, b.seg_i, np.arange(lo, hi))
+            these = None
+            if polygonal:
+                at = np.searchsorted(in_p, [b.first + lo, b.first + hi])
+                these = (in_p[at[0] : at[1]] - (b.first + lo), in_f[at[0] : at[1]])
+            part = _ranked(
+                b.grid.xy[lo:hi],
+                pp,
+                ps,
+                segs,
+                geoms,
+                k=k,
+                max_m=max_m,
+                beyond=None if beyond is None else beyond[lo:hi],
+                inside=these,
+            )
+            part["point"] = b.points[lo:hi][part["point"]]
+            parts.append(part)
+    columns = _COLUMNS + ([] if slack is None else ["second_m"])
+    if not parts:
+        return {c: np.empty(0, dtype=np.intp if i < 3 else float) for i, c in enumerate(columns)}
+    table = {c: np.concatenate([p[c] for p in parts]) for c in columns}
+    by_point = np.lexsort((table["rank"], table["point"]))
+    return {c: v[by_point] for c, v in table.items()}
+
+
+def _kth_feature_distance(
+    cells: _Cells, geoms: NDArray[Any], k: int, *, max_m: float, budget: int
+) -> NDArray[np.float64]:
+    """Distance from each cell centre to its k-th nearest feature; inf where that is beyond
+    ``max_m`` and the cell's reach.
 
     A search radius per centre, the nearest feature's distance plus a margin (a cell diagonal and a
     sixteenth of that distance), grows by doubling the margin until k features are within it; the
     k-th nearest of the features found is then the exact k-th, as every feature outside is farther.
     Features, not segments: a circle around a point far from a long line takes in much of it.
+    The centres go in ranges whose bound on the features within their radius
+    (:func:`count_bounds`) stays within ``budget``.
     """
     kk = min(k, len(geoms))
-    tree, centres = shapely.STRtree(geoms), shapely.points(grid.centres)
+    tree, centres = shapely.STRtree(geoms), shapely.points(cells.centre)
+    cap = max_m + cells.reach
     found, d_1 = tree.query_nearest(centres, return_distance=True, all_matches=False)
     nearest, margin, out = np.empty(len(centres)), np.empty(len(centres)), np.full(len(centres), np.inf)
     nearest[found[0]] = d_1
-    margin[found[0]] = 2.0 * grid.reach + d_1 / 16.0
+    margin[found[0]] = 2.0 * cells.reach[found[0]] + d_1 / 16.0 + 1.0
     if kk == 1:
         return nearest
+    box = shapely.bounds(geoms)
     todo = np.arange(len(centres))
     while len(todo):
         radius = nearest[todo] + margin[todo]
-        ci, fi = tree.query(centres[todo], predicate="dwithin", distance=radius)
-        d = shapely.distance(centres[todo[ci]], geoms[fi])
-        order = np.lexsort((d, ci))
-        counts = np.bincount(ci, minlength=len(todo))
-        done = counts >= kk
-        out[todo[done]] = d[order][(np.cumsum(counts) - counts)[done] + kk - 1]
-        done |= radius > cap  # beyond reach anyway
+        done = radius > cap[todo]  # beyond reach anyway, unless k are within it
+        for lo, hi in _ranges(count_bounds(cells.centre[todo], radius, box), budget):
+            ci, fi = tree.query(centres[todo[lo:hi]], predicate="dwithin", distance=radius[lo:hi])
+            d = shapely.distance(centres[todo[lo:hi][ci]], geoms[fi])
+            order = np.lexsort((d, ci))
+            counts = np.bincount(ci, minlength=hi - lo)
+            full = counts >= kk
+            out[todo[lo:hi][full]] = d[order][(np.cumsum(counts) - counts)[full] + kk - 1]
+            done[lo:hi] |= full
         todo = todo[~done]
         margin[todo] *= 2.0
     return out
@@ -454,32 +735,39 @@ def _nearest_segments(
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
     if many or crowded:
         return _ranked_by_samples(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
-    cell_i, seg_i, cutoff = _cell_pairs(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
-    if k == 1:  # a few segments: the cells' candidates, slot by slot
-        found = _sweep(grid, segs, cell_i, seg_i, cutoff if slack is not None else None)
+    if k == 1:  # a few segments: the cells' candidates
+        found = _grid_nearest(grid, segs, geoms, max_m=max_m, slack=slack)
         return _nearest_first(grid, segs, geoms, found, max_m=max_m)
-    pp, ps = _expand(grid, cell_i, seg_i)
-    beyond = None if slack is None else _beyond_cells(grid, cutoff)
-    return _ranked(grid.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
+    return _grid_ranked(grid, segs, geoms, k=k, max_m=max_m, slack=slack)
 
 
-def _beyond_cells(grid: Grid, cutoff: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Per point, how near a segment not listed for its cell can be: its cell's listing radius
-    (``cutoff``) less the cell's reach."""
-    return np.asarray((cutoff[grid.point_cell] - grid.reach) * (1 - 1e-9) - 1e-6)
+def _beyond_cells(grid: Grid, cover: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per point, how near a segment not listed for its cell can be: its cell's ``cover`` (every
+    segment that near any of its points is listed)."""
+    return np.asarray(cover[grid.point_cell] * (1 - 1e-9) - 1e-6)
 
 
 def _ranked(
-    xy: Any, pp: Any, ps: Any, segs: _Segments, geoms: Any, *, k: int, max_m: float, beyond: Any = None
+    xy: Any,
+    pp: Any,
+    ps: Any,
+    segs: _Segments,
+    geoms: Any,
+    *,
+    k: int,
+    max_m: float,
+    beyond: Any = None,
+    inside: tuple[Any, Any] | None = None,
 ) -> Columns:
     """The k nearest features of the points ``xy[pp]`` among candidate segments ``ps`` (pairs
-    grouped by point), points inside polygons at 0 m; ``point`` indexes ``xy``. ``beyond`` (per
+    grouped by point), points inside polygons at 0 m (``inside``: those (point, feature) pairs when
+    already found, as :func:`_inside` gives them); ``point`` indexes ``xy``. ``beyond`` (per
     point: no segment not among its candidates is nearer): also ``second_m``, the nearest feature
     after the k (see :func:`nearest_columns`)."""
     d2, t = _measure(xy[pp, 0], xy[pp, 1], segs, ps)
     d = np.sqrt(d2, out=d2)
     if _is_polygonal(geoms).any():
-        d, t, pp, ps = _add_inside(xy, geoms, d, t, pp, ps)
+        d, t, pp, ps = _add_inside(*(inside if inside is not None else _inside(xy, geoms)), d, t, pp, ps)
     pf = np.where(ps >= 0, segs.feature[ps], -ps - 1)
     keep = d <= max_m
     if not keep.all():
@@ -634,7 +922,7 @@ def _nearest_segment(
             kk = min(k, len(samples.seg))
             d, i = tree.query(grid.xy[todo], k=kk, distance_upper_bound=bound)
             d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
-            reach = np.hypot(_grow(d[:, 0], slack), samples.half_gap) * (1 + 1e-9) + 1e-6
+            reach = np.hypot(_slack_reach(d, i, segs, samples, slack), samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~np.isfinite(d[:, 0]) | (kk == len(samples.seg))
             rows = todo[done]
             found = _closest(grid.xy[rows], segs, samples, d[done], i[done], reach[done], slack is not None)
@@ -644,10 +932,26 @@ def _nearest_segment(
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the nearest (a point at the centre of a ring...)
         sub = Grid.over(grid.xy[rest])
-        distance[rest], segment[rest], other[rest] = _sweep(
-            sub, segs, *_cell_pairs(sub, segs, geoms, k=1, max_m=max_m, slack=slack)
-        )
+        found = _grid_nearest(sub, segs, geoms, max_m=max_m, slack=slack)
+        distance[rest], segment[rest] = found[0], found[1]
+        if slack is not None:
+            other[rest] = found[2]
     return (distance, segment) if slack is None else (distance, segment, other)
+
+
+def _slack_reach(d: Any, i: Any, segs: _Segments, samples: _Samples, slack: Slack) -> Any:
+    """k = 1: how far from each point the samples measured must reach, before ``half_gap``: the
+    nearest sample's distance ``s`` (the nearest segment is within it), with ``slack`` widened as
+    far as the second distinct feature's nearest sample ``u`` when that is nearer (two features
+    have a location within ``u``, so the nearest other feature than the nearest is within ``u``,
+    and measuring every segment within ``u`` finds it: ``second_m`` is then exact). A cluster of
+    features seen from far away lies inside the widened ring; the second feature does not take
+    the whole cluster in."""
+    if slack is None:
+        return d[:, 0]
+    found = np.isfinite(d)
+    feature = np.where(found, segs.feature[samples.seg[np.where(found, i, 0)]], -1)
+    return np.minimum(_grow(d[:, 0], slack), _first_distinct(d, feature, 2)[:, 1])
 
 
 def _ranked_by_samples(
@@ -661,7 +965,10 @@ def _ranked_by_samples(
     ``sqrt(u^2 + half_gap^2)``: once the samples asked reach beyond that, the segments of the
     samples within it are measured and ranked exactly; points whose samples do not are asked again
     with more (then fall back to the grid search). Blocks of points bound the memory. ``slack``:
-    the samples measured reach ``u`` widened, and ``second_m`` (see :func:`nearest_columns`).
+    the samples measured reach ``u`` widened, or only as far as the (k+1)-th distinct feature's
+    nearest sample when that is nearer (the (k+1)-th nearest feature is then among those measured,
+    so ``second_m`` is exact: a cluster seen from far away is not measured whole), and ``second_m``
+    (see :func:`nearest_columns`).
     """
     from scipy.spatial import cKDTree
 
@@ -679,8 +986,13 @@ def _ranked_by_samples(
             d, i = d.reshape(len(todo), kk), i.reshape(len(todo), kk)
             found = np.isfinite(d)
             feature = np.where(found, segs.feature[samples.seg[np.where(found, i, 0)]], -1)
-            u = np.minimum(_kth_distinct(d, feature, k), max_m)
-            reach = np.hypot(_grow(u, slack), samples.half_gap) * (1 + 1e-9) + 1e-6
+            if slack is None:
+                u = np.minimum(_kth_distinct(d, feature, k), max_m)
+                reach = np.hypot(u, samples.half_gap) * (1 + 1e-9) + 1e-6
+            else:  # as far as the slack, or the (k+1)-th feature when that is nearer (see above)
+                u_k, u_next = _first_distinct(d, feature, k + 1).T[k - 1 :]
+                u = np.minimum(u_k, max_m)
+                reach = np.hypot(np.minimum(_grow(u, slack), u_next), samples.half_gap) * (1 + 1e-9) + 1e-6
             done = (d[:, -1] > reach) | ~found[:, -1] | (kk == n_samples)
             rows, near = todo[done], (d[done] <= reach[done, None]) & found[done]
             hit = np.where(near, i[done], 0)
@@ -700,10 +1012,7 @@ def _ranked_by_samples(
     rest = np.concatenate(left)
     if len(rest):  # many samples about as near as the k-th feature: the grid search
         sub = _finer(Grid.over(grid.xy[rest]), segs)
-        cell_i, seg_i, cutoff = _cell_pairs(sub, segs, geoms, k=k, max_m=max_m, slack=slack)
-        pp, ps = _expand(sub, cell_i, seg_i)
-        beyond = None if slack is None else _beyond_cells(sub, cutoff)
-        part = _ranked(sub.xy, pp, ps, segs, geoms, k=k, max_m=max_m, beyond=beyond)
+        part = _grid_ranked(sub, segs, geoms, k=k, max_m=max_m, slack=slack)
         part["point"] = rest[part["point"]]
         parts.append(part)
     columns = _COLUMNS + ([] if slack is None else ["second_m"])
@@ -717,17 +1026,26 @@ def _ranked_by_samples(
 def _kth_distinct(d: Any, feature: Any, k: int) -> Any:
     """Per row, the k-th smallest of the distinct features' smallest ``d`` (rows sorted by ``d``;
     feature -1 is no sample); inf where fewer than k features."""
-    if d.shape[1] < k:
-        return np.full(len(d), np.inf)
+    return _first_distinct(d, feature, k)[:, k - 1]
+
+
+def _first_distinct(d: Any, feature: Any, k: int) -> Any:
+    """Per row, the k smallest of the distinct features' smallest ``d`` (rows sorted by ``d``;
+    feature -1 is no sample): shape (rows, k), inf past the features among the row's samples."""
+    out = np.full((len(d), k), np.inf)
+    if d.shape[1] == 0:
+        return out
     rows = np.arange(len(d))
     col = np.zeros(len(d), dtype=np.intp)  # the first sample of the j-th distinct feature
     fresh = np.ones(d.shape, dtype=bool)  # samples of features not met yet
-    for _ in range(k - 1):
-        fresh &= feature != feature[rows, col][:, None]
-        col = fresh.argmax(axis=1)
-    u = d[rows, col]
-    u[~fresh[rows, col] | (feature[rows, col] < 0)] = np.inf  # fewer than k features among these
-    return u
+    for j in range(k):
+        if j:
+            fresh &= feature != feature[rows, col][:, None]
+            col = fresh.argmax(axis=1)
+        u = d[rows, col]
+        u[~fresh[rows, col] | (feature[rows, col] < 0)] = np.inf  # fewer than j + 1 features here
+        out[:, j] = u
+    return out
 
 
 def _closest(
@@ -756,11 +1074,11 @@ def _closest(
     return best, seg, np.minimum(others, unmeasured)
 
 
-def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = None) -> tuple[Any, ...]:
+def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cover: Any = None) -> tuple[Any, ...]:
     """Each point's nearest candidate segment: (distance, segment), inf where it has no candidate.
-    With ``cutoff`` (per cell, the radius around its centre within which every segment is a
-    candidate), a third array: a lower bound on the distance to the nearest other feature (the
-    nearest other candidate, or beyond the cutoff less the cell's reach).
+    With ``cover`` (per cell: every segment that near any of its points is a candidate), a third
+    array: a lower bound on the distance to the nearest other feature (the nearest other
+    candidate, or beyond the cover).
 
     Slot ``j`` of a point is its cell's ``j``-th candidate, in segment (so feature) order. With the
     points sorted by their cell's candidate count, the points that have a slot ``j`` are a prefix;
@@ -776,7 +1094,7 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = N
     x, y = grid.xy[order, 0], grid.xy[order, 1]
     at_least = np.cumsum(np.bincount(counts[cell], minlength=width + 1)[::-1])[::-1]
     best, arg = np.full(len(order), np.inf), np.zeros(len(order), dtype=np.intp)
-    track = cutoff is not None
+    track = cover is not None
     other, best_f = np.full(len(order), np.inf), np.full(len(order), -1, dtype=np.intp)
     for j in range(width):
         n = at_least[j + 1]  # the points with more than j candidates
@@ -793,7 +1111,7 @@ def _sweep(grid: Grid, segs: _Segments, cell_i: Any, seg_i: Any, cutoff: Any = N
     distance[order], segment[order] = best, arg
     if not track:
         return distance, segment
-    beyond = (np.asarray(cutoff)[cell] - grid.reach) * (1 - 1e-9) - 1e-6
+    beyond = np.asarray(cover)[cell] * (1 - 1e-9) - 1e-6
     second = np.empty_like(best)
     second[order] = np.minimum(other, beyond)
     return distance, segment, second
@@ -832,9 +1150,9 @@ def _inside(xy: NDArray[np.float64], geoms: NDArray[Any]) -> tuple[Any, Any]:
     return inside_p[order], polygonal[inside_t[order]]
 
 
-def _add_inside(xy: NDArray[np.float64], geoms: NDArray[Any], d: Any, t: Any, pp: Any, ps: Any) -> Any:
-    """Points inside a polygonal target are 0 m from it: pairs with segment ``-feature - 1``."""
-    inside_p, inside_f = _inside(xy, geoms)
+def _add_inside(inside_p: Any, inside_f: Any, d: Any, t: Any, pp: Any, ps: Any) -> Any:
+    """Points inside a polygonal target are 0 m from it (the pairs ``inside_p, inside_f`` of
+    :func:`_inside`): pairs with segment ``-feature - 1``."""
     order = np.argsort(np.r_[pp, inside_p], kind="stable")  # keep pairs grouped by point
     return (
         np.r_[d, np.zeros(len(inside_p))][order],
