@@ -20,9 +20,7 @@ from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolyg
 
 from corridormap.catalog.load import ColumnSpec, LayerSpec
 from corridormap.errors import CorridormapWarning, LayerValidationError
-from corridormap.render import big, big_geometry, build_map, layers
-from corridormap.render import page as page_mod
-from corridormap.render.assets import map_html
+from corridormap.render import big, big_geometry, layers
 from corridormap.render.popup import popup_table_html
 
 HALF_DIAGONAL_M = 0.5 * 2**0.5  # worst rounding error of a point quantised to whole metres
@@ -571,36 +569,3 @@ def test_along_across_is_reversible_for_every_direction() -> None:
     assert np.abs(np.hypot(*ab.T) - np.hypot(*r.T)).max() <= 2.5
     along = big_geometry.along_across(e[:-9] // 100, e[:-9])
     assert (np.abs(along[:, 1]) <= 2).all()
-
-
-# --- the fine parts after the map script (page.move_tail)
-
-
-def test_move_tail_moves_marked_blocks_after_the_script_in_order() -> None:
-    page = (
-        "<html><body>a"
-        f"{page_mod.TAIL_OPEN}<b1>{page_mod.TAIL_CLOSE}mid{page_mod.TAIL_OPEN}<b2>{page_mod.TAIL_CLOSE}"
-        "</body><script>s</script></html>\n<script>end</script>"
-    )
-    moved = page_mod.move_tail(page)
-    assert moved == "<html><body>amid</body><script>s</script><b1><b2>\n</html>\n<script>end</script>"
-    assert page_mod.move_tail("<html>no marks</html>") == "<html>no marks</html>"
-    with pytest.raises(ValueError, match="not closed"):
-        page_mod.move_tail(f"<html>{page_mod.TAIL_OPEN}<b1></html>")
-
-
-def test_large_layers_fine_parts_come_after_the_map_script(lines: gpd.GeoDataFrame) -> None:
-    spec = _spec("lines", "line", "LineString")
-    element = big.big_layer(lines.to_crs("EPSG:4326"), spec)
-    group = folium.FeatureGroup(name="x")
-    element.add_to(group)
-    m = build_map({}, {}, fit_to=None, title="t")
-    group.add_to(m)
-    for page in (map_html(m), m.get_root().render()):
-        name = element.get_name()
-        assert page_mod.TAIL_OPEN not in page and page_mod.TAIL_CLOSE not in page
-        coarse, fine, table = (page.index(f'id="{name}_{part}"') for part in ("coarse", "fine", "attributes"))
-        script = page.index(f"var {m.get_name()} = L.map")
-        assert coarse < script < fine < table < page.rindex("</html>")
-        assert page.rstrip().endswith("<script>corridormapPack.end()</script>")  # still the last script
-        assert page.index("</script>", script) < fine  # the map script closed before it

@@ -20,11 +20,10 @@ vertices, which Leaflet parses and projects all at once. Here instead:
    corridormap's own numbers and the block's id only) sends it as soon as the parser has read it,
    so it decodes while the page reads the fine part; the map paints once the map script has run.
    The same worker decodes the fine part once every layer has painted (read from the page only
-   then; the page puts it after the map script, :func:`.page.move_tail`, so the parser need not
-   read it before the map paints), then the tiles whose zoom wants finer levels are drawn again.
-   ``js/grid_index.js`` indexes feature boxes (built in the worker with the data), and
-   ``js/big_layer.js`` (a ``L.GridLayer``) draws only the 512-px canvas tiles on screen, at the
-   level for the zoom, one constant style per status and category. Clicks and hovers are
+   then), then the tiles whose zoom wants finer levels are drawn again. ``js/grid_index.js``
+   indexes feature boxes (built in the worker with the data), and ``js/big_layer.js`` (a ``L.GridLayer``) draws
+   only the 512-px canvas tiles on screen, at the level for the zoom, one constant style per status
+   and category. Clicks and hovers are
    hit-tested against the index (popups, tooltips); ``corridormapBig.search(map, text)`` finds
    features by name and ``layer.focus(i)`` shows one.
 
@@ -66,7 +65,7 @@ from .big_geometry import (
     tolerance_m,
     vertex_count,
 )
-from .page import JS_DIR, TAIL_CLOSE, TAIL_OPEN, RawText, add_files
+from .page import JS_DIR, RawText, add_files
 from .panes import pane_name
 from .popup import format_value, label_of, source_links, tooltip_text
 from .style import path_style, splits
@@ -324,9 +323,6 @@ class BigLayer(MacroElement):
         }
         call = json.dumps(early, separators=(",", ":"))
         blocks.insert(1, f"<script>window.corridormapBig && corridormapBig.early({call});</script>")
-        # the fine part and the table are read after the first paint: map_html moves them after the
-        # map script (page.move_tail), so the map paints without the parser reading them first
-        blocks[2:] = [TAIL_OPEN + "\n".join(blocks[2:]) + TAIL_CLOSE]
         figure.html.add_child(RawText("\n".join(blocks)), name=f"{name}_data")
         super().render(**kwargs)
 

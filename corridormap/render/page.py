@@ -53,9 +53,6 @@ __all__ = [
     "json_block",
     "add_files",
     "vendor_dir",
-    "TAIL_OPEN",
-    "TAIL_CLOSE",
-    "move_tail",
 ]
 
 JS_DIR = Path(__file__).resolve().parent / "js"
@@ -110,7 +107,7 @@ def render_page(element: Element) -> str:
     it (third-party assets linked; :func:`~corridormap.render.assets.map_html` inlines them)."""
     root = element.get_root()
     with verbatim_elements():
-        return move_tail(str(Figure.render(root) if isinstance(root, Figure) else root.render()))
+        return str(Figure.render(root) if isinstance(root, Figure) else root.render())
 
 
 class CorridorFigure(Figure):
@@ -118,7 +115,7 @@ class CorridorFigure(Figure):
 
     def render(self, **kwargs: Any) -> str:
         with verbatim_elements():
-            return move_tail(str(super().render(**kwargs)))
+            return str(super().render(**kwargs))
 
 
 def adopt(m: Element, *, title: str | None = None, figure: CorridorFigure | None = None) -> CorridorFigure:
@@ -132,35 +129,6 @@ def adopt(m: Element, *, title: str | None = None, figure: CorridorFigure | None
     m._parent = None
     figure.add_child(m)
     return figure
-
-
-TAIL_OPEN, TAIL_CLOSE = "<!--cm:tail-->", "<!--/cm:tail-->"
-"""Marks around data the page reads only once it has painted (a large layer's fine part): in the
-body where it renders, and moved by :func:`move_tail` to after the map script."""
-
-
-def move_tail(page: str) -> str:
-    """``page`` with every marked tail block moved (in order, marks dropped) to just before its
-    last ``</html>``, after the map script: the browser runs the script, and the map paints,
-    without first parsing those bytes. A page without marks is returned as it is.
-
-    The marks never occur inside the blocks (their text, 7-bit, has no ``<``).
-    """
-    if TAIL_OPEN not in page:
-        return page
-    kept, tail, at = [], [], 0
-    while (start := page.find(TAIL_OPEN, at)) >= 0:
-        end = page.find(TAIL_CLOSE, start)
-        if end < 0:
-            raise ValueError("a tail block is not closed: the page was cut short while rendering")
-        kept.append(page[at:start])
-        tail.append(page[start + len(TAIL_OPEN) : end])
-        at = end + len(TAIL_CLOSE)
-    kept.append(page[at:])
-    rest = "".join(kept)
-    close = rest.rfind("</html>")
-    close = len(rest) if close < 0 else close
-    return rest[:close] + "".join(tail) + "\n" + rest[close:]
 
 
 def vendor_dir() -> Path:
