@@ -737,7 +737,7 @@ def test_a_page_refusing_workers_decodes_the_fine_part_itself(tricky: tuple[Page
 
 # --- the early coarse decode when things go wrong (review16c)
 
-_EARLY_CALL = "<script>window.corridormapBig && corridormapBig.early("
+_EARLY_CALL = "corridormapBig.early({"  # (the inline call after a coarse block; the JS files are packed)
 
 
 def _open_variant(
@@ -782,16 +782,16 @@ def test_a_worker_failing_after_the_early_call_leaves_the_page_decoding(page: Pa
     ]
 
 
-def test_a_file_cut_after_an_early_call_leaves_no_worker_running(page: Page, tmp_path: Path) -> None:
-    # the file stops in the first layer's fine part: the map script never runs, so no layer takes
-    # the early job; the page says the file is incomplete and keeps no decoding worker (a thread
-    # holding the decoded coarse part) alive for nothing
+def test_a_file_cut_before_the_map_script_leaves_no_worker_running(page: Page, tmp_path: Path) -> None:
+    # the file stops inside the map script, after every coarse block and its early call: no layer
+    # is made to take the early jobs; the page says the file is incomplete and keeps no decoding
+    # worker (a thread holding the decoded coarse parts) alive for nothing
     assert page.path is not None
     text = page.path.read_text(encoding="utf-8")
-    fine = text.index('_fine">', text.index(_EARLY_CALL)) + 30
-    tab, errors = _open_variant(page, text[:fine], tmp_path / "cut.html")
+    assert text.rindex(_EARLY_CALL) < text.index("corridormapBig.layer(")
+    tab, errors = _open_variant(page, text[: text.index("corridormapBig.layer(")], tmp_path / "cut.html")
     notice = tab.evaluate("(document.querySelector('.cm-damaged') || {}).textContent || ''")
-    for _ in range(30):  # (the early job's reply comes back within a second)
+    for _ in range(30):  # (the early jobs' replies come back within a second)
         if not tab.workers:
             break
         tab.wait_for_timeout(100)
@@ -799,6 +799,22 @@ def test_a_file_cut_after_an_early_call_leaves_no_worker_running(page: Page, tmp
     tab.context.close()
     assert errors == [] and "incomplete" in notice
     assert alive == 0
+
+
+def test_a_file_cut_in_a_fine_part_says_so_without_errors(page: Page, tmp_path: Path) -> None:
+    # the fine parts come after the map script (page.move_tail): a file cut in the first one has
+    # painted every layer's coarse part; it must say it is incomplete (pack.js) and throw nothing
+    assert page.path is not None
+    text = page.path.read_text(encoding="utf-8")
+    cut = text.index('_fine">', text.index("corridormapBig.layer(")) + 30
+    tab, errors = _open_variant(page, text[:cut], tmp_path / "cut-fine.html")
+    tab.evaluate("corridormapBig.whenDrawn()")
+    tab.wait_for_timeout(1500)  # (the fine parts are read once the page has painted and been parsed)
+    notice = tab.evaluate("(document.querySelector('.cm-damaged') || {}).textContent || ''")
+    drawn = tab.evaluate("Object.values(corridormapBig.layers).map(l => l.data !== null)")
+    tab.context.close()
+    assert "incomplete" in notice and drawn == [True, True, True]
+    assert errors == []
 
 
 def test_early_calls_do_nothing_where_the_layer_script_did_not_run(page: Page, tmp_path: Path) -> None:
