@@ -323,7 +323,10 @@ class BigLayer(MacroElement):
             "levels": len(o["zooms"]),
         }
         call = json.dumps(early, separators=(",", ":"))
-        blocks.insert(1, f"<script>window.corridormapBig && corridormapBig.early({call});</script>")
+        # (a no-op where big_layer.js did not run, e.g. a --cdn map without Leaflet: decode.js and
+        # grid_index.js make window.corridormapBig before it)
+        guard = "window.corridormapBig && corridormapBig.early"
+        blocks.insert(1, f"<script>{guard} && corridormapBig.early({call});</script>")
         # the fine part and the table are read after the first paint: map_html moves them after the
         # map script (page.move_tail), so the map paints without the parser reading them first
         blocks[2:] = [TAIL_OPEN + "\n".join(blocks[2:]) + TAIL_CLOSE]
