@@ -733,3 +733,112 @@ def test_a_page_refusing_workers_decodes_the_fine_part_itself(tricky: tuple[Page
     prepared = elements["tricky_lines"][1]
     assert got["where"] == "page" and errors == []
     assert got["xs"] == prepared.xy[:, 0].tolist() and got["tags"] == prepared.tags.tolist()
+
+
+# --- the early coarse decode when things go wrong (review16c)
+
+_EARLY_CALL = "corridormapBig.early({"  # (the inline call after a coarse block; the JS files are packed)
+
+
+def _open_variant(
+    page: Page, html: str, path: Path, *, init: str | None = None, offline: bool = False
+) -> Any:
+    """Write ``html`` to ``path`` and open it in a new context of the module's browser (its network
+    cut if ``offline``); returns (tab, page errors)."""
+    path.write_text(html, encoding="utf-8")
+    context = page.page.context.browser.new_context(viewport={"width": 1000, "height": 700}, offline=offline)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    if init:
+        tab.add_init_script(init)
+    tab.goto(path.as_uri(), wait_until="load")
+    return tab, errors
+
+
+def test_a_worker_failing_after_the_early_call_leaves_the_page_decoding(page: Page, tmp_path: Path) -> None:
+    # a worker that starts, takes the early jobs, then fails (as a policy refusing it after the
+    # fact would, or a script error in it): every layer still decodes, on the page
+    init = """(() => {
+      const B = window.Blob;  // the worker's script (a Blob of decode.js) with a failing end
+      window.Blob = function (parts, opts) {
+        if (parts && typeof parts[0] === 'string' && parts[0].indexOf('corridormap') >= 0)
+          parts = [parts[0] + "\\nthrow new Error('worker start failed');"];
+        return new B(parts, opts);
+      };
+      window.Blob.prototype = B.prototype;
+    })();"""
+    assert page.path is not None
+    tab, errors = _open_variant(page, page.path.read_text(encoding="utf-8"), tmp_path / "w.html", init=init)
+    tab.evaluate("corridormapBig.whenReady()")
+    got = tab.evaluate(
+        "Object.values(corridormapBig.layers)"
+        ".map(l => [l.cm.name, l.sentEarly === true, l.decodedIn, l.data.top])"
+    )
+    tab.context.close()
+    assert errors == []
+    assert sorted(got) == [
+        [n, True, "page", len(big.LEVEL_ZOOMS)] for n in ("big_lines", "big_sites", "big_zones")
+    ]
+
+
+def test_a_file_cut_before_the_map_script_leaves_no_worker_running(page: Page, tmp_path: Path) -> None:
+    # the file stops inside the map script, after every coarse block and its early call: no layer
+    # is made to take the early jobs; the page says the file is incomplete and keeps no decoding
+    # worker (a thread holding the decoded coarse parts) alive for nothing
+    assert page.path is not None
+    text = page.path.read_text(encoding="utf-8")
+    assert text.rindex(_EARLY_CALL) < text.index("corridormapBig.layer(")
+    tab, errors = _open_variant(page, text[: text.index("corridormapBig.layer(")], tmp_path / "cut.html")
+    notice = tab.evaluate("(document.querySelector('.cm-damaged') || {}).textContent || ''")
+    for _ in range(30):  # (the early jobs' replies come back within a second)
+        if not tab.workers:
+            break
+        tab.wait_for_timeout(100)
+    alive = len(tab.workers)
+    tab.context.close()
+    assert errors == [] and "incomplete" in notice
+    assert alive == 0
+
+
+def test_a_damaged_fine_part_keeps_the_coarse_drawing_and_says_so_once(page: Page, tmp_path: Path) -> None:
+    # one layer's fine part does not decode (its text damaged in the file): the layer keeps its
+    # coarse drawing, the others decode fully, and the console says which layer, once, with no
+    # uncaught error
+    assert page.path is not None
+    text = page.path.read_text(encoding="utf-8")
+    start = text.index('_fine">') + len('_fine">')
+    end = text.index("</script>", start)
+    damaged = text[:start] + "x" * 40 + text[end:]
+    logged: list[str] = []
+    context = page.page.context.browser.new_context(viewport={"width": 1000, "height": 700})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.on("console", lambda m: logged.append(m.text) if m.type == "error" else None)
+    path = tmp_path / "damaged-fine.html"
+    path.write_text(damaged, encoding="utf-8")
+    tab.goto(path.as_uri(), wait_until="load")
+    tab.evaluate("corridormapBig.whenDrawn()")
+    tab.wait_for_timeout(1500)  # (the fine parts are decoded once every layer has painted)
+    drawn = tab.evaluate("Object.values(corridormapBig.layers).map(l => l.data !== null)")
+    context.close()
+    assert errors == [] and drawn == [True, True, True]
+    said = [m for m in logged if "not fully decoded" in m]
+    assert len(said) == 1 and said[0].startswith("corridormap: layer big_")
+
+
+def test_early_calls_do_nothing_where_the_layer_script_did_not_run(page: Page, tmp_path: Path) -> None:
+    # a --cdn map opened where the CDN is blocked: Leaflet is missing, so big_layer.js stops at its
+    # first use of L, after decode.js and grid_index.js made window.corridormapBig; the inline
+    # early calls must then do nothing rather than add an error per large layer
+    layers, specs = _layers()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(big, "BIG_VERTICES", 0)
+        m = build_map(layers, specs, fit_to=None, offline=False, title="CDN map")
+    html = map_html(m, cdn=True)
+    assert html.count(_EARLY_CALL) == 3
+    tab, errors = _open_variant(page, html, tmp_path / "cdn.html", offline=True)
+    tab.context.close()
+    assert any("L is not defined" in e for e in errors)  # the real cause, said once it is reached
+    assert [e for e in errors if "early" in e] == []

@@ -322,7 +322,10 @@ class BigLayer(MacroElement):
             "levels": len(o["zooms"]),
         }
         call = json.dumps(early, separators=(",", ":"))
-        blocks.insert(1, f"<script>window.corridormapBig && corridormapBig.early({call});</script>")
+        # (a no-op where big_layer.js did not run, e.g. a --cdn map without Leaflet: decode.js and
+        # grid_index.js make window.corridormapBig before it)
+        guard = "window.corridormapBig && corridormapBig.early"
+        blocks.insert(1, f"<script>{guard} && corridormapBig.early({call});</script>")
         figure.html.add_child(RawText("\n".join(blocks)), name=f"{name}_data")
         super().render(**kwargs)
 

@@ -276,11 +276,18 @@
         self.attrs = JSON.parse(new TextDecoder().decode(raw));
       });
       full.then(decoder.close, decoder.close);
-      return Promise.all([full, attrsReady, this.drawn]).then(function (done) {
+      var ready = Promise.all([full, attrsReady, this.drawn]).then(function (done) {
         self._setData(done[0], o.zooms.length);
         self.fire("cm:ready");
         return self;
       });
+      // a part that does not decode (a file cut short in its fine part or table: pack.js says so to
+      // the reader) is said once in the console, not thrown: the coarse part stays drawn
+      ready.catch(function (err) {
+        var why = (err && err.message) || err;
+        if (root.console) root.console.error("corridormap: layer " + o.name + " not fully decoded: " + why);
+      });
+      return ready;
     },
 
     /* Draw from `d` (levels up to `top`): a new index, and the tiles again if their level changes. */
@@ -764,7 +771,19 @@
   }
   if (typeof document !== "undefined" && document.readyState === "loading") {
     pool = startPool();
-    document.addEventListener("DOMContentLoaded", function () { if (pool) idle(pool); }); // (a page without large layers)
+    document.addEventListener("DOMContentLoaded", function () {
+      // every map script has run by now: an early job no layer took (a file cut short before its
+      // map script) is let go, so the worker ends once it has answered; its text goes back to its
+      // block, for a layer made later
+      Object.keys(early).forEach(function (id) {
+        var rec = early[id], el = document.getElementById(id);
+        delete early[id];
+        if (el) el.textContent = rec.text;
+        rec.pool.open--;
+        rec.promise.then(function () { idle(rec.pool); }, function () { idle(rec.pool); });
+      });
+      if (pool) idle(pool); // (a page without large layers)
+    });
   }
 
   /* A job on worker p: resolves to its reply's data; onPage() decodes on the page instead if the
