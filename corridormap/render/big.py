@@ -21,9 +21,9 @@ vertices, which Leaflet parses and projects all at once. Here instead:
    so it decodes while the page reads the fine part; the map paints once the map script has run.
    The same worker decodes the fine part once every layer has painted (read from the page only
    then), then the tiles whose zoom wants finer levels are drawn again. ``js/grid_index.js``
-   indexes feature boxes (built in the worker with the data), and ``js/big_layer.js`` (a ``L.GridLayer``) draws
-   only the 512-px canvas tiles on screen, at the level for the zoom, one constant style per status
-   and category. Clicks and hovers are
+   indexes feature boxes (built in the worker with the data), and ``js/big_layer.js`` (a
+   ``L.GridLayer``) draws only the 512-px canvas tiles on screen, at the level for the zoom, one
+   constant style per status and category. Clicks and hovers are
    hit-tested against the index (popups, tooltips); ``corridormapBig.search(map, text)`` finds
    features by name and ``layer.focus(i)`` shows one.
 
