@@ -356,7 +356,10 @@ def wait_until_idle(*, window_s: float = 0.25, most_cpu_s: float = 0.02, give_up
         time.sleep(window_s)
         used = browser_cpu_since(before)
         if math.isnan(used) or used <= most_cpu_s:  # (NaN: no /proc to read, nothing to wait for)
-            break
+            return time.perf_counter() - start
+    log.warning(
+        "the browser was still busy after %.0f s: the map opens anyway (its figures may stretch)", give_up_s
+    )
     return time.perf_counter() - start
 
 
