@@ -110,8 +110,10 @@ def geodesic_nearest(
     ring is then about 0.1% of the distance wide at 70 km, instead of the 1% of ``high / low``
     over the whole belt. Which points have another feature in their ring: for point targets and
     k > 1 the planar (k+1)-th nearest (a KD-tree); otherwise the planar search's bound on the
-    nearest feature after the k (``second_m``); only those points take an STRtree search within
-    their radius.
+    nearest feature after the k (``second_m``); only those points take a second search within
+    their radius: an STRtree search, or, where the ring holds at least :data:`_CELL_PAIRS` features
+    (by their boxes), the cells first (:class:`_CellTree`: only the features of the cells whose
+    geodesic lower bound is within the point's k-th km are listed).
 
     Returns columns ``point``, ``rank``, ``target``, ``distance_m`` (planar), ``x``, ``y`` (the
     nearest location) and ``km`` (geodesic), sorted by point then rank.
