@@ -560,8 +560,18 @@ def test_a_far_cluster_listed_cells_first_is_geods_nearest(monkeypatch, kind, k,
     xy, geoms = _far_cluster(kind, 3_000, 9)
     monkeypatch.setattr(geodesic, "PAIRS_PER_BLOCK", 500)
     sizes = _listed_pairs(monkeypatch)
+    bounded: list[int] = []  # the (point, cell) pairs bounded at once, at every level
+    lower_km = geodesic._Cells.lower_km
+
+    def counting(self, xy, p, c):
+        bounded.append(len(p))
+        return lower_km(self, xy, p, c)
+
+    monkeypatch.setattr(geodesic._Cells, "lower_km", counting)
     table = geodesic_nearest(xy, geoms, k=k, max_distance_km=max_km)
+    assert len(bounded) > 5 and max(bounded) <= 500
     assert len(sizes) > 5 and sum(sizes) < 0.05 * len(xy) * len(geoms)
+    assert max(sizes) <= 2 * 500  # a block, and at most one cell's features more
     to_ll = Transformer.from_crs(BELT_CRS, 4326, always_xy=True)
     want_p, want_t, want_km, geo = [], [], [], []
     for i, (x, y) in enumerate(xy):

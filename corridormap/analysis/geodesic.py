@@ -292,29 +292,48 @@ class _CellTree:
         each pair's point as a shapely point."""
         tree = shapely.STRtree(shapely.box(*self.top_box.T))
         group = max(1, PAIRS_PER_BLOCK // max(1, len(self.top_box)))
+        start, members = self.features
         for lo in range(0, len(idx), group):
             ids = idx[lo : lo + group]
-            i, c = tree.query(shapely.points(xy[ids]), predicate="dwithin", distance=radius[ids])
-            p, c = ids[i].astype(np.intp), c.astype(np.intp)
-            for level in range(len(self.levels) - 1, -1, -1):
-                if level < len(self.levels) - 1:
-                    p, c = _expand(p, c, *self.children[level])
-                ok = self.levels[level].lower_km(xy, p, c) <= reach_km[p]
-                p, c = p[ok], c[ok]
-            start, members = self.features
-            counts = np.cumsum(start[c + 1] - start[c])
-            cuts = np.searchsorted(
-                counts, np.arange(PAIRS_PER_BLOCK, int(counts[-1]) if len(c) else 0, PAIRS_PER_BLOCK)
-            )
-            for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(c)], strict=True):
-                if b <= a:
-                    continue
-                bp, bt = _expand(p[a:b], c[a:b], start, members)
-                keep = ~(measured[bp] == bt[:, None]).any(axis=1)
-                bp, bt = bp[keep], bt[keep]
-                if len(bp):
-                    uniq, back = np.unique(bp, return_inverse=True)
-                    yield bp, bt, shapely.points(xy[uniq])[back.reshape(-1)]
+            i, tc = tree.query(shapely.points(xy[ids]), predicate="dwithin", distance=radius[ids])
+            top = len(self.levels) - 1
+            for p, c in self._reaching(xy, ids[i].astype(np.intp), tc.astype(np.intp), top, reach_km):
+                for a, b in _spans(start[c + 1] - start[c]):
+                    bp, bt = _expand(p[a:b], c[a:b], start, members)
+                    keep = ~(measured[bp] == bt[:, None]).any(axis=1)
+                    bp, bt = bp[keep], bt[keep]
+                    if len(bp):
+                        uniq, back = np.unique(bp, return_inverse=True)
+                        yield bp, bt, shapely.points(xy[uniq])[back.reshape(-1)]
+
+    def _reaching(
+        self,
+        xy: NDArray[np.float64],
+        p: NDArray[np.intp],
+        c: NDArray[np.intp],
+        level: int,
+        reach_km: NDArray[np.float64],
+    ) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+        """The (point, finest cell) pairs under the (point ``p``, cell ``c`` of ``level``) pairs whose
+        cells can lie within the point's ``reach_km``, about :data:`PAIRS_PER_BLOCK` at a time."""
+        ok = self.levels[level].lower_km(xy, p, c) <= reach_km[p]
+        p, c = p[ok], c[ok]
+        if level == 0:
+            yield p, c
+            return
+        start, members = self.children[level - 1]
+        for a, b in _spans(start[c + 1] - start[c]):
+            yield from self._reaching(xy, *_expand(p[a:b], c[a:b], start, members), level - 1, reach_km)
+
+
+def _spans(counts: NDArray[np.intp]) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges of ``counts`` whose sum stays within :data:`PAIRS_PER_BLOCK` (one alone
+    when above)."""
+    total = np.cumsum(counts)
+    cuts = np.flatnonzero(np.diff(np.floor(total / PAIRS_PER_BLOCK), prepend=0.0) > 0)
+    edges = np.unique(np.r_[0, cuts, cuts + 1, len(counts)].clip(0, len(counts)))
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        yield int(a), int(b)
 
 
 @dataclass(frozen=True)
