@@ -269,17 +269,24 @@ def test_at_60_north_km_is_geod_and_the_nearest_is_the_geodesic_nearest():
 
 
 def _count_extra_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many points each geodesic_nearest call sends to the second (STRtree) search."""
+    """How many points each geodesic_nearest call sends to the second search (the STRtree's ring
+    listing and the cells first for crowded rings)."""
     import corridormap.analysis.geodesic as geodesic
 
     seen: list[int] = []
-    original = geodesic._extra_pairs
+    crowded: list[int] = []
+    original, cells_first = geodesic._extra_pairs, geodesic._CellTree.pairs
 
-    def counting(q, geoms, valid, need, radius, first):
-        seen.append(len(need))
-        return original(q, geoms, valid, need, radius, first)
+    def counting(q, geoms, valid, need, radius, measured):
+        seen.append(len(need) + (crowded.pop() if crowded else 0))
+        return original(q, geoms, valid, need, radius, measured)
+
+    def counting_cells(self, xy, idx, *args):
+        crowded.append(len(idx))
+        return cells_first(self, xy, idx, *args)
 
     monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    monkeypatch.setattr(geodesic._CellTree, "pairs", counting_cells)
     return seen
 
 
@@ -363,6 +370,7 @@ def test_a_cluster_seen_from_far_is_measured_in_bounded_blocks_with_the_same_ans
 
     monkeypatch.setattr(geodesic, "PAIRS_PER_BLOCK", 1_000)
     monkeypatch.setattr(geodesic, "_extra_pairs", counting)
+    monkeypatch.setattr(geodesic, "_CELL_PAIRS", 10**12)  # the ring listing, not the cells first
     blocked = geodesic_nearest(xy, lines, k=k)
     assert len(sizes) > 10 and max(sizes) <= 1_000 and sum(sizes) > 20 * len(xy)
     for col in ("point", "rank", "target", "km"):
@@ -426,6 +434,7 @@ def test_the_re_rank_queries_groups_within_the_block(monkeypatch):
 
     monkeypatch.setattr(shapely, "STRtree", Recording)
     monkeypatch.setattr(geodesic, "PAIRS_PER_BLOCK", 2_000)
+    monkeypatch.setattr(geodesic, "_CELL_PAIRS", 10**12)  # the ring listing, not the cells first
     blocked = geodesic_nearest(xy, lines)
     assert len(results) > 20 and all(pairs <= 2_000 or points == 1 for points, pairs in results)
     assert sum(pairs for _, pairs in results) > 50 * len(xy)  # (the rings hold many lines)
@@ -490,6 +499,99 @@ def test_a_cluster_seen_from_far_is_measured_near_its_edge_only(monkeypatch):
     whole = geodesic_nearest(xy, lines, k=2)
     for col in ("point", "rank", "target", "km"):
         np.testing.assert_array_equal(table[col], whole[col])
+
+
+def _far_cluster(kind: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` short lines (or 15 m polygons) within ~1 km near Delhi, 300 points across the belt and 40
+    near the cluster."""
+    rng = np.random.default_rng(seed)
+    starts = np.array([77.2, 28.6]) + rng.uniform(-0.005, 0.005, (n, 2))
+    if kind == "lines":
+        ends = starts + rng.normal(0, 0.0005, (n, 2))
+        geoms = shapely.linestrings(np.stack([_belt(starts), _belt(ends)], axis=1))
+    else:
+        geoms = shapely.buffer(shapely.points(_belt(starts)), 15.0, quad_segs=2)
+    far = rng.uniform([69, 18], [80, 30], (300, 2))
+    near = np.array([77.2, 28.6]) + rng.uniform(-0.02, 0.02, (40, 2))
+    return _belt(np.vstack([far, near])), geoms
+
+
+def _listed_pairs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the blocks of (point, feature) pairs the re-rank lists (either way)."""
+    import corridormap.analysis.geodesic as geodesic
+
+    sizes: list[int] = []
+    ring, cells_first = geodesic._extra_pairs, geodesic._CellTree.pairs
+
+    def counting(original):
+        def listing(*args):
+            for block in original(*args):
+                sizes.append(len(block[0]))
+                yield block
+
+        return listing
+
+    monkeypatch.setattr(geodesic, "_extra_pairs", counting(ring))
+    monkeypatch.setattr(geodesic._CellTree, "pairs", counting(cells_first))
+    return sizes
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_far_cluster_is_listed_cells_first(monkeypatch, k):
+    # every one of the 20,000 lines lies in each far point's ring; the cells are pruned by their
+    # geodesic lower bound before any feature is listed, so the pairs listed stay far below
+    # points x features (listing the ring first, then pruning: all of them)
+    xy, lines = _far_cluster("lines", 20_000, 5)
+    sizes = _listed_pairs(monkeypatch)
+    table = geodesic_nearest(xy, lines, k=k)
+    assert len(table["point"]) == k * len(xy)
+    assert 0 < sum(sizes) < 0.01 * len(xy) * len(lines), sum(sizes)
+
+
+@pytest.mark.parametrize(
+    ("kind", "k", "max_km"),
+    [("lines", 1, None), ("lines", 3, 700.0), ("polygons", 1, 700.0), ("polygons", 3, None)],
+)
+def test_a_far_cluster_listed_cells_first_is_geods_nearest(monkeypatch, kind, k, max_km):
+    # by brute force: Geod.inv to every feature's nearest location (ties to the lower position),
+    # with small blocks (many groups of points and blocks of pairs)
+    import corridormap.analysis.geodesic as geodesic
+
+    xy, geoms = _far_cluster(kind, 3_000, 9)
+    monkeypatch.setattr(geodesic, "PAIRS_PER_BLOCK", 500)
+    sizes = _listed_pairs(monkeypatch)
+    bounded: list[int] = []  # the (point, cell) pairs bounded at once, at every level
+    lower_km = geodesic._Cells.lower_km
+
+    def counting(self, xy, p, c):
+        bounded.append(len(p))
+        return lower_km(self, xy, p, c)
+
+    monkeypatch.setattr(geodesic._Cells, "lower_km", counting)
+    table = geodesic_nearest(xy, geoms, k=k, max_distance_km=max_km)
+    assert len(bounded) > 5 and max(bounded) <= 500
+    assert len(sizes) > 5 and sum(sizes) < 0.05 * len(xy) * len(geoms)
+    assert max(sizes) <= 2 * 500  # a block, and at most one cell's features more
+    to_ll = Transformer.from_crs(BELT_CRS, 4326, always_xy=True)
+    want_p, want_t, want_km, geo = [], [], [], []
+    for i, (x, y) in enumerate(xy):
+        near = shapely.get_coordinates(shapely.shortest_line(shapely.points(x, y), geoms))[1::2]
+        lon1, lat1 = to_ll.transform(np.full(len(near), x), np.full(len(near), y))
+        lon2, lat2 = to_ll.transform(near[:, 0], near[:, 1])
+        km = np.round(np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]) / 1000.0, 6)
+        geo.append(km)
+        order = np.lexsort((np.arange(len(km)), km))[:k]
+        order = order[km[order] <= max_km] if max_km is not None else order
+        want_p += [i] * len(order)
+        want_t += list(order)
+        want_km += list(km[order])
+    assert list(table["point"]) == want_p and 0 < len(want_p) < k * len(xy) + (max_km is None)
+    np.testing.assert_allclose(table["km"], want_km, rtol=0, atol=2e-6)
+    # the features: Geod's, but for features Geod puts within a few micrometres of each other (each
+    # one taken is as near by Geod as the one Geod ranks there)
+    taken = np.array([geo[p][t] for p, t in zip(table["point"], table["target"], strict=True)])
+    np.testing.assert_allclose(taken, want_km, rtol=0, atol=2e-6)
+    assert (np.asarray(table["target"]) != np.asarray(want_t)).sum() <= 0.01 * len(want_t)
 
 
 @pytest.mark.parametrize("lat", [72.0, 78.5, 82.0, 88.0, -25.0, -50.0, -59.9])

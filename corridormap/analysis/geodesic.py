@@ -13,6 +13,7 @@ nearest are ranked by the measured (reported) distance.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -109,8 +110,10 @@ def geodesic_nearest(
     ring is then about 0.1% of the distance wide at 70 km, instead of the 1% of ``high / low``
     over the whole belt. Which points have another feature in their ring: for point targets and
     k > 1 the planar (k+1)-th nearest (a KD-tree); otherwise the planar search's bound on the
-    nearest feature after the k (``second_m``); only those points take an STRtree search within
-    their radius.
+    nearest feature after the k (``second_m``); only those points take a second search within
+    their radius: an STRtree search, or, where the ring holds at least :data:`_CELL_PAIRS` features
+    (by their boxes), the cells first (:class:`_CellTree`: only the features of the cells whose
+    geodesic lower bound is within the point's k-th km are listed).
 
     Returns columns ``point``, ``rank``, ``target``, ``distance_m`` (planar), ``x``, ``y`` (the
     nearest location) and ``km`` (geodesic), sorted by point then rank.
@@ -170,9 +173,21 @@ def geodesic_nearest(
     # features crowd the rings: a cluster seen from far away); only a pair within the k-th km found
     # so far can enter a point's k nearest, so only those are kept
     ps, ts, ends_, kms = [first["point"]], [first["target"]], [near], [g]
+    needy = np.flatnonzero(need)
+    measured = _measured(first, len(xy))
+    # crowded rings (at least _CELL_PAIRS features by the boxes' count): cells first, the features
+    # of the cells that can reach listed only (a far cluster is listed near its nearest edge only)
+    finite = needy[np.isfinite(radius[needy])]
+    crowded = finite[_pair_bounds(xy[finite], radius[finite], geoms, np.flatnonzero(valid)) >= _CELL_PAIRS]
+    blocks: Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]] = iter(())
+    if len(crowded):
+        tree_ = _CellTree.of(box, valid, low)
+        blocks = tree_.pairs(xy, crowded, radius, reach_km, measured)
+        needy = np.setdiff1d(needy, crowded, assume_unique=True)
     cells: _Cells | None = None
-    for bp, bt, at in _extra_pairs(q, geoms, valid, np.flatnonzero(need), radius, first):
-        if len(bp) >= _CELL_PAIRS * len(np.unique(bp)):  # crowded rings: prune whole cells first
+    listed = _extra_pairs(q, geoms, valid, needy, radius, measured)
+    for bp, bt, at, pruned in itertools.chain(((*b, True) for b in blocks), ((*b, False) for b in listed)):
+        if not pruned and len(bp) >= _CELL_PAIRS * len(np.unique(bp)):  # crowded: prune by cells
             cells = cells if cells is not None else _Cells.of(box, valid, low)
             ok = cells.may_reach(xy, bp, bt, reach_km)
             bp, bt, at = bp[ok], bt[ok], at[ok]
@@ -193,7 +208,132 @@ def geodesic_nearest(
     return _ranked(xy, p, t, near, km, k, ordered=ordered)
 
 
-_CELL_PAIRS = 32  # pairs a point (on average in a block) from which the re-rank prunes by cells
+_CELL_PAIRS = 32  # features in a point's ring (a bound) from which the re-rank goes by cells first
+
+
+def _measured(first: Mapping[str, NDArray[Any]], n: int) -> NDArray[np.intp]:
+    """Each point's features measured already (its planar k nearest; -1 where fewer), (n, k)."""
+    k = int(first["rank"].max(initial=1))
+    measured = np.full((n, k), -1, dtype=np.intp)
+    measured[first["point"], first["rank"] - 1] = first["target"]
+    return measured
+
+
+def _expand(
+    p: NDArray[np.intp], c: NDArray[np.intp], start: NDArray[np.intp], members: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """(point, member) pairs of (point, group) pairs: group c holds ``members[start[c]:start[c + 1]]``."""
+    n = start[c + 1] - start[c]
+    offset = np.arange(int(n.sum()), dtype=np.intp) - np.repeat(np.cumsum(n) - n, n)
+    return np.repeat(p, n), members[np.repeat(start[c], n) + offset]
+
+
+def _groups(of: NDArray[np.intp], n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Members of each of ``n`` groups as (start, members): group ``g`` holds the positions ``i`` with
+    ``of[i] == g`` (negative: none), in order."""
+    at = np.flatnonzero(of >= 0)
+    members = at[np.argsort(of[at], kind="stable")].astype(np.intp)
+    return np.searchsorted(of[members], np.arange(n + 1)).astype(np.intp), members
+
+
+_CELL_FANOUT = 4  # a coarser level's cells are this many of the finer level's wide (16 in a cell)
+_TOP_CELLS = 64  # levels are added until at most this many cells (or cells _TOP_M wide)
+_TOP_M = 20_000.0
+
+
+@dataclass(frozen=True)
+class _CellTree:
+    """Nested grids of :class:`_Cells` (each level's cells :data:`_CELL_FANOUT` times as wide as the
+    level below, up to :data:`_TOP_CELLS` cells or :data:`_TOP_M` wide), to find the features a point
+    can reach without listing its ring: the top cells within the point's radius (an STRtree of their
+    features' boxes), then level by level down, only the cells whose geodesic lower bound
+    (:meth:`_Cells.lower_km`) is within the point's k-th km found so far; then the features of the
+    finest cells left. A cluster seen from far away (all of it inside the ring) costs a few cells
+    per level near its nearest edge and the features there."""
+
+    levels: tuple[_Cells, ...]  # finest first
+    children: tuple[tuple[NDArray[np.intp], NDArray[np.intp]], ...]  # level j + 1's cells of level j
+    features: tuple[NDArray[np.intp], NDArray[np.intp]]  # the finest cells' features
+    top_box: NDArray[np.float64]  # (top cells, 4): the box of the top cells' features
+
+    @classmethod
+    def of(cls, box: NDArray[np.float64], valid: NDArray[np.bool_], low: float) -> _CellTree:
+        """The cells of the features whose ``shapely.bounds`` are ``box`` (the ``valid`` ones)."""
+        size = _Cells.size_of(box)
+        index = _Cells.index_of(box, size)
+        levels, children = [_Cells.of(box, valid, low)], []
+        while len(levels[-1].centre) > _TOP_CELLS and size * _CELL_FANOUT <= _TOP_M:
+            size *= _CELL_FANOUT
+            index = np.floor_divide(index, _CELL_FANOUT)
+            levels.append(_Cells.of(box, valid, low, size=size, index=index))
+            below = levels[-2]
+            parent = np.full(len(below.centre), -1, dtype=np.intp)
+            parent[below.of_feature[valid]] = levels[-1].of_feature[valid]
+            children.append(_groups(parent, len(levels[-1].centre)))
+        top = levels[-1].of_feature[valid]
+        top_box = np.full((len(levels[-1].centre), 4), np.inf)
+        top_box[:, 2:] = -np.inf
+        for j, fn in ((0, np.minimum), (1, np.minimum), (2, np.maximum), (3, np.maximum)):
+            fn.at(top_box[:, j], top, box[:, j])
+        return cls(
+            tuple(levels), tuple(children), _groups(levels[0].of_feature, len(levels[0].centre)), top_box
+        )
+
+    def pairs(
+        self,
+        xy: NDArray[np.float64],
+        idx: NDArray[np.intp],
+        radius: NDArray[np.float64],
+        reach_km: NDArray[np.float64],
+        measured: NDArray[np.intp],
+    ) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]]:
+        """Blocks (about :data:`PAIRS_PER_BLOCK` pairs) of (point, feature) pairs of the points ``idx``
+        whose features' cells can lie within the point's ``reach_km``, less the ``measured``, with
+        each pair's point as a shapely point."""
+        tree = shapely.STRtree(shapely.box(*self.top_box.T))
+        group = max(1, PAIRS_PER_BLOCK // max(1, len(self.top_box)))
+        start, members = self.features
+        for lo in range(0, len(idx), group):
+            ids = idx[lo : lo + group]
+            i, tc = tree.query(shapely.points(xy[ids]), predicate="dwithin", distance=radius[ids])
+            top = len(self.levels) - 1
+            for p, c in self._reaching(xy, ids[i].astype(np.intp), tc.astype(np.intp), top, reach_km):
+                for a, b in _spans(start[c + 1] - start[c]):
+                    bp, bt = _expand(p[a:b], c[a:b], start, members)
+                    keep = ~(measured[bp] == bt[:, None]).any(axis=1)
+                    bp, bt = bp[keep], bt[keep]
+                    if len(bp):
+                        uniq, back = np.unique(bp, return_inverse=True)
+                        yield bp, bt, shapely.points(xy[uniq])[back.reshape(-1)]
+
+    def _reaching(
+        self,
+        xy: NDArray[np.float64],
+        p: NDArray[np.intp],
+        c: NDArray[np.intp],
+        level: int,
+        reach_km: NDArray[np.float64],
+    ) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+        """The (point, finest cell) pairs under the (point ``p``, cell ``c`` of ``level``) pairs whose
+        cells can lie within the point's ``reach_km``, about :data:`PAIRS_PER_BLOCK` at a time."""
+        ok = self.levels[level].lower_km(xy, p, c) <= reach_km[p]
+        p, c = p[ok], c[ok]
+        if level == 0:
+            yield p, c
+            return
+        start, members = self.children[level - 1]
+        for a, b in _spans(start[c + 1] - start[c]):
+            yield from self._reaching(xy, *_expand(p[a:b], c[a:b], start, members), level - 1, reach_km)
+
+
+def _spans(counts: NDArray[np.intp]) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges of ``counts`` whose sum stays within :data:`PAIRS_PER_BLOCK` (one alone
+    when above)."""
+    total = np.cumsum(counts)
+    cuts = np.flatnonzero(np.diff(np.floor(total / PAIRS_PER_BLOCK), prepend=0.0) > 0)
+    edges = np.unique(np.r_[0, cuts, cuts + 1, len(counts)].clip(0, len(counts)))
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        yield int(a), int(b)
 
 
 @dataclass(frozen=True)
@@ -213,13 +353,34 @@ class _Cells:
     centre: NDArray[np.float64]  # (cells, 2) EPSG:7755
     radius_m: NDArray[np.float64]  # geodesic metres from the centre covering the cell's features
 
+    @staticmethod
+    def size_of(box: NDArray[np.float64]) -> float:
+        """Cells about two features wide (twice the median half diagonal of the boxes; 1 m at least)."""
+        half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2.0
+        return max(2.0 * float(np.median(half)), 1.0)
+
+    @staticmethod
+    def index_of(box: NDArray[np.float64], size: float) -> NDArray[np.int64]:
+        """Each box's cell (column, row) at ``size``, by its centre."""
+        cx, cy = (box[:, 0] + box[:, 2]) / 2.0, (box[:, 1] + box[:, 3]) / 2.0
+        return np.floor(np.column_stack([cx, cy]) / size).astype(np.int64)
+
     @classmethod
-    def of(cls, box: NDArray[np.float64], valid: NDArray[np.bool_], low: float) -> _Cells:
-        """Cells of the features whose ``shapely.bounds`` are ``box`` (the ``valid`` ones, in order)."""
+    def of(
+        cls,
+        box: NDArray[np.float64],
+        valid: NDArray[np.bool_],
+        low: float,
+        *,
+        size: float | None = None,
+        index: NDArray[np.int64] | None = None,
+    ) -> _Cells:
+        """Cells of the features whose ``shapely.bounds`` are ``box`` (the ``valid`` ones, in order),
+        ``size`` wide (:meth:`size_of` by default), ``index`` their cells (:meth:`index_of`)."""
         cx, cy = (box[:, 0] + box[:, 2]) / 2.0, (box[:, 1] + box[:, 3]) / 2.0
         half = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) / 2.0  # half the diagonal
-        size = max(2.0 * float(np.median(half)), 1.0)  # cells about two features wide
-        index = np.floor(np.column_stack([cx, cy]) / size).astype(np.int64)
+        size = cls.size_of(box) if size is None else size
+        index = cls.index_of(box, size) if index is None else index
         keys, cell = np.unique(index, axis=0, return_inverse=True)
         cell = cell.reshape(-1)
         centre = ((keys + 0.5) * size).astype(np.float64)
@@ -240,8 +401,14 @@ class _Cells:
         n = len(self.centre)
         keys, back = np.unique(p.astype(np.int64) * n + c, return_inverse=True)
         up, uc = keys // n, keys % n
-        low_km = (geodesic_m(xy[up], self.centre[uc]) - self.radius_m[uc]) / 1000.0
-        return (low_km <= reach_km[up])[back.reshape(-1)]
+        return (self.lower_km(xy, up, uc) <= reach_km[up])[back.reshape(-1)]
+
+    def lower_km(
+        self, xy: NDArray[np.float64], p: NDArray[np.intp], c: NDArray[np.intp]
+    ) -> NDArray[np.float64]:
+        """For each (point ``p``, cell ``c``), at most the geodesic km from the point to any location
+        of a feature in the cell."""
+        return (geodesic_m(xy[p], self.centre[c]) - self.radius_m[c]) / 1000.0
 
 
 def _geod_km(a_xy: NDArray[np.float64], b_xy: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -275,7 +442,7 @@ def _extra_pairs(
     valid: NDArray[np.bool_],
     need: NDArray[np.intp],
     radius: NDArray[np.float64],
-    first: Mapping[str, NDArray[Any]],
+    measured: NDArray[np.intp],
 ) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]]:
     """Blocks of (point, feature) pairs within each needy point's radius that the planar search did
     not measure, with each pair's point as a shapely point; a point with an infinite radius (fewer
@@ -285,9 +452,6 @@ def _extra_pairs(
     finite = need[np.isfinite(radius[need])]
     rest = np.flatnonzero(~np.isfinite(radius))
     every = np.flatnonzero(valid)
-    k = int(first["rank"].max(initial=1))
-    measured = np.full((len(q.xy), k), -1, dtype=np.intp)  # each point's features measured already
-    measured[first["point"], first["rank"] - 1] = first["target"]
     tree = shapely.STRtree(geoms) if len(finite) else None
     order = np.r_[finite, rest].astype(np.intp)
     bounds = np.r_[_pair_bounds(q.xy[finite], radius[finite], geoms, every), np.full(len(rest), len(every))]
