@@ -448,13 +448,23 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _times(ratio: float) -> str:
+    """A speed-up as "12.3x", or "1/28x" when the method is slower (never "0.0x")."""
+    if not ratio > 0:
+        return "-"
+    return (
+        f"{ratio:.1f}x" if ratio >= 0.95 else f"1/{1 / ratio:.0f}x" if ratio < 0.1 else f"1/{1 / ratio:.1f}x"
+    )
+
+
 def print_row(r: dict[str, Any]) -> None:
-    ratio = f"{r['speedup_wall']:5.1f}x / {r['speedup_cpu']:5.1f}x" if r["versus"] else " " * 17
+    ratio = f"{_times(r['speedup_wall']):>6} / {_times(r['speedup_cpu']):>6}" if r["versus"] else " " * 17
     call = f"{r['call_peak_mib']:7.0f}" if r["call_peak_mib"] is not None else "      -"
     check = f"same answers ({r['checked']}, {r['ties']} ties)" if r["checked"] else ""
     if r["speedup_wall_vs_sjoin_geod"] is not None:
         check = (
-            f"vs sjoin+Geod {r['speedup_wall_vs_sjoin_geod']:.1f}x / {r['speedup_cpu_vs_sjoin_geod']:.1f}x; "
+            f"vs sjoin+Geod {_times(r['speedup_wall_vs_sjoin_geod'])} / "
+            f"{_times(r['speedup_cpu_vs_sjoin_geod'])}; "
             f"exact ({r['checked']} by brute force; {r['ties']} points geodesically nearer another feature)"
         )
     print(
