@@ -263,10 +263,9 @@
         self._setData(d, o.split);
         return self;
       });
-      // the fine part and the popup table wait until every layer's first paint is on screen: on a
-      // laptop's few cores they would otherwise hold it up
-      // (read once the parser has read them too: they may come after the map script)
-      var shown = this.drawn.then(CM.whenDrawn).then(CM.afterPaint).then(CM.whenParsed);
+      // the fine part and the popup table wait until every layer's first paint is on screen (and
+      // are read from the page only then): on a laptop's few cores they would otherwise hold it up
+      var shown = this.drawn.then(CM.whenDrawn).then(CM.afterPaint);
       var full = shown.then(function () {
         return decoder.full(take("fine"));
       });
@@ -714,14 +713,6 @@
   };
 
   /* Resolves once every layer has painted its coarse part (the map's first paint). */
-  /* Resolves once the parser has read the whole page (at once if it has). */
-  CM.whenParsed = function () {
-    return new Promise(function (resolve) {
-      if (document.readyState !== "loading") resolve();
-      else document.addEventListener("DOMContentLoaded", function () { resolve(); });
-    });
-  };
-
   CM.whenDrawn = function () {
     return Promise.all(Object.keys(CM.layers).map(function (n) { return CM.layers[n].drawn; }));
   };
