@@ -221,3 +221,39 @@ def test_with_slack_far_points_stay_on_the_samples(monkeypatch, k):
     d = np.sort(shapely.distance(shapely.points(xy)[:, None], geoms[None, :]), axis=1)
     np.testing.assert_allclose(got["distance_m"].reshape(-1, k), d[:, :k], rtol=0, atol=1e-6)
     np.testing.assert_allclose(got["second_m"][got["rank"] == k], d[:, k], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["lines", "polygons"])
+@pytest.mark.parametrize("max_m", [None, 40_000.0])
+def test_points_tens_of_km_from_a_cluster_go_by_the_features_tree(
+    monkeypatch: pytest.MonkeyPatch, kind: str, max_m: float | None
+) -> None:
+    # points 10-60 km from a dense cluster: each grid cell of a few spread points lists the whole
+    # cluster, so its points take the features' STRtree (one query each) instead of measuring every
+    # pair; the answers stay the brute force's (ties to the lower position), insides included
+    geoms = _cluster(kind, 6_000, seed=11)
+    geoms[::499] = None
+    rng = np.random.default_rng(12)
+    side = rng.choice([-1.0, 1.0], 300)
+    xy = np.column_stack(
+        [side * rng.uniform(10_000.0, 60_000.0, 300), rng.uniform(-400_000.0, 400_000.0, 300)]
+    )
+    inside = shapely.get_coordinates(shapely.centroid(geoms[1:40:3]))  # some points on the features
+    xy = np.vstack([xy, inside])
+    calls = []
+    original = nearest._nearest_by_tree
+    monkeypatch.setattr(
+        nearest, "_nearest_by_tree", lambda *a, **kw: calls.append(len(a[0])) or original(*a, **kw)
+    )
+    monkeypatch.setattr(
+        nearest, "_DENSE_LIMIT", 10**12
+    )  # the grid path (its samples path is for larger layers)
+    monkeypatch.setattr(nearest, "_CROWDED", 10**9)
+    table = nearest_columns(xy, geoms, k=1, max_distance_m=max_m)
+    if max_m is None:
+        assert sum(calls) > 200  # the far points went by the tree
+    present = np.flatnonzero(~shapely.is_missing(geoms))
+    point, target, distance = _brute(xy, geoms[present], 1, max_m)
+    np.testing.assert_array_equal(table["point"], point)
+    np.testing.assert_array_equal(table["target"], present[target])
+    np.testing.assert_allclose(table["distance_m"], distance, atol=1e-6)

@@ -576,9 +576,15 @@ def _grid_nearest(
     the slots, else the points' pairs measured at once, a range of points at a time."""
     n = len(grid.xy)
     distance, segment, other = np.full(n, np.inf), np.zeros(n, dtype=np.intp), np.full(n, np.inf)
+    tree: list[shapely.STRtree] = []  # the features' tree, built once if needed
     for b in _pair_blocks(grid, segs, geoms, k=1, max_m=max_m, slack=slack):
         counts = np.bincount(b.cell_i, minlength=len(b.grid.centres))
         pairs = int(counts[b.grid.point_cell].sum())
+        if slack is None and pairs > _TREE_PAIRS * len(b.points):  # a dense cluster seen from near
+            if not tree:
+                tree.append(shapely.STRtree(geoms))
+            distance[b.points], segment[b.points] = _nearest_by_tree(b.grid.xy, segs, tree[0], max_m=max_m)
+            continue
         if pairs >= _SWEEP_SHARED * int(counts.max(initial=0)):
             found = _sweep(b.grid, segs, b.cell_i, b.seg_i, b.cover if slack is not None else None)
             distance[b.points], segment[b.points] = found[0], found[1]
@@ -599,6 +605,35 @@ def _grid_nearest(
 
 
 _SWEEP_SHARED = 256  # points a slot on average from which :func:`_sweep` beats measuring pairs at once
+_TREE_PAIRS = 2048  # candidate segments a point on average beyond which the features' STRtree answers
+
+
+def _nearest_by_tree(xy: Any, segs: _Segments, tree: shapely.STRtree, *, max_m: float) -> tuple[Any, Any]:
+    """Each point's nearest segment (distance, segment) by the features' STRtree: its nearest
+    feature (shapely's distance, as ``sjoin_nearest``; ties to the lower feature), then the
+    nearest of that feature's own segments (ties to the lower). A point inside a polygon takes
+    that polygon's nearest edge, as the grid does (:func:`_nearest_first` then makes it 0 m).
+    For points whose cells list far more segments than they have points (a dense cluster of
+    small features tens of km away): one tree query each instead of measuring the whole cluster."""
+    n = len(xy)
+    distance, segment = np.full(n, np.inf), np.zeros(n, dtype=np.intp)
+    found = tree.query_nearest(
+        shapely.points(xy), max_distance=max_m if np.isfinite(max_m) else None, all_matches=True
+    )
+    pi, fi = found[0], found[1]
+    if not len(pi):
+        return distance, segment
+    order = np.lexsort((fi, pi))  # each point's matches, the lowest feature first
+    pi, fi = pi[order], fi[order]
+    first = np.r_[True, pi[1:] != pi[:-1]]
+    pi, fi = pi[first], fi[first]
+    lo = np.searchsorted(segs.feature, fi, "left")  # (segments are grouped by feature)
+    size = np.searchsorted(segs.feature, fi, "right") - lo
+    pp = np.repeat(pi, size)
+    ps = np.repeat(lo - np.cumsum(np.r_[0, size[:-1]]), size) + np.arange(int(size.sum()))
+    d, s = _nearest_of_pairs(xy, pp, ps, segs)
+    distance[pi], segment[pi] = d[pi], s[pi]
+    return distance, segment
 
 
 def _nearest_of_pairs(xy: Any, pp: Any, ps: Any, segs: _Segments, beyond: Any = None) -> tuple[Any, ...]:
