@@ -28,19 +28,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: the sibling benchmarks
+
+from bench_render import CHROMIUM  # noqa: E402
+from bench_render import CHROMIUM_ARGS as _RENDER_ARGS  # noqa: E402
+
 __all__ = ["main"]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
+CHROMIUM_ARGS = [*_RENDER_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND"]  # no network at all
 
 # Installed before the page runs: corridormapPack.text and .unpack are wrapped as pack.js defines them.
 _TIMER_JS = """(() => {
