@@ -462,17 +462,19 @@ def test_cell_bounds_never_exceed_the_geodesic_distance_to_a_feature_in_the_cell
         lon1, lat1 = to_ll.transform(np.full(len(ends_), x), np.full(len(ends_), y))
         lon2, lat2 = to_ll.transform(ends_[:, 0], ends_[:, 1])
         true_km = np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2]) / 1000.0
-        p = np.zeros(len(lines), dtype=np.intp)
         # each feature's cell bound is at most the feature's true km
         c = cells.of_feature
         bound_km = (
             geodesic.geodesic_m(np.tile([x, y], (len(c), 1)), cells.centre[c]) - cells.radius_m[c]
         ) / 1000
         assert (bound_km <= true_km).all(), (x, y, float((bound_km - true_km).max()))
-        p = np.zeros(len(lines), dtype=np.intp)
-        assert cells.may_reach(np.array([[x, y]]), p, np.arange(len(lines)), np.array([true_km.max()])).all()
+        # as the re-rank reads it (one bound per (point, cell)): every cell within the farthest km
+        lower = cells.lower_km(
+            np.array([[x, y]]), np.zeros(len(cells.centre), dtype=np.intp), np.arange(len(cells.centre))
+        )
+        assert (lower[c] <= true_km.max()).all()
         # and cells far beyond the reach are dropped (the bound is of use)
-        assert not cells.may_reach(np.array([[x, y]]), p, np.arange(len(lines)), np.zeros(1)).all()
+        assert not (lower[c] <= 0.0).all()
 
 
 def test_a_cluster_seen_from_far_is_measured_near_its_edge_only(monkeypatch):

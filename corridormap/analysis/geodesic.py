@@ -184,13 +184,10 @@ def geodesic_nearest(
         tree_ = _CellTree.of(box, valid, low)
         blocks = tree_.pairs(xy, crowded, radius, reach_km, measured)
         needy = np.setdiff1d(needy, crowded, assume_unique=True)
-    cells: _Cells | None = None
+    # (the other points' rings hold fewer than _CELL_PAIRS features by an upper count, or are
+    # unbounded: nothing to prune by cells there)
     listed = _extra_pairs(q, geoms, valid, needy, radius, measured)
-    for bp, bt, at, pruned in itertools.chain(((*b, True) for b in blocks), ((*b, False) for b in listed)):
-        if not pruned and len(bp) >= _CELL_PAIRS * len(np.unique(bp)):  # crowded: prune by cells
-            cells = cells if cells is not None else _Cells.of(box, valid, low)
-            ok = cells.may_reach(xy, bp, bt, reach_km)
-            bp, bt, at = bp[ok], bt[ok], at[ok]
+    for bp, bt, at in itertools.chain(blocks, listed):
         ends = shapely.get_coordinates(shapely.shortest_line(at, geoms[bt])).reshape(-1, 2, 2)[:, 1]
         bkm = _geod_km(xy[bp], ends)
         keep = bkm <= reach_km[bp]
@@ -392,16 +389,6 @@ class _Cells:
         # the largest 1/k on the way, from the whole set's lowest factor (1 % more: k changes by far
         # less over a cell) and a centimetre for the geodesic's own rounding
         return cls(of_feature, centre, radius * 1.01 / low + 0.01)
-
-    def may_reach(
-        self, xy: NDArray[np.float64], p: NDArray[np.intp], t: NDArray[np.intp], reach_km: NDArray[np.float64]
-    ) -> NDArray[np.bool_]:
-        """Which pairs (point ``p``, feature ``t``) can lie within the point's ``reach_km``."""
-        c = self.of_feature[t]
-        n = len(self.centre)
-        keys, back = np.unique(p.astype(np.int64) * n + c, return_inverse=True)
-        up, uc = keys // n, keys % n
-        return (self.lower_km(xy, up, uc) <= reach_km[up])[back.reshape(-1)]
 
     def lower_km(
         self, xy: NDArray[np.float64], p: NDArray[np.intp], c: NDArray[np.intp]
